@@ -1,0 +1,1 @@
+"""Premium-point campaigns, spend-back, lotteries, benefits, point lots and expiry rules."""

@@ -1,0 +1,34 @@
+"""Deployment settings, read once from the environment (see README, "Configuration")."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    # Unset means the embedded default: a private PostgreSQL in AIZU_DATA_DIR.
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    # Unset means kombu's SQLAlchemy transport on the same PostgreSQL.
+    celery_broker_url: str | None = Field(default=None, alias="CELERY_BROKER_URL")
+    data_dir: Path = Field(default=Path(".aizu"), alias="AIZU_DATA_DIR")
+    embedded_database_name: str = Field(default="aizu", alias="AIZU_EMBEDDED_DATABASE")
+    host: str = Field(default="127.0.0.1", alias="AIZU_HOST")
+    port: int = Field(default=8000, alias="AIZU_PORT")
+    db_pool_size: int = Field(default=20, alias="AIZU_DB_POOL_SIZE")
+    db_max_overflow: int = Field(default=40, alias="AIZU_DB_MAX_OVERFLOW")
+    log_level: str = Field(default="info", alias="AIZU_LOG_LEVEL")
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

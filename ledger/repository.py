@@ -1,0 +1,553 @@
+"""All SQL of the ledger. Functions take the caller's session and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Row, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger.domain import (
+    Account,
+    AccountCategory,
+    AccountSpec,
+    Balance,
+    Entry,
+    EntryKind,
+    HistoryLine,
+    Hold,
+    HoldStatus,
+    IdempotencyKey,
+    LotKind,
+    PostedLine,
+    Restriction,
+)
+
+_ACCOUNT_COLUMNS = (
+    "id, currency, code, category, may_go_negative, holder_id, lot_kind, restriction, "
+    "expires_at, posted_balance, pending_holds"
+)
+_HOLD_COLUMNS = (
+    "id, currency, account_id, destination_account_id, amount, status, expires_at, created_at, "
+    "resolved_at, captured_amount, capture_entry_id"
+)
+
+
+def _account(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        currency=row.currency,
+        code=row.code,
+        category=AccountCategory(row.category),
+        may_go_negative=row.may_go_negative,
+        holder_id=row.holder_id,
+        lot_kind=LotKind(row.lot_kind) if row.lot_kind else None,
+        restriction=Restriction(row.restriction) if row.restriction else None,
+        expires_at=row.expires_at,
+        posted_balance=row.posted_balance,
+        pending_holds=row.pending_holds,
+    )
+
+
+def _hold(row: Row[Any]) -> Hold:
+    return Hold(
+        id=row.id,
+        currency=row.currency,
+        account_id=row.account_id,
+        destination_account_id=row.destination_account_id,
+        amount=row.amount,
+        status=HoldStatus(row.status),
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        resolved_at=row.resolved_at,
+        captured_amount=row.captured_amount,
+        capture_entry_id=row.capture_entry_id,
+    )
+
+
+# --- regions, currencies, accounts ------------------------------------------------------
+
+
+async def insert_region(session: AsyncSession, code: str, name: str) -> bool:
+    result = await session.execute(
+        text(
+            "INSERT INTO regions (code, name) VALUES (:code, :name) "
+            "ON CONFLICT (code) DO NOTHING RETURNING code"
+        ),
+        {"code": code, "name": name},
+    )
+    return result.first() is not None
+
+
+async def get_region_name(session: AsyncSession, code: str) -> str | None:
+    result = await session.execute(
+        text("SELECT name FROM regions WHERE code = :code"), {"code": code}
+    )
+    return result.scalar_one_or_none()
+
+
+async def insert_currency(session: AsyncSession, code: str, region: str, name: str) -> bool:
+    result = await session.execute(
+        text(
+            "INSERT INTO currencies (code, region_code, name) VALUES (:code, :region, :name) "
+            "ON CONFLICT (code) DO NOTHING RETURNING code"
+        ),
+        {"code": code, "region": region, "name": name},
+    )
+    return result.first() is not None
+
+
+async def get_currency(session: AsyncSession, code: str) -> tuple[str, str] | None:
+    """(region code, name) of a currency."""
+    result = await session.execute(
+        text("SELECT region_code, name FROM currencies WHERE code = :code"), {"code": code}
+    )
+    row = result.first()
+    return (row.region_code, row.name) if row else None
+
+
+_INSERT_ACCOUNT = text(
+    "INSERT INTO accounts (currency, code, category, may_go_negative, holder_id, lot_kind, "
+    "restriction, expires_at, metadata) VALUES (:currency, :code, :category, :may_go_negative, "
+    ":holder_id, :lot_kind, :restriction, :expires_at, :metadata) "
+    f"ON CONFLICT (currency, code) DO NOTHING RETURNING {_ACCOUNT_COLUMNS}"
+).bindparams(bindparam("metadata", type_=JSONB), bindparam("expires_at", type_=DateTime(True)))
+
+
+async def insert_account(session: AsyncSession, spec: AccountSpec) -> Account | None:
+    """The new account, or None when one with the same code already exists."""
+    result = await session.execute(
+        _INSERT_ACCOUNT,
+        {
+            "currency": spec.currency,
+            "code": spec.code,
+            "category": spec.category.value,
+            "may_go_negative": spec.may_go_negative,
+            "holder_id": spec.holder_id,
+            "lot_kind": spec.lot_kind.value if spec.lot_kind else None,
+            "restriction": spec.restriction.value if spec.restriction else None,
+            "expires_at": spec.expires_at,
+            "metadata": dict(spec.metadata),
+        },
+    )
+    row = result.first()
+    return _account(row) if row else None
+
+
+async def get_account(session: AsyncSession, account_id: int) -> Account | None:
+    result = await session.execute(
+        text(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = :id"), {"id": account_id}
+    )
+    row = result.first()
+    return _account(row) if row else None
+
+
+async def get_account_by_code(session: AsyncSession, currency: str, code: str) -> Account | None:
+    result = await session.execute(
+        text(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE currency = :currency AND code = :code"),
+        {"currency": currency, "code": code},
+    )
+    row = result.first()
+    return _account(row) if row else None
+
+
+_LOCK_ACCOUNTS = text(
+    f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"
+).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
+
+
+async def lock_accounts(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, Account]:
+    """Lock rows in ascending id order, the one order every writer uses, so writers never deadlock
+    on accounts."""
+    result = await session.execute(_LOCK_ACCOUNTS, {"ids": sorted(set(account_ids))})
+    return {row.id: _account(row) for row in result}
+
+
+async def holder_lot_ids(session: AsyncSession, holder_id: str, currency: str) -> list[int]:
+    result = await session.execute(
+        text(
+            "SELECT id FROM accounts WHERE holder_id = :holder AND currency = :currency "
+            "AND lot_kind IS NOT NULL ORDER BY id"
+        ),
+        {"holder": holder_id, "currency": currency},
+    )
+    return list(result.scalars())
+
+
+async def holder_accounts(session: AsyncSession, holder_id: str, currency: str) -> list[Account]:
+    result = await session.execute(
+        text(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE holder_id = :holder "
+            "AND currency = :currency ORDER BY id"
+        ),
+        {"holder": holder_id, "currency": currency},
+    )
+    return [_account(row) for row in result]
+
+
+# --- idempotency --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A request's claim on its idempotency key. `replay` is True when the key was used before."""
+
+    replay: bool
+    entry_id: int | None
+    hold_id: int | None
+
+
+_CLAIM = text(
+    "INSERT INTO ledger_requests (scope, key, operation, request_hash, entry_id, hold_id) "
+    "VALUES (:scope, :key, :operation, :request_hash, "
+    "CASE WHEN :new_entry THEN nextval('journal_entries_id_seq') END, "
+    "coalesce(:hold_id, CASE WHEN :new_hold THEN nextval('holds_id_seq') END)) "
+    "ON CONFLICT (scope, key) DO NOTHING RETURNING entry_id, hold_id"
+).bindparams(
+    bindparam("new_entry", type_=Boolean),
+    bindparam("new_hold", type_=Boolean),
+    bindparam("hold_id", type_=BigInteger),
+)
+
+
+async def claim_request(
+    session: AsyncSession,
+    key: IdempotencyKey,
+    *,
+    operation: str,
+    request_hash: str,
+    new_entry: bool = False,
+    new_hold: bool = False,
+    hold_id: int | None = None,
+) -> tuple[Claim, str | None]:
+    """Claim the key, allocating the ids the request will create; on a replay return what the
+    first request stored, with its hash (a concurrent claim of the same key waits for ours)."""
+    params = {
+        "scope": key.scope,
+        "key": key.key,
+        "operation": operation,
+        "request_hash": request_hash,
+        "new_entry": new_entry,
+        "new_hold": new_hold,
+        "hold_id": hold_id,
+    }
+    row = (await session.execute(_CLAIM, params)).first()
+    if row is not None:
+        return Claim(replay=False, entry_id=row.entry_id, hold_id=row.hold_id), None
+    existing = (
+        await session.execute(
+            text(
+                "SELECT operation, request_hash, entry_id, hold_id FROM ledger_requests "
+                "WHERE scope = :scope AND key = :key"
+            ),
+            {"scope": key.scope, "key": key.key},
+        )
+    ).one()
+    same = existing.request_hash if existing.operation == operation else None
+    return Claim(replay=True, entry_id=existing.entry_id, hold_id=existing.hold_id), same
+
+
+# --- entries ------------------------------------------------------------------------------
+
+_WRITE_ENTRY = text(
+    """
+WITH entry AS (
+    INSERT INTO journal_entries
+        (id, currency, kind, description, metadata, effective_at, reverses_entry_id)
+    VALUES (:entry_id, :currency, :kind, :description, :metadata,
+            coalesce(:effective_at, clock_timestamp()), :reverses_entry_id)
+    RETURNING recorded_at, effective_at
+), lines AS (
+    SELECT * FROM unnest(:account_ids, :amounts, :balances_after, :pending_deltas)
+        AS l(account_id, amount, balance_after, pending_delta)
+), posted AS (
+    INSERT INTO postings (entry_id, account_id, currency, amount, balance_after)
+    SELECT :entry_id, account_id, :currency, amount, balance_after FROM lines ORDER BY account_id
+    RETURNING id, account_id, amount, balance_after
+), updated AS (
+    UPDATE accounts AS a
+       SET posted_balance = l.balance_after, pending_holds = a.pending_holds + l.pending_delta
+      FROM lines AS l
+     WHERE a.id = l.account_id
+    RETURNING a.id
+)
+SELECT posted.id, posted.account_id, posted.amount, posted.balance_after,
+       entry.recorded_at, entry.effective_at, (SELECT count(*) FROM updated) AS updated
+  FROM posted CROSS JOIN entry ORDER BY posted.account_id
+"""
+).bindparams(
+    bindparam("metadata", type_=JSONB),
+    bindparam("effective_at", type_=DateTime(True)),
+    bindparam("reverses_entry_id", type_=BigInteger),
+    bindparam("account_ids", type_=ARRAY(BigInteger)),
+    bindparam("amounts", type_=ARRAY(BigInteger)),
+    bindparam("balances_after", type_=ARRAY(BigInteger)),
+    bindparam("pending_deltas", type_=ARRAY(BigInteger)),
+)
+
+
+async def write_entry(
+    session: AsyncSession,
+    *,
+    entry_id: int,
+    currency: str,
+    kind: EntryKind,
+    description: str,
+    metadata: Mapping[str, Any],
+    effective_at: datetime | None,
+    reverses_entry_id: int | None,
+    amounts: Mapping[int, int],
+    balances_after: Mapping[int, int],
+    pending_deltas: Mapping[int, int] | None = None,
+) -> Entry:
+    """Insert the entry and its postings and store the new cached balances, in one statement.
+    The caller holds the locks of every account involved and computed `balances_after`."""
+    account_ids = sorted(amounts)
+    pending = pending_deltas or {}
+    rows = (
+        await session.execute(
+            _WRITE_ENTRY,
+            {
+                "entry_id": entry_id,
+                "currency": currency,
+                "kind": kind.value,
+                "description": description,
+                "metadata": dict(metadata),
+                "effective_at": effective_at,
+                "reverses_entry_id": reverses_entry_id,
+                "account_ids": account_ids,
+                "amounts": [amounts[i] for i in account_ids],
+                "balances_after": [balances_after[i] for i in account_ids],
+                "pending_deltas": [pending.get(i, 0) for i in account_ids],
+            },
+        )
+    ).all()
+    if len(rows) != len(account_ids) or rows[0].updated != len(account_ids):
+        raise RuntimeError(f"entry {entry_id} was not written completely")
+    return Entry(
+        id=entry_id,
+        currency=currency,
+        kind=kind,
+        description=description,
+        metadata=dict(metadata),
+        effective_at=rows[0].effective_at,
+        recorded_at=rows[0].recorded_at,
+        reverses_entry_id=reverses_entry_id,
+        lines=tuple(
+            PostedLine(r.id, r.account_id, r.amount, r.balance_after) for r in rows
+        ),
+    )
+
+
+async def get_entry(session: AsyncSession, entry_id: int, *, lock: bool = False) -> Entry | None:
+    head = (
+        await session.execute(
+            text(
+                "SELECT id, currency, kind, description, metadata, effective_at, recorded_at, "
+                "reverses_entry_id FROM journal_entries WHERE id = :id"
+                + (" FOR UPDATE" if lock else "")
+            ),
+            {"id": entry_id},
+        )
+    ).first()
+    if head is None:
+        return None
+    lines = await session.execute(
+        text(
+            "SELECT id, account_id, amount, balance_after FROM postings "
+            "WHERE entry_id = :id ORDER BY account_id"
+        ),
+        {"id": entry_id},
+    )
+    return Entry(
+        id=head.id,
+        currency=head.currency,
+        kind=EntryKind(head.kind),
+        description=head.description,
+        metadata=head.metadata,
+        effective_at=head.effective_at,
+        recorded_at=head.recorded_at,
+        reverses_entry_id=head.reverses_entry_id,
+        lines=tuple(PostedLine(r.id, r.account_id, r.amount, r.balance_after) for r in lines),
+    )
+
+
+async def reversal_of(session: AsyncSession, entry_id: int) -> int | None:
+    result = await session.execute(
+        text("SELECT id FROM journal_entries WHERE reverses_entry_id = :id"), {"id": entry_id}
+    )
+    return result.scalar_one_or_none()
+
+
+# --- holds --------------------------------------------------------------------------------
+
+_INSERT_HOLD = text(
+    "WITH hold AS (INSERT INTO holds (id, currency, account_id, destination_account_id, amount, "
+    "status, expires_at, metadata) VALUES (:id, :currency, :account_id, :destination_id, :amount, "
+    f"'pending', :expires_at, :metadata) RETURNING {_HOLD_COLUMNS}), "
+    "reserved AS (UPDATE accounts SET pending_holds = pending_holds + :amount "
+    "WHERE id = :account_id RETURNING id) "
+    "SELECT hold.*, (SELECT count(*) FROM reserved) AS reserved FROM hold"
+).bindparams(
+    bindparam("metadata", type_=JSONB),
+    bindparam("expires_at", type_=DateTime(True)),
+    bindparam("amount", type_=BigInteger),
+)
+
+
+async def insert_hold(
+    session: AsyncSession,
+    *,
+    hold_id: int,
+    currency: str,
+    account_id: int,
+    destination_id: int,
+    amount: int,
+    expires_at: datetime,
+    metadata: Mapping[str, Any],
+) -> Hold:
+    """Insert a pending hold and add it to the account's pending total (row already locked)."""
+    row = (
+        await session.execute(
+            _INSERT_HOLD,
+            {
+                "id": hold_id,
+                "currency": currency,
+                "account_id": account_id,
+                "destination_id": destination_id,
+                "amount": amount,
+                "expires_at": expires_at,
+                "metadata": dict(metadata),
+            },
+        )
+    ).one()
+    if row.reserved != 1:
+        raise RuntimeError(f"hold {hold_id} did not reserve its account")
+    return _hold(row)
+
+
+async def get_hold(session: AsyncSession, hold_id: int, *, lock: bool = False) -> Hold | None:
+    row = (
+        await session.execute(
+            text(
+                f"SELECT {_HOLD_COLUMNS} FROM holds WHERE id = :id"
+                + (" FOR UPDATE" if lock else "")
+            ),
+            {"id": hold_id},
+        )
+    ).first()
+    return _hold(row) if row else None
+
+
+_RESOLVE_HOLD = text(
+    "WITH resolved AS (UPDATE holds SET status = :status, resolved_at = clock_timestamp(), "
+    "captured_amount = :captured_amount, capture_entry_id = :capture_entry_id "
+    f"WHERE id = :id AND status = 'pending' RETURNING {_HOLD_COLUMNS}), "
+    "released AS (UPDATE accounts SET pending_holds = pending_holds - resolved.amount "
+    "FROM resolved WHERE accounts.id = resolved.account_id AND :release RETURNING accounts.id) "
+    "SELECT resolved.*, (SELECT count(*) FROM released) AS released FROM resolved"
+).bindparams(
+    bindparam("captured_amount", type_=BigInteger),
+    bindparam("capture_entry_id", type_=BigInteger),
+    bindparam("release", type_=Boolean),
+)
+
+
+async def resolve_hold(
+    session: AsyncSession,
+    hold_id: int,
+    *,
+    status: HoldStatus,
+    captured_amount: int | None = None,
+    capture_entry_id: int | None = None,
+    release_pending: bool,
+) -> Hold:
+    """Mark a pending hold resolved; release its amount from the account's pending total unless the
+    capture entry already did. The hold row is locked by the caller."""
+    row = (
+        await session.execute(
+            _RESOLVE_HOLD,
+            {
+                "id": hold_id,
+                "status": status.value,
+                "captured_amount": captured_amount,
+                "capture_entry_id": capture_entry_id,
+                "release": release_pending,
+            },
+        )
+    ).one()
+    if row.released != (1 if release_pending else 0):
+        raise RuntimeError(f"hold {hold_id} did not release its account")
+    return _hold(row)
+
+
+async def expired_pending_hold_ids(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[int]:
+    result = await session.execute(
+        text(
+            "SELECT id FROM holds WHERE status = 'pending' AND expires_at <= :now "
+            "ORDER BY id LIMIT :limit"
+        ).bindparams(bindparam("now", type_=DateTime(True))),
+        {"now": now, "limit": limit},
+    )
+    return list(result.scalars())
+
+
+# --- reads --------------------------------------------------------------------------------
+
+
+async def balance_as_of(session: AsyncSession, account_id: int, moment: datetime) -> Balance:
+    row = (
+        await session.execute(
+            text(
+                """
+SELECT
+  coalesce((SELECT balance_after FROM postings
+             WHERE account_id = :id AND posted_at <= :at ORDER BY id DESC LIMIT 1), 0) AS posted,
+  coalesce((SELECT sum(amount) FROM holds
+             WHERE account_id = :id AND created_at <= :at
+               AND (resolved_at IS NULL OR resolved_at > :at)), 0) AS pending
+"""
+            ).bindparams(bindparam("at", type_=DateTime(True))),
+            {"id": account_id, "at": moment},
+        )
+    ).one()
+    return Balance(posted=int(row.posted), pending=int(row.pending))
+
+
+async def account_history(
+    session: AsyncSession, account_id: int, *, limit: int, before_posting_id: int | None
+) -> list[HistoryLine]:
+    result = await session.execute(
+        text(
+            """
+SELECT p.id, p.entry_id, e.kind, p.amount, p.balance_after, p.posted_at, e.description,
+       ARRAY(SELECT o.account_id FROM postings o
+              WHERE o.entry_id = p.entry_id AND o.account_id <> p.account_id
+              ORDER BY o.account_id) AS counterparties
+  FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+ WHERE p.account_id = :id AND (CAST(:before AS bigint) IS NULL OR p.id < :before)
+ ORDER BY p.id DESC
+ LIMIT :limit
+"""
+        ).bindparams(bindparam("before", type_=BigInteger)),
+        {"id": account_id, "before": before_posting_id, "limit": limit},
+    )
+    return [
+        HistoryLine(
+            posting_id=r.id,
+            entry_id=r.entry_id,
+            kind=EntryKind(r.kind),
+            amount=r.amount,
+            balance_after=r.balance_after,
+            posted_at=r.posted_at,
+            description=r.description,
+            counterparty_account_ids=tuple(r.counterparties),
+        )
+        for r in result
+    ]

@@ -1,0 +1,592 @@
+"""The ledger's operations. Each takes the caller's session, runs inside a savepoint, and never
+commits: the request or task scope does. Deadlocks and serialization failures are retried here,
+inside the savepoint, so they never reach a caller."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger import repository
+from ledger.domain import (
+    Account,
+    AccountSpec,
+    Balance,
+    Entry,
+    EntryKind,
+    EntryRequest,
+    HistoryLine,
+    Hold,
+    HoldStatus,
+    IdempotencyKey,
+    LotBalance,
+    PostingLine,
+    check_available,
+    check_lines_against_accounts,
+    fingerprint,
+    lot_spending_key,
+    plan_lot_spend,
+    require_amount,
+    require_aware,
+    require_currency_code,
+    require_region_code,
+    transfer_lines,
+    utc_now,
+)
+from ledger.errors import (
+    AlreadyExists,
+    AlreadyReversed,
+    CaptureExceedsHold,
+    CurrencyMismatch,
+    HoldExpired,
+    HoldNotPending,
+    IdempotencyConflict,
+    InvalidRequest,
+    LedgerBusy,
+    NotReversible,
+    UnknownAccount,
+    UnknownCurrency,
+    UnknownEntry,
+    UnknownHold,
+)
+
+T = TypeVar("T")
+
+# serialization_failure, deadlock_detected, lock_not_available
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+MAX_ATTEMPTS = 8
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    original = error.orig
+    return getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+
+
+async def _atomic(session: AsyncSession, operation: Callable[[], Awaitable[T]]) -> T:
+    """Run `operation` in a savepoint: a refusal undoes everything it did, a transient conflict
+    is retried with jittered backoff."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            async with session.begin_nested():
+                return await operation()
+        except DBAPIError as error:
+            if _sqlstate(error) not in _RETRYABLE_SQLSTATES:
+                raise
+            if attempt == MAX_ATTEMPTS:
+                raise LedgerBusy("the ledger stayed contended; nothing was changed") from error
+            await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311
+    raise AssertionError("unreachable")
+
+
+def _check_replay(key: IdempotencyKey, stored_hash: str | None, request_hash: str) -> None:
+    if stored_hash != request_hash:
+        raise IdempotencyConflict(
+            f"idempotency key {key.key!r} was already used for a different request"
+        )
+
+
+# --- regions, currencies, accounts ------------------------------------------------------
+
+
+async def create_region(session: AsyncSession, *, code: str, name: str) -> None:
+    require_region_code(code)
+    if not await repository.insert_region(session, code, name):
+        existing = await repository.get_region_name(session, code)
+        if existing != name:
+            raise AlreadyExists(f"region {code} exists with another name")
+
+
+async def create_currency(session: AsyncSession, *, code: str, region: str, name: str) -> None:
+    require_currency_code(code)
+    if await repository.get_region_name(session, region) is None:
+        raise InvalidRequest(f"unknown region {region}")
+    if not await repository.insert_currency(session, code, region, name):
+        if await repository.get_currency(session, code) != (region, name):
+            raise AlreadyExists(f"currency {code} exists with other attributes")
+
+
+def _same_account(account: Account, spec: AccountSpec) -> bool:
+    return (
+        account.category,
+        account.may_go_negative,
+        account.holder_id,
+        account.lot_kind,
+        account.restriction,
+        account.expires_at,
+    ) == (
+        spec.category,
+        spec.may_go_negative,
+        spec.holder_id,
+        spec.lot_kind,
+        spec.restriction,
+        spec.expires_at,
+    )
+
+
+async def open_account(session: AsyncSession, spec: AccountSpec) -> Account:
+    """Open an account, or return the existing one with the same code and attributes."""
+    if await repository.get_currency(session, spec.currency) is None:
+        raise UnknownCurrency(f"unknown currency {spec.currency}")
+    account = await repository.insert_account(session, spec)
+    if account is not None:
+        return account
+    existing = await repository.get_account_by_code(session, spec.currency, spec.code)
+    if existing is None or not _same_account(existing, spec):
+        raise AlreadyExists(f"account {spec.code} exists with other attributes")
+    return existing
+
+
+async def get_account(session: AsyncSession, account_id: int) -> Account:
+    account = await repository.get_account(session, account_id)
+    if account is None:
+        raise UnknownAccount(f"unknown account {account_id}")
+    return account
+
+
+async def get_account_by_code(session: AsyncSession, currency: str, code: str) -> Account:
+    account = await repository.get_account_by_code(session, currency, code)
+    if account is None:
+        raise UnknownAccount(f"unknown account {code} in {currency}")
+    return account
+
+
+async def _lock_known(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, Account]:
+    wanted = set(account_ids)
+    accounts = await repository.lock_accounts(session, wanted)
+    missing = wanted - accounts.keys()
+    if missing:
+        raise UnknownAccount(f"unknown account {min(missing)}")
+    return accounts
+
+
+# --- posting ------------------------------------------------------------------------------
+
+
+async def _write(
+    session: AsyncSession,
+    *,
+    entry_id: int,
+    request: EntryRequest,
+    accounts: Mapping[int, Account],
+    reverses_entry_id: int | None = None,
+    pending_deltas: Mapping[int, int] | None = None,
+) -> Entry:
+    """Check and write a request whose accounts are locked."""
+    check_lines_against_accounts(request.currency, request.lines, accounts)
+    deltas = {line.account_id: line.amount for line in request.lines}
+    pending = pending_deltas or {}
+    adjusted = {
+        account_id: _with_pending(account, pending.get(account_id, 0))
+        for account_id, account in accounts.items()
+    }
+    check_available(adjusted, deltas)
+    return await repository.write_entry(
+        session,
+        entry_id=entry_id,
+        currency=request.currency,
+        kind=request.kind,
+        description=request.description,
+        metadata=request.metadata,
+        effective_at=request.effective_at,
+        reverses_entry_id=reverses_entry_id,
+        amounts=deltas,
+        balances_after={i: accounts[i].posted_balance + d for i, d in deltas.items()},
+        pending_deltas=pending,
+    )
+
+
+def _with_pending(account: Account, pending_delta: int) -> Account:
+    if pending_delta == 0:
+        return account
+    return Account(
+        id=account.id,
+        currency=account.currency,
+        code=account.code,
+        category=account.category,
+        may_go_negative=account.may_go_negative,
+        holder_id=account.holder_id,
+        lot_kind=account.lot_kind,
+        restriction=account.restriction,
+        expires_at=account.expires_at,
+        posted_balance=account.posted_balance,
+        pending_holds=account.pending_holds + pending_delta,
+    )
+
+
+async def _replayed_entry(session: AsyncSession, entry_id: int | None) -> Entry:
+    assert entry_id is not None
+    entry = await repository.get_entry(session, entry_id)
+    if entry is None:
+        raise UnknownEntry(f"unknown entry {entry_id}")
+    return entry
+
+
+async def post_entry(
+    session: AsyncSession, request: EntryRequest, *, idempotency: IdempotencyKey
+) -> Entry:
+    """Post a balanced entry; a replay of the same request returns the entry first posted."""
+    request_hash = request.fingerprint()
+
+    async def operation() -> Entry:
+        claim, stored_hash = await repository.claim_request(
+            session, idempotency, operation="post_entry", request_hash=request_hash,
+            new_entry=True,
+        )
+        if claim.replay:
+            _check_replay(idempotency, stored_hash, request_hash)
+            return await _replayed_entry(session, claim.entry_id)
+        assert claim.entry_id is not None
+        accounts = await _lock_known(session, (line.account_id for line in request.lines))
+        return await _write(session, entry_id=claim.entry_id, request=request, accounts=accounts)
+
+    return await _atomic(session, operation)
+
+
+async def transfer(
+    session: AsyncSession,
+    *,
+    currency: str,
+    source_id: int,
+    destination_id: int,
+    amount: int,
+    idempotency: IdempotencyKey,
+    kind: EntryKind = EntryKind.TRANSFER,
+    description: str = "",
+    metadata: Mapping[str, Any] | None = None,
+) -> Entry:
+    """Move `amount` from one account to another: the two-account payment."""
+    request = EntryRequest(
+        currency=currency,
+        kind=kind,
+        lines=transfer_lines(source_id, destination_id, amount),
+        description=description,
+        metadata=metadata or {},
+    )
+    return await post_entry(session, request, idempotency=idempotency)
+
+
+async def pay_from_lots(
+    session: AsyncSession,
+    *,
+    holder_id: str,
+    currency: str,
+    amount: int,
+    destination_id: int,
+    at_local_shop: bool,
+    idempotency: IdempotencyKey,
+    kind: EntryKind = EntryKind.PAYMENT,
+    description: str = "",
+    metadata: Mapping[str, Any] | None = None,
+) -> Entry:
+    """Pay from a holder's eligible lots in the spending order of `plan_lot_spend`, in one entry.
+    The entry's lines say which lots paid how much."""
+    require_amount(amount)
+    request_hash = fingerprint(
+        {
+            "op": "pay_from_lots",
+            "holder": holder_id,
+            "currency": currency,
+            "amount": amount,
+            "destination": destination_id,
+            "local": at_local_shop,
+            "kind": kind.value,
+            "description": description,
+            "metadata": dict(metadata or {}),
+        }
+    )
+
+    async def operation() -> Entry:
+        claim, stored_hash = await repository.claim_request(
+            session, idempotency, operation="pay_from_lots", request_hash=request_hash,
+            new_entry=True,
+        )
+        if claim.replay:
+            _check_replay(idempotency, stored_hash, request_hash)
+            return await _replayed_entry(session, claim.entry_id)
+        assert claim.entry_id is not None
+        lot_ids = await repository.holder_lot_ids(session, holder_id, currency)
+        if destination_id in lot_ids:
+            raise InvalidRequest("a holder cannot pay its own lot")
+        accounts = await _lock_known(session, [*lot_ids, destination_id])
+        lots = [accounts[i] for i in lot_ids]
+        debits = plan_lot_spend(lots, amount, at=utc_now(), at_local_shop=at_local_shop)
+        request = EntryRequest(
+            currency=currency,
+            kind=kind,
+            lines=(*debits, PostingLine(destination_id, amount)),
+            description=description,
+            metadata=metadata or {},
+        )
+        return await _write(session, entry_id=claim.entry_id, request=request, accounts=accounts)
+
+    return await _atomic(session, operation)
+
+
+# --- holds --------------------------------------------------------------------------------
+
+
+async def reserve_hold(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    destination_id: int,
+    amount: int,
+    expires_in: timedelta,
+    idempotency: IdempotencyKey,
+    metadata: Mapping[str, Any] | None = None,
+) -> Hold:
+    """Reserve `amount` of an account's available balance for a later capture to `destination`."""
+    require_amount(amount)
+    if account_id == destination_id:
+        raise InvalidRequest("source and destination must differ")
+    if expires_in <= timedelta(0):
+        raise InvalidRequest("a hold must expire in the future")
+    request_hash = fingerprint(
+        {
+            "op": "reserve_hold",
+            "account": account_id,
+            "destination": destination_id,
+            "amount": amount,
+            "expires_in": expires_in.total_seconds(),
+            "metadata": dict(metadata or {}),
+        }
+    )
+
+    async def operation() -> Hold:
+        claim, stored_hash = await repository.claim_request(
+            session, idempotency, operation="reserve_hold", request_hash=request_hash,
+            new_hold=True,
+        )
+        assert claim.hold_id is not None
+        if claim.replay:
+            _check_replay(idempotency, stored_hash, request_hash)
+            return await get_hold(session, claim.hold_id)
+        destination = await repository.get_account(session, destination_id)
+        if destination is None:
+            raise UnknownAccount(f"unknown account {destination_id}")
+        accounts = await _lock_known(session, [account_id])
+        account = accounts[account_id]
+        if account.currency != destination.currency:
+            raise CurrencyMismatch("a hold's accounts must share a currency")
+        check_available(accounts, {account_id: -amount})
+        return await repository.insert_hold(
+            session,
+            hold_id=claim.hold_id,
+            currency=account.currency,
+            account_id=account_id,
+            destination_id=destination_id,
+            amount=amount,
+            expires_at=utc_now() + expires_in,
+            metadata=metadata or {},
+        )
+
+    return await _atomic(session, operation)
+
+
+async def get_hold(session: AsyncSession, hold_id: int) -> Hold:
+    hold = await repository.get_hold(session, hold_id)
+    if hold is None:
+        raise UnknownHold(f"unknown hold {hold_id}")
+    return hold
+
+
+async def _lock_pending_hold(session: AsyncSession, hold_id: int, *, now: datetime) -> Hold:
+    hold = await repository.get_hold(session, hold_id, lock=True)
+    if hold is None:
+        raise UnknownHold(f"unknown hold {hold_id}")
+    if hold.status is not HoldStatus.PENDING:
+        raise HoldNotPending(f"hold {hold_id} is already {hold.status.value}")
+    if hold.expires_at <= now:
+        raise HoldExpired(f"hold {hold_id} expired at {hold.expires_at.isoformat()}")
+    return hold
+
+
+async def capture_hold(
+    session: AsyncSession,
+    hold_id: int,
+    *,
+    idempotency: IdempotencyKey,
+    amount: int | None = None,
+    kind: EntryKind = EntryKind.HOLD_CAPTURE,
+    description: str = "",
+) -> Hold:
+    """Capture all or part of a pending hold into its destination; the remainder is released."""
+    if amount is not None:
+        require_amount(amount)
+    request_hash = fingerprint(
+        {"op": "capture_hold", "hold": hold_id, "amount": amount, "kind": kind.value,
+         "description": description}
+    )
+
+    async def operation() -> Hold:
+        claim, stored_hash = await repository.claim_request(
+            session, idempotency, operation="capture_hold", request_hash=request_hash,
+            new_entry=True, hold_id=hold_id,
+        )
+        if claim.replay:
+            _check_replay(idempotency, stored_hash, request_hash)
+            return await get_hold(session, hold_id)
+        assert claim.entry_id is not None
+        hold = await _lock_pending_hold(session, hold_id, now=utc_now())
+        captured = hold.amount if amount is None else amount
+        if captured > hold.amount:
+            raise CaptureExceedsHold(f"hold {hold_id} reserved {hold.amount}, not {captured}")
+        accounts = await _lock_known(session, [hold.account_id, hold.destination_account_id])
+        request = EntryRequest(
+            currency=hold.currency,
+            kind=kind,
+            lines=transfer_lines(hold.account_id, hold.destination_account_id, captured),
+            description=description,
+            metadata={"hold_id": hold_id},
+        )
+        await _write(
+            session, entry_id=claim.entry_id, request=request, accounts=accounts,
+            pending_deltas={hold.account_id: -hold.amount},
+        )
+        return await repository.resolve_hold(
+            session, hold_id, status=HoldStatus.CAPTURED, captured_amount=captured,
+            capture_entry_id=claim.entry_id, release_pending=False,
+        )
+
+    return await _atomic(session, operation)
+
+
+async def void_hold(session: AsyncSession, hold_id: int, *, idempotency: IdempotencyKey) -> Hold:
+    """Release a pending hold without moving money."""
+    request_hash = fingerprint({"op": "void_hold", "hold": hold_id})
+
+    async def operation() -> Hold:
+        claim, stored_hash = await repository.claim_request(
+            session, idempotency, operation="void_hold", request_hash=request_hash,
+            hold_id=hold_id,
+        )
+        if claim.replay:
+            _check_replay(idempotency, stored_hash, request_hash)
+            return await get_hold(session, hold_id)
+        hold = await _lock_pending_hold(session, hold_id, now=utc_now())
+        await _lock_known(session, [hold.account_id])
+        return await repository.resolve_hold(
+            session, hold_id, status=HoldStatus.VOIDED, release_pending=True
+        )
+
+    return await _atomic(session, operation)
+
+
+async def expire_holds(
+    session: AsyncSession, *, now: datetime | None = None, limit: int = 1000
+) -> list[Hold]:
+    """Resolve pending holds whose time is up as expired, releasing their amounts. Safe to run
+    again: a resolved hold is never touched twice."""
+    moment = require_aware(now) if now is not None else utc_now()
+    expired: list[Hold] = []
+    for hold_id in await repository.expired_pending_hold_ids(session, moment, limit):
+
+        async def operation(hold_id: int = hold_id) -> Hold | None:
+            hold = await repository.get_hold(session, hold_id, lock=True)
+            if hold is None or hold.status is not HoldStatus.PENDING:
+                return None  # resolved meanwhile by a capture or void
+            await _lock_known(session, [hold.account_id])
+            return await repository.resolve_hold(
+                session, hold_id, status=HoldStatus.EXPIRED, release_pending=True
+            )
+
+        hold = await _atomic(session, operation)
+        if hold is not None:
+            expired.append(hold)
+    return expired
+
+
+# --- reversal -----------------------------------------------------------------------------
+
+
+async def reverse_entry(
+    session: AsyncSession,
+    entry_id: int,
+    *,
+    idempotency: IdempotencyKey,
+    description: str = "",
+) -> Entry:
+    """Post the mirror image of an entry. Refused for an entry already reversed, for a reversal,
+    and when it would take a must-not-go-negative account below its pending holds."""
+    request_hash = fingerprint({"op": "reverse_entry", "entry": entry_id, "desc": description})
+
+    async def operation() -> Entry:
+        claim, stored_hash = await repository.claim_request(
+            session, idempotency, operation="reverse_entry", request_hash=request_hash,
+            new_entry=True,
+        )
+        if claim.replay:
+            _check_replay(idempotency, stored_hash, request_hash)
+            return await _replayed_entry(session, claim.entry_id)
+        assert claim.entry_id is not None
+        # Locking the original serialises concurrent reversals of it.
+        original = await repository.get_entry(session, entry_id, lock=True)
+        if original is None:
+            raise UnknownEntry(f"unknown entry {entry_id}")
+        if original.kind is EntryKind.REVERSAL:
+            raise NotReversible("a reversal is corrected by a new entry, not reversed")
+        if await repository.reversal_of(session, entry_id) is not None:
+            raise AlreadyReversed(f"entry {entry_id} is already reversed")
+        request = EntryRequest(
+            currency=original.currency,
+            kind=EntryKind.REVERSAL,
+            lines=tuple(PostingLine(line.account_id, -line.amount) for line in original.lines),
+            description=description or f"reversal of entry {entry_id}",
+            metadata={"reverses_kind": original.kind.value},
+        )
+        accounts = await _lock_known(session, (line.account_id for line in request.lines))
+        return await _write(
+            session, entry_id=claim.entry_id, request=request, accounts=accounts,
+            reverses_entry_id=entry_id,
+        )
+
+    return await _atomic(session, operation)
+
+
+# --- reads --------------------------------------------------------------------------------
+
+
+async def get_entry(session: AsyncSession, entry_id: int) -> Entry:
+    entry = await repository.get_entry(session, entry_id)
+    if entry is None:
+        raise UnknownEntry(f"unknown entry {entry_id}")
+    return entry
+
+
+async def balance(
+    session: AsyncSession, account_id: int, *, as_of: datetime | None = None
+) -> Balance:
+    """Posted, pending and available balance now, or as it stood at `as_of`."""
+    account = await get_account(session, account_id)
+    if as_of is None:
+        return Balance(posted=account.posted_balance, pending=account.pending_holds)
+    return await repository.balance_as_of(session, account_id, require_aware(as_of))
+
+
+async def holder_lots(session: AsyncSession, holder_id: str, currency: str) -> list[LotBalance]:
+    """A holder's balance lot by lot, in the order a payment would spend them."""
+    accounts = await repository.holder_accounts(session, holder_id, currency)
+    lots = sorted((a for a in accounts if a.lot_kind is not None), key=lot_spending_key)
+    return [LotBalance(account) for account in lots]
+
+
+async def history(
+    session: AsyncSession,
+    account_id: int,
+    *,
+    limit: int = 50,
+    before_posting_id: int | None = None,
+) -> list[HistoryLine]:
+    """An account's postings, newest first, each with the running balance after it."""
+    if not 1 <= limit <= 500:
+        raise InvalidRequest("limit must be between 1 and 500")
+    await get_account(session, account_id)
+    return await repository.account_history(
+        session, account_id, limit=limit, before_posting_id=before_posting_id
+    )

@@ -1,0 +1,1 @@
+"""Shops, terminals, city counters and their fee catalogue, QR payloads and settlement."""

@@ -1,0 +1,1 @@
+"""Nightly jobs: invariants, seals, expiry, payouts, bank matching, statistics and exports."""

@@ -1,0 +1,116 @@
+"""The `aizu` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+
+import click
+
+from ledger.config import get_settings
+from ledger.database import create_engine, resolve_database_url, session_factory
+
+
+@click.group()
+def main() -> None:
+    """Aizu regional currency ledger."""
+    logging.basicConfig(
+        level=get_settings().log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default AIZU_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default AIZU_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Start the HTTP service (on the embedded PostgreSQL unless DATABASE_URL is set)."""
+    import uvicorn
+
+    from wallet_api.app import create_app
+    from wallet_api.migrate import upgrade_database
+
+    settings = get_settings()
+    url = resolve_database_url(settings)
+    if settings.embedded:
+        upgrade_database(url)
+    uvicorn.run(
+        create_app(url, settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+@click.option("--revision", default="head", show_default=True)
+def upgrade(revision: str) -> None:
+    """Apply the migrations up to REVISION."""
+    from wallet_api.migrate import upgrade_database
+
+    upgrade_database(resolve_database_url(get_settings()), revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@main.group()
+def ledger() -> None:
+    """The double-entry ledger."""
+
+
+@ledger.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(as_json: bool) -> None:
+    """Check every ledger invariant over the whole database; exit 1 on any violation."""
+    from ledger.checks import run_checks
+
+    async def run() -> bool:
+        engine = create_engine(resolve_database_url(get_settings()), pool_size=1)
+        try:
+            async with session_factory(engine)() as session:
+                report = await run_checks(session, new_snapshot=True)
+        finally:
+            await engine.dispose()
+        if as_json:
+            click.echo(json.dumps({
+                "ok": report.ok,
+                "checks": {name: [v.detail for v in found] for name, found in report.results.items()},
+            }, indent=2))
+        else:
+            for name, found in report.results.items():
+                click.echo(f"{'ok  ' if not found else 'FAIL'} {name}")
+                for violation in found:
+                    click.echo(f"       {violation.detail}")
+            click.echo("all invariants hold" if report.ok else
+                       f"{len(report.violations)} violation(s)")
+        return report.ok
+
+    if not asyncio.run(run()):
+        sys.exit(1)
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks that print numbers."""
+
+
+@bench.command("ledger")
+@click.option("--seconds", type=float, default=10.0, show_default=True,
+              help="Duration of each run.")
+@click.option("--clients", default="1,8,32", show_default=True,
+              help="Comma-separated client counts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_ledger(seconds: float, clients: str, as_json: bool) -> None:
+    """pgbench's tpcb-like script against the ledger's two-account payment, same PostgreSQL."""
+    from wallet_api.bench import run_ledger_benchmark
+
+    counts = [int(c) for c in clients.split(",") if c.strip()]
+    report = run_ledger_benchmark(get_settings(), seconds=seconds, client_counts=counts,
+                                  progress=None if as_json else click.echo)
+    click.echo(json.dumps(report.as_json(), indent=2) if as_json else report.as_table())
