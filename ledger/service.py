@@ -363,10 +363,11 @@ async def reserve_hold(
             session, idempotency, operation="reserve_hold", request_hash=request_hash,
             new_hold=True,
         )
-        assert claim.hold_id is not None
         if claim.replay:
             _check_replay(idempotency, stored_hash, request_hash)
+            assert claim.hold_id is not None
             return await get_hold(session, claim.hold_id)
+        assert claim.hold_id is not None
         destination = await repository.get_account(session, destination_id)
         if destination is None:
             raise UnknownAccount(f"unknown account {destination_id}")

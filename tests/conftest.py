@@ -1,0 +1,94 @@
+"""Test fixtures: a fresh PostgreSQL database per run, migrated by the real migrations.
+
+With DATABASE_URL set the tests use that server (the production configuration); without it they
+start the embedded PostgreSQL in AIZU_DATA_DIR, exactly as `aizu serve` would."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+
+import psycopg
+import pytest
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from ledger.config import Settings
+from ledger.database import (
+    async_url,
+    create_engine,
+    ensure_database,
+    session_factory,
+    start_embedded,
+)
+from tests.ledger.books import Books, open_books
+from wallet_api.migrate import upgrade_database
+
+
+def libpq_conninfo(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> URL:
+    """A URL of the PostgreSQL server under test, on its administrative database."""
+    settings = Settings()
+    if settings.database_url is not None:
+        return async_url(settings.database_url)
+    return start_embedded(settings.data_dir).url("postgres")
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: URL) -> Iterator[URL]:
+    """A new database, migrated to head, dropped after the run."""
+    name = f"aizu_test_{secrets.token_hex(5)}"
+    ensure_database(server_url, name)
+    url = server_url.set(database=name)
+    upgrade_database(url)
+    yield url
+    with psycopg.connect(libpq_conninfo(server_url), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
+    # Room for the concurrency tests' simultaneous clients, each on its own connection.
+    engine = create_engine(database_url, pool_size=10, max_overflow=70)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that really commit, for concurrency and commit-time checks."""
+    return session_factory(engine)
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def books(session: AsyncSession) -> Books:
+    """A region with its own currency and a few accounts, inside the rolled-back session."""
+    return await open_books(session)
+
+
+@pytest.fixture
+async def committed_books(sessions: async_sessionmaker[AsyncSession]) -> Books:
+    """Like `books`, but committed, for tests that run many transactions."""
+    async with sessions() as session:
+        books = await open_books(session)
+        await session.commit()
+    return books

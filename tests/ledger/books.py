@@ -1,0 +1,96 @@
+"""A small set of books for tests: a region with its own currency, so tests never share balances."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger import service
+from ledger.domain import (
+    Account,
+    AccountCategory,
+    AccountSpec,
+    Entry,
+    IdempotencyKey,
+    LotKind,
+    Restriction,
+)
+
+
+def new_key(scope: str = "test") -> IdempotencyKey:
+    return IdempotencyKey(scope, secrets.token_hex(8))
+
+
+@dataclass(frozen=True)
+class Books:
+    currency: str
+    region: str
+    cash: Account  # yen taken in at counters: the source of purchased points
+    budget: Account  # a campaign budget funded by the city
+    shop: Account
+    chain: Account
+
+    async def wallet_lot(
+        self,
+        session: AsyncSession,
+        holder: str,
+        kind: LotKind = LotKind.PURCHASED,
+        *,
+        restriction: Restriction | None = None,
+        expires_at: datetime | None = None,
+        name: str | None = None,
+    ) -> Account:
+        code = f"wallet:{holder}:{name or kind.value}"
+        return await service.open_account(
+            session,
+            AccountSpec(
+                self.currency, code, AccountCategory.HOLDER, may_go_negative=False,
+                holder_id=holder, lot_kind=kind, restriction=restriction, expires_at=expires_at,
+            ),
+        )
+
+    async def holder_account(self, session: AsyncSession, holder: str) -> Account:
+        return await service.open_account(
+            session,
+            AccountSpec(self.currency, f"merchant:{holder}", AccountCategory.HOLDER,
+                        may_go_negative=False, holder_id=holder),
+        )
+
+    async def fund(self, session: AsyncSession, account: Account, amount: int) -> Entry:
+        return await service.transfer(
+            session, currency=self.currency, source_id=self.cash.id,
+            destination_id=account.id, amount=amount, idempotency=new_key("funding"),
+        )
+
+
+async def open_books(session: AsyncSession) -> Books:
+    suffix = "".join(secrets.choice(string.ascii_uppercase) for _ in range(8))
+    region = f"region-{suffix.lower()}"
+    currency = f"T{suffix}"
+    await service.create_region(session, code=region, name=f"Test region {suffix}")
+    await service.create_currency(session, code=currency, region=region, name="test point")
+
+    async def system(code: str) -> Account:
+        return await service.open_account(
+            session, AccountSpec(currency, code, AccountCategory.SYSTEM, may_go_negative=True)
+        )
+
+    async def holder(code: str) -> Account:
+        return await service.open_account(
+            session,
+            AccountSpec(currency, code, AccountCategory.HOLDER, may_go_negative=False,
+                        holder_id=code.split(":")[1]),
+        )
+
+    return Books(
+        currency=currency,
+        region=region,
+        cash=await system("system:cash"),
+        budget=await system("system:campaign-budget"),
+        shop=await holder("merchant:shop-1"),
+        chain=await holder("merchant:chain-1"),
+    )

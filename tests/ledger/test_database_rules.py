@@ -1,0 +1,113 @@
+"""The database itself refuses what would break the books, whatever code talks to it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledger import service
+from ledger.checks import run_checks
+from tests.ledger.books import Books, new_key
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE postings SET amount = amount + 1 WHERE entry_id = :entry",
+        "DELETE FROM postings WHERE entry_id = :entry",
+        "UPDATE journal_entries SET description = 'edited' WHERE id = :entry",
+        "DELETE FROM journal_entries WHERE id = :entry",
+        "TRUNCATE postings CASCADE",
+        "UPDATE ledger_requests SET request_hash = 'x'",
+        "DELETE FROM accounts WHERE id = :account",
+        "UPDATE accounts SET may_go_negative = true WHERE id = :account",
+    ],
+)
+async def test_ledger_history_cannot_be_rewritten(
+    session: AsyncSession, books: Books, statement: str
+) -> None:
+    lot = await books.wallet_lot(session, "w1")
+    entry = await books.fund(session, lot, 100)
+    # Fire the deferred balance checks now: TRUNCATE refuses to run while any are pending.
+    await session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+    with pytest.raises(DBAPIError, match="append-only|may change only"):
+        async with session.begin_nested():
+            await session.execute(text(statement), {"entry": entry.id, "account": lot.id})
+
+
+async def test_unbalanced_entry_is_refused_at_commit(
+    sessions: async_sessionmaker[AsyncSession], committed_books: Books
+) -> None:
+    books = committed_books
+    async with sessions() as session:
+        with pytest.raises(DBAPIError, match="unbalanced"):
+            await session.execute(text(
+                "WITH e AS (INSERT INTO journal_entries (currency, kind, effective_at) "
+                "VALUES (:c, 'transfer', now()) RETURNING id) "
+                "INSERT INTO postings (entry_id, account_id, currency, amount, balance_after) "
+                "SELECT e.id, :a, :c, 5, 5 FROM e"), {"c": books.currency, "a": books.shop.id})
+            await session.commit()
+    async with sessions() as session:
+        with pytest.raises(DBAPIError, match="unbalanced"):
+            await session.execute(text(
+                "INSERT INTO journal_entries (currency, kind, effective_at) "
+                "VALUES (:c, 'transfer', now())"), {"c": books.currency})
+            await session.commit()
+
+
+async def test_posting_added_later_to_an_old_entry_is_refused(
+    sessions: async_sessionmaker[AsyncSession], committed_books: Books
+) -> None:
+    books = committed_books
+    async with sessions() as session:
+        lot = await books.wallet_lot(session, "w-late")
+        entry = await books.fund(session, lot, 100)
+        await session.commit()
+    async with sessions() as session:
+        with pytest.raises(DBAPIError, match="unbalanced"):
+            await session.execute(text(
+                "INSERT INTO postings (entry_id, account_id, currency, amount, balance_after) "
+                "VALUES (:e, :a, :c, 1, 1)"),
+                {"e": entry.id, "a": books.chain.id, "c": books.currency})
+            await session.commit()
+
+
+async def test_database_refuses_a_forbidden_negative(session: AsyncSession, books: Books) -> None:
+    lot = await books.wallet_lot(session, "w1")
+    with pytest.raises(DBAPIError, match="accounts_available_not_negative"):
+        async with session.begin_nested():
+            await session.execute(
+                text("UPDATE accounts SET posted_balance = -1 WHERE id = :id"), {"id": lot.id})
+
+
+async def test_a_resolved_hold_cannot_be_resolved_again(
+    session: AsyncSession, books: Books
+) -> None:
+    lot = await books.wallet_lot(session, "w1")
+    await books.fund(session, lot, 100)
+    hold = await service.reserve_hold(session, account_id=lot.id, destination_id=books.shop.id,
+                                      amount=10, expires_in=timedelta(minutes=1),
+                                      idempotency=new_key())
+    await service.void_hold(session, hold.id, idempotency=new_key())
+    with pytest.raises(DBAPIError, match="already voided"):
+        async with session.begin_nested():
+            await session.execute(
+                text("UPDATE holds SET status = 'expired' WHERE id = :id"), {"id": hold.id})
+
+
+async def test_checks_find_tampered_balances(session: AsyncSession, books: Books) -> None:
+    """Cached balances and pending totals are the only mutable numbers; altering them behind the
+    ledger's back is caught by the invariant checks."""
+    lot = await books.wallet_lot(session, "w1")
+    await books.fund(session, lot, 100)
+    assert (await run_checks(session)).ok
+    await session.execute(
+        text("UPDATE accounts SET posted_balance = 90, pending_holds = 3 WHERE id = :id"),
+        {"id": lot.id})
+    report = await run_checks(session)
+    assert {name for name, found in report.results.items() if found} == {
+        "cached_balances_match", "pending_holds_match"}
