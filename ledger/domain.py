@@ -273,8 +273,7 @@ def check_available(accounts: Mapping[int, Account], deltas: Mapping[int, int]) 
             continue
         if account.available_balance + delta < 0:
             raise InsufficientFunds(
-                f"account {account.code} has {account.available_balance} available, "
-                f"needs {-delta}"
+                f"account {account.code} has {account.available_balance} available, needs {-delta}"
             )
 
 
@@ -355,7 +354,7 @@ def lot_is_eligible(lot: Account, *, at: datetime, at_local_shop: bool) -> bool:
 
 
 def lot_spending_key(lot: Account) -> tuple[int, datetime, int, int]:
-    """Soonest expiry first (lots that never expire last), restricted before general, then oldest."""
+    """Soonest expiry first (never-expiring lots last), restricted before general, then oldest."""
     never = datetime.max.replace(tzinfo=UTC)
     return (
         0 if lot.expires_at is not None else 1,

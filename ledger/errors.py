@@ -1,4 +1,4 @@
-"""The ledger's one error type: each refusal carries a stable code and the HTTP status it maps to."""
+"""The ledger's one error type: each refusal has a stable code and the HTTP status it maps to."""
 
 from __future__ import annotations
 

@@ -84,7 +84,9 @@ postings = Table(
     Column("amount", BigInteger, nullable=False),
     Column("balance_after", BigInteger, nullable=False),
     Column("posted_at", DateTime(timezone=True), nullable=False, server_default=_now),
-    ForeignKeyConstraint(["entry_id", "currency"], ["journal_entries.id", "journal_entries.currency"]),
+    ForeignKeyConstraint(
+        ["entry_id", "currency"], ["journal_entries.id", "journal_entries.currency"]
+    ),
     ForeignKeyConstraint(["account_id", "currency"], ["accounts.id", "accounts.currency"]),
     UniqueConstraint("entry_id", "account_id"),
 )

@@ -148,7 +148,9 @@ async def get_account(session: AsyncSession, account_id: int) -> Account | None:
 
 async def get_account_by_code(session: AsyncSession, currency: str, code: str) -> Account | None:
     result = await session.execute(
-        text(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE currency = :currency AND code = :code"),
+        text(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE currency = :currency AND code = :code"
+        ),
         {"currency": currency, "code": code},
     )
     row = result.first()
@@ -337,9 +339,7 @@ async def write_entry(
         effective_at=rows[0].effective_at,
         recorded_at=rows[0].recorded_at,
         reverses_entry_id=reverses_entry_id,
-        lines=tuple(
-            PostedLine(r.id, r.account_id, r.amount, r.balance_after) for r in rows
-        ),
+        lines=tuple(PostedLine(r.id, r.account_id, r.amount, r.balance_after) for r in rows),
     )
 
 
@@ -485,9 +485,7 @@ async def resolve_hold(
     return _hold(row)
 
 
-async def expired_pending_hold_ids(
-    session: AsyncSession, now: datetime, limit: int
-) -> list[int]:
+async def expired_pending_hold_ids(session: AsyncSession, now: datetime, limit: int) -> list[int]:
     result = await session.execute(
         text(
             "SELECT id FROM holds WHERE status = 'pending' AND expires_at <= :now "

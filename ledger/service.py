@@ -106,9 +106,9 @@ async def create_currency(session: AsyncSession, *, code: str, region: str, name
     require_currency_code(code)
     if await repository.get_region_name(session, region) is None:
         raise InvalidRequest(f"unknown region {region}")
-    if not await repository.insert_currency(session, code, region, name):
-        if await repository.get_currency(session, code) != (region, name):
-            raise AlreadyExists(f"currency {code} exists with other attributes")
+    inserted = await repository.insert_currency(session, code, region, name)
+    if not inserted and await repository.get_currency(session, code) != (region, name):
+        raise AlreadyExists(f"currency {code} exists with other attributes")
 
 
 def _same_account(account: Account, spec: AccountSpec) -> bool:
@@ -235,7 +235,10 @@ async def post_entry(
 
     async def operation() -> Entry:
         claim, stored_hash = await repository.claim_request(
-            session, idempotency, operation="post_entry", request_hash=request_hash,
+            session,
+            idempotency,
+            operation="post_entry",
+            request_hash=request_hash,
             new_entry=True,
         )
         if claim.replay:
@@ -303,7 +306,10 @@ async def pay_from_lots(
 
     async def operation() -> Entry:
         claim, stored_hash = await repository.claim_request(
-            session, idempotency, operation="pay_from_lots", request_hash=request_hash,
+            session,
+            idempotency,
+            operation="pay_from_lots",
+            request_hash=request_hash,
             new_entry=True,
         )
         if claim.replay:
@@ -360,7 +366,10 @@ async def reserve_hold(
 
     async def operation() -> Hold:
         claim, stored_hash = await repository.claim_request(
-            session, idempotency, operation="reserve_hold", request_hash=request_hash,
+            session,
+            idempotency,
+            operation="reserve_hold",
+            request_hash=request_hash,
             new_hold=True,
         )
         if claim.replay:
@@ -421,14 +430,23 @@ async def capture_hold(
     if amount is not None:
         require_amount(amount)
     request_hash = fingerprint(
-        {"op": "capture_hold", "hold": hold_id, "amount": amount, "kind": kind.value,
-         "description": description}
+        {
+            "op": "capture_hold",
+            "hold": hold_id,
+            "amount": amount,
+            "kind": kind.value,
+            "description": description,
+        }
     )
 
     async def operation() -> Hold:
         claim, stored_hash = await repository.claim_request(
-            session, idempotency, operation="capture_hold", request_hash=request_hash,
-            new_entry=True, hold_id=hold_id,
+            session,
+            idempotency,
+            operation="capture_hold",
+            request_hash=request_hash,
+            new_entry=True,
+            hold_id=hold_id,
         )
         if claim.replay:
             _check_replay(idempotency, stored_hash, request_hash)
@@ -447,12 +465,19 @@ async def capture_hold(
             metadata={"hold_id": hold_id},
         )
         await _write(
-            session, entry_id=claim.entry_id, request=request, accounts=accounts,
+            session,
+            entry_id=claim.entry_id,
+            request=request,
+            accounts=accounts,
             pending_deltas={hold.account_id: -hold.amount},
         )
         return await repository.resolve_hold(
-            session, hold_id, status=HoldStatus.CAPTURED, captured_amount=captured,
-            capture_entry_id=claim.entry_id, release_pending=False,
+            session,
+            hold_id,
+            status=HoldStatus.CAPTURED,
+            captured_amount=captured,
+            capture_entry_id=claim.entry_id,
+            release_pending=False,
         )
 
     return await _atomic(session, operation)
@@ -464,7 +489,10 @@ async def void_hold(session: AsyncSession, hold_id: int, *, idempotency: Idempot
 
     async def operation() -> Hold:
         claim, stored_hash = await repository.claim_request(
-            session, idempotency, operation="void_hold", request_hash=request_hash,
+            session,
+            idempotency,
+            operation="void_hold",
+            request_hash=request_hash,
             hold_id=hold_id,
         )
         if claim.replay:
@@ -519,7 +547,10 @@ async def reverse_entry(
 
     async def operation() -> Entry:
         claim, stored_hash = await repository.claim_request(
-            session, idempotency, operation="reverse_entry", request_hash=request_hash,
+            session,
+            idempotency,
+            operation="reverse_entry",
+            request_hash=request_hash,
             new_entry=True,
         )
         if claim.replay:
@@ -543,7 +574,10 @@ async def reverse_entry(
         )
         accounts = await _lock_known(session, (line.account_id for line in request.lines))
         return await _write(
-            session, entry_id=claim.entry_id, request=request, accounts=accounts,
+            session,
+            entry_id=claim.entry_id,
+            request=request,
+            accounts=accounts,
             reverses_entry_id=entry_id,
         )
 

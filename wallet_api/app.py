@@ -54,7 +54,7 @@ def create_app(database_url: URL, settings: Settings) -> FastAPI:
         try:
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-        except Exception as error:  # noqa: BLE001 - any failure means not ready
+        except Exception as error:
             return JSONResponse(
                 status_code=503,
                 content={"status": "unavailable", "database": type(error).__name__},

@@ -78,17 +78,26 @@ def check(as_json: bool) -> None:
         finally:
             await engine.dispose()
         if as_json:
-            click.echo(json.dumps({
-                "ok": report.ok,
-                "checks": {name: [v.detail for v in found] for name, found in report.results.items()},
-            }, indent=2))
+            click.echo(
+                json.dumps(
+                    {
+                        "ok": report.ok,
+                        "checks": {
+                            name: [v.detail for v in found]
+                            for name, found in report.results.items()
+                        },
+                    },
+                    indent=2,
+                )
+            )
         else:
             for name, found in report.results.items():
                 click.echo(f"{'ok  ' if not found else 'FAIL'} {name}")
                 for violation in found:
                     click.echo(f"       {violation.detail}")
-            click.echo("all invariants hold" if report.ok else
-                       f"{len(report.violations)} violation(s)")
+            click.echo(
+                "all invariants hold" if report.ok else f"{len(report.violations)} violation(s)"
+            )
         return report.ok
 
     if not asyncio.run(run()):
@@ -101,16 +110,22 @@ def bench() -> None:
 
 
 @bench.command("ledger")
-@click.option("--seconds", type=float, default=10.0, show_default=True,
-              help="Duration of each run.")
-@click.option("--clients", default="1,8,32", show_default=True,
-              help="Comma-separated client counts.")
+@click.option(
+    "--seconds", type=float, default=10.0, show_default=True, help="Duration of each run."
+)
+@click.option(
+    "--clients", default="1,8,32", show_default=True, help="Comma-separated client counts."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def bench_ledger(seconds: float, clients: str, as_json: bool) -> None:
     """pgbench's tpcb-like script against the ledger's two-account payment, same PostgreSQL."""
     from wallet_api.bench import run_ledger_benchmark
 
     counts = [int(c) for c in clients.split(",") if c.strip()]
-    report = run_ledger_benchmark(get_settings(), seconds=seconds, client_counts=counts,
-                                  progress=None if as_json else click.echo)
+    report = run_ledger_benchmark(
+        get_settings(),
+        seconds=seconds,
+        client_counts=counts,
+        progress=None if as_json else click.echo,
+    )
     click.echo(json.dumps(report.as_json(), indent=2) if as_json else report.as_table())

@@ -48,22 +48,37 @@ class Books:
         return await service.open_account(
             session,
             AccountSpec(
-                self.currency, code, AccountCategory.HOLDER, may_go_negative=False,
-                holder_id=holder, lot_kind=kind, restriction=restriction, expires_at=expires_at,
+                self.currency,
+                code,
+                AccountCategory.HOLDER,
+                may_go_negative=False,
+                holder_id=holder,
+                lot_kind=kind,
+                restriction=restriction,
+                expires_at=expires_at,
             ),
         )
 
     async def holder_account(self, session: AsyncSession, holder: str) -> Account:
         return await service.open_account(
             session,
-            AccountSpec(self.currency, f"merchant:{holder}", AccountCategory.HOLDER,
-                        may_go_negative=False, holder_id=holder),
+            AccountSpec(
+                self.currency,
+                f"merchant:{holder}",
+                AccountCategory.HOLDER,
+                may_go_negative=False,
+                holder_id=holder,
+            ),
         )
 
     async def fund(self, session: AsyncSession, account: Account, amount: int) -> Entry:
         return await service.transfer(
-            session, currency=self.currency, source_id=self.cash.id,
-            destination_id=account.id, amount=amount, idempotency=new_key("funding"),
+            session,
+            currency=self.currency,
+            source_id=self.cash.id,
+            destination_id=account.id,
+            amount=amount,
+            idempotency=new_key("funding"),
         )
 
 
@@ -82,8 +97,13 @@ async def open_books(session: AsyncSession) -> Books:
     async def holder(code: str) -> Account:
         return await service.open_account(
             session,
-            AccountSpec(currency, code, AccountCategory.HOLDER, may_go_negative=False,
-                        holder_id=code.split(":")[1]),
+            AccountSpec(
+                currency,
+                code,
+                AccountCategory.HOLDER,
+                may_go_negative=False,
+                holder_id=code.split(":")[1],
+            ),
         )
 
     return Books(

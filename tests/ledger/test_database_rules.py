@@ -34,7 +34,7 @@ async def test_ledger_history_cannot_be_rewritten(
     entry = await books.fund(session, lot, 100)
     # Fire the deferred balance checks now: TRUNCATE refuses to run while any are pending.
     await session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
-    with pytest.raises(DBAPIError, match="append-only|may change only"):
+    with pytest.raises(DBAPIError, match=r"append-only|may change only"):
         async with session.begin_nested():
             await session.execute(text(statement), {"entry": entry.id, "account": lot.id})
 
@@ -45,17 +45,25 @@ async def test_unbalanced_entry_is_refused_at_commit(
     books = committed_books
     async with sessions() as session:
         with pytest.raises(DBAPIError, match="unbalanced"):
-            await session.execute(text(
-                "WITH e AS (INSERT INTO journal_entries (currency, kind, effective_at) "
-                "VALUES (:c, 'transfer', now()) RETURNING id) "
-                "INSERT INTO postings (entry_id, account_id, currency, amount, balance_after) "
-                "SELECT e.id, :a, :c, 5, 5 FROM e"), {"c": books.currency, "a": books.shop.id})
+            await session.execute(
+                text(
+                    "WITH e AS (INSERT INTO journal_entries (currency, kind, effective_at) "
+                    "VALUES (:c, 'transfer', now()) RETURNING id) "
+                    "INSERT INTO postings (entry_id, account_id, currency, amount, balance_after) "
+                    "SELECT e.id, :a, :c, 5, 5 FROM e"
+                ),
+                {"c": books.currency, "a": books.shop.id},
+            )
             await session.commit()
     async with sessions() as session:
         with pytest.raises(DBAPIError, match="unbalanced"):
-            await session.execute(text(
-                "INSERT INTO journal_entries (currency, kind, effective_at) "
-                "VALUES (:c, 'transfer', now())"), {"c": books.currency})
+            await session.execute(
+                text(
+                    "INSERT INTO journal_entries (currency, kind, effective_at) "
+                    "VALUES (:c, 'transfer', now())"
+                ),
+                {"c": books.currency},
+            )
             await session.commit()
 
 
@@ -69,10 +77,13 @@ async def test_posting_added_later_to_an_old_entry_is_refused(
         await session.commit()
     async with sessions() as session:
         with pytest.raises(DBAPIError, match="unbalanced"):
-            await session.execute(text(
-                "INSERT INTO postings (entry_id, account_id, currency, amount, balance_after) "
-                "VALUES (:e, :a, :c, 1, 1)"),
-                {"e": entry.id, "a": books.chain.id, "c": books.currency})
+            await session.execute(
+                text(
+                    "INSERT INTO postings (entry_id, account_id, currency, amount, balance_after) "
+                    "VALUES (:e, :a, :c, 1, 1)"
+                ),
+                {"e": entry.id, "a": books.chain.id, "c": books.currency},
+            )
             await session.commit()
 
 
@@ -81,7 +92,8 @@ async def test_database_refuses_a_forbidden_negative(session: AsyncSession, book
     with pytest.raises(DBAPIError, match="accounts_available_not_negative"):
         async with session.begin_nested():
             await session.execute(
-                text("UPDATE accounts SET posted_balance = -1 WHERE id = :id"), {"id": lot.id})
+                text("UPDATE accounts SET posted_balance = -1 WHERE id = :id"), {"id": lot.id}
+            )
 
 
 async def test_a_resolved_hold_cannot_be_resolved_again(
@@ -89,14 +101,20 @@ async def test_a_resolved_hold_cannot_be_resolved_again(
 ) -> None:
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 100)
-    hold = await service.reserve_hold(session, account_id=lot.id, destination_id=books.shop.id,
-                                      amount=10, expires_in=timedelta(minutes=1),
-                                      idempotency=new_key())
+    hold = await service.reserve_hold(
+        session,
+        account_id=lot.id,
+        destination_id=books.shop.id,
+        amount=10,
+        expires_in=timedelta(minutes=1),
+        idempotency=new_key(),
+    )
     await service.void_hold(session, hold.id, idempotency=new_key())
     with pytest.raises(DBAPIError, match="already voided"):
         async with session.begin_nested():
             await session.execute(
-                text("UPDATE holds SET status = 'expired' WHERE id = :id"), {"id": hold.id})
+                text("UPDATE holds SET status = 'expired' WHERE id = :id"), {"id": hold.id}
+            )
 
 
 async def test_checks_find_tampered_balances(session: AsyncSession, books: Books) -> None:
@@ -107,7 +125,10 @@ async def test_checks_find_tampered_balances(session: AsyncSession, books: Books
     assert (await run_checks(session)).ok
     await session.execute(
         text("UPDATE accounts SET posted_balance = 90, pending_holds = 3 WHERE id = :id"),
-        {"id": lot.id})
+        {"id": lot.id},
+    )
     report = await run_checks(session)
     assert {name for name, found in report.results.items() if found} == {
-        "cached_balances_match", "pending_holds_match"}
+        "cached_balances_match",
+        "pending_holds_match",
+    }

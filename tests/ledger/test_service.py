@@ -49,7 +49,9 @@ async def assert_books_ok(session: AsyncSession) -> None:
     assert report.ok, report.violations
 
 
-async def test_transfer_moves_points_and_caches_balances(session: AsyncSession, books: Books) -> None:
+async def test_transfer_moves_points_and_caches_balances(
+    session: AsyncSession, books: Books
+) -> None:
     lot = await books.wallet_lot(session, "w1")
     entry = await books.fund(session, lot, 5_000)
     assert entry.kind is EntryKind.TRANSFER
@@ -62,38 +64,80 @@ async def test_transfer_moves_points_and_caches_balances(session: AsyncSession, 
 async def test_replay_returns_the_first_entry(session: AsyncSession, books: Books) -> None:
     lot = await books.wallet_lot(session, "w1")
     key = new_key()
-    first = await service.transfer(session, currency=books.currency, source_id=books.cash.id,
-                                   destination_id=lot.id, amount=700, idempotency=key)
-    again = await service.transfer(session, currency=books.currency, source_id=books.cash.id,
-                                   destination_id=lot.id, amount=700, idempotency=key)
+    first = await service.transfer(
+        session,
+        currency=books.currency,
+        source_id=books.cash.id,
+        destination_id=lot.id,
+        amount=700,
+        idempotency=key,
+    )
+    again = await service.transfer(
+        session,
+        currency=books.currency,
+        source_id=books.cash.id,
+        destination_id=lot.id,
+        amount=700,
+        idempotency=key,
+    )
     assert again == first
     assert (await service.balance(session, lot.id)).posted == 700
 
 
-async def test_same_key_different_request_is_a_conflict(session: AsyncSession, books: Books) -> None:
+async def test_same_key_different_request_is_a_conflict(
+    session: AsyncSession, books: Books
+) -> None:
     lot = await books.wallet_lot(session, "w1")
     key = new_key()
-    await service.transfer(session, currency=books.currency, source_id=books.cash.id,
-                           destination_id=lot.id, amount=700, idempotency=key)
+    await service.transfer(
+        session,
+        currency=books.currency,
+        source_id=books.cash.id,
+        destination_id=lot.id,
+        amount=700,
+        idempotency=key,
+    )
     before = await entry_count(session)
     with pytest.raises(IdempotencyConflict):
-        await service.transfer(session, currency=books.currency, source_id=books.cash.id,
-                               destination_id=lot.id, amount=701, idempotency=key)
+        await service.transfer(
+            session,
+            currency=books.currency,
+            source_id=books.cash.id,
+            destination_id=lot.id,
+            amount=701,
+            idempotency=key,
+        )
     with pytest.raises(IdempotencyConflict):
-        await service.reserve_hold(session, account_id=lot.id, destination_id=books.shop.id,
-                                   amount=1, expires_in=timedelta(minutes=1), idempotency=key)
+        await service.reserve_hold(
+            session,
+            account_id=lot.id,
+            destination_id=books.shop.id,
+            amount=1,
+            expires_in=timedelta(minutes=1),
+            idempotency=key,
+        )
     assert await entry_count(session) == before
     assert (await service.balance(session, lot.id)).posted == 700
 
 
 async def test_keys_are_scoped_to_their_caller(session: AsyncSession, books: Books) -> None:
     lot = await books.wallet_lot(session, "w1")
-    first = await service.transfer(session, currency=books.currency, source_id=books.cash.id,
-                                   destination_id=lot.id, amount=10,
-                                   idempotency=IdempotencyKey("counter-1", "k"))
-    second = await service.transfer(session, currency=books.currency, source_id=books.cash.id,
-                                    destination_id=lot.id, amount=10,
-                                    idempotency=IdempotencyKey("counter-2", "k"))
+    first = await service.transfer(
+        session,
+        currency=books.currency,
+        source_id=books.cash.id,
+        destination_id=lot.id,
+        amount=10,
+        idempotency=IdempotencyKey("counter-1", "k"),
+    )
+    second = await service.transfer(
+        session,
+        currency=books.currency,
+        source_id=books.cash.id,
+        destination_id=lot.id,
+        amount=10,
+        idempotency=IdempotencyKey("counter-2", "k"),
+    )
     assert first.id != second.id
     assert (await service.balance(session, lot.id)).posted == 20
 
@@ -103,24 +147,41 @@ async def test_bad_amounts_are_refused(session: AsyncSession, books: Books, amou
     lot = await books.wallet_lot(session, "w1")
     before = await entry_count(session)
     with pytest.raises(InvalidAmount):
-        await service.transfer(session, currency=books.currency, source_id=books.cash.id,
-                               destination_id=lot.id, amount=amount, idempotency=new_key())
+        await service.transfer(
+            session,
+            currency=books.currency,
+            source_id=books.cash.id,
+            destination_id=lot.id,
+            amount=amount,
+            idempotency=new_key(),
+        )
     assert await entry_count(session) == before
 
 
 async def test_float_and_bool_amounts_are_refused(session: AsyncSession, books: Books) -> None:
     for amount in (1.5, True):
         with pytest.raises(InvalidAmount):
-            await service.transfer(session, currency=books.currency, source_id=books.cash.id,
-                                   destination_id=books.shop.id, amount=amount,  # type: ignore[arg-type]
-                                   idempotency=new_key())
+            await service.transfer(
+                session,
+                currency=books.currency,
+                source_id=books.cash.id,
+                destination_id=books.shop.id,
+                amount=amount,  # type: ignore[arg-type]
+                idempotency=new_key(),
+            )
 
 
 async def test_unknown_account_changes_nothing(session: AsyncSession, books: Books) -> None:
     before = await entry_count(session)
     with pytest.raises(UnknownAccount):
-        await service.transfer(session, currency=books.currency, source_id=books.cash.id,
-                               destination_id=987_654_321, amount=5, idempotency=new_key())
+        await service.transfer(
+            session,
+            currency=books.currency,
+            source_id=books.cash.id,
+            destination_id=987_654_321,
+            amount=5,
+            idempotency=new_key(),
+        )
     assert await entry_count(session) == before
     assert (await service.balance(session, books.cash.id)).posted == 0
 
@@ -129,8 +190,14 @@ async def test_mixed_currencies_are_refused(session: AsyncSession, books: Books)
     other = await open_books(session)
     before = await entry_count(session)
     with pytest.raises(CurrencyMismatch):
-        await service.transfer(session, currency=books.currency, source_id=books.cash.id,
-                               destination_id=other.shop.id, amount=5, idempotency=new_key())
+        await service.transfer(
+            session,
+            currency=books.currency,
+            source_id=books.cash.id,
+            destination_id=other.shop.id,
+            amount=5,
+            idempotency=new_key(),
+        )
     assert await entry_count(session) == before
     assert (await service.balance(session, other.shop.id)).posted == 0
 
@@ -151,13 +218,19 @@ async def test_multi_line_entry(session: AsyncSession, books: Books) -> None:
     b = await books.wallet_lot(session, "w2")
     entry = await service.post_entry(
         session,
-        EntryRequest(books.currency, EntryKind.BENEFIT,
-                     (PostingLine(books.budget.id, -300), PostingLine(a.id, 100),
-                      PostingLine(b.id, 200)), description="child benefit"),
+        EntryRequest(
+            books.currency,
+            EntryKind.BENEFIT,
+            (PostingLine(books.budget.id, -300), PostingLine(a.id, 100), PostingLine(b.id, 200)),
+            description="child benefit",
+        ),
         idempotency=new_key(),
     )
     assert {line.account_id: line.balance_after for line in entry.lines} == {
-        books.budget.id: -300, a.id: 100, b.id: 200}
+        books.budget.id: -300,
+        a.id: 100,
+        b.id: 200,
+    }
     await assert_books_ok(session)
 
 
@@ -166,21 +239,31 @@ async def test_insufficient_funds_changes_nothing(session: AsyncSession, books: 
     await books.fund(session, lot, 100)
     before = await entry_count(session)
     with pytest.raises(InsufficientFunds):
-        await service.transfer(session, currency=books.currency, source_id=lot.id,
-                               destination_id=books.shop.id, amount=101, idempotency=new_key())
+        await service.transfer(
+            session,
+            currency=books.currency,
+            source_id=lot.id,
+            destination_id=books.shop.id,
+            amount=101,
+            idempotency=new_key(),
+        )
     assert await entry_count(session) == before
     assert (await service.balance(session, lot.id)).posted == 100
 
 
-async def test_unknown_currency_and_conflicting_account(session: AsyncSession, books: Books) -> None:
+async def test_unknown_currency_and_conflicting_account(
+    session: AsyncSession, books: Books
+) -> None:
     with pytest.raises(UnknownCurrency):
         await service.open_account(
-            session, AccountSpec("NOPE", "system:x", AccountCategory.SYSTEM, True))
+            session, AccountSpec("NOPE", "system:x", AccountCategory.SYSTEM, True)
+        )
     spec = AccountSpec(books.currency, "system:cash", AccountCategory.SYSTEM, True)
     assert (await service.open_account(session, spec)).id == books.cash.id
     with pytest.raises(AlreadyExists):
         await service.open_account(
-            session, AccountSpec(books.currency, "system:cash", AccountCategory.SYSTEM, False))
+            session, AccountSpec(books.currency, "system:cash", AccountCategory.SYSTEM, False)
+        )
 
 
 async def test_hold_reduces_available_and_capture_releases_rest(
@@ -188,18 +271,30 @@ async def test_hold_reduces_available_and_capture_releases_rest(
 ) -> None:
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 1_000)
-    hold = await service.reserve_hold(session, account_id=lot.id, destination_id=books.shop.id,
-                                      amount=600, expires_in=timedelta(minutes=5),
-                                      idempotency=new_key())
+    hold = await service.reserve_hold(
+        session,
+        account_id=lot.id,
+        destination_id=books.shop.id,
+        amount=600,
+        expires_in=timedelta(minutes=5),
+        idempotency=new_key(),
+    )
     balance = await service.balance(session, lot.id)
     assert (balance.posted, balance.pending, balance.available) == (1_000, 600, 400)
     with pytest.raises(InsufficientFunds):
-        await service.transfer(session, currency=books.currency, source_id=lot.id,
-                               destination_id=books.shop.id, amount=401, idempotency=new_key())
+        await service.transfer(
+            session,
+            currency=books.currency,
+            source_id=lot.id,
+            destination_id=books.shop.id,
+            amount=401,
+            idempotency=new_key(),
+        )
     with pytest.raises(CaptureExceedsHold):
         await service.capture_hold(session, hold.id, amount=601, idempotency=new_key())
     captured = await service.capture_hold(session, hold.id, amount=450, idempotency=new_key())
-    assert captured.status is HoldStatus.CAPTURED and captured.captured_amount == 450
+    assert captured.status is HoldStatus.CAPTURED
+    assert captured.captured_amount == 450
     balance = await service.balance(session, lot.id)
     assert (balance.posted, balance.pending, balance.available) == (550, 0, 550)
     assert (await service.balance(session, books.shop.id)).posted == 450
@@ -211,15 +306,25 @@ async def test_hold_reduces_available_and_capture_releases_rest(
 async def test_void_and_expire(session: AsyncSession, books: Books) -> None:
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 1_000)
-    voided = await service.reserve_hold(session, account_id=lot.id, destination_id=books.shop.id,
-                                        amount=300, expires_in=timedelta(minutes=5),
-                                        idempotency=new_key())
-    expiring = await service.reserve_hold(session, account_id=lot.id,
-                                          destination_id=books.shop.id, amount=200,
-                                          expires_in=timedelta(seconds=30),
-                                          idempotency=new_key())
-    assert (await service.void_hold(session, voided.id, idempotency=new_key())).status \
-        is HoldStatus.VOIDED
+    voided = await service.reserve_hold(
+        session,
+        account_id=lot.id,
+        destination_id=books.shop.id,
+        amount=300,
+        expires_in=timedelta(minutes=5),
+        idempotency=new_key(),
+    )
+    expiring = await service.reserve_hold(
+        session,
+        account_id=lot.id,
+        destination_id=books.shop.id,
+        amount=200,
+        expires_in=timedelta(seconds=30),
+        idempotency=new_key(),
+    )
+    assert (
+        await service.void_hold(session, voided.id, idempotency=new_key())
+    ).status is HoldStatus.VOIDED
     later = datetime.now(UTC) + timedelta(minutes=1)
     expired = await service.expire_holds(session, now=later)
     assert [h.id for h in expired] == [expiring.id]
@@ -234,18 +339,29 @@ async def test_hold_refused_beyond_available(session: AsyncSession, books: Books
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 100)
     with pytest.raises(InsufficientFunds):
-        await service.reserve_hold(session, account_id=lot.id, destination_id=books.shop.id,
-                                   amount=101, expires_in=timedelta(minutes=1),
-                                   idempotency=new_key())
+        await service.reserve_hold(
+            session,
+            account_id=lot.id,
+            destination_id=books.shop.id,
+            amount=101,
+            expires_in=timedelta(minutes=1),
+            idempotency=new_key(),
+        )
     assert (await service.balance(session, lot.id)).pending == 0
 
 
 async def test_reversal_rules(session: AsyncSession, books: Books) -> None:
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 1_000)
-    payment = await service.transfer(session, currency=books.currency, source_id=lot.id,
-                                     destination_id=books.shop.id, amount=400,
-                                     kind=EntryKind.PAYMENT, idempotency=new_key())
+    payment = await service.transfer(
+        session,
+        currency=books.currency,
+        source_id=lot.id,
+        destination_id=books.shop.id,
+        amount=400,
+        kind=EntryKind.PAYMENT,
+        idempotency=new_key(),
+    )
     reversal = await service.reverse_entry(session, payment.id, idempotency=new_key())
     assert reversal.reverses_entry_id == payment.id
     assert (await service.balance(session, lot.id)).posted == 1_000
@@ -261,13 +377,25 @@ async def test_reversal_rules(session: AsyncSession, books: Books) -> None:
 async def test_reversal_refused_when_it_would_overdraw(session: AsyncSession, books: Books) -> None:
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 500)
-    payment = await service.transfer(session, currency=books.currency, source_id=lot.id,
-                                     destination_id=books.shop.id, amount=500,
-                                     kind=EntryKind.PAYMENT, idempotency=new_key())
+    payment = await service.transfer(
+        session,
+        currency=books.currency,
+        source_id=lot.id,
+        destination_id=books.shop.id,
+        amount=500,
+        kind=EntryKind.PAYMENT,
+        idempotency=new_key(),
+    )
     # The shop spends what it received, so undoing the payment would overdraw it.
-    await service.transfer(session, currency=books.currency, source_id=books.shop.id,
-                           destination_id=books.chain.id, amount=450,
-                           kind=EntryKind.B2B_TRANSFER, idempotency=new_key())
+    await service.transfer(
+        session,
+        currency=books.currency,
+        source_id=books.shop.id,
+        destination_id=books.chain.id,
+        amount=450,
+        kind=EntryKind.B2B_TRANSFER,
+        idempotency=new_key(),
+    )
     before = await entry_count(session)
     with pytest.raises(InsufficientFunds):
         await service.reverse_entry(session, payment.id, idempotency=new_key())
@@ -277,35 +405,73 @@ async def test_reversal_refused_when_it_would_overdraw(session: AsyncSession, bo
 async def test_lots_are_spent_in_the_documented_order(session: AsyncSession, books: Books) -> None:
     now = datetime.now(UTC)
     purchased = await books.wallet_lot(session, "w1")
-    general = await books.wallet_lot(session, "w1", LotKind.PREMIUM, name="general",
-                                     expires_at=now + timedelta(days=60))
-    local = await books.wallet_lot(session, "w1", LotKind.PREMIUM, name="local",
-                                   restriction=Restriction.LOCAL_SHOPS,
-                                   expires_at=now + timedelta(days=60))
-    benefit = await books.wallet_lot(session, "w1", LotKind.BENEFIT, name="benefit",
-                                     expires_at=now + timedelta(days=10))
-    expired = await books.wallet_lot(session, "w1", LotKind.BENEFIT, name="old",
-                                     expires_at=now + timedelta(microseconds=1))
-    for lot, amount in ((purchased, 1_000), (general, 1_000), (local, 1_000), (benefit, 300),
-                        (expired, 999)):
+    general = await books.wallet_lot(
+        session, "w1", LotKind.PREMIUM, name="general", expires_at=now + timedelta(days=60)
+    )
+    local = await books.wallet_lot(
+        session,
+        "w1",
+        LotKind.PREMIUM,
+        name="local",
+        restriction=Restriction.LOCAL_SHOPS,
+        expires_at=now + timedelta(days=60),
+    )
+    benefit = await books.wallet_lot(
+        session, "w1", LotKind.BENEFIT, name="benefit", expires_at=now + timedelta(days=10)
+    )
+    expired = await books.wallet_lot(
+        session, "w1", LotKind.BENEFIT, name="old", expires_at=now + timedelta(microseconds=1)
+    )
+    for lot, amount in (
+        (purchased, 1_000),
+        (general, 1_000),
+        (local, 1_000),
+        (benefit, 300),
+        (expired, 999),
+    ):
         await books.fund(session, lot, amount)
 
     at_shop = await service.pay_from_lots(
-        session, holder_id="w1", currency=books.currency, amount=1_800,
-        destination_id=books.shop.id, at_local_shop=True, idempotency=new_key())
+        session,
+        holder_id="w1",
+        currency=books.currency,
+        amount=1_800,
+        destination_id=books.shop.id,
+        at_local_shop=True,
+        idempotency=new_key(),
+    )
     assert {line.account_id: line.amount for line in at_shop.lines} == {
-        benefit.id: -300, local.id: -1_000, general.id: -500, books.shop.id: 1_800}
+        benefit.id: -300,
+        local.id: -1_000,
+        general.id: -500,
+        books.shop.id: 1_800,
+    }
 
     with pytest.raises(InsufficientFunds):
         # Left: purchased 1,000 and general 500; the local-only lot does not count at a chain.
         await service.pay_from_lots(
-            session, holder_id="w1", currency=books.currency, amount=1_501,
-            destination_id=books.chain.id, at_local_shop=False, idempotency=new_key())
+            session,
+            holder_id="w1",
+            currency=books.currency,
+            amount=1_501,
+            destination_id=books.chain.id,
+            at_local_shop=False,
+            idempotency=new_key(),
+        )
     at_chain = await service.pay_from_lots(
-        session, holder_id="w1", currency=books.currency, amount=1_500,
-        destination_id=books.chain.id, at_local_shop=False, idempotency=new_key())
+        session,
+        holder_id="w1",
+        currency=books.currency,
+        amount=1_500,
+        destination_id=books.chain.id,
+        at_local_shop=False,
+        idempotency=new_key(),
+    )
     assert {line.account_id: line.amount for line in at_chain.lines} == {
-        general.id: -500, purchased.id: -1_000, books.chain.id: 1_500}
+        general.id: -500,
+        purchased.id: -1_000,
+        books.chain.id: 1_500,
+    }
     lots = await service.holder_lots(session, "w1", books.currency)
     assert [lot.account.id for lot in lots][:3] == [expired.id, benefit.id, local.id]
     await assert_books_ok(session)
@@ -315,9 +481,15 @@ async def test_history_with_running_balance_and_paging(session: AsyncSession, bo
     lot = await books.wallet_lot(session, "w1")
     for amount in (100, 200, 300):
         await books.fund(session, lot, amount)
-    await service.transfer(session, currency=books.currency, source_id=lot.id,
-                           destination_id=books.shop.id, amount=50, kind=EntryKind.PAYMENT,
-                           idempotency=new_key())
+    await service.transfer(
+        session,
+        currency=books.currency,
+        source_id=lot.id,
+        destination_id=books.shop.id,
+        amount=50,
+        kind=EntryKind.PAYMENT,
+        idempotency=new_key(),
+    )
     page = await service.history(session, lot.id, limit=3)
     assert [(h.amount, h.balance_after) for h in page] == [(-50, 550), (300, 600), (200, 300)]
     assert page[0].counterparty_account_ids == (books.shop.id,)
@@ -336,9 +508,14 @@ async def test_balance_as_of_a_past_time(sessions, committed_books: Books) -> No
     async with sessions() as session:
         middle = (await session.execute(text("SELECT clock_timestamp()"))).scalar_one()
         await books.fund(session, lot, 50)
-        await service.reserve_hold(session, account_id=lot.id, destination_id=books.shop.id,
-                                   amount=30, expires_in=timedelta(minutes=5),
-                                   idempotency=new_key())
+        await service.reserve_hold(
+            session,
+            account_id=lot.id,
+            destination_id=books.shop.id,
+            amount=30,
+            expires_in=timedelta(minutes=5),
+            idempotency=new_key(),
+        )
         await session.commit()
     async with sessions() as session:
         past = await service.balance(session, lot.id, as_of=middle)

@@ -66,7 +66,8 @@ class Model:
 
     def affordable(self, deltas: dict[int, int]) -> bool:
         return all(
-            account_id in self.may_go_negative or delta >= 0
+            account_id in self.may_go_negative
+            or delta >= 0
             or self.available(account_id) + delta >= 0
             for account_id, delta in deltas.items()
         )
@@ -125,9 +126,16 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model.may_go_negative.add(self.books.cash.id)
 
     def transfer(self, source: int, destination: int, amount: int) -> Entry | LedgerError:
-        return self.send(lambda session, key: service.transfer(
-            session, currency=self.books.currency, source_id=source, destination_id=destination,
-            amount=amount, idempotency=key))
+        return self.send(
+            lambda session, key: service.transfer(
+                session,
+                currency=self.books.currency,
+                source_id=source,
+                destination_id=destination,
+                amount=amount,
+                idempotency=key,
+            )
+        )
 
     @rule(target=entries, wallet=st.integers(0, WALLETS - 1), amount=amounts)
     def top_up(self, wallet: int, amount: int) -> Entry:
@@ -136,8 +144,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model.apply(entry)
         return entry
 
-    @rule(target=entries, source=st.integers(0, WALLETS + 1), destination=st.integers(0, WALLETS + 1),
-          amount=amounts)
+    @rule(
+        target=entries,
+        source=st.integers(0, WALLETS + 1),
+        destination=st.integers(0, WALLETS + 1),
+        amount=amounts,
+    )
     def transfer_between_holders(self, source: int, destination: int, amount: int) -> Entry:
         holders = [*self.wallets, *self.shops]
         source_id, destination_id = holders[source], holders[destination]
@@ -156,9 +168,16 @@ class LedgerMachine(RuleBasedStateMachine):
     def reserve(self, wallet: int, amount: int) -> Hold | None:
         account_id = self.wallets[wallet]
         expected = self.model.affordable({account_id: -amount})
-        result = self.send(lambda session, key: service.reserve_hold(
-            session, account_id=account_id, destination_id=self.books.shop.id, amount=amount,
-            expires_in=timedelta(hours=1), idempotency=key))
+        result = self.send(
+            lambda session, key: service.reserve_hold(
+                session,
+                account_id=account_id,
+                destination_id=self.books.shop.id,
+                amount=amount,
+                expires_in=timedelta(hours=1),
+                idempotency=key,
+            )
+        )
         if not expected:
             assert isinstance(result, InsufficientFunds), result
             return None
@@ -166,27 +185,36 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model.pending[account_id] += amount
         return result
 
-    @rule(hold=consumes(holds), fraction=st.sampled_from([None, 0.25, 1.0]), racing_void=st.booleans())
+    @rule(
+        hold=consumes(holds), fraction=st.sampled_from([None, 0.25, 1.0]), racing_void=st.booleans()
+    )
     def capture(self, hold: Hold | None, fraction: float | None, racing_void: bool) -> None:
         if hold is None:
             return
         amount = None if fraction is None else max(1, int(hold.amount * fraction))
-        result = self.send(lambda session, key: service.capture_hold(
-            session, hold.id, amount=amount, idempotency=key))
+        result = self.send(
+            lambda session, key: service.capture_hold(
+                session, hold.id, amount=amount, idempotency=key
+            )
+        )
         assert isinstance(result, Hold) and result.status is HoldStatus.CAPTURED, result
         captured = hold.amount if amount is None else amount
         self.model.pending[hold.account_id] -= hold.amount
         self.model.posted[hold.account_id] -= captured
         self.model.posted[hold.destination_account_id] += captured
         if racing_void:
-            late = self.run(lambda session: service.void_hold(session, hold.id, idempotency=new_key()))
+            late = self.run(
+                lambda session: service.void_hold(session, hold.id, idempotency=new_key())
+            )
             assert isinstance(late, HoldNotPending), late
 
     @rule(hold=consumes(holds))
     def void(self, hold: Hold | None) -> None:
         if hold is None:
             return
-        result = self.send(lambda session, key: service.void_hold(session, hold.id, idempotency=key))
+        result = self.send(
+            lambda session, key: service.void_hold(session, hold.id, idempotency=key)
+        )
         assert isinstance(result, Hold) and result.status is HoldStatus.VOIDED, result
         self.model.pending[hold.account_id] -= hold.amount
 
@@ -194,8 +222,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def reverse(self, entry: Entry | None) -> Entry | None:
         if entry is None:
             return None
-        result = self.send(lambda session, key: service.reverse_entry(
-            session, entry.id, idempotency=key))
+        result = self.send(
+            lambda session, key: service.reverse_entry(session, entry.id, idempotency=key)
+        )
         if entry.id in self.model.reversals:
             assert isinstance(result, NotReversible), result
             return None
@@ -228,9 +257,16 @@ class LedgerMachine(RuleBasedStateMachine):
         if not self.requests:
             return
         request = data.draw(st.sampled_from(self.requests))
-        result = self.run(lambda session: service.transfer(
-            session, currency=self.books.currency, source_id=self.books.cash.id,
-            destination_id=self.wallets[0], amount=999_999, idempotency=request.key))
+        result = self.run(
+            lambda session: service.transfer(
+                session,
+                currency=self.books.currency,
+                source_id=self.books.cash.id,
+                destination_id=self.wallets[0],
+                amount=999_999,
+                idempotency=request.key,
+            )
+        )
         assert isinstance(result, IdempotencyConflict), result
 
     @invariant()
@@ -261,7 +297,7 @@ def test_random_operation_sequences_keep_the_books(database_url: URL) -> None:
     engine = loop.run_until_complete(_engine(database_url))
     try:
         run_state_machine_as_test(
-            lambda: LedgerMachine(engine, loop),
+            lambda: LedgerMachine(engine, loop),  # type: ignore[arg-type]
             settings=settings(
                 max_examples=40,
                 stateful_step_count=40,

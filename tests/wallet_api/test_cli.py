@@ -1,0 +1,104 @@
+"""The `aizu` command, run as a real process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import URL
+
+from ledger.database import ensure_database
+from tests.conftest import libpq_conninfo
+
+AIZU = [sys.executable, "-c", "from wallet_api.cli import main; main()"]
+
+
+def aizu(*args: str, database: URL) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database.render_as_string(hide_password=False)}
+    return subprocess.run(
+        [*AIZU, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture
+def scratch_database(server_url: URL) -> Iterator[URL]:
+    """A database of its own, since this test breaks its books on purpose."""
+    name = f"aizu_scratch_{secrets.token_hex(4)}"
+    ensure_database(server_url, name)
+    yield server_url.set(database=name)
+    with psycopg.connect(libpq_conninfo(server_url), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_db_upgrade_then_ledger_check_passes_and_catches_tampering(scratch_database: URL) -> None:
+    upgraded = aizu("db", "upgrade", database=scratch_database)
+    assert upgraded.returncode == 0, upgraded.stderr
+    clean = aizu("ledger", "check", database=scratch_database)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "all invariants hold" in clean.stdout
+
+    with psycopg.connect(libpq_conninfo(scratch_database), autocommit=True) as connection:
+        connection.execute("INSERT INTO regions VALUES ('aizu', 'Aizu')")
+        connection.execute("INSERT INTO currencies VALUES ('AIZU', 'aizu', 'Aizu point')")
+        connection.execute(
+            "INSERT INTO accounts (currency, code, category, may_go_negative, posted_balance) "
+            "VALUES ('AIZU', 'system:cash', 'system', true, 5)"
+        )
+    broken = aizu("ledger", "check", database=scratch_database)
+    assert broken.returncode == 1
+    assert "FAIL cached_balances_match" in broken.stdout
+    assert "caches 5, its postings sum to 0" in broken.stdout
+
+
+def test_migrations_are_the_schema_the_code_expects(database_url: URL) -> None:
+    """models.py describes the tables the migrations create: same tables, same columns."""
+    from ledger.models import metadata
+
+    with psycopg.connect(libpq_conninfo(database_url)) as connection:
+        rows = connection.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND table_name <> 'alembic_version'"
+        ).fetchall()
+    in_database: dict[str, set[str]] = {}
+    for table, column in rows:
+        in_database.setdefault(table, set()).add(column)
+    in_code = {table.name: {c.name for c in table.columns} for table in metadata.sorted_tables}
+    assert in_database == in_code
+
+
+def test_embedded_postgres_keeps_data_across_runs_and_stops_on_exit(tmp_path: Path) -> None:
+    """The embedded default: a private PostgreSQL in AIZU_DATA_DIR (run as root here too)."""
+    script = """
+import sys, psycopg
+from ledger.config import Settings
+from ledger.database import resolve_database_url
+url = resolve_database_url(Settings())
+conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+with psycopg.connect(conninfo, autocommit=True) as connection:
+    connection.execute("CREATE TABLE IF NOT EXISTS visits (n int)")
+    connection.execute("INSERT INTO visits VALUES (1)")
+    print(connection.execute("SELECT count(*) FROM visits").fetchone()[0])
+"""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["AIZU_DATA_DIR"] = str(tmp_path / "data")
+    counts = []
+    for _ in range(2):
+        run = subprocess.run(
+            [sys.executable, "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        counts.append(int(run.stdout.strip().splitlines()[-1]))
+        pid_file = tmp_path / "data" / "postgres" / "postmaster.pid"
+        assert not pid_file.exists(), "the embedded server must stop when its last user exits"
+    assert counts == [1, 2]

