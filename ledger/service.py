@@ -69,12 +69,20 @@ def _sqlstate(error: DBAPIError) -> str | None:
 
 
 async def _atomic(session: AsyncSession, operation: Callable[[], Awaitable[T]]) -> T:
-    """Run `operation` in a savepoint: a refusal undoes everything it did, a transient conflict
-    is retried with jittered backoff."""
+    """Run `operation` so that a refusal undoes everything it did and a transient conflict is
+    retried with jittered backoff. Inside the caller's transaction that takes a savepoint; when
+    the operation is the first work of the session, its own transaction serves and saves the
+    savepoint's round trips (rolling back then discards only the operation's own work)."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            async with session.begin_nested():
+            if session.in_transaction():
+                async with session.begin_nested():
+                    return await operation()
+            try:
                 return await operation()
+            except BaseException:
+                await session.rollback()
+                raise
         except DBAPIError as error:
             if _sqlstate(error) not in _RETRYABLE_SQLSTATES:
                 raise
@@ -234,19 +242,24 @@ async def post_entry(
     request_hash = request.fingerprint()
 
     async def operation() -> Entry:
-        claim, stored_hash = await repository.claim_request(
+        account_ids = {line.account_id for line in request.lines}
+        entry_id, accounts = await repository.claim_entry_and_lock(
             session,
             idempotency,
             operation="post_entry",
             request_hash=request_hash,
-            new_entry=True,
+            account_ids=account_ids,
         )
-        if claim.replay:
+        if entry_id is None:
+            claim, stored_hash = await repository.stored_request(
+                session, idempotency, operation="post_entry"
+            )
             _check_replay(idempotency, stored_hash, request_hash)
             return await _replayed_entry(session, claim.entry_id)
-        assert claim.entry_id is not None
-        accounts = await _lock_known(session, (line.account_id for line in request.lines))
-        return await _write(session, entry_id=claim.entry_id, request=request, accounts=accounts)
+        missing = account_ids - accounts.keys()
+        if missing:
+            raise UnknownAccount(f"unknown account {min(missing)}")
+        return await _write(session, entry_id=entry_id, request=request, accounts=accounts)
 
     return await _atomic(session, operation)
 

@@ -14,7 +14,6 @@ import multiprocessing
 import os
 import random
 import re
-import statistics
 import subprocess
 import tempfile
 import time
@@ -254,6 +253,7 @@ def _ledger_worker(
         engine = create_engine(async_url(url), pool_size=tasks, max_overflow=0)
         sessions = session_factory(engine)
         rng = random.Random(worker)  # noqa: S311 - workload shape, not security
+        run_id = os.urandom(6).hex()
         latencies: list[float] = []
         counter = 0
 
@@ -266,7 +266,7 @@ def _ledger_worker(
                     session, currency=CURRENCY, source_id=rng.choice(wallet_ids),
                     destination_id=merchant_ids[0] if hot else rng.choice(merchant_ids),
                     amount=rng.randint(1, 1_000), kind=EntryKind.PAYMENT,
-                    idempotency=IdempotencyKey(f"bench-{worker}-{task}", str(counter)))
+                    idempotency=IdempotencyKey(f"{run_id}-{worker}-{task}", str(counter)))
                 await session.commit()
             if record:
                 latencies.append((time.perf_counter() - started) * 1000)
@@ -341,8 +341,6 @@ def run_ledger_benchmark(
                 say(f"{label} {workload} {clients} client(s)...")
                 runs.append(measure())
 
-    with tempfile.TemporaryDirectory():
-        pass
     version = asyncio.run(_server_version(ledger_url))
     conditions = {
         "seconds_per_run": seconds,
@@ -353,8 +351,6 @@ def run_ledger_benchmark(
         "ledger_wallets": WALLETS,
         "ledger_merchants": MERCHANTS,
         "ledger_client_processes": "min(clients, cpus)",
-        "median_of": 1,
-        "statistics_module": statistics.__name__,
     }
     return Report(runs, conditions)
 
