@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Row, bindparam, text
+from sqlalchemy import BigInteger, Boolean, DateTime, Row, Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -593,3 +593,53 @@ SELECT p.id, p.entry_id, e.kind, p.amount, p.balance_after, p.posted_at, e.descr
         )
         for r in result
     ]
+
+
+# --- batches ------------------------------------------------------------------------------
+
+
+async def stored_requests(
+    session: AsyncSession, keys: Iterable[IdempotencyKey]
+) -> dict[IdempotencyKey, tuple[str, str, int | None]]:
+    """(operation, request hash, entry id) of every key already claimed."""
+    wanted = list(keys)
+    result = await session.execute(
+        text(
+            "SELECT r.scope, r.key, r.operation, r.request_hash, r.entry_id "
+            "FROM ledger_requests r JOIN unnest(:scopes, :keys) AS k(scope, key) "
+            "ON r.scope = k.scope AND r.key = k.key"
+        ).bindparams(bindparam("scopes", type_=ARRAY(Text)), bindparam("keys", type_=ARRAY(Text))),
+        {"scopes": [k.scope for k in wanted], "keys": [k.key for k in wanted]},
+    )
+    return {
+        IdempotencyKey(row.scope, row.key): (row.operation, row.request_hash, row.entry_id)
+        for row in result
+    }
+
+
+async def claim_entries(
+    session: AsyncSession, claims: list[tuple[IdempotencyKey, str, str]]
+) -> dict[IdempotencyKey, int]:
+    """Claim (key, operation, hash) triples with new entry ids; keys claimed meanwhile by another
+    transaction are missing from the answer."""
+    result = await session.execute(
+        text(
+            "INSERT INTO ledger_requests (scope, key, operation, request_hash, entry_id) "
+            "SELECT scope, key, operation, request_hash, nextval('journal_entries_id_seq') "
+            "FROM unnest(:scopes, :keys, :operations, :hashes) "
+            "AS c(scope, key, operation, request_hash) "
+            "ON CONFLICT (scope, key) DO NOTHING RETURNING scope, key, entry_id"
+        ).bindparams(
+            bindparam("scopes", type_=ARRAY(Text)),
+            bindparam("keys", type_=ARRAY(Text)),
+            bindparam("operations", type_=ARRAY(Text)),
+            bindparam("hashes", type_=ARRAY(Text)),
+        ),
+        {
+            "scopes": [k.scope for k, _, _ in claims],
+            "keys": [k.key for k, _, _ in claims],
+            "operations": [op for _, op, _ in claims],
+            "hashes": [h for _, _, h in claims],
+        },
+    )
+    return {IdempotencyKey(row.scope, row.key): row.entry_id for row in result}

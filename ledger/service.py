@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -49,6 +50,7 @@ from ledger.errors import (
     IdempotencyConflict,
     InvalidRequest,
     LedgerBusy,
+    LedgerError,
     NotReversible,
     UnknownAccount,
     UnknownCurrency,
@@ -61,6 +63,10 @@ T = TypeVar("T")
 # serialization_failure, deadlock_detected, lock_not_available
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 MAX_ATTEMPTS = 8
+
+
+class _ClaimRace(Exception):
+    """A key of a batch was claimed by another transaction after the batch read the claims."""
 
 
 def _sqlstate(error: DBAPIError) -> str | None:
@@ -83,8 +89,8 @@ async def _atomic(session: AsyncSession, operation: Callable[[], Awaitable[T]]) 
             except BaseException:
                 await session.rollback()
                 raise
-        except DBAPIError as error:
-            if _sqlstate(error) not in _RETRYABLE_SQLSTATES:
+        except (DBAPIError, _ClaimRace) as error:
+            if isinstance(error, DBAPIError) and _sqlstate(error) not in _RETRYABLE_SQLSTATES:
                 raise
             if attempt == MAX_ATTEMPTS:
                 raise LedgerBusy("the ledger stayed contended; nothing was changed") from error
@@ -262,6 +268,92 @@ async def post_entry(
         return await _write(session, entry_id=entry_id, request=request, accounts=accounts)
 
     return await _atomic(session, operation)
+
+
+async def post_entries(
+    session: AsyncSession, items: Sequence[tuple[EntryRequest, IdempotencyKey]]
+) -> list[Entry | LedgerError]:
+    """Post many entries in one transaction: one statement locks every account, one claims every
+    key, one writes each entry. Each item succeeds or is refused on its own, exactly as
+    `post_entry` would have done it in the order given, and a refused item changes nothing; the
+    answer lists, per item, its entry (the first one for a replay) or its refusal."""
+    hashes = [request.fingerprint() for request, _ in items]
+
+    async def operation() -> list[Entry | LedgerError]:
+        wanted = {line.account_id for request, _ in items for line in request.lines}
+        locked = await repository.lock_accounts(session, wanted)
+        stored = await repository.stored_requests(session, (key for _, key in items))
+        results: list[Entry | LedgerError | None] = [None] * len(items)
+        replays: dict[int, int] = {}  # item -> entry id posted before
+        first_use: dict[IdempotencyKey, int] = {}
+        accepted: list[tuple[int, dict[int, int], dict[int, int]]] = []
+        balances = {account_id: account.posted_balance for account_id, account in locked.items()}
+        for index, ((request, key), request_hash) in enumerate(zip(items, hashes, strict=True)):
+            try:
+                if key in stored or key in first_use:
+                    operation, stored_hash, entry_id = stored.get(key) or (
+                        "post_entry",
+                        hashes[first_use[key]],
+                        None,
+                    )
+                    _check_replay(
+                        key, stored_hash if operation == "post_entry" else None, request_hash
+                    )
+                    replays[index] = entry_id if entry_id is not None else -1 - first_use[key]
+                    continue
+                first_use[key] = index
+                missing = {line.account_id for line in request.lines} - locked.keys()
+                if missing:
+                    raise UnknownAccount(f"unknown account {min(missing)}")
+                current = {
+                    i: _with_balance(locked[i], balances[i])
+                    for i in (line.account_id for line in request.lines)
+                }
+                check_lines_against_accounts(request.currency, request.lines, current)
+                deltas = {line.account_id: line.amount for line in request.lines}
+                check_available(current, deltas)
+            except LedgerError as refusal:
+                results[index] = refusal
+                if first_use.get(key) == index:
+                    del first_use[key]  # a refusal stores nothing: a later use starts afresh
+                continue
+            after = {i: balances[i] + d for i, d in deltas.items()}
+            balances.update(after)
+            accepted.append((index, deltas, after))
+        claims = [(items[i][1], "post_entry", hashes[i]) for i, _, _ in accepted]
+        entry_ids = await repository.claim_entries(session, claims) if claims else {}
+        if len(entry_ids) != len(claims):
+            raise _ClaimRace("a key of the batch was claimed concurrently")
+        for index, deltas, after in accepted:
+            request, key = items[index]
+            results[index] = await repository.write_entry(
+                session,
+                entry_id=entry_ids[key],
+                currency=request.currency,
+                kind=request.kind,
+                description=request.description,
+                metadata=request.metadata,
+                effective_at=request.effective_at,
+                reverses_entry_id=None,
+                amounts=deltas,
+                balances_after=after,
+            )
+        for index, entry_id in replays.items():
+            if entry_id < 0:  # the same key earlier in this batch
+                results[index] = results[-1 - entry_id]
+            else:
+                results[index] = await _replayed_entry(session, entry_id)
+        done = [result for result in results if result is not None]
+        assert len(done) == len(items)
+        return done
+
+    return await _atomic(session, operation)
+
+
+def _with_balance(account: Account, posted_balance: int) -> Account:
+    if posted_balance == account.posted_balance:
+        return account
+    return replace(account, posted_balance=posted_balance)
 
 
 async def transfer(

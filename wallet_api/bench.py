@@ -1,6 +1,9 @@
 """`aizu bench ledger`: pgbench's built-in tpcb-like script and the ledger's two-account payment,
 on the same PostgreSQL in one run, at several client counts, with payments spread uniformly over
-the merchants and with every payment into one hot merchant account.
+the merchants and with every payment into one hot merchant account. The ledger runs twice: each
+payment in a transaction of its own (`post_entry`), and batched as a service posts concurrent
+requests (`post_entries`: the payments waiting at that moment in one transaction and commit, each
+still its own entry, claim and balance check).
 
 Each figure is committed transactions per second over a fixed window, with latency percentiles of
 the individual transactions. pgbench runs with prepared statements (`-M prepared`), as asyncpg
@@ -31,10 +34,12 @@ from ledger.database import async_url, create_engine, ensure_database, session_f
 from ledger.domain import (
     AccountCategory,
     AccountSpec,
+    Entry,
     EntryKind,
     EntryRequest,
     IdempotencyKey,
     PostingLine,
+    transfer_lines,
 )
 
 PGBENCH_SCALE = 32  # one branch per client at the highest client count
@@ -67,9 +72,9 @@ class Report:
                 return run.tps
         return None
 
-    def ratio(self, workload: str, clients: int) -> float | None:
+    def ratio(self, workload: str, clients: int, system: str = "ledger") -> float | None:
         ledger, pgbench = (
-            self.tps("ledger", workload, clients),
+            self.tps(system, workload, clients),
             self.tps("pgbench", workload, clients),
         )
         return round(ledger / pgbench, 3) if ledger and pgbench else None
@@ -78,8 +83,12 @@ class Report:
         return {
             "runs": [asdict(run) for run in self.runs],
             "conditions": self.conditions,
-            "ratio_vs_pgbench_8_clients": self.ratio("uniform", 8),
-            "ratio_vs_pgbench_8_clients_hot": self.ratio("hot", 8),
+            # Payments as the service posts concurrent requests: batched, one entry each.
+            "ratio_vs_pgbench_8_clients": self.ratio("uniform", 8, "batched"),
+            "ratio_vs_pgbench_8_clients_hot": self.ratio("hot", 8, "batched"),
+            # One transaction and commit per payment.
+            "ratio_vs_pgbench_8_clients_unbatched": self.ratio("uniform", 8),
+            "ratio_vs_pgbench_8_clients_unbatched_hot": self.ratio("hot", 8),
         }
 
     def as_table(self) -> str:
@@ -92,11 +101,14 @@ class Report:
                 f"{run.p50_ms:>8.2f} {run.p99_ms:>8.2f}"
             )
         clients = sorted({run.clients for run in self.runs})
-        for workload in WORKLOADS:
-            for count in clients:
-                ratio = self.ratio(workload, count)
-                if ratio is not None:
-                    lines.append(f"ledger/pgbench ratio, {workload}, {count} clients: {ratio:.3f}")
+        for system in ("ledger", "batched"):
+            for workload in WORKLOADS:
+                for count in clients:
+                    ratio = self.ratio(workload, count, system)
+                    if ratio is not None:
+                        lines.append(
+                            f"{system}/pgbench ratio, {workload}, {count} clients: {ratio:.3f}"
+                        )
         lines.append(f"conditions: {self.conditions}")
         return "\n".join(lines)
 
@@ -266,6 +278,7 @@ def _ledger_worker(
     merchant_ids: list[int],
     tasks: int,
     hot: bool,
+    batched: bool,
     seconds: float,
     barrier: Any,
     results: Any,
@@ -278,22 +291,46 @@ def _ledger_worker(
         run_id = os.urandom(6).hex()
         latencies: list[float] = []
         counter = 0
+        queue: asyncio.Queue[tuple[EntryRequest, IdempotencyKey, asyncio.Future[object]]] = (
+            asyncio.Queue()
+        )
 
-        async def pay(task: int, record: bool) -> None:
+        def next_payment(task: int) -> tuple[EntryRequest, IdempotencyKey]:
             nonlocal counter
             counter += 1
+            destination = merchant_ids[0] if hot else rng.choice(merchant_ids)
+            request = EntryRequest(
+                CURRENCY,
+                EntryKind.PAYMENT,
+                transfer_lines(rng.choice(wallet_ids), destination, rng.randint(1, 1_000)),
+            )
+            return request, IdempotencyKey(f"{run_id}-{worker}-{task}", str(counter))
+
+        async def batcher() -> None:
+            # Takes whatever payments are waiting and posts them in one transaction.
+            while True:
+                batch = [await queue.get()]
+                while not queue.empty() and len(batch) < 256:
+                    batch.append(queue.get_nowait())
+                async with sessions() as session:
+                    outcomes = await service.post_entries(session, [(r, k) for r, k, _ in batch])
+                    await session.commit()
+                for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+                    future.set_result(outcome)
+
+        async def pay(task: int, record: bool) -> None:
+            request, key = next_payment(task)
             started = time.perf_counter()
-            async with sessions() as session:
-                await service.transfer(
-                    session,
-                    currency=CURRENCY,
-                    source_id=rng.choice(wallet_ids),
-                    destination_id=merchant_ids[0] if hot else rng.choice(merchant_ids),
-                    amount=rng.randint(1, 1_000),
-                    kind=EntryKind.PAYMENT,
-                    idempotency=IdempotencyKey(f"{run_id}-{worker}-{task}", str(counter)),
-                )
-                await session.commit()
+            if batched:
+                future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+                await queue.put((request, key, future))
+                outcome = await future
+                if not isinstance(outcome, Entry):
+                    raise RuntimeError(f"payment refused: {outcome}")
+            else:
+                async with sessions() as session:
+                    await service.post_entry(session, request, idempotency=key)
+                    await session.commit()
             if record:
                 latencies.append((time.perf_counter() - started) * 1000)
 
@@ -301,18 +338,21 @@ def _ledger_worker(
             while time.perf_counter() < deadline:
                 await pay(task, record=True)
 
+        batchers = [asyncio.create_task(batcher()) for _ in range(max(1, tasks // 4))]
         # Warm every connection and prepared statement before the window opens.
         await asyncio.gather(*(pay(t, record=False) for t in range(tasks)))
         await asyncio.to_thread(barrier.wait)
         deadline = time.perf_counter() + seconds
         await asyncio.gather(*(client(t, deadline) for t in range(tasks)))
+        for task in batchers:
+            task.cancel()
         await engine.dispose()
         return len(latencies), latencies
 
     results.put(asyncio.run(run()))
 
 
-def _ledger(fixture: LedgerFixture, clients: int, seconds: float, hot: bool) -> Run:
+def _ledger(fixture: LedgerFixture, clients: int, seconds: float, hot: bool, batched: bool) -> Run:
     context = multiprocessing.get_context("spawn")
     processes = min(clients, os.cpu_count() or 1)
     shares = [
@@ -330,6 +370,7 @@ def _ledger(fixture: LedgerFixture, clients: int, seconds: float, hot: bool) -> 
                 fixture.merchant_ids,
                 share,
                 hot,
+                batched,
                 seconds,
                 barrier,
                 results,
@@ -346,7 +387,7 @@ def _ledger(fixture: LedgerFixture, clients: int, seconds: float, hot: bool) -> 
     transactions = sum(count for count, _ in collected)
     latencies = [ms for _, samples in collected for ms in samples]
     return Run(
-        "ledger",
+        "batched" if batched else "ledger",
         "hot" if hot else "uniform",
         clients,
         transactions,
@@ -394,7 +435,9 @@ def run_ledger_benchmark(
             say(f"pgbench {workload} {clients} client(s)...")
             runs.append(_pgbench(server, "aizu_bench_pgbench", clients, seconds, hot))
             say(f"ledger {workload} {clients} client(s)...")
-            runs.append(_ledger(fixture, clients, seconds, hot))
+            runs.append(_ledger(fixture, clients, seconds, hot, batched=False))
+            say(f"ledger batched {workload} {clients} client(s)...")
+            runs.append(_ledger(fixture, clients, seconds, hot, batched=True))
 
     version = asyncio.run(_server_version(ledger_url))
     conditions = {
