@@ -27,7 +27,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from ledger import service
 from ledger.checks import run_checks
 from ledger.database import create_engine, session_factory
-from ledger.domain import Entry, EntryKind, Hold, HoldStatus, IdempotencyKey
+from ledger.domain import (
+    Entry,
+    EntryKind,
+    EntryRequest,
+    Hold,
+    HoldStatus,
+    IdempotencyKey,
+    transfer_lines,
+)
 from ledger.errors import (
     AlreadyReversed,
     HoldNotPending,
@@ -163,6 +171,38 @@ class LedgerMachine(RuleBasedStateMachine):
         assert isinstance(result, Entry), result
         self.model.apply(result)
         return result
+
+    @rule(
+        moves=st.lists(
+            st.tuples(st.integers(0, WALLETS + 1), st.integers(0, WALLETS + 1), amounts),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    def batch_of_transfers(self, moves: list[tuple[int, int, int]]) -> None:
+        """Several transfers in one transaction: each succeeds or is refused as if alone."""
+        holders = [*self.wallets, *self.shops]
+        items = []
+        for source, destination, amount in moves:
+            source_id, destination_id = holders[source], holders[destination]
+            if source_id == destination_id:
+                destination_id = holders[(destination + 1) % len(holders)]
+            request = EntryRequest(
+                self.books.currency,
+                EntryKind.TRANSFER,
+                transfer_lines(source_id, destination_id, amount),
+            )
+            items.append((request, new_key("machine")))
+        outcome = self.run(lambda session: service.post_entries(session, items))
+        assert not isinstance(outcome, LedgerError), outcome
+        for (request, _), result in zip(items, outcome, strict=True):
+            source_id = next(line.account_id for line in request.lines if line.amount < 0)
+            amount = -min(line.amount for line in request.lines)
+            if self.model.affordable({source_id: -amount}):
+                assert isinstance(result, Entry), result
+                self.model.apply(result)
+            else:
+                assert isinstance(result, InsufficientFunds), result
 
     @rule(target=holds, wallet=st.integers(0, WALLETS - 1), amount=amounts)
     def reserve(self, wallet: int, amount: int) -> Hold | None:
