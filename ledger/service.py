@@ -98,6 +98,32 @@ async def _atomic(session: AsyncSession, operation: Callable[[], Awaitable[T]]) 
     raise AssertionError("unreachable")
 
 
+async def _claim(
+    session: AsyncSession,
+    key: IdempotencyKey,
+    *,
+    operation: str,
+    request_hash: str,
+    new_entry: bool = False,
+    new_hold: bool = False,
+    hold_id: int | None = None,
+) -> repository.Claim:
+    """Claim the key for this request; for a replay, make sure it is the same request (the caller
+    then returns what the first one stored)."""
+    claim, stored_hash = await repository.claim_request(
+        session,
+        key,
+        operation=operation,
+        request_hash=request_hash,
+        new_entry=new_entry,
+        new_hold=new_hold,
+        hold_id=hold_id,
+    )
+    if claim.replay:
+        _check_replay(key, stored_hash, request_hash)
+    return claim
+
+
 def _check_replay(key: IdempotencyKey, stored_hash: str | None, request_hash: str) -> None:
     if stored_hash != request_hash:
         raise IdempotencyConflict(
@@ -218,19 +244,7 @@ async def _write(
 def _with_pending(account: Account, pending_delta: int) -> Account:
     if pending_delta == 0:
         return account
-    return Account(
-        id=account.id,
-        currency=account.currency,
-        code=account.code,
-        category=account.category,
-        may_go_negative=account.may_go_negative,
-        holder_id=account.holder_id,
-        lot_kind=account.lot_kind,
-        restriction=account.restriction,
-        expires_at=account.expires_at,
-        posted_balance=account.posted_balance,
-        pending_holds=account.pending_holds + pending_delta,
-    )
+    return replace(account, pending_holds=account.pending_holds + pending_delta)
 
 
 async def _replayed_entry(session: AsyncSession, entry_id: int | None) -> Entry:
@@ -410,7 +424,7 @@ async def pay_from_lots(
     )
 
     async def operation() -> Entry:
-        claim, stored_hash = await repository.claim_request(
+        claim = await _claim(
             session,
             idempotency,
             operation="pay_from_lots",
@@ -418,7 +432,6 @@ async def pay_from_lots(
             new_entry=True,
         )
         if claim.replay:
-            _check_replay(idempotency, stored_hash, request_hash)
             return await _replayed_entry(session, claim.entry_id)
         assert claim.entry_id is not None
         lot_ids = await repository.holder_lot_ids(session, holder_id, currency)
@@ -470,7 +483,7 @@ async def reserve_hold(
     )
 
     async def operation() -> Hold:
-        claim, stored_hash = await repository.claim_request(
+        claim = await _claim(
             session,
             idempotency,
             operation="reserve_hold",
@@ -478,7 +491,6 @@ async def reserve_hold(
             new_hold=True,
         )
         if claim.replay:
-            _check_replay(idempotency, stored_hash, request_hash)
             assert claim.hold_id is not None
             return await get_hold(session, claim.hold_id)
         assert claim.hold_id is not None
@@ -545,7 +557,7 @@ async def capture_hold(
     )
 
     async def operation() -> Hold:
-        claim, stored_hash = await repository.claim_request(
+        claim = await _claim(
             session,
             idempotency,
             operation="capture_hold",
@@ -554,7 +566,6 @@ async def capture_hold(
             hold_id=hold_id,
         )
         if claim.replay:
-            _check_replay(idempotency, stored_hash, request_hash)
             return await get_hold(session, hold_id)
         assert claim.entry_id is not None
         hold = await _lock_pending_hold(session, hold_id, now=utc_now())
@@ -593,7 +604,7 @@ async def void_hold(session: AsyncSession, hold_id: int, *, idempotency: Idempot
     request_hash = fingerprint({"op": "void_hold", "hold": hold_id})
 
     async def operation() -> Hold:
-        claim, stored_hash = await repository.claim_request(
+        claim = await _claim(
             session,
             idempotency,
             operation="void_hold",
@@ -601,7 +612,6 @@ async def void_hold(session: AsyncSession, hold_id: int, *, idempotency: Idempot
             hold_id=hold_id,
         )
         if claim.replay:
-            _check_replay(idempotency, stored_hash, request_hash)
             return await get_hold(session, hold_id)
         hold = await _lock_pending_hold(session, hold_id, now=utc_now())
         await _lock_known(session, [hold.account_id])
@@ -651,7 +661,7 @@ async def reverse_entry(
     request_hash = fingerprint({"op": "reverse_entry", "entry": entry_id, "desc": description})
 
     async def operation() -> Entry:
-        claim, stored_hash = await repository.claim_request(
+        claim = await _claim(
             session,
             idempotency,
             operation="reverse_entry",
@@ -659,7 +669,6 @@ async def reverse_entry(
             new_entry=True,
         )
         if claim.replay:
-            _check_replay(idempotency, stored_hash, request_hash)
             return await _replayed_entry(session, claim.entry_id)
         assert claim.entry_id is not None
         # Locking the original serialises concurrent reversals of it.
