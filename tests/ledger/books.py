@@ -15,6 +15,7 @@ from ledger.domain import (
     AccountCategory,
     AccountSpec,
     Entry,
+    EntryKind,
     IdempotencyKey,
     LotKind,
     Restriction,
@@ -69,6 +70,25 @@ class Books:
                 may_go_negative=False,
                 holder_id=holder,
             ),
+        )
+
+    async def move(
+        self,
+        session: AsyncSession,
+        source_id: int,
+        destination_id: int,
+        amount: int,
+        *,
+        kind: EntryKind = EntryKind.TRANSFER,
+    ) -> Entry:
+        return await service.transfer(
+            session,
+            currency=self.currency,
+            source_id=source_id,
+            destination_id=destination_id,
+            amount=amount,
+            kind=kind,
+            idempotency=new_key(),
         )
 
     async def fund(self, session: AsyncSession, account: Account, amount: int) -> Entry:

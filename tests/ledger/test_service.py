@@ -13,6 +13,7 @@ from ledger.checks import run_checks
 from ledger.domain import (
     AccountCategory,
     AccountSpec,
+    Entry,
     EntryKind,
     EntryRequest,
     HoldStatus,
@@ -147,14 +148,7 @@ async def test_bad_amounts_are_refused(session: AsyncSession, books: Books, amou
     lot = await books.wallet_lot(session, "w1")
     before = await entry_count(session)
     with pytest.raises(InvalidAmount):
-        await service.transfer(
-            session,
-            currency=books.currency,
-            source_id=books.cash.id,
-            destination_id=lot.id,
-            amount=amount,
-            idempotency=new_key(),
-        )
+        await books.move(session, books.cash.id, lot.id, amount)
     assert await entry_count(session) == before
 
 
@@ -174,14 +168,7 @@ async def test_float_and_bool_amounts_are_refused(session: AsyncSession, books: 
 async def test_unknown_account_changes_nothing(session: AsyncSession, books: Books) -> None:
     before = await entry_count(session)
     with pytest.raises(UnknownAccount):
-        await service.transfer(
-            session,
-            currency=books.currency,
-            source_id=books.cash.id,
-            destination_id=987_654_321,
-            amount=5,
-            idempotency=new_key(),
-        )
+        await books.move(session, books.cash.id, 987_654_321, 5)
     assert await entry_count(session) == before
     assert (await service.balance(session, books.cash.id)).posted == 0
 
@@ -190,14 +177,7 @@ async def test_mixed_currencies_are_refused(session: AsyncSession, books: Books)
     other = await open_books(session)
     before = await entry_count(session)
     with pytest.raises(CurrencyMismatch):
-        await service.transfer(
-            session,
-            currency=books.currency,
-            source_id=books.cash.id,
-            destination_id=other.shop.id,
-            amount=5,
-            idempotency=new_key(),
-        )
+        await books.move(session, books.cash.id, other.shop.id, 5)
     assert await entry_count(session) == before
     assert (await service.balance(session, other.shop.id)).posted == 0
 
@@ -239,14 +219,7 @@ async def test_insufficient_funds_changes_nothing(session: AsyncSession, books: 
     await books.fund(session, lot, 100)
     before = await entry_count(session)
     with pytest.raises(InsufficientFunds):
-        await service.transfer(
-            session,
-            currency=books.currency,
-            source_id=lot.id,
-            destination_id=books.shop.id,
-            amount=101,
-            idempotency=new_key(),
-        )
+        await books.move(session, lot.id, books.shop.id, 101)
     assert await entry_count(session) == before
     assert (await service.balance(session, lot.id)).posted == 100
 
@@ -282,14 +255,7 @@ async def test_hold_reduces_available_and_capture_releases_rest(
     balance = await service.balance(session, lot.id)
     assert (balance.posted, balance.pending, balance.available) == (1_000, 600, 400)
     with pytest.raises(InsufficientFunds):
-        await service.transfer(
-            session,
-            currency=books.currency,
-            source_id=lot.id,
-            destination_id=books.shop.id,
-            amount=401,
-            idempotency=new_key(),
-        )
+        await books.move(session, lot.id, books.shop.id, 401)
     with pytest.raises(CaptureExceedsHold):
         await service.capture_hold(session, hold.id, amount=601, idempotency=new_key())
     captured = await service.capture_hold(session, hold.id, amount=450, idempotency=new_key())
@@ -353,15 +319,7 @@ async def test_hold_refused_beyond_available(session: AsyncSession, books: Books
 async def test_reversal_rules(session: AsyncSession, books: Books) -> None:
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 1_000)
-    payment = await service.transfer(
-        session,
-        currency=books.currency,
-        source_id=lot.id,
-        destination_id=books.shop.id,
-        amount=400,
-        kind=EntryKind.PAYMENT,
-        idempotency=new_key(),
-    )
+    payment = await books.move(session, lot.id, books.shop.id, 400, kind=EntryKind.PAYMENT)
     reversal = await service.reverse_entry(session, payment.id, idempotency=new_key())
     assert reversal.reverses_entry_id == payment.id
     assert (await service.balance(session, lot.id)).posted == 1_000
@@ -377,25 +335,9 @@ async def test_reversal_rules(session: AsyncSession, books: Books) -> None:
 async def test_reversal_refused_when_it_would_overdraw(session: AsyncSession, books: Books) -> None:
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 500)
-    payment = await service.transfer(
-        session,
-        currency=books.currency,
-        source_id=lot.id,
-        destination_id=books.shop.id,
-        amount=500,
-        kind=EntryKind.PAYMENT,
-        idempotency=new_key(),
-    )
+    payment = await books.move(session, lot.id, books.shop.id, 500, kind=EntryKind.PAYMENT)
     # The shop spends what it received, so undoing the payment would overdraw it.
-    await service.transfer(
-        session,
-        currency=books.currency,
-        source_id=books.shop.id,
-        destination_id=books.chain.id,
-        amount=450,
-        kind=EntryKind.B2B_TRANSFER,
-        idempotency=new_key(),
-    )
+    await books.move(session, books.shop.id, books.chain.id, 450, kind=EntryKind.B2B_TRANSFER)
     before = await entry_count(session)
     with pytest.raises(InsufficientFunds):
         await service.reverse_entry(session, payment.id, idempotency=new_key())
@@ -431,15 +373,18 @@ async def test_lots_are_spent_in_the_documented_order(session: AsyncSession, boo
     ):
         await books.fund(session, lot, amount)
 
-    at_shop = await service.pay_from_lots(
-        session,
-        holder_id="w1",
-        currency=books.currency,
-        amount=1_800,
-        destination_id=books.shop.id,
-        at_local_shop=True,
-        idempotency=new_key(),
-    )
+    async def pay_w1(amount: int, destination_id: int, *, at_local_shop: bool) -> Entry:
+        return await service.pay_from_lots(
+            session,
+            holder_id="w1",
+            currency=books.currency,
+            amount=amount,
+            destination_id=destination_id,
+            at_local_shop=at_local_shop,
+            idempotency=new_key(),
+        )
+
+    at_shop = await pay_w1(1_800, books.shop.id, at_local_shop=True)
     assert {line.account_id: line.amount for line in at_shop.lines} == {
         benefit.id: -300,
         local.id: -1_000,
@@ -449,24 +394,8 @@ async def test_lots_are_spent_in_the_documented_order(session: AsyncSession, boo
 
     with pytest.raises(InsufficientFunds):
         # Left: purchased 1,000 and general 500; the local-only lot does not count at a chain.
-        await service.pay_from_lots(
-            session,
-            holder_id="w1",
-            currency=books.currency,
-            amount=1_501,
-            destination_id=books.chain.id,
-            at_local_shop=False,
-            idempotency=new_key(),
-        )
-    at_chain = await service.pay_from_lots(
-        session,
-        holder_id="w1",
-        currency=books.currency,
-        amount=1_500,
-        destination_id=books.chain.id,
-        at_local_shop=False,
-        idempotency=new_key(),
-    )
+        await pay_w1(1_501, books.chain.id, at_local_shop=False)
+    at_chain = await pay_w1(1_500, books.chain.id, at_local_shop=False)
     assert {line.account_id: line.amount for line in at_chain.lines} == {
         general.id: -500,
         purchased.id: -1_000,
@@ -481,15 +410,7 @@ async def test_history_with_running_balance_and_paging(session: AsyncSession, bo
     lot = await books.wallet_lot(session, "w1")
     for amount in (100, 200, 300):
         await books.fund(session, lot, amount)
-    await service.transfer(
-        session,
-        currency=books.currency,
-        source_id=lot.id,
-        destination_id=books.shop.id,
-        amount=50,
-        kind=EntryKind.PAYMENT,
-        idempotency=new_key(),
-    )
+    await books.move(session, lot.id, books.shop.id, 50, kind=EntryKind.PAYMENT)
     page = await service.history(session, lot.id, limit=3)
     assert [(h.amount, h.balance_after) for h in page] == [(-50, 550), (300, 600), (200, 300)]
     assert page[0].counterparty_account_ids == (books.shop.id,)
