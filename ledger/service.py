@@ -199,10 +199,14 @@ async def get_account_by_code(session: AsyncSession, currency: str, code: str) -
 async def _lock_known(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, Account]:
     wanted = set(account_ids)
     accounts = await repository.lock_accounts(session, wanted)
-    missing = wanted - accounts.keys()
+    _require_known(wanted, accounts)
+    return accounts
+
+
+def _require_known(wanted: Iterable[int], accounts: Mapping[int, Account]) -> None:
+    missing = set(wanted) - accounts.keys()
     if missing:
         raise UnknownAccount(f"unknown account {min(missing)}")
-    return accounts
 
 
 # --- posting ------------------------------------------------------------------------------
@@ -218,14 +222,12 @@ async def _write(
     pending_deltas: Mapping[int, int] | None = None,
 ) -> Entry:
     """Check and write a request whose accounts are locked."""
-    check_lines_against_accounts(request.currency, request.lines, accounts)
-    deltas = {line.account_id: line.amount for line in request.lines}
     pending = pending_deltas or {}
     adjusted = {
         account_id: _with_pending(account, pending.get(account_id, 0))
         for account_id, account in accounts.items()
     }
-    check_available(adjusted, deltas)
+    deltas = _checked_deltas(request, adjusted)
     return await repository.write_entry(
         session,
         entry_id=entry_id,
@@ -239,6 +241,15 @@ async def _write(
         balances_after={i: accounts[i].posted_balance + d for i, d in deltas.items()},
         pending_deltas=pending,
     )
+
+
+def _checked_deltas(request: EntryRequest, accounts: Mapping[int, Account]) -> dict[int, int]:
+    """The balance change per account, once the request passes the checks against its accounts
+    (as they stand, locked): one currency, and no forbidden account short of funds."""
+    check_lines_against_accounts(request.currency, request.lines, accounts)
+    deltas = {line.account_id: line.amount for line in request.lines}
+    check_available(accounts, deltas)
+    return deltas
 
 
 def _with_pending(account: Account, pending_delta: int) -> Account:
@@ -276,9 +287,7 @@ async def post_entry(
             )
             _check_replay(idempotency, stored_hash, request_hash)
             return await _replayed_entry(session, claim.entry_id)
-        missing = account_ids - accounts.keys()
-        if missing:
-            raise UnknownAccount(f"unknown account {min(missing)}")
+        _require_known(account_ids, accounts)
         return await _write(session, entry_id=entry_id, request=request, accounts=accounts)
 
     return await _atomic(session, operation)
@@ -298,34 +307,31 @@ async def post_entries(
         locked = await repository.lock_accounts(session, wanted)
         stored = await repository.stored_requests(session, (key for _, key in items))
         results: list[Entry | LedgerError | None] = [None] * len(items)
-        replays: dict[int, int] = {}  # item -> entry id posted before
+        replayed: dict[int, int] = {}  # item -> entry id posted by an earlier transaction
+        repeated: dict[int, int] = {}  # item -> earlier item of this batch with the same key
         first_use: dict[IdempotencyKey, int] = {}
         accepted: list[tuple[int, dict[int, int], dict[int, int]]] = []
         balances = {account_id: account.posted_balance for account_id, account in locked.items()}
         for index, ((request, key), request_hash) in enumerate(zip(items, hashes, strict=True)):
             try:
-                if key in stored or key in first_use:
-                    operation, stored_hash, entry_id = stored.get(key) or (
-                        "post_entry",
-                        hashes[first_use[key]],
-                        None,
-                    )
+                if key in stored:
+                    operation, stored_hash, entry_id = stored[key]
                     _check_replay(
                         key, stored_hash if operation == "post_entry" else None, request_hash
                     )
-                    replays[index] = entry_id if entry_id is not None else -1 - first_use[key]
+                    assert entry_id is not None
+                    replayed[index] = entry_id
+                    continue
+                if key in first_use:
+                    _check_replay(key, hashes[first_use[key]], request_hash)
+                    repeated[index] = first_use[key]
                     continue
                 first_use[key] = index
-                missing = {line.account_id for line in request.lines} - locked.keys()
-                if missing:
-                    raise UnknownAccount(f"unknown account {min(missing)}")
-                current = {
-                    i: _with_balance(locked[i], balances[i])
-                    for i in (line.account_id for line in request.lines)
-                }
-                check_lines_against_accounts(request.currency, request.lines, current)
-                deltas = {line.account_id: line.amount for line in request.lines}
-                check_available(current, deltas)
+                account_ids = [line.account_id for line in request.lines]
+                _require_known(account_ids, locked)
+                deltas = _checked_deltas(
+                    request, {i: _with_balance(locked[i], balances[i]) for i in account_ids}
+                )
             except LedgerError as refusal:
                 results[index] = refusal
                 if first_use.get(key) == index:
@@ -352,11 +358,10 @@ async def post_entries(
                 amounts=deltas,
                 balances_after=after,
             )
-        for index, entry_id in replays.items():
-            if entry_id < 0:  # the same key earlier in this batch
-                results[index] = results[-1 - entry_id]
-            else:
-                results[index] = await _replayed_entry(session, entry_id)
+        for index, entry_id in replayed.items():
+            results[index] = await _replayed_entry(session, entry_id)
+        for index, earlier in repeated.items():
+            results[index] = results[earlier]
         done = [result for result in results if result is not None]
         assert len(done) == len(items)
         return done
