@@ -312,9 +312,17 @@ def _ledger_worker(
                 batch = [await queue.get()]
                 while not queue.empty() and len(batch) < 256:
                     batch.append(queue.get_nowait())
-                async with sessions() as session:
-                    outcomes = await service.post_entries(session, [(r, k) for r, k, _ in batch])
-                    await session.commit()
+                try:
+                    async with sessions() as session:
+                        outcomes = await service.post_entries(
+                            session, [(r, k) for r, k, _ in batch]
+                        )
+                        await session.commit()
+                except Exception as error:
+                    # Fail the waiting clients rather than leave them waiting forever.
+                    for _, _, future in batch:
+                        future.set_exception(error)
+                    continue
                 for (_, _, future), outcome in zip(batch, outcomes, strict=True):
                     future.set_result(outcome)
 
