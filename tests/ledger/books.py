@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,7 @@ from ledger.domain import (
     AccountSpec,
     Entry,
     EntryKind,
+    Hold,
     IdempotencyKey,
     LotKind,
     Restriction,
@@ -88,6 +89,19 @@ class Books:
             destination_id=destination_id,
             amount=amount,
             kind=kind,
+            idempotency=new_key(),
+        )
+
+    async def hold(
+        self, session: AsyncSession, account_id: int, amount: int, *, expires_in: timedelta
+    ) -> Hold:
+        """Reserve `amount` of an account for a later payment to the shop."""
+        return await service.reserve_hold(
+            session,
+            account_id=account_id,
+            destination_id=self.shop.id,
+            amount=amount,
+            expires_in=expires_in,
             idempotency=new_key(),
         )
 

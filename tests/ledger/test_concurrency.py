@@ -111,14 +111,7 @@ async def test_racing_capture_and_void_resolve_a_hold_once(
         lot = await books.wallet_lot(session, "w-race")
         await books.fund(session, lot, 10_000)
         holds = [
-            await service.reserve_hold(
-                session,
-                account_id=lot.id,
-                destination_id=books.shop.id,
-                amount=100,
-                expires_in=timedelta(minutes=5),
-                idempotency=new_key(),
-            )
+            await books.hold(session, lot.id, 100, expires_in=timedelta(minutes=5))
             for _ in range(10)
         ]
         await session.commit()

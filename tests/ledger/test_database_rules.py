@@ -101,14 +101,7 @@ async def test_a_resolved_hold_cannot_be_resolved_again(
 ) -> None:
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 100)
-    hold = await service.reserve_hold(
-        session,
-        account_id=lot.id,
-        destination_id=books.shop.id,
-        amount=10,
-        expires_in=timedelta(minutes=1),
-        idempotency=new_key(),
-    )
+    hold = await books.hold(session, lot.id, 10, expires_in=timedelta(minutes=1))
     await service.void_hold(session, hold.id, idempotency=new_key())
     with pytest.raises(DBAPIError, match="already voided"):
         async with session.begin_nested():

@@ -244,14 +244,7 @@ async def test_hold_reduces_available_and_capture_releases_rest(
 ) -> None:
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 1_000)
-    hold = await service.reserve_hold(
-        session,
-        account_id=lot.id,
-        destination_id=books.shop.id,
-        amount=600,
-        expires_in=timedelta(minutes=5),
-        idempotency=new_key(),
-    )
+    hold = await books.hold(session, lot.id, 600, expires_in=timedelta(minutes=5))
     balance = await service.balance(session, lot.id)
     assert (balance.posted, balance.pending, balance.available) == (1_000, 600, 400)
     with pytest.raises(InsufficientFunds):
@@ -272,22 +265,8 @@ async def test_hold_reduces_available_and_capture_releases_rest(
 async def test_void_and_expire(session: AsyncSession, books: Books) -> None:
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 1_000)
-    voided = await service.reserve_hold(
-        session,
-        account_id=lot.id,
-        destination_id=books.shop.id,
-        amount=300,
-        expires_in=timedelta(minutes=5),
-        idempotency=new_key(),
-    )
-    expiring = await service.reserve_hold(
-        session,
-        account_id=lot.id,
-        destination_id=books.shop.id,
-        amount=200,
-        expires_in=timedelta(seconds=30),
-        idempotency=new_key(),
-    )
+    voided = await books.hold(session, lot.id, 300, expires_in=timedelta(minutes=5))
+    expiring = await books.hold(session, lot.id, 200, expires_in=timedelta(seconds=30))
     assert (
         await service.void_hold(session, voided.id, idempotency=new_key())
     ).status is HoldStatus.VOIDED
@@ -305,14 +284,7 @@ async def test_hold_refused_beyond_available(session: AsyncSession, books: Books
     lot = await books.wallet_lot(session, "w1")
     await books.fund(session, lot, 100)
     with pytest.raises(InsufficientFunds):
-        await service.reserve_hold(
-            session,
-            account_id=lot.id,
-            destination_id=books.shop.id,
-            amount=101,
-            expires_in=timedelta(minutes=1),
-            idempotency=new_key(),
-        )
+        await books.hold(session, lot.id, 101, expires_in=timedelta(minutes=1))
     assert (await service.balance(session, lot.id)).pending == 0
 
 
@@ -429,14 +401,7 @@ async def test_balance_as_of_a_past_time(sessions, committed_books: Books) -> No
     async with sessions() as session:
         middle = (await session.execute(text("SELECT clock_timestamp()"))).scalar_one()
         await books.fund(session, lot, 50)
-        await service.reserve_hold(
-            session,
-            account_id=lot.id,
-            destination_id=books.shop.id,
-            amount=30,
-            expires_in=timedelta(minutes=5),
-            idempotency=new_key(),
-        )
+        await books.hold(session, lot.id, 30, expires_in=timedelta(minutes=5))
         await session.commit()
     async with sessions() as session:
         past = await service.balance(session, lot.id, as_of=middle)
