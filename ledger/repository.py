@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -299,92 +300,160 @@ async def claim_entry_and_lock(
 
 # --- entries ------------------------------------------------------------------------------
 
-_WRITE_ENTRY = text(
+
+@dataclass(frozen=True, slots=True)
+class EntryWrite:
+    """One entry to write: its checked balance changes and the balances they lead to. With
+    `entry_id` None the entry gets a new id; with `claim` its idempotency key is claimed for it
+    in the same statement."""
+
+    currency: str
+    kind: EntryKind
+    description: str
+    metadata: Mapping[str, Any]
+    effective_at: datetime | None
+    amounts: Mapping[int, int]
+    balances_after: Mapping[int, int]
+    pending_deltas: Mapping[int, int] = field(default_factory=dict)
+    entry_id: int | None = None
+    reverses_entry_id: int | None = None
+    claim: tuple[IdempotencyKey, str, str] | None = None  # key, operation, request hash
+
+
+_WRITE_ENTRIES = text(
     """
-WITH entry AS (
+WITH written AS MATERIALIZED (
+    SELECT n, coalesce(given_id, nextval('journal_entries_id_seq')) AS id, currency, kind,
+           description, metadata::jsonb AS metadata, effective_at, reverses_entry_id,
+           scope, key, operation, request_hash
+      FROM unnest(:given_ids, :currencies, :kinds, :descriptions, :metadata, :effective_ats,
+                  :reverses, :scopes, :keys, :operations, :hashes)
+           WITH ORDINALITY AS w(given_id, currency, kind, description, metadata, effective_at,
+                                reverses_entry_id, scope, key, operation, request_hash, n)
+     ORDER BY n
+), entries AS (
     INSERT INTO journal_entries
         (id, currency, kind, description, metadata, effective_at, reverses_entry_id)
-    VALUES (:entry_id, :currency, :kind, :description, :metadata,
-            coalesce(:effective_at, clock_timestamp()), :reverses_entry_id)
-    RETURNING recorded_at, effective_at
-), lines AS (
-    SELECT * FROM unnest(:account_ids, :amounts, :balances_after, :pending_deltas)
-        AS l(account_id, amount, balance_after, pending_delta)
+    SELECT id, currency, kind, description, metadata, coalesce(effective_at, clock_timestamp()),
+           reverses_entry_id
+      FROM written ORDER BY n
+    RETURNING id, recorded_at, effective_at
+), claimed AS (
+    INSERT INTO ledger_requests (scope, key, operation, request_hash, entry_id)
+    SELECT scope, key, operation, request_hash, id FROM written WHERE scope IS NOT NULL
 ), posted AS (
     INSERT INTO postings (entry_id, account_id, currency, amount, balance_after)
-    SELECT :entry_id, account_id, :currency, amount, balance_after FROM lines ORDER BY account_id
-    RETURNING id, account_id, amount, balance_after
+    SELECT written.id, l.account_id, written.currency, l.amount, l.balance_after
+      FROM unnest(:line_entries, :line_accounts, :line_amounts, :line_balances)
+           AS l(n, account_id, amount, balance_after)
+      JOIN written USING (n)
+     ORDER BY written.n, l.account_id
+    RETURNING id, entry_id, account_id, amount, balance_after
 ), updated AS (
     UPDATE accounts AS a
-       SET posted_balance = l.balance_after, pending_holds = a.pending_holds + l.pending_delta
-      FROM lines AS l
-     WHERE a.id = l.account_id
+       SET posted_balance = u.posted_balance, pending_holds = a.pending_holds + u.pending_delta
+      FROM unnest(:update_accounts, :update_balances, :update_pending)
+           AS u(account_id, posted_balance, pending_delta)
+     WHERE a.id = u.account_id
     RETURNING a.id
 )
-SELECT posted.id, posted.account_id, posted.amount, posted.balance_after,
-       entry.recorded_at, entry.effective_at, (SELECT count(*) FROM updated) AS updated
-  FROM posted CROSS JOIN entry ORDER BY posted.account_id
+SELECT written.n, posted.id, posted.entry_id, posted.account_id, posted.amount,
+       posted.balance_after, entries.recorded_at, entries.effective_at,
+       (SELECT count(*) FROM updated) AS updated
+  FROM posted JOIN entries ON entries.id = posted.entry_id
+  JOIN written ON written.id = posted.entry_id
+ ORDER BY written.n, posted.account_id
 """
 ).bindparams(
-    bindparam("metadata", type_=JSONB),
-    bindparam("effective_at", type_=DateTime(True)),
-    bindparam("reverses_entry_id", type_=BigInteger),
-    bindparam("account_ids", type_=ARRAY(BigInteger)),
-    bindparam("amounts", type_=ARRAY(BigInteger)),
-    bindparam("balances_after", type_=ARRAY(BigInteger)),
-    bindparam("pending_deltas", type_=ARRAY(BigInteger)),
+    bindparam("given_ids", type_=ARRAY(BigInteger)),
+    bindparam("currencies", type_=ARRAY(Text)),
+    bindparam("kinds", type_=ARRAY(Text)),
+    bindparam("descriptions", type_=ARRAY(Text)),
+    bindparam("metadata", type_=ARRAY(Text)),
+    bindparam("effective_ats", type_=ARRAY(DateTime(True))),
+    bindparam("reverses", type_=ARRAY(BigInteger)),
+    bindparam("scopes", type_=ARRAY(Text)),
+    bindparam("keys", type_=ARRAY(Text)),
+    bindparam("operations", type_=ARRAY(Text)),
+    bindparam("hashes", type_=ARRAY(Text)),
+    bindparam("line_entries", type_=ARRAY(BigInteger)),
+    bindparam("line_accounts", type_=ARRAY(BigInteger)),
+    bindparam("line_amounts", type_=ARRAY(BigInteger)),
+    bindparam("line_balances", type_=ARRAY(BigInteger)),
+    bindparam("update_accounts", type_=ARRAY(BigInteger)),
+    bindparam("update_balances", type_=ARRAY(BigInteger)),
+    bindparam("update_pending", type_=ARRAY(BigInteger)),
 )
 
 
-async def write_entry(
-    session: AsyncSession,
-    *,
-    entry_id: int,
-    currency: str,
-    kind: EntryKind,
-    description: str,
-    metadata: Mapping[str, Any],
-    effective_at: datetime | None,
-    reverses_entry_id: int | None,
-    amounts: Mapping[int, int],
-    balances_after: Mapping[int, int],
-    pending_deltas: Mapping[int, int] | None = None,
-) -> Entry:
-    """Insert the entry and its postings and store the new cached balances, in one statement.
-    The caller holds the locks of every account involved and computed `balances_after`."""
-    account_ids = sorted(amounts)
-    pending = pending_deltas or {}
+async def write_entries(session: AsyncSession, writes: Sequence[EntryWrite]) -> list[Entry]:
+    """Insert the entries, their postings and claims and store the new cached balances, all in
+    one statement, in the order given. The caller holds the locks of every account involved and
+    computed each entry's balances after the entries before it. A claim whose key another
+    transaction took meanwhile fails the statement with a unique violation on
+    ledger_requests_pkey."""
+    final_balances: dict[int, int] = {}
+    pending_totals: dict[int, int] = {}
+    lines: list[tuple[int, int, int, int]] = []
+    for number, write in enumerate(writes, start=1):
+        for account_id in sorted(write.amounts):
+            lines.append(
+                (number, account_id, write.amounts[account_id], write.balances_after[account_id])
+            )
+            final_balances[account_id] = write.balances_after[account_id]
+        for account_id, delta in write.pending_deltas.items():
+            pending_totals[account_id] = pending_totals.get(account_id, 0) + delta
+    updates = sorted(final_balances)
+    claims = [write.claim for write in writes]
     rows = (
         await session.execute(
-            _WRITE_ENTRY,
+            _WRITE_ENTRIES,
             {
-                "entry_id": entry_id,
-                "currency": currency,
-                "kind": kind.value,
-                "description": description,
-                "metadata": dict(metadata),
-                "effective_at": effective_at,
-                "reverses_entry_id": reverses_entry_id,
-                "account_ids": account_ids,
-                "amounts": [amounts[i] for i in account_ids],
-                "balances_after": [balances_after[i] for i in account_ids],
-                "pending_deltas": [pending.get(i, 0) for i in account_ids],
+                "given_ids": [write.entry_id for write in writes],
+                "currencies": [write.currency for write in writes],
+                "kinds": [write.kind.value for write in writes],
+                "descriptions": [write.description for write in writes],
+                "metadata": [json.dumps(dict(write.metadata)) for write in writes],
+                "effective_ats": [write.effective_at for write in writes],
+                "reverses": [write.reverses_entry_id for write in writes],
+                "scopes": [claim[0].scope if claim else None for claim in claims],
+                "keys": [claim[0].key if claim else None for claim in claims],
+                "operations": [claim[1] if claim else None for claim in claims],
+                "hashes": [claim[2] if claim else None for claim in claims],
+                "line_entries": [line[0] for line in lines],
+                "line_accounts": [line[1] for line in lines],
+                "line_amounts": [line[2] for line in lines],
+                "line_balances": [line[3] for line in lines],
+                "update_accounts": updates,
+                "update_balances": [final_balances[i] for i in updates],
+                "update_pending": [pending_totals.get(i, 0) for i in updates],
             },
         )
     ).all()
-    if len(rows) != len(account_ids) or rows[0].updated != len(account_ids):
-        raise RuntimeError(f"entry {entry_id} was not written completely")
-    return Entry(
-        id=entry_id,
-        currency=currency,
-        kind=kind,
-        description=description,
-        metadata=dict(metadata),
-        effective_at=rows[0].effective_at,
-        recorded_at=rows[0].recorded_at,
-        reverses_entry_id=reverses_entry_id,
-        lines=tuple(PostedLine(r.id, r.account_id, r.amount, r.balance_after) for r in rows),
-    )
+    if len(rows) != len(lines) or (rows and rows[0].updated != len(updates)):
+        raise RuntimeError("entries were not written completely")
+    by_entry: dict[int, list[Row[Any]]] = {}
+    for row in rows:
+        by_entry.setdefault(row.n, []).append(row)
+    entries = []
+    for number, write in enumerate(writes, start=1):
+        posted = by_entry[number]
+        entries.append(
+            Entry(
+                id=posted[0].entry_id,
+                currency=write.currency,
+                kind=write.kind,
+                description=write.description,
+                metadata=dict(write.metadata),
+                effective_at=posted[0].effective_at,
+                recorded_at=posted[0].recorded_at,
+                reverses_entry_id=write.reverses_entry_id,
+                lines=tuple(
+                    PostedLine(r.id, r.account_id, r.amount, r.balance_after) for r in posted
+                ),
+            )
+        )
+    return entries
 
 
 async def get_entry(session: AsyncSession, entry_id: int, *, lock: bool = False) -> Entry | None:
@@ -598,48 +667,42 @@ SELECT p.id, p.entry_id, e.kind, p.amount, p.balance_after, p.posted_at, e.descr
 # --- batches ------------------------------------------------------------------------------
 
 
-async def stored_requests(
-    session: AsyncSession, keys: Iterable[IdempotencyKey]
-) -> dict[IdempotencyKey, tuple[str, str, int | None]]:
-    """(operation, request hash, entry id) of every key already claimed."""
+_LOCK_ACCOUNTS_READ_CLAIMS = (
+    text(
+        f"WITH locked AS (SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(:ids) ORDER BY id "
+        "FOR UPDATE), stored AS (SELECT coalesce(jsonb_agg(jsonb_build_array(r.scope, r.key, "
+        "r.operation, r.request_hash, r.entry_id)), '[]') AS claims FROM ledger_requests AS r "
+        "JOIN unnest(:scopes, :keys) AS k(scope, key) ON r.scope = k.scope AND r.key = k.key) "
+        "SELECT stored.claims, locked.* FROM stored LEFT JOIN locked ON true ORDER BY locked.id"
+    )
+    .bindparams(
+        bindparam("ids", type_=ARRAY(BigInteger)),
+        bindparam("scopes", type_=ARRAY(Text)),
+        bindparam("keys", type_=ARRAY(Text)),
+    )
+    .columns(claims=JSONB)
+)
+
+
+async def lock_accounts_and_read_claims(
+    session: AsyncSession, account_ids: Iterable[int], keys: Iterable[IdempotencyKey]
+) -> tuple[dict[int, Account], dict[IdempotencyKey, tuple[str, str, int | None]]]:
+    """The start of a batch, in one round trip: lock the accounts in id order and read
+    (operation, request hash, entry id) of every key already claimed."""
     wanted = list(keys)
-    result = await session.execute(
-        text(
-            "SELECT r.scope, r.key, r.operation, r.request_hash, r.entry_id "
-            "FROM ledger_requests r JOIN unnest(:scopes, :keys) AS k(scope, key) "
-            "ON r.scope = k.scope AND r.key = k.key"
-        ).bindparams(bindparam("scopes", type_=ARRAY(Text)), bindparam("keys", type_=ARRAY(Text))),
-        {"scopes": [k.scope for k in wanted], "keys": [k.key for k in wanted]},
-    )
-    return {
-        IdempotencyKey(row.scope, row.key): (row.operation, row.request_hash, row.entry_id)
-        for row in result
+    rows = (
+        await session.execute(
+            _LOCK_ACCOUNTS_READ_CLAIMS,
+            {
+                "ids": sorted(set(account_ids)),
+                "scopes": [k.scope for k in wanted],
+                "keys": [k.key for k in wanted],
+            },
+        )
+    ).all()
+    accounts = {row.id: _account(row) for row in rows if row.id is not None}
+    claims = {
+        IdempotencyKey(scope, key): (operation, request_hash, entry_id)
+        for scope, key, operation, request_hash, entry_id in rows[0].claims
     }
-
-
-async def claim_entries(
-    session: AsyncSession, claims: list[tuple[IdempotencyKey, str, str]]
-) -> dict[IdempotencyKey, int]:
-    """Claim (key, operation, hash) triples with new entry ids; keys claimed meanwhile by another
-    transaction are missing from the answer."""
-    result = await session.execute(
-        text(
-            "INSERT INTO ledger_requests (scope, key, operation, request_hash, entry_id) "
-            "SELECT scope, key, operation, request_hash, nextval('journal_entries_id_seq') "
-            "FROM unnest(:scopes, :keys, :operations, :hashes) "
-            "AS c(scope, key, operation, request_hash) "
-            "ON CONFLICT (scope, key) DO NOTHING RETURNING scope, key, entry_id"
-        ).bindparams(
-            bindparam("scopes", type_=ARRAY(Text)),
-            bindparam("keys", type_=ARRAY(Text)),
-            bindparam("operations", type_=ARRAY(Text)),
-            bindparam("hashes", type_=ARRAY(Text)),
-        ),
-        {
-            "scopes": [k.scope for k, _, _ in claims],
-            "keys": [k.key for k, _, _ in claims],
-            "operations": [op for _, op, _ in claims],
-            "hashes": [h for _, _, h in claims],
-        },
-    )
-    return {IdempotencyKey(row.scope, row.key): row.entry_id for row in result}
+    return accounts, claims

@@ -65,13 +65,15 @@ _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 MAX_ATTEMPTS = 8
 
 
-class _ClaimRace(Exception):
-    """A key of a batch was claimed by another transaction after the batch read the claims."""
-
-
-def _sqlstate(error: DBAPIError) -> str | None:
+def _retryable(error: DBAPIError) -> bool:
+    """A transient conflict: a deadlock or serialization failure, or a key of a batch claimed
+    by another transaction after the batch read the claims (the retry sees it as a replay)."""
     original = error.orig
-    return getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if sqlstate == "23505":
+        cause = getattr(original, "__cause__", None)
+        return getattr(cause, "constraint_name", None) == "ledger_requests_pkey"
+    return sqlstate in _RETRYABLE_SQLSTATES
 
 
 async def _atomic(session: AsyncSession, operation: Callable[[], Awaitable[T]]) -> T:
@@ -89,8 +91,8 @@ async def _atomic(session: AsyncSession, operation: Callable[[], Awaitable[T]]) 
             except BaseException:
                 await session.rollback()
                 raise
-        except (DBAPIError, _ClaimRace) as error:
-            if isinstance(error, DBAPIError) and _sqlstate(error) not in _RETRYABLE_SQLSTATES:
+        except DBAPIError as error:
+            if not _retryable(error):
                 raise
             if attempt == MAX_ATTEMPTS:
                 raise LedgerBusy("the ledger stayed contended; nothing was changed") from error
@@ -228,18 +230,33 @@ async def _write(
         for account_id, account in accounts.items()
     }
     deltas = _checked_deltas(request, adjusted)
-    return await repository.write_entry(
-        session,
+    write = _entry_write(
+        request,
+        deltas,
+        {i: accounts[i].posted_balance + d for i, d in deltas.items()},
         entry_id=entry_id,
+        reverses_entry_id=reverses_entry_id,
+        pending_deltas=pending,
+    )
+    [entry] = await repository.write_entries(session, [write])
+    return entry
+
+
+def _entry_write(
+    request: EntryRequest,
+    deltas: Mapping[int, int],
+    balances_after: Mapping[int, int],
+    **extra: Any,
+) -> repository.EntryWrite:
+    return repository.EntryWrite(
         currency=request.currency,
         kind=request.kind,
         description=request.description,
         metadata=request.metadata,
         effective_at=request.effective_at,
-        reverses_entry_id=reverses_entry_id,
         amounts=deltas,
-        balances_after={i: accounts[i].posted_balance + d for i, d in deltas.items()},
-        pending_deltas=pending,
+        balances_after=balances_after,
+        **extra,
     )
 
 
@@ -296,16 +313,18 @@ async def post_entry(
 async def post_entries(
     session: AsyncSession, items: Sequence[tuple[EntryRequest, IdempotencyKey]]
 ) -> list[Entry | LedgerError]:
-    """Post many entries in one transaction: one statement locks every account, one claims every
-    key, one writes each entry. Each item succeeds or is refused on its own, exactly as
-    `post_entry` would have done it in the order given, and a refused item changes nothing; the
-    answer lists, per item, its entry (the first one for a replay) or its refusal."""
+    """Post many entries in one transaction: one statement locks every account and reads the
+    claims of the keys, one writes every entry, posting, claim and balance. Each item succeeds or
+    is refused on its own, exactly as `post_entry` would have done it in the order given, and a
+    refused item changes nothing; the answer lists, per item, its entry (the first one for a
+    replay) or its refusal."""
     hashes = [request.fingerprint() for request, _ in items]
 
     async def operation() -> list[Entry | LedgerError]:
         wanted = {line.account_id for request, _ in items for line in request.lines}
-        locked = await repository.lock_accounts(session, wanted)
-        stored = await repository.stored_requests(session, (key for _, key in items))
+        locked, stored = await repository.lock_accounts_and_read_claims(
+            session, wanted, (key for _, key in items)
+        )
         results: list[Entry | LedgerError | None] = [None] * len(items)
         replayed: dict[int, int] = {}  # item -> entry id posted by an earlier transaction
         repeated: dict[int, int] = {}  # item -> earlier item of this batch with the same key
@@ -340,24 +359,18 @@ async def post_entries(
             after = {i: balances[i] + d for i, d in deltas.items()}
             balances.update(after)
             accepted.append((index, deltas, after))
-        claims = [(items[i][1], "post_entry", hashes[i]) for i, _, _ in accepted]
-        entry_ids = await repository.claim_entries(session, claims) if claims else {}
-        if len(entry_ids) != len(claims):
-            raise _ClaimRace("a key of the batch was claimed concurrently")
-        for index, deltas, after in accepted:
-            request, key = items[index]
-            results[index] = await repository.write_entry(
-                session,
-                entry_id=entry_ids[key],
-                currency=request.currency,
-                kind=request.kind,
-                description=request.description,
-                metadata=request.metadata,
-                effective_at=request.effective_at,
-                reverses_entry_id=None,
-                amounts=deltas,
-                balances_after=after,
+        writes = [
+            _entry_write(
+                items[index][0],
+                deltas,
+                after,
+                claim=(items[index][1], "post_entry", hashes[index]),
             )
+            for index, deltas, after in accepted
+        ]
+        written = await repository.write_entries(session, writes) if writes else []
+        for (index, _, _), entry in zip(accepted, written, strict=True):
+            results[index] = entry
         for index, entry_id in replayed.items():
             results[index] = await _replayed_entry(session, entry_id)
         for index, earlier in repeated.items():

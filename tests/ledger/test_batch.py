@@ -77,3 +77,45 @@ async def test_concurrent_batches_never_overspend(
         report = await run_checks(session, new_snapshot=True)
         assert (await service.balance(session, lot.id)).posted == 1_000 - 70 * len(posted)
     assert report.ok, report.violations
+
+
+async def test_key_claimed_by_a_concurrent_batch_is_seen_on_retry(
+    sessions: async_sessionmaker[AsyncSession], committed_books: Books
+) -> None:
+    """Two batches over disjoint accounts read the claims before either commits and both claim
+    one key; the second, once the first commits, retries and sees the key used."""
+    books = committed_books
+    async with sessions() as session:
+        first_lot = await books.wallet_lot(session, "w-race-1")
+        second_lot = await books.wallet_lot(session, "w-race-2")
+        await books.fund(session, first_lot, 100)
+        await books.fund(session, second_lot, 100)
+        await session.commit()
+    shared, own = new_key(), new_key()
+    async with sessions() as first, sessions() as second:
+        [posted] = await service.post_entries(
+            first, [(payment(books, first_lot.id, books.shop.id, 10), shared)]
+        )
+        assert isinstance(posted, Entry)
+        racing = asyncio.create_task(
+            service.post_entries(
+                second,
+                [
+                    (payment(books, second_lot.id, books.chain.id, 20), own),
+                    (payment(books, second_lot.id, books.chain.id, 30), shared),
+                ],
+            )
+        )
+        await asyncio.sleep(0.3)
+        assert not racing.done(), "the second batch should wait on the first one's claim"
+        await first.commit()
+        results = await racing
+        await second.commit()
+    assert isinstance(results[0], Entry)
+    assert isinstance(results[1], IdempotencyConflict)
+    async with sessions() as session:
+        report = await run_checks(session, new_snapshot=True)
+    assert report.ok, report.violations
+    async with sessions() as session:
+        assert (await service.balance(session, second_lot.id)).posted == 80
+        assert (await service.balance(session, first_lot.id)).posted == 90
