@@ -1,9 +1,9 @@
 """`aizu bench ledger`: pgbench's built-in tpcb-like script and the ledger's two-account payment,
 on the same PostgreSQL in one run, at several client counts, with payments spread uniformly over
 the merchants and with every payment into one hot merchant account. The ledger runs twice: each
-payment in a transaction of its own (`post_entry`), and batched as a service posts concurrent
-requests (`post_entries`: the payments waiting at that moment in one transaction and commit, each
-still its own entry, claim and balance check).
+payment in a transaction of its own (`post_entry`), and through the group commit a service uses
+for concurrent requests (`ledger.batching.EntryBatcher`: the payments waiting at that moment in
+one transaction and commit, each still its own entry, claim and balance check).
 
 Each figure is committed transactions per second over a fixed window, with latency percentiles of
 the individual transactions. pgbench runs with prepared statements (`-M prepared`), as asyncpg
@@ -29,12 +29,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from ledger import service
+from ledger.batching import EntryBatcher
 from ledger.config import Settings
 from ledger.database import async_url, create_engine, ensure_database, session_factory
 from ledger.domain import (
     AccountCategory,
     AccountSpec,
-    Entry,
     EntryKind,
     EntryRequest,
     IdempotencyKey,
@@ -47,6 +47,7 @@ WALLETS = 10_000
 MERCHANTS = 1_000
 CURRENCY = "BENCH"
 WORKLOADS = ("uniform", "hot")
+BATCH_WORKERS = 2  # per client process
 
 
 @dataclass(frozen=True)
@@ -285,15 +286,12 @@ def _ledger_worker(
     worker: int,
 ) -> None:
     async def run() -> tuple[int, list[float]]:
-        engine = create_engine(async_url(url), pool_size=tasks, max_overflow=0)
+        engine = create_engine(async_url(url), pool_size=max(tasks, BATCH_WORKERS), max_overflow=0)
         sessions = session_factory(engine)
         rng = random.Random(worker)  # noqa: S311 - workload shape, not security
         run_id = os.urandom(6).hex()
         latencies: list[float] = []
         counter = 0
-        queue: asyncio.Queue[tuple[EntryRequest, IdempotencyKey, asyncio.Future[object]]] = (
-            asyncio.Queue()
-        )
 
         def next_payment(task: int) -> tuple[EntryRequest, IdempotencyKey]:
             nonlocal counter
@@ -306,35 +304,11 @@ def _ledger_worker(
             )
             return request, IdempotencyKey(f"{run_id}-{worker}-{task}", str(counter))
 
-        async def batcher() -> None:
-            # Takes whatever payments are waiting and posts them in one transaction.
-            while True:
-                batch = [await queue.get()]
-                while not queue.empty() and len(batch) < 256:
-                    batch.append(queue.get_nowait())
-                try:
-                    async with sessions() as session:
-                        outcomes = await service.post_entries(
-                            session, [(r, k) for r, k, _ in batch]
-                        )
-                        await session.commit()
-                except Exception as error:
-                    # Fail the waiting clients rather than leave them waiting forever.
-                    for _, _, future in batch:
-                        future.set_exception(error)
-                    continue
-                for (_, _, future), outcome in zip(batch, outcomes, strict=True):
-                    future.set_result(outcome)
-
-        async def pay(task: int, record: bool) -> None:
+        async def pay(batcher: EntryBatcher, task: int, record: bool) -> None:
             request, key = next_payment(task)
             started = time.perf_counter()
             if batched:
-                future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-                await queue.put((request, key, future))
-                outcome = await future
-                if not isinstance(outcome, Entry):
-                    raise RuntimeError(f"payment refused: {outcome}")
+                await batcher.post(request, idempotency=key)
             else:
                 async with sessions() as session:
                     await service.post_entry(session, request, idempotency=key)
@@ -342,18 +316,16 @@ def _ledger_worker(
             if record:
                 latencies.append((time.perf_counter() - started) * 1000)
 
-        async def client(task: int, deadline: float) -> None:
+        async def client(batcher: EntryBatcher, task: int, deadline: float) -> None:
             while time.perf_counter() < deadline:
-                await pay(task, record=True)
+                await pay(batcher, task, record=True)
 
-        batchers = [asyncio.create_task(batcher()) for _ in range(max(1, tasks // 4))]
-        # Warm every connection and prepared statement before the window opens.
-        await asyncio.gather(*(pay(t, record=False) for t in range(tasks)))
-        await asyncio.to_thread(barrier.wait)
-        deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(client(t, deadline) for t in range(tasks)))
-        for task in batchers:
-            task.cancel()
+        async with EntryBatcher(sessions, workers=BATCH_WORKERS) as batcher:
+            # Warm every connection and prepared statement before the window opens.
+            await asyncio.gather(*(pay(batcher, t, record=False) for t in range(tasks)))
+            await asyncio.to_thread(barrier.wait)
+            deadline = time.perf_counter() + seconds
+            await asyncio.gather(*(client(batcher, t, deadline) for t in range(tasks)))
         await engine.dispose()
         return len(latencies), latencies
 
@@ -457,6 +429,7 @@ def run_ledger_benchmark(
         "ledger_wallets": WALLETS,
         "ledger_merchants": MERCHANTS,
         "ledger_client_processes": "min(clients, cpus)",
+        "batch_workers_per_process": BATCH_WORKERS,
     }
     return Report(runs, conditions)
 

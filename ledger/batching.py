@@ -1,0 +1,126 @@
+"""Group commit for entries: requests submitted concurrently (a process's HTTP payments, say) are
+posted in one transaction and one commit, each still its own entry with its own idempotency key
+and balance check, and each caller is answered only after that commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledger import service
+from ledger.domain import Entry, EntryRequest, IdempotencyKey
+from ledger.errors import LedgerError
+
+
+@dataclass(slots=True)
+class _Submission:
+    request: EntryRequest
+    idempotency: IdempotencyKey
+    answer: asyncio.Future[Entry]
+
+
+@dataclass(slots=True)
+class BatchStats:
+    batches: int = 0  # transactions committed
+    entries: int = 0  # requests answered, posted, replayed or refused
+
+
+class EntryBatcher:
+    """Post entries submitted concurrently in shared transactions. Use as an async context
+    manager; leaving it answers every submission already made, then stops the workers.
+
+    Several workers let one batch form while another commits. A batch that fails as a whole
+    (not a refusal, which concerns one item only) is posted again item by item, so one request
+    that breaks a batch cannot fail the others with it."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        max_batch: int = 256,
+        workers: int = 2,
+    ) -> None:
+        if max_batch < 1 or workers < 1:
+            raise ValueError("a batcher needs at least one worker and one entry per batch")
+        self._sessions = sessions
+        self._max_batch = max_batch
+        self._worker_count = workers
+        self._queue: asyncio.Queue[_Submission] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
+        self._open = False
+        self.stats = BatchStats()
+
+    async def __aenter__(self) -> EntryBatcher:
+        self._open = True
+        self._workers = [asyncio.create_task(self._work()) for _ in range(self._worker_count)]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._open = False
+        await self._queue.join()
+        for worker in self._workers:
+            worker.cancel()
+        for worker in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        self._workers = []
+
+    async def post(self, request: EntryRequest, *, idempotency: IdempotencyKey) -> Entry:
+        """Post like `service.post_entry`, committed: the entry (the first one for a replay), or
+        the refusal raised as its `LedgerError`."""
+        if not self._open:
+            raise RuntimeError("the batcher is not running")
+        answer: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Submission(request, idempotency, answer))
+        # A caller that gives up does not cancel the posting: its batch may already be committing.
+        return await asyncio.shield(answer)
+
+    async def _work(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._post(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _post(self, batch: list[_Submission]) -> None:
+        try:
+            async with self._sessions() as session:
+                outcomes = await service.post_entries(
+                    session, [(item.request, item.idempotency) for item in batch]
+                )
+                await session.commit()
+        except Exception as error:
+            if len(batch) == 1:
+                _answer(batch[0], error)
+                return
+            # Nothing of the batch was committed; each item on its own finds out which one broke
+            # it (idempotency keeps a retry after an unknown commit outcome safe).
+            for item in batch:
+                await self._post([item])
+            return
+        self.stats.batches += 1
+        self.stats.entries += len(batch)
+        for item, outcome in zip(batch, outcomes, strict=True):
+            _answer(item, outcome)
+
+
+def _answer(item: _Submission, outcome: Entry | LedgerError | Exception) -> None:
+    if item.answer.done():
+        return
+    if isinstance(outcome, Entry):
+        item.answer.set_result(outcome)
+    else:
+        item.answer.set_exception(outcome)
