@@ -116,6 +116,23 @@ def require_region_code(value: str) -> str:
     return value
 
 
+MAX_METADATA_BYTES = 4096
+
+
+def require_metadata(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Metadata is a small JSON object, stored as such: refuse what JSON cannot carry as it is
+    (a datetime, NaN) rather than store it altered."""
+    if not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata):
+        raise InvalidRequest("metadata must be an object with string keys")
+    try:
+        encoded = json.dumps(dict(metadata), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidRequest(f"metadata must be plain JSON: {error}") from None
+    if len(encoded.encode()) > MAX_METADATA_BYTES:
+        raise InvalidRequest(f"metadata is limited to {MAX_METADATA_BYTES} bytes of JSON")
+    return metadata
+
+
 def fingerprint(payload: Mapping[str, Any]) -> str:
     """A stable hash of a request, to tell a replay from a different request under one key."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
@@ -158,6 +175,7 @@ class AccountSpec:
             require_code(self.holder_id, what="holder id")
         if self.lot_kind is None and (self.restriction is not None or self.expires_at is not None):
             raise InvalidRequest("only lots carry a restriction or an expiry")
+        require_metadata(self.metadata)
         if self.lot_kind is not None and self.category is not AccountCategory.HOLDER:
             raise InvalidRequest("lots belong to holders")
         if self.lot_kind is not None and self.may_go_negative:
@@ -232,6 +250,7 @@ class EntryRequest:
             require_aware(self.effective_at)
         if len(self.description) > 500:
             raise InvalidRequest("description is limited to 500 characters")
+        require_metadata(self.metadata)
 
     def fingerprint(self) -> str:
         return fingerprint(

@@ -36,6 +36,7 @@ from ledger.domain import (
     require_amount,
     require_aware,
     require_currency_code,
+    require_metadata,
     require_region_code,
     transfer_lines,
     utc_now,
@@ -427,6 +428,7 @@ async def pay_from_lots(
     """Pay from a holder's eligible lots in the spending order of `plan_lot_spend`, in one entry.
     The entry's lines say which lots paid how much."""
     require_amount(amount)
+    require_metadata(metadata or {})
     request_hash = fingerprint(
         {
             "op": "pay_from_lots",
@@ -489,6 +491,7 @@ async def reserve_hold(
         raise InvalidRequest("source and destination must differ")
     if expires_in <= timedelta(0):
         raise InvalidRequest("a hold must expire in the future")
+    require_metadata(metadata or {})
     request_hash = fingerprint(
         {
             "op": "reserve_hold",

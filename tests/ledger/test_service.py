@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -191,6 +192,43 @@ def test_unbalanced_and_degenerate_entries_are_refused() -> None:
         EntryRequest("AIZU", EntryKind.TRANSFER, (PostingLine(1, 0), PostingLine(2, 0)))
     with pytest.raises(InvalidRequest):
         EntryRequest("AIZU", EntryKind.TRANSFER, (PostingLine(1, -5), PostingLine(1, 5)))
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"at": datetime(2026, 1, 1, tzinfo=UTC)},  # JSON would store it as some string
+        {"ratio": float("nan")},
+        {1: "not a string key"},
+        {"note": "x" * 5000},
+    ],
+)
+async def test_metadata_json_cannot_carry_is_refused(
+    session: AsyncSession, books: Books, metadata: dict[Any, Any]
+) -> None:
+    lot = await books.wallet_lot(session, "w1")
+    before = await entry_count(session)
+    with pytest.raises(InvalidRequest):
+        await service.transfer(
+            session,
+            currency=books.currency,
+            source_id=books.cash.id,
+            destination_id=lot.id,
+            amount=5,
+            idempotency=new_key(),
+            metadata=metadata,
+        )
+    with pytest.raises(InvalidRequest):
+        await service.reserve_hold(
+            session,
+            account_id=books.cash.id,
+            destination_id=lot.id,
+            amount=5,
+            expires_in=timedelta(minutes=5),
+            idempotency=new_key(),
+            metadata=metadata,
+        )
+    assert await entry_count(session) == before
 
 
 async def test_multi_line_entry(session: AsyncSession, books: Books) -> None:
