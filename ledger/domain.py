@@ -363,6 +363,30 @@ class HistoryLine:
     counterparty_account_ids: tuple[int, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class EntryLeg:
+    account_id: int
+    account_code: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class HolderEntry:
+    """One entry as a holder sees it: its net change, the holder's own accounts that moved (for
+    a payment, the lots used), and the other side."""
+
+    entry_id: int
+    kind: EntryKind
+    recorded_at: datetime
+    description: str
+    own: tuple[EntryLeg, ...]
+    counterparties: tuple[EntryLeg, ...]
+
+    @property
+    def amount(self) -> int:
+        return sum(leg.amount for leg in self.own)
+
+
 # --- spending order of lots -------------------------------------------------------------
 
 

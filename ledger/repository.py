@@ -19,8 +19,10 @@ from ledger.domain import (
     Balance,
     Entry,
     EntryKind,
+    EntryLeg,
     HistoryLine,
     Hold,
+    HolderEntry,
     HoldStatus,
     IdempotencyKey,
     LotKind,
@@ -661,6 +663,55 @@ SELECT p.id, p.entry_id, e.kind, p.amount, p.balance_after, p.posted_at, e.descr
             counterparty_account_ids=tuple(r.counterparties),
         )
         for r in result
+    ]
+
+
+async def holder_history(
+    session: AsyncSession,
+    holder_id: str,
+    currency: str,
+    *,
+    limit: int,
+    before_entry_id: int | None,
+) -> list[HolderEntry]:
+    result = await session.execute(
+        text(
+            """
+WITH touched AS (
+    SELECT DISTINCT p.entry_id
+      FROM postings p JOIN accounts mine ON mine.id = p.account_id
+     WHERE mine.holder_id = :holder AND mine.currency = :currency
+       AND (CAST(:before AS bigint) IS NULL OR p.entry_id < :before)
+     ORDER BY p.entry_id DESC
+     LIMIT :limit
+)
+SELECT e.id, e.kind, e.recorded_at, e.description, p.account_id, a.code, p.amount,
+       a.holder_id IS NOT DISTINCT FROM :holder AS own
+  FROM touched t
+  JOIN journal_entries e ON e.id = t.entry_id
+  JOIN postings p ON p.entry_id = e.id
+  JOIN accounts a ON a.id = p.account_id
+ ORDER BY e.id DESC, p.account_id
+"""
+        ).bindparams(bindparam("before", type_=BigInteger)),
+        {"holder": holder_id, "currency": currency, "before": before_entry_id, "limit": limit},
+    )
+    heads: dict[int, Row[Any]] = {}
+    legs: dict[int, tuple[list[EntryLeg], list[EntryLeg]]] = {}
+    for row in result:
+        heads.setdefault(row.id, row)
+        own, other = legs.setdefault(row.id, ([], []))
+        (own if row.own else other).append(EntryLeg(row.account_id, row.code, row.amount))
+    return [
+        HolderEntry(
+            entry_id=entry_id,
+            kind=EntryKind(head.kind),
+            recorded_at=head.recorded_at,
+            description=head.description,
+            own=tuple(legs[entry_id][0]),
+            counterparties=tuple(legs[entry_id][1]),
+        )
+        for entry_id, head in heads.items()
     ]
 
 

@@ -24,6 +24,7 @@ from ledger.domain import (
     EntryRequest,
     HistoryLine,
     Hold,
+    HolderEntry,
     HoldStatus,
     IdempotencyKey,
     LotBalance,
@@ -152,6 +153,14 @@ async def create_currency(session: AsyncSession, *, code: str, region: str, name
     inserted = await repository.insert_currency(session, code, region, name)
     if not inserted and await repository.get_currency(session, code) != (region, name):
         raise AlreadyExists(f"currency {code} exists with other attributes")
+
+
+async def currency_region(session: AsyncSession, code: str) -> str:
+    """The region that issues a currency."""
+    found = await repository.get_currency(session, code)
+    if found is None:
+        raise UnknownCurrency(f"unknown currency {code}")
+    return found[0]
 
 
 def _same_account(account: Account, spec: AccountSpec) -> bool:
@@ -759,4 +768,21 @@ async def history(
     await get_account(session, account_id)
     return await repository.account_history(
         session, account_id, limit=limit, before_posting_id=before_posting_id
+    )
+
+
+async def holder_history(
+    session: AsyncSession,
+    holder_id: str,
+    currency: str,
+    *,
+    limit: int = 50,
+    before_entry_id: int | None = None,
+) -> list[HolderEntry]:
+    """The entries that moved any of a holder's accounts, newest first; page on with the last
+    entry id as `before_entry_id`."""
+    if not 1 <= limit <= 500:
+        raise InvalidRequest("limit must be between 1 and 500")
+    return await repository.holder_history(
+        session, holder_id, currency, limit=limit, before_entry_id=before_entry_id
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import URL
@@ -22,6 +23,9 @@ from ledger.database import (
     start_embedded,
 )
 from tests.ledger.books import Books, open_books
+from tests.wallet_api.api import Api
+from wallet_api.app import create_app
+from wallet_api.auth import LocalIssuer
 from wallet_api.migrate import upgrade_database
 
 
@@ -92,3 +96,14 @@ async def committed_books(sessions: async_sessionmaker[AsyncSession]) -> Books:
         books = await open_books(session)
         await session.commit()
     return books
+
+
+@pytest.fixture(scope="session")
+async def api(database_url: URL) -> AsyncIterator[Api]:
+    """The HTTP service over httpx, with a token issuer of its own."""
+    issuer = LocalIssuer.generate()
+    app = create_app(database_url, Settings(), token_verifier=issuer)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Api(client, issuer)

@@ -2,21 +2,62 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException
 
 from ledger.config import Settings
 from ledger.database import create_engine, session_factory
 from ledger.errors import LedgerError
+from merchant.errors import MerchantError
+from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.errors import ApiError, RateLimited
+from wallet_api.wallets.endpoints import router as wallets_router
+
+log = logging.getLogger(__name__)
 
 
-def create_app(database_url: URL, settings: Settings) -> FastAPI:
+def token_verifier_for(settings: Settings) -> TokenVerifier:
+    """The city's OpenID Connect provider when configured, else the local issuer."""
+    if settings.oidc_issuer and settings.oidc_jwks_url:
+        return OidcVerifier(
+            issuer=settings.oidc_issuer,
+            jwks_url=settings.oidc_jwks_url,
+            audience=settings.oidc_audience,
+            roles_claim=settings.oidc_roles_claim,
+        )
+    return LocalIssuer.from_data_dir(settings.data_dir)
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem document with the stable `code` clients branch on."""
+    return JSONResponse(
+        status_code=status,
+        media_type="application/problem+json",
+        content={
+            "type": f"about:blank#{code}",
+            "title": HTTPStatus(status).phrase,
+            "status": status,
+            "code": code,
+            "detail": detail,
+            **extra,
+        },
+    )
+
+
+def create_app(
+    database_url: URL, settings: Settings, *, token_verifier: TokenVerifier | None = None
+) -> FastAPI:
     """The service bound to a database. The caller has started the database and migrated it."""
 
     @asynccontextmanager
@@ -26,26 +67,55 @@ def create_app(database_url: URL, settings: Settings) -> FastAPI:
         )
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        app.state.token_verifier = token_verifier or token_verifier_for(settings)
         try:
             yield
         finally:
             await engine.dispose()
 
-    app = FastAPI(title="Aizu regional currency ledger", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Aizu regional currency ledger",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Zero-fee regional points: wallets, top-ups, payments and campaigns. "
+        "Errors are RFC 9457 problem documents with a stable `code`.",
+    )
 
     @app.exception_handler(LedgerError)
-    async def ledger_error(request: Request, error: LedgerError) -> JSONResponse:
-        return JSONResponse(
-            status_code=error.http_status,
-            media_type="application/problem+json",
-            content={
-                "type": f"about:blank#{error.code}",
-                "title": error.code.replace("_", " "),
-                "status": error.http_status,
-                "code": error.code,
-                "detail": error.detail,
-            },
+    @app.exception_handler(MerchantError)
+    @app.exception_handler(ApiError)
+    async def refusal(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, LedgerError | MerchantError | ApiError)
+        response = problem(error.http_status, error.code, error.detail)
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after_seconds)
+        if error.http_status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"location": list(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
+            for e in error.errors()
+        ]
+        return problem(
+            422, "validation_error", "the request does not match its schema", errors=errors
         )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return problem(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(
+            500, "internal_error", "an unexpected error occurred; the operators have been told"
+        )
+
+    app.include_router(wallets_router)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> JSONResponse:

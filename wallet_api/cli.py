@@ -11,6 +11,7 @@ import click
 
 from ledger.config import get_settings
 from ledger.database import create_engine, resolve_database_url, session_factory
+from wallet_api.auth import Role
 
 
 @click.group()
@@ -102,6 +103,52 @@ def check(as_json: bool) -> None:
 
     if not asyncio.run(run()):
         sys.exit(1)
+
+
+@main.group()
+def token() -> None:
+    """Access tokens of the local issuer (the embedded default's stand-in for the city's ID
+    platform)."""
+
+
+@token.command("issue")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([role.value for role in Role]),
+    help="A role to grant; repeat for several.",
+)
+@click.option("--subject", required=True, help="The identity subject (a pseudonymous id).")
+@click.option("--merchant", default=None, help="The merchant a merchant_staff token acts for.")
+@click.option("--counter", default=None, help="The counter a cashier token acts at.")
+@click.option("--hours", type=float, default=12.0, show_default=True, help="Validity.")
+def issue_token(
+    roles: tuple[str, ...], subject: str, merchant: str | None, counter: str | None, hours: float
+) -> None:
+    """Print a bearer token signed by the local issuer key in AIZU_DATA_DIR."""
+    from datetime import timedelta
+
+    from wallet_api.auth import LocalIssuer
+
+    settings = get_settings()
+    if settings.oidc_issuer:
+        raise click.UsageError("tokens come from AIZU_OIDC_ISSUER here, not the local issuer")
+    if "merchant_staff" in roles and not merchant:
+        raise click.UsageError("a merchant_staff token needs --merchant")
+    if "cashier" in roles and not counter:
+        raise click.UsageError("a cashier token needs --counter")
+    issuer = LocalIssuer.from_data_dir(settings.data_dir)
+    click.echo(
+        issuer.issue(
+            subject,
+            [Role(role) for role in roles],
+            merchant=merchant,
+            counter=counter,
+            lifetime=timedelta(hours=hours),
+        )
+    )
 
 
 @main.group()

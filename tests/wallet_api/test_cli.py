@@ -58,7 +58,9 @@ def test_db_upgrade_then_ledger_check_passes_and_catches_tampering(scratch_datab
 
 
 def test_migrations_are_the_schema_the_code_expects(database_url: URL) -> None:
-    """models.py describes the tables the migrations create: same tables, same columns."""
+    """The packages' models.py describe the tables the migrations create: same tables, same
+    columns."""
+    import wallet_api.models  # noqa: F401 - adds its tables (and merchant's) to the metadata
     from ledger.models import metadata
 
     with psycopg.connect(libpq_conninfo(database_url)) as connection:

@@ -1,0 +1,38 @@
+"""Request and response bodies of the merchant endpoints."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from merchant.domain import Counter
+
+
+class CounterCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"id": "city-hall-1", "name": "City Hall, window 1", "currency": "AIZU"}]
+        },
+    )
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")
+    name: str = Field(min_length=1, max_length=200)
+    currency: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,11}$")
+
+
+class CounterOut(BaseModel):
+    id: str
+    region: str
+    currency: str
+    name: str
+    drawer_account_id: int
+
+    @classmethod
+    def of(cls, counter: Counter) -> CounterOut:
+        return cls(
+            id=counter.id,
+            region=counter.region,
+            currency=counter.currency,
+            name=counter.name,
+            drawer_account_id=counter.drawer_account_id,
+        )

@@ -1,0 +1,202 @@
+"""Who is calling: OAuth2 bearer tokens (JWT) and the roles they carry.
+
+Production verifies the tokens of the city's OpenID Connect provider against its JWKS. Without
+one configured, a local issuer signs and verifies tokens with an Ed25519 key kept in the data
+directory, so the embedded default can be tried (`aizu token issue`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Protocol
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from wallet_api.errors import Forbidden, Unauthenticated
+
+AUDIENCE = "aizu"
+LOCAL_ISSUER = "aizu-local"
+CLOCK_SKEW = timedelta(seconds=30)
+_ALGORITHMS = ["EdDSA", "ES256", "RS256", "PS256"]
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    VISITOR = "visitor"
+    MERCHANT_STAFF = "merchant_staff"  # scoped to one merchant
+    CASHIER = "cashier"  # scoped to one counter
+    CAMPAIGN_ADMIN = "campaign_admin"
+    ECONOMIST = "economist"
+    AUDITOR = "auditor"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: an identity subject, its roles, and the merchant or counter a scoped role is
+    bound to."""
+
+    subject: str
+    roles: frozenset[Role]
+    merchant: str | None = None
+    counter: str | None = None
+
+    def has(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+def principal_from_claims(claims: Mapping[str, Any], roles_claim: str = "roles") -> Principal:
+    """Read the roles a token grants. Roles this service does not know are ignored (a provider
+    carries others); a scoped role without its scope is not granted."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise Unauthenticated("the token names no subject")
+    raw = claims.get(roles_claim, [])
+    if isinstance(raw, str):
+        raw = raw.split()
+    if not isinstance(raw, list):
+        raise Unauthenticated(f"the token's {roles_claim} claim is not a list")
+    known = {role.value for role in Role}
+    roles = {Role(name) for name in raw if isinstance(name, str) and name in known}
+    merchant = claims.get("merchant") if isinstance(claims.get("merchant"), str) else None
+    counter = claims.get("counter") if isinstance(claims.get("counter"), str) else None
+    if merchant is None:
+        roles.discard(Role.MERCHANT_STAFF)
+    if counter is None:
+        roles.discard(Role.CASHIER)
+    return Principal(subject, frozenset(roles), merchant, counter)
+
+
+class TokenVerifier(Protocol):
+    async def verify(self, token: str) -> Principal: ...
+
+
+def _decode(token: str, key: Any, *, issuer: str, audience: str) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=_ALGORITHMS,
+            audience=audience,
+            issuer=issuer,
+            leeway=CLOCK_SKEW,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as error:
+        raise Unauthenticated(f"invalid token: {error}") from None
+    return claims
+
+
+@dataclass(frozen=True)
+class LocalIssuer:
+    """Signs and verifies tokens with one Ed25519 key (EdDSA)."""
+
+    private_key: Ed25519PrivateKey
+    audience: str = AUDIENCE
+    issuer: str = LOCAL_ISSUER
+
+    @classmethod
+    def generate(cls) -> LocalIssuer:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> LocalIssuer:
+        """The data directory's issuer key, created on first use, readable by its owner only."""
+        path = data_dir / "local-issuer.key"
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as key_file:
+                key_file.write(secrets.token_bytes(32))
+        return cls(Ed25519PrivateKey.from_private_bytes(path.read_bytes()))
+
+    def issue(
+        self,
+        subject: str,
+        roles: Iterable[Role],
+        *,
+        merchant: str | None = None,
+        counter: str | None = None,
+        lifetime: timedelta = timedelta(hours=1),
+        now: datetime | None = None,
+    ) -> str:
+        issued = now or datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": issued,
+            "exp": issued + lifetime,
+            "roles": sorted(role.value for role in roles),
+        }
+        if merchant is not None:
+            claims["merchant"] = merchant
+        if counter is not None:
+            claims["counter"] = counter
+        return jwt.encode(claims, self.private_key, algorithm="EdDSA")
+
+    async def verify(self, token: str) -> Principal:
+        claims = _decode(
+            token, self.private_key.public_key(), issuer=self.issuer, audience=self.audience
+        )
+        return principal_from_claims(claims)
+
+
+@dataclass
+class OidcVerifier:
+    """Verifies an OpenID Connect provider's tokens against the keys of its JWKS URL (fetched
+    off the event loop, cached by PyJWT, refetched for an unknown key id)."""
+
+    issuer: str
+    jwks_url: str
+    audience: str = AUDIENCE
+    roles_claim: str = "roles"
+    _client: jwt.PyJWKClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._client = jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=600)
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            signing_key = await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
+        except jwt.PyJWTError as error:
+            raise Unauthenticated(f"invalid token: {error}") from None
+        claims = _decode(token, signing_key.key, issuer=self.issuer, audience=self.audience)
+        return principal_from_claims(claims, self.roles_claim)
+
+
+_bearer = HTTPBearer(auto_error=False, description="An OAuth2 access token (JWT).")
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthenticated("send an access token: Authorization: Bearer <token>")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return await verifier.verify(credentials.credentials)
+
+
+class Allow:
+    """A dependency that admits callers holding one of `roles` and answers the rest 403. Every
+    endpoint declares its roles with one; the role matrix test reads them back."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(
+        self, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> Principal:
+        if not principal.has(*self.roles):
+            raise Forbidden("this operation is not open to the caller's roles")
+        return principal

@@ -1,0 +1,29 @@
+"""Request-scoped dependencies shared by every router: the database session and the
+Idempotency-Key header."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    # Leaving without a commit rolls back: a refused request changes nothing.
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Required: a key unique to this request (a UUID); a replay with the same "
+        "key returns the first response.",
+        examples=["9b2f6a0e-4c1d-4a57-9a59-3f1e8c2d7b10"],
+    ),
+]

@@ -1,0 +1,94 @@
+"""The HTTP service's own refusals, each with a stable code and status, rendered like the
+ledger's as RFC 9457 problem+json by the one handler in `wallet_api.app`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ApiError(Exception):
+    code: ClassVar[str] = "bad_request"
+    http_status: ClassVar[int] = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Unauthenticated(ApiError):
+    code = "unauthenticated"
+    http_status = 401
+
+
+class Forbidden(ApiError):
+    code = "forbidden"
+    http_status = 403
+
+
+class NotFound(ApiError):
+    code = "not_found"
+    http_status = 404
+
+
+class IdempotencyKeyRequired(ApiError):
+    code = "idempotency_key_required"
+    http_status = 400
+
+
+class IdempotencyConflict(ApiError):
+    code = "idempotency_conflict"
+    http_status = 409
+
+
+class AlreadyExists(ApiError):
+    code = "already_exists"
+    http_status = 409
+
+
+class WalletClosed(ApiError):
+    code = "wallet_closed"
+    http_status = 409
+
+
+class BalanceCapExceeded(ApiError):
+    code = "balance_cap_exceeded"
+    http_status = 409
+
+
+class DailyTopupLimitExceeded(ApiError):
+    code = "daily_topup_limit_exceeded"
+    http_status = 409
+
+
+class RateLimited(ApiError):
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class InvalidInput(ApiError):
+    code = "invalid_request"
+    http_status = 422
+
+
+class UnknownRegion(ApiError):
+    code = "unknown_region"
+    http_status = 404
+
+
+class UnknownWallet(ApiError):
+    code = "unknown_wallet"
+    http_status = 404
+
+
+class UnknownTopup(ApiError):
+    code = "unknown_topup"
+    http_status = 404
+
+
+class TopupNotPending(ApiError):
+    code = "topup_not_pending"
+    http_status = 409

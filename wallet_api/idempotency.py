@@ -1,0 +1,53 @@
+"""Replay-safe POSTs: the first response to a caller's Idempotency-Key is stored in the same
+transaction as the change it reports, and a replay gets that response again."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger.domain import fingerprint
+from wallet_api import repository
+from wallet_api.auth import Principal
+from wallet_api.errors import IdempotencyConflict, IdempotencyKeyRequired, InvalidInput
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+async def respond_once(
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    key: str | None,
+    body: BaseModel | None,
+    operation: Callable[[], Awaitable[tuple[int, BaseModel]]],
+) -> JSONResponse:
+    """Run `operation` once per (caller, key) and commit; answer a replay of the same request
+    with the stored response, and the same key on another request with 409."""
+    if key is None:
+        raise IdempotencyKeyRequired("this request changes state: send an Idempotency-Key header")
+    if not 1 <= len(key) <= 200:
+        raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
+    request_hash = fingerprint(
+        {
+            "method": request.method,
+            "path": request.url.path,
+            "body": body.model_dump(mode="json") if body is not None else None,
+        }
+    )
+    if not await repository.claim_request(session, principal.subject, key, request_hash):
+        stored = await repository.stored_response(session, principal.subject, key)
+        if stored.request_hash != request_hash:
+            raise IdempotencyConflict(f"Idempotency-Key {key!r} was used for another request")
+        return JSONResponse(
+            stored.body, status_code=stored.status_code, headers={REPLAYED_HEADER: "true"}
+        )
+    status_code, result = await operation()
+    content = result.model_dump(mode="json")
+    await repository.store_response(session, principal.subject, key, status_code, content)
+    await session.commit()
+    return JSONResponse(content, status_code=status_code)

@@ -1,0 +1,80 @@
+"""Tables of the HTTP service: region policies, wallets, top-ups and the idempotency records,
+on the ledger's metadata (the migrations own the schema)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+import merchant.models  # noqa: F401 - the counters table, referenced below
+from ledger.models import metadata
+
+_now = text("clock_timestamp()")
+
+region_policies = Table(
+    "region_policies",
+    metadata,
+    Column("region_code", Text, ForeignKey("regions.code"), primary_key=True),
+    Column("currency", Text, ForeignKey("currencies.code"), nullable=False, unique=True),
+    Column("max_wallet_balance", BigInteger, nullable=False),
+    Column("daily_topup_limit", BigInteger, nullable=False),
+    Column("payments_per_minute", Integer, nullable=False),
+    Column("pin_attempts_per_minute", Integer, nullable=False),
+    Column("visitor_wallet_days", Integer, nullable=False),
+    Column("bank_receipts_account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+wallets = Table(
+    "wallets",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("region_code", Text, ForeignKey("region_policies.region_code"), nullable=False),
+    Column("currency", Text, ForeignKey("currencies.code"), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("purchased_lot_id", BigInteger, ForeignKey("accounts.id"), nullable=False, unique=True),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    UniqueConstraint("subject", "region_code"),
+)
+
+topups = Table(
+    "topups",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("wallet_id", Text, ForeignKey("wallets.id"), nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("counter_id", Text, ForeignKey("counters.id")),
+    Column("amount", BigInteger, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("reference", Text, unique=True),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), unique=True),
+    Column("business_date", Date),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolution", Text),
+)
+
+api_requests = Table(
+    "api_requests",
+    metadata,
+    Column("subject", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("request_hash", Text, nullable=False),
+    Column("status_code", Integer),
+    Column("response", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)

@@ -1,0 +1,287 @@
+"""All SQL of wallets, region policies and top-ups. Functions take the caller's session and never
+commit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wallet_api.wallets.domain import (
+    RegionPolicy,
+    Topup,
+    TopupChannel,
+    TopupStatus,
+    Wallet,
+    WalletKind,
+    WalletStatus,
+)
+
+_POLICY_COLUMNS = (
+    "region_code, currency, max_wallet_balance, daily_topup_limit, payments_per_minute, "
+    "pin_attempts_per_minute, visitor_wallet_days, bank_receipts_account_id"
+)
+_WALLET_COLUMNS = (
+    "id, region_code, currency, subject, kind, status, purchased_lot_id, expires_at, created_at"
+)
+_TOPUP_COLUMNS = (
+    "id, wallet_id, channel, counter_id, amount, status, reference, entry_id, business_date, "
+    "requested_at, resolved_at, resolution"
+)
+
+
+def _policy(row: Row[Any]) -> RegionPolicy:
+    return RegionPolicy(
+        region=row.region_code,
+        currency=row.currency,
+        max_wallet_balance=row.max_wallet_balance,
+        daily_topup_limit=row.daily_topup_limit,
+        payments_per_minute=row.payments_per_minute,
+        pin_attempts_per_minute=row.pin_attempts_per_minute,
+        visitor_wallet_days=row.visitor_wallet_days,
+        bank_receipts_account_id=row.bank_receipts_account_id,
+    )
+
+
+def _wallet(row: Row[Any]) -> Wallet:
+    return Wallet(
+        id=row.id,
+        region=row.region_code,
+        currency=row.currency,
+        subject=row.subject,
+        kind=WalletKind(row.kind),
+        status=WalletStatus(row.status),
+        purchased_lot_id=row.purchased_lot_id,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+    )
+
+
+def _topup(row: Row[Any]) -> Topup:
+    return Topup(
+        id=row.id,
+        wallet_id=row.wallet_id,
+        channel=TopupChannel(row.channel),
+        counter_id=row.counter_id,
+        amount=row.amount,
+        status=TopupStatus(row.status),
+        reference=row.reference,
+        entry_id=row.entry_id,
+        business_date=row.business_date,
+        requested_at=row.requested_at,
+        resolved_at=row.resolved_at,
+        resolution=row.resolution,
+    )
+
+
+# --- region policies ----------------------------------------------------------------------
+
+
+async def insert_policy(session: AsyncSession, policy: RegionPolicy) -> bool:
+    result = await session.execute(
+        text(
+            f"INSERT INTO region_policies ({_POLICY_COLUMNS}) VALUES (:region, :currency, "
+            ":max_wallet_balance, :daily_topup_limit, :payments_per_minute, "
+            ":pin_attempts_per_minute, :visitor_wallet_days, :bank_receipts_account_id) "
+            "ON CONFLICT (region_code) DO NOTHING RETURNING region_code"
+        ),
+        _policy_params(policy),
+    )
+    return result.first() is not None
+
+
+async def update_policy(session: AsyncSession, policy: RegionPolicy) -> None:
+    await session.execute(
+        text(
+            "UPDATE region_policies SET max_wallet_balance = :max_wallet_balance, "
+            "daily_topup_limit = :daily_topup_limit, payments_per_minute = :payments_per_minute, "
+            "pin_attempts_per_minute = :pin_attempts_per_minute, "
+            "visitor_wallet_days = :visitor_wallet_days, updated_at = clock_timestamp() "
+            "WHERE region_code = :region"
+        ),
+        _policy_params(policy),
+    )
+
+
+def _policy_params(policy: RegionPolicy) -> dict[str, Any]:
+    return {
+        "region": policy.region,
+        "currency": policy.currency,
+        "max_wallet_balance": policy.max_wallet_balance,
+        "daily_topup_limit": policy.daily_topup_limit,
+        "payments_per_minute": policy.payments_per_minute,
+        "pin_attempts_per_minute": policy.pin_attempts_per_minute,
+        "visitor_wallet_days": policy.visitor_wallet_days,
+        "bank_receipts_account_id": policy.bank_receipts_account_id,
+    }
+
+
+async def get_policy(session: AsyncSession, region: str) -> RegionPolicy | None:
+    row = (
+        await session.execute(
+            text(f"SELECT {_POLICY_COLUMNS} FROM region_policies WHERE region_code = :region"),
+            {"region": region},
+        )
+    ).first()
+    return _policy(row) if row else None
+
+
+# --- wallets ------------------------------------------------------------------------------
+
+
+async def insert_wallet(
+    session: AsyncSession,
+    *,
+    wallet_id: str,
+    region: str,
+    currency: str,
+    subject: str,
+    kind: WalletKind,
+    purchased_lot_id: int,
+    expires_at: datetime | None,
+) -> Wallet | None:
+    """The new wallet, or None when the subject already has one in the region."""
+    row = (
+        await session.execute(
+            text(
+                "INSERT INTO wallets (id, region_code, currency, subject, kind, purchased_lot_id, "
+                "expires_at) VALUES (:id, :region, :currency, :subject, :kind, :lot, :expires_at) "
+                f"ON CONFLICT (subject, region_code) DO NOTHING RETURNING {_WALLET_COLUMNS}"
+            ),
+            {
+                "id": wallet_id,
+                "region": region,
+                "currency": currency,
+                "subject": subject,
+                "kind": kind.value,
+                "lot": purchased_lot_id,
+                "expires_at": expires_at,
+            },
+        )
+    ).first()
+    return _wallet(row) if row else None
+
+
+async def get_wallet(session: AsyncSession, wallet_id: str, *, lock: bool = False) -> Wallet | None:
+    """The wallet; with `lock`, its row stays locked to the end of the transaction, which
+    serialises everything that must see its balance and today's top-ups unchanged."""
+    row = (
+        await session.execute(
+            text(
+                f"SELECT {_WALLET_COLUMNS} FROM wallets WHERE id = :id"
+                + (" FOR UPDATE" if lock else "")
+            ),
+            {"id": wallet_id},
+        )
+    ).first()
+    return _wallet(row) if row else None
+
+
+async def wallet_of_subject(session: AsyncSession, subject: str, region: str) -> Wallet | None:
+    row = (
+        await session.execute(
+            text(
+                f"SELECT {_WALLET_COLUMNS} FROM wallets "
+                "WHERE subject = :subject AND region_code = :region"
+            ),
+            {"subject": subject, "region": region},
+        )
+    ).first()
+    return _wallet(row) if row else None
+
+
+async def wallets_of_subject(session: AsyncSession, subject: str) -> list[Wallet]:
+    result = await session.execute(
+        text(f"SELECT {_WALLET_COLUMNS} FROM wallets WHERE subject = :subject ORDER BY created_at"),
+        {"subject": subject},
+    )
+    return [_wallet(row) for row in result]
+
+
+# --- top-ups ------------------------------------------------------------------------------
+
+
+async def insert_topup(
+    session: AsyncSession,
+    *,
+    wallet_id: str,
+    channel: TopupChannel,
+    amount: int,
+    counter_id: str | None = None,
+    reference: str | None = None,
+) -> Topup:
+    row = (
+        await session.execute(
+            text(
+                "INSERT INTO topups (wallet_id, channel, counter_id, amount, status, reference) "
+                "VALUES (:wallet, :channel, :counter, :amount, 'pending', :reference) "
+                f"RETURNING {_TOPUP_COLUMNS}"
+            ),
+            {
+                "wallet": wallet_id,
+                "channel": channel.value,
+                "counter": counter_id,
+                "amount": amount,
+                "reference": reference,
+            },
+        )
+    ).one()
+    return _topup(row)
+
+
+async def resolve_topup(
+    session: AsyncSession,
+    topup_id: int,
+    *,
+    status: TopupStatus,
+    entry_id: int | None = None,
+    business_date: date | None = None,
+    resolution: str | None = None,
+) -> Topup:
+    row = (
+        await session.execute(
+            text(
+                "UPDATE topups SET status = :status, entry_id = :entry, "
+                "business_date = :business_date, resolution = :resolution, "
+                "resolved_at = clock_timestamp() "
+                f"WHERE id = :id AND status = 'pending' RETURNING {_TOPUP_COLUMNS}"
+            ),
+            {
+                "id": topup_id,
+                "status": status.value,
+                "entry": entry_id,
+                "business_date": business_date,
+                "resolution": resolution,
+            },
+        )
+    ).one()
+    return _topup(row)
+
+
+async def get_topup_by_reference(
+    session: AsyncSession, reference: str, *, lock: bool = False
+) -> Topup | None:
+    row = (
+        await session.execute(
+            text(
+                f"SELECT {_TOPUP_COLUMNS} FROM topups WHERE reference = :reference"
+                + (" FOR UPDATE" if lock else "")
+            ),
+            {"reference": reference},
+        )
+    ).first()
+    return _topup(row) if row else None
+
+
+async def credited_on(session: AsyncSession, wallet_id: str, day: date) -> int:
+    """Points credited to the wallet by top-ups on one business date."""
+    result = await session.execute(
+        text(
+            "SELECT coalesce(sum(amount), 0) FROM topups "
+            "WHERE wallet_id = :wallet AND business_date = :day AND status = 'credited'"
+        ),
+        {"wallet": wallet_id, "day": day},
+    )
+    return int(result.scalar_one())

@@ -1,0 +1,266 @@
+"""Request and response bodies of the wallet endpoints, with the examples /docs shows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt
+
+from ledger.domain import MAX_AMOUNT, EntryLeg, HolderEntry, LotBalance
+from wallet_api.wallets.domain import RegionPolicy, Topup, Wallet
+from wallet_api.wallets.service import TopupReceipt, WalletBalance
+
+Points = Annotated[
+    StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Whole points (1 pt = 1 yen).")
+]
+
+
+def _example(example: dict[str, JsonValue]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
+
+
+# --- regions ------------------------------------------------------------------------------
+
+
+class PolicyLimits(BaseModel):
+    model_config = _example({"max_wallet_balance": 100000, "daily_topup_limit": 50000})
+
+    max_wallet_balance: Points | None = None
+    daily_topup_limit: Points | None = None
+    payments_per_minute: Annotated[StrictInt, Field(ge=1, le=10_000)] | None = None
+    pin_attempts_per_minute: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    visitor_wallet_days: Annotated[StrictInt, Field(ge=1, le=3_650)] | None = None
+
+    def given(self) -> dict[str, int]:
+        return {name: value for name, value in self.model_dump().items() if value is not None}
+
+
+class RegionCreate(BaseModel):
+    model_config = _example(
+        {
+            "code": "aizuwakamatsu",
+            "name": "Aizuwakamatsu City",
+            "currency": "AIZU",
+            "currency_name": "Aizu coin",
+            "limits": {"max_wallet_balance": 100000},
+        }
+    )
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9-]{1,39}$")
+    name: str = Field(min_length=1, max_length=200)
+    currency: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,11}$")
+    currency_name: str = Field(min_length=1, max_length=200)
+    limits: PolicyLimits = Field(default_factory=PolicyLimits)
+
+
+class PolicyOut(BaseModel):
+    region: str
+    currency: str
+    max_wallet_balance: int
+    daily_topup_limit: int
+    payments_per_minute: int
+    pin_attempts_per_minute: int
+    visitor_wallet_days: int
+
+    @classmethod
+    def of(cls, policy: RegionPolicy) -> PolicyOut:
+        return cls(
+            region=policy.region,
+            currency=policy.currency,
+            max_wallet_balance=policy.max_wallet_balance,
+            daily_topup_limit=policy.daily_topup_limit,
+            payments_per_minute=policy.payments_per_minute,
+            pin_attempts_per_minute=policy.pin_attempts_per_minute,
+            visitor_wallet_days=policy.visitor_wallet_days,
+        )
+
+
+# --- wallets ------------------------------------------------------------------------------
+
+
+class WalletOpen(BaseModel):
+    model_config = _example({"region": "aizuwakamatsu"})
+
+    region: str = Field(pattern=r"^[a-z][a-z0-9-]{1,39}$")
+
+
+class WalletOut(BaseModel):
+    id: str
+    region: str
+    currency: str
+    kind: str
+    status: str
+    expires_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, wallet: Wallet) -> WalletOut:
+        return cls(
+            id=wallet.id,
+            region=wallet.region,
+            currency=wallet.currency,
+            kind=wallet.kind.value,
+            status=wallet.status.value,
+            expires_at=wallet.expires_at,
+            created_at=wallet.created_at,
+        )
+
+
+class WalletList(BaseModel):
+    wallets: list[WalletOut]
+
+
+class LotOut(BaseModel):
+    account_id: int
+    kind: str
+    restriction: str | None
+    expires_at: datetime | None
+    posted: int
+    pending: int
+    available: int
+
+    @classmethod
+    def of(cls, lot: LotBalance) -> LotOut:
+        account = lot.account
+        assert account.lot_kind is not None
+        return cls(
+            account_id=account.id,
+            kind=account.lot_kind.value,
+            restriction=account.restriction.value if account.restriction else None,
+            expires_at=account.expires_at,
+            posted=lot.balance.posted,
+            pending=lot.balance.pending,
+            available=lot.balance.available,
+        )
+
+
+class BalanceOut(BaseModel):
+    wallet_id: str
+    currency: str
+    posted: int
+    pending: int
+    available: int
+    lots: list[LotOut] = Field(description="In the order a payment spends them.")
+
+    @classmethod
+    def of(cls, balance: WalletBalance) -> BalanceOut:
+        return cls(
+            wallet_id=balance.wallet.id,
+            currency=balance.wallet.currency,
+            posted=balance.posted,
+            pending=balance.pending,
+            available=balance.available,
+            lots=[LotOut.of(lot) for lot in balance.lots],
+        )
+
+
+class LegOut(BaseModel):
+    account_id: int
+    account: str
+    amount: int
+
+    @classmethod
+    def of(cls, leg: EntryLeg) -> LegOut:
+        return cls(account_id=leg.account_id, account=leg.account_code, amount=leg.amount)
+
+
+class HistoryEntryOut(BaseModel):
+    entry_id: int
+    kind: str
+    recorded_at: datetime
+    description: str
+    amount: int = Field(description="The net change to the wallet.")
+    lots: list[LegOut] = Field(description="The wallet's lots this entry moved.")
+    counterparties: list[LegOut]
+
+    @classmethod
+    def of(cls, entry: HolderEntry) -> HistoryEntryOut:
+        return cls(
+            entry_id=entry.entry_id,
+            kind=entry.kind.value,
+            recorded_at=entry.recorded_at,
+            description=entry.description,
+            amount=entry.amount,
+            lots=[LegOut.of(leg) for leg in entry.own],
+            counterparties=[LegOut.of(leg) for leg in entry.counterparties],
+        )
+
+
+class HistoryOut(BaseModel):
+    entries: list[HistoryEntryOut]
+    next_before: int | None = Field(
+        description="Pass as `before` for the next (older) page; null on the last page."
+    )
+
+
+# --- top-ups ------------------------------------------------------------------------------
+
+
+class CounterTopupCreate(BaseModel):
+    model_config = _example({"wallet_id": "w-3f9a1c0d5e7b2a64", "amount": 5000})
+
+    wallet_id: str = Field(min_length=1, max_length=64)
+    amount: Points
+
+
+class BankTopupCreate(BaseModel):
+    model_config = _example({"amount": 10000})
+
+    amount: Points
+
+
+class BankTopupRefusal(BaseModel):
+    model_config = _example({"reason": "the transfer was 9,000 yen, not 10,000"})
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class TopupOut(BaseModel):
+    id: int
+    wallet_id: str
+    channel: str
+    counter_id: str | None
+    amount: int
+    status: str
+    reference: str | None = Field(description="For a bank transfer: write it on the transfer.")
+    entry_id: int | None
+    business_date: date | None
+    requested_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+
+    @classmethod
+    def of(cls, topup: Topup) -> TopupOut:
+        return cls(
+            id=topup.id,
+            wallet_id=topup.wallet_id,
+            channel=topup.channel.value,
+            counter_id=topup.counter_id,
+            amount=topup.amount,
+            status=topup.status.value,
+            reference=topup.reference,
+            entry_id=topup.entry_id,
+            business_date=topup.business_date,
+            requested_at=topup.requested_at,
+            resolved_at=topup.resolved_at,
+            resolution=topup.resolution,
+        )
+
+
+class TopupReceiptOut(BaseModel):
+    """What the counter prints and the app shows."""
+
+    topup: TopupOut
+    entry_id: int
+    recorded_at: datetime
+    balance: BalanceOut
+
+    @classmethod
+    def of(cls, receipt: TopupReceipt) -> TopupReceiptOut:
+        return cls(
+            topup=TopupOut.of(receipt.topup),
+            entry_id=receipt.entry.id,
+            recorded_at=receipt.entry.recorded_at,
+            balance=BalanceOut.of(receipt.balance),
+        )

@@ -1,0 +1,364 @@
+"""Wallet operations: regions and their policy, opening wallets, balances, history, top-ups.
+Each takes the caller's session and never commits; the request scope does."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger import service as ledger
+from ledger.domain import (
+    MAX_AMOUNT,
+    AccountCategory,
+    AccountSpec,
+    Entry,
+    EntryKind,
+    EntryRequest,
+    HolderEntry,
+    IdempotencyKey,
+    LotBalance,
+    LotKind,
+    business_date,
+    require_amount,
+    transfer_lines,
+    utc_now,
+)
+from merchant.domain import Counter
+from wallet_api.auth import Principal, Role
+from wallet_api.errors import (
+    AlreadyExists,
+    BalanceCapExceeded,
+    DailyTopupLimitExceeded,
+    Forbidden,
+    InvalidInput,
+    TopupNotPending,
+    UnknownRegion,
+    UnknownTopup,
+    UnknownWallet,
+    WalletClosed,
+)
+from wallet_api.wallets import repository
+from wallet_api.wallets.domain import (
+    DEFAULT_POLICY,
+    RegionPolicy,
+    Topup,
+    TopupChannel,
+    TopupStatus,
+    Wallet,
+    WalletKind,
+)
+
+# --- regions ------------------------------------------------------------------------------
+
+
+async def set_up_region(
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    currency: str,
+    currency_name: str,
+    limits: dict[str, int] | None = None,
+) -> RegionPolicy:
+    """Create a region with its currency, the account that receives bank transfers and the
+    wallet policy; for a region set up before, return its policy as it stands."""
+    await ledger.create_region(session, code=code, name=name)
+    await ledger.create_currency(session, code=currency, region=code, name=currency_name)
+    existing = await repository.get_policy(session, code)
+    if existing is not None:
+        if existing.currency != currency:
+            raise AlreadyExists(f"region {code} already has wallets in {existing.currency}")
+        return existing
+    receipts = await ledger.open_account(
+        session,
+        AccountSpec(currency, "system:bank-receipts", AccountCategory.SYSTEM, True),
+    )
+    policy = _checked_policy(
+        RegionPolicy(
+            region=code,
+            currency=currency,
+            bank_receipts_account_id=receipts.id,
+            **{**DEFAULT_POLICY, **(limits or {})},
+        )
+    )
+    if not await repository.insert_policy(session, policy):
+        found = await repository.get_policy(session, code)
+        assert found is not None
+        return found
+    return policy
+
+
+def _checked_policy(policy: RegionPolicy) -> RegionPolicy:
+    bounds = {
+        "max_wallet_balance": MAX_AMOUNT,
+        "daily_topup_limit": MAX_AMOUNT,
+        "payments_per_minute": 10_000,
+        "pin_attempts_per_minute": 100,
+        "visitor_wallet_days": 3_650,
+    }
+    for name, upper in bounds.items():
+        value = getattr(policy, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= upper:
+            raise InvalidInput(f"{name} must be a whole number from 1 to {upper}")
+    return policy
+
+
+async def get_policy(session: AsyncSession, region: str) -> RegionPolicy:
+    policy = await repository.get_policy(session, region)
+    if policy is None:
+        raise UnknownRegion(f"unknown region {region}")
+    return policy
+
+
+async def update_policy(session: AsyncSession, region: str, limits: dict[str, Any]) -> RegionPolicy:
+    policy = _checked_policy(replace(await get_policy(session, region), **limits))
+    await repository.update_policy(session, policy)
+    return policy
+
+
+# --- wallets ------------------------------------------------------------------------------
+
+
+async def open_wallet(session: AsyncSession, principal: Principal, region: str) -> Wallet:
+    """Open the caller's wallet in a region: a resident's is linked to the identity subject,
+    one per region; a visitor's expires after the region's visitor period."""
+    if principal.has(Role.RESIDENT):
+        kind, expires_at = WalletKind.RESIDENT, None
+    elif principal.has(Role.VISITOR):
+        kind = WalletKind.VISITOR
+    else:
+        raise Forbidden("only residents and visitors open wallets")
+    policy = await get_policy(session, region)
+    if kind is WalletKind.VISITOR:
+        expires_at = utc_now() + timedelta(days=policy.visitor_wallet_days)
+    if await repository.wallet_of_subject(session, principal.subject, region) is not None:
+        raise AlreadyExists(f"the caller already has a wallet in {region}")
+    wallet_id = f"w-{secrets.token_hex(8)}"
+    lot = await ledger.open_account(
+        session,
+        AccountSpec(
+            policy.currency,
+            f"wallet:{wallet_id}:purchased",
+            AccountCategory.HOLDER,
+            may_go_negative=False,
+            holder_id=wallet_id,
+            lot_kind=LotKind.PURCHASED,
+        ),
+    )
+    wallet = await repository.insert_wallet(
+        session,
+        wallet_id=wallet_id,
+        region=region,
+        currency=policy.currency,
+        subject=principal.subject,
+        kind=kind,
+        purchased_lot_id=lot.id,
+        expires_at=expires_at,
+    )
+    if wallet is None:  # opened concurrently by another request of the same subject
+        raise AlreadyExists(f"the caller already has a wallet in {region}")
+    return wallet
+
+
+async def get_wallet(session: AsyncSession, wallet_id: str) -> Wallet:
+    wallet = await repository.get_wallet(session, wallet_id)
+    if wallet is None:
+        raise UnknownWallet(f"unknown wallet {wallet_id}")
+    return wallet
+
+
+async def wallet_for(session: AsyncSession, principal: Principal, wallet_id: str) -> Wallet:
+    """The wallet, if the caller may see it: its holder, or an operator."""
+    wallet = await get_wallet(session, wallet_id)
+    if principal.has(Role.OPERATOR):
+        return wallet
+    if principal.has(Role.RESIDENT, Role.VISITOR) and wallet.subject == principal.subject:
+        return wallet
+    raise Forbidden("the wallet belongs to someone else")
+
+
+async def wallets_of(session: AsyncSession, principal: Principal) -> list[Wallet]:
+    return await repository.wallets_of_subject(session, principal.subject)
+
+
+@dataclass(frozen=True, slots=True)
+class WalletBalance:
+    wallet: Wallet
+    lots: list[LotBalance]
+
+    @property
+    def posted(self) -> int:
+        return sum(lot.balance.posted for lot in self.lots)
+
+    @property
+    def pending(self) -> int:
+        return sum(lot.balance.pending for lot in self.lots)
+
+    @property
+    def available(self) -> int:
+        return self.posted - self.pending
+
+
+async def wallet_balance(session: AsyncSession, wallet: Wallet) -> WalletBalance:
+    return WalletBalance(wallet, await ledger.holder_lots(session, wallet.id, wallet.currency))
+
+
+async def wallet_history(
+    session: AsyncSession, wallet: Wallet, *, limit: int, before_entry_id: int | None
+) -> list[HolderEntry]:
+    return await ledger.holder_history(
+        session, wallet.id, wallet.currency, limit=limit, before_entry_id=before_entry_id
+    )
+
+
+# --- top-ups ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TopupReceipt:
+    topup: Topup
+    entry: Entry
+    balance: WalletBalance
+
+
+async def _locked_wallet(session: AsyncSession, wallet_id: str) -> Wallet:
+    """The wallet, its row locked to the end of the transaction: concurrent top-ups of one
+    wallet take turns, so each checks the cap and the daily limit against the one before. It is
+    the first lock a top-up takes (before its top-up row, whose foreign key would otherwise
+    share-lock the wallet and let two top-ups deadlock upgrading that lock)."""
+    wallet = await repository.get_wallet(session, wallet_id, lock=True)
+    if wallet is None:
+        raise UnknownWallet(f"unknown wallet {wallet_id}")
+    return wallet
+
+
+async def _credit(
+    session: AsyncSession,
+    wallet: Wallet,
+    topup: Topup,
+    *,
+    source_account_id: int,
+    description: str,
+) -> TopupReceipt:
+    """Credit a pending top-up to the wallet's purchased lot, within the balance cap and the
+    daily limit. The caller holds the wallet's lock (`_locked_wallet`)."""
+    now = utc_now()
+    if not wallet.is_usable(now):
+        raise WalletClosed(f"wallet {wallet.id} is closed or expired")
+    policy = await get_policy(session, wallet.region)
+    before = await wallet_balance(session, wallet)
+    if before.posted + topup.amount > policy.max_wallet_balance:
+        raise BalanceCapExceeded(
+            f"the wallet would hold {before.posted + topup.amount} pt; the cap is "
+            f"{policy.max_wallet_balance} pt"
+        )
+    today = business_date(now)
+    credited = await repository.credited_on(session, wallet.id, today)
+    if credited + topup.amount > policy.daily_topup_limit:
+        raise DailyTopupLimitExceeded(
+            f"{credited} pt already topped up today; the daily limit is "
+            f"{policy.daily_topup_limit} pt"
+        )
+    entry = await ledger.post_entry(
+        session,
+        EntryRequest(
+            wallet.currency,
+            EntryKind.TOPUP,
+            transfer_lines(source_account_id, wallet.purchased_lot_id, topup.amount),
+            description=description,
+            metadata={"wallet": wallet.id, "topup": topup.id, "channel": topup.channel.value},
+        ),
+        idempotency=IdempotencyKey("topup", str(topup.id)),
+    )
+    credited_topup = await repository.resolve_topup(
+        session, topup.id, status=TopupStatus.CREDITED, entry_id=entry.id, business_date=today
+    )
+    return TopupReceipt(credited_topup, entry, await wallet_balance(session, wallet))
+
+
+async def top_up_at_counter(
+    session: AsyncSession, *, counter: Counter, wallet_id: str, amount: int
+) -> TopupReceipt:
+    """The cashier took `amount` yen in cash: debit the counter's drawer, credit the wallet."""
+    require_amount(amount)
+    wallet = await _locked_wallet(session, wallet_id)
+    if wallet.currency != counter.currency:
+        raise InvalidInput(f"counter {counter.id} does not serve wallets in {wallet.currency}")
+    topup = await repository.insert_topup(
+        session,
+        wallet_id=wallet.id,
+        channel=TopupChannel.COUNTER,
+        amount=amount,
+        counter_id=counter.id,
+    )
+    return await _credit(
+        session,
+        wallet,
+        topup,
+        source_account_id=counter.drawer_account_id,
+        description=f"cash top-up at {counter.name}",
+    )
+
+
+async def request_bank_topup(session: AsyncSession, wallet: Wallet, amount: int) -> Topup:
+    """A pending top-up with the reference the resident writes on the bank transfer; it is
+    credited when the transfer is matched."""
+    require_amount(amount)
+    now = utc_now()
+    if not wallet.is_usable(now):
+        raise WalletClosed(f"wallet {wallet.id} is closed or expired")
+    policy = await get_policy(session, wallet.region)
+    balance = await wallet_balance(session, wallet)
+    if balance.posted + amount > policy.max_wallet_balance:
+        raise BalanceCapExceeded(
+            f"the wallet would hold {balance.posted + amount} pt; the cap is "
+            f"{policy.max_wallet_balance} pt"
+        )
+    return await repository.insert_topup(
+        session,
+        wallet_id=wallet.id,
+        channel=TopupChannel.BANK_TRANSFER,
+        amount=amount,
+        reference=_bank_reference(),
+    )
+
+
+def _bank_reference() -> str:
+    # Ten characters a resident can type on a transfer form: no 0/O or 1/I to confuse.
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+async def _pending_bank_topup(session: AsyncSession, reference: str) -> Topup:
+    topup = await repository.get_topup_by_reference(session, reference, lock=True)
+    if topup is None:
+        raise UnknownTopup(f"no bank top-up with reference {reference}")
+    if topup.status is not TopupStatus.PENDING:
+        raise TopupNotPending(f"bank top-up {reference} is already {topup.status.value}")
+    return topup
+
+
+async def confirm_bank_topup(session: AsyncSession, reference: str) -> TopupReceipt:
+    """The bank statement shows the transfer: credit the wallet from the bank receipts."""
+    topup = await _pending_bank_topup(session, reference)
+    wallet = await _locked_wallet(session, topup.wallet_id)
+    policy = await get_policy(session, wallet.region)
+    return await _credit(
+        session,
+        wallet,
+        topup,
+        source_account_id=policy.bank_receipts_account_id,
+        description=f"bank transfer {reference}",
+    )
+
+
+async def refuse_bank_topup(session: AsyncSession, reference: str, reason: str) -> Topup:
+    """The transfer cannot be credited (over the cap, wrong amount...): the yen go back."""
+    topup = await _pending_bank_topup(session, reference)
+    return await repository.resolve_topup(
+        session, topup.id, status=TopupStatus.REFUSED, resolution=reason
+    )
