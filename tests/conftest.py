@@ -106,4 +106,4 @@ async def api(database_url: URL) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Api(client, issuer)
+            yield Api(app, client, issuer)

@@ -26,6 +26,9 @@ from wallet_api.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger(__name__)
 
+# Every package's router, mounted in this order.
+ROUTERS = (wallets_router,)
+
 
 def token_verifier_for(settings: Settings) -> TokenVerifier:
     """The city's OpenID Connect provider when configured, else the local issuer."""
@@ -115,7 +118,8 @@ def create_app(
             500, "internal_error", "an unexpected error occurred; the operators have been told"
         )
 
-    app.include_router(wallets_router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> JSONResponse:

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from wallet_api.auth import LocalIssuer, Role
 
 
 @dataclass
 class Api:
+    app: FastAPI
     client: httpx.AsyncClient
     issuer: LocalIssuer
 

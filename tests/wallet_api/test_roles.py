@@ -1,0 +1,85 @@
+"""The role matrix: every endpoint times every role. A role an endpoint does not accept gets 403
+and changes nothing; a role it accepts gets past the role check."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from tests.wallet_api.api import Api, new_region, open_wallet
+from wallet_api.app import ROUTERS
+from wallet_api.auth import Allow, Role
+
+ROLE_REFUSAL = "this operation is not open to the caller's roles"
+
+
+def declared_roles(dependant: Dependant) -> list[frozenset[Role]]:
+    found = [dependant.call.roles] if isinstance(dependant.call, Allow) else []
+    for sub in dependant.dependencies:
+        found.extend(declared_roles(sub))
+    return found
+
+
+def example_body(route: APIRoute) -> Any:
+    body = route.body_field
+    if body is None:
+        return None
+    schema = body.field_info.annotation.model_json_schema()  # type: ignore[union-attr]
+    examples = schema.get("examples") or [{}]
+    return examples[0]
+
+
+def v1_routes() -> list[APIRoute]:
+    return [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+
+
+def test_every_endpoint_declares_its_roles() -> None:
+    routes = v1_routes()
+    assert routes
+    for route in routes:
+        assert len(declared_roles(route.dependant)) == 1, f"{route.path} declares no roles"
+
+
+async def test_every_endpoint_times_every_role(api: Api) -> None:
+    region = await new_region(api)
+    wallet_id, resident = await open_wallet(api, region)
+    pending = await api.post(f"/v1/wallets/{wallet_id}/bank-topups", resident, {"amount": 10})
+    parameters = {
+        "region": region.code,
+        "counter_id": region.counter,
+        "wallet_id": wallet_id,
+        "reference": pending.json()["reference"],
+    }
+    callers = {
+        Role.RESIDENT: resident,
+        Role.VISITOR: api.token(Role.VISITOR, "matrix-visitor"),
+        Role.MERCHANT_STAFF: api.token(Role.MERCHANT_STAFF, merchant="m-matrix"),
+        Role.CASHIER: region.cashier,
+        Role.CAMPAIGN_ADMIN: api.token(Role.CAMPAIGN_ADMIN),
+        Role.ECONOMIST: api.token(Role.ECONOMIST),
+        Role.AUDITOR: api.token(Role.AUDITOR),
+        Role.OPERATOR: region.operator,
+    }
+    assert set(callers) == set(Role)
+    checked = 0
+    for route in v1_routes():
+        [allowed] = declared_roles(route.dependant)
+        path = re.sub(r"\{(\w+)\}", lambda m: parameters[m.group(1)], route.path)
+        for method in route.methods or ():
+            for role, headers in callers.items():
+                response = await api.client.request(
+                    method,
+                    path,
+                    json=example_body(route),
+                    headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+                )
+                refused = response.status_code == 403 and response.json()["detail"] == ROLE_REFUSAL
+                assert refused == (role not in allowed), (method, route.path, role, response.text)
+                assert response.status_code != 401, (method, route.path, role)
+                assert response.status_code < 500, (method, route.path, role, response.text)
+                checked += 1
+    assert checked >= len(Role) * 10
