@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -16,6 +17,7 @@ from sqlalchemy.engine import URL
 
 from ledger.database import ensure_database
 from tests.conftest import libpq_conninfo
+from wallet_api.auth import LocalIssuer, Role
 
 AIZU = [sys.executable, "-c", "from wallet_api.cli import main; main()"]
 
@@ -112,3 +114,32 @@ with psycopg.connect(conninfo, autocommit=True) as connection:
         pid_file = tmp_path / "data" / "postgres" / "postmaster.pid"
         assert not pid_file.exists(), "the embedded server must stop when its last user exits"
     assert counts == [1, 2]
+
+
+def test_token_issue_prints_a_token_the_local_issuer_accepts(tmp_path: Path) -> None:
+    env = {**os.environ, "AIZU_DATA_DIR": str(tmp_path)}
+    env.pop("AIZU_OIDC_ISSUER", None)
+    result = subprocess.run(
+        [*AIZU, "token", "issue", "--role", "cashier", "--counter", "window-1", "--subject", "S9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    issuer = LocalIssuer.from_data_dir(tmp_path)
+    principal = asyncio.run(issuer.verify(result.stdout.strip()))
+    assert principal.subject == "S9"
+    assert principal.roles == frozenset({Role.CASHIER})
+    assert principal.counter == "window-1"
+    assert (tmp_path / "local-issuer.key").stat().st_mode & 0o077 == 0
+    refused = subprocess.run(
+        [*AIZU, "token", "issue", "--role", "cashier", "--subject", "S9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "needs --counter" in refused.stderr

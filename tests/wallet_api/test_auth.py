@@ -1,0 +1,115 @@
+"""Token verification: the local issuer, and an OpenID Connect provider's JWKS served over HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from wallet_api.auth import LocalIssuer, OidcVerifier, Role, principal_from_claims
+from wallet_api.errors import Unauthenticated
+
+ISSUER = "https://id.city.example"
+
+
+@pytest.fixture(scope="module")
+def provider_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def jwks_url(provider_key: rsa.RSAPrivateKey) -> Iterator[str]:
+    jwk = RSAAlgorithm.to_jwk(provider_key.public_key(), as_dict=True)
+    document = json.dumps({"keys": [{**jwk, "kid": "city-1", "use": "sig", "alg": "RS256"}]})
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document.encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    server.shutdown()
+    server.server_close()
+
+
+def provider_token(key: rsa.RSAPrivateKey, kid: str = "city-1", **overrides: Any) -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "iss": ISSUER,
+        "aud": "aizu",
+        "sub": "S123",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "aizu_roles": ["resident", "some-other-service-role"],
+        **overrides,
+    }
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+async def test_provider_tokens_are_verified_against_its_jwks(
+    provider_key: rsa.RSAPrivateKey, jwks_url: str
+) -> None:
+    verifier = OidcVerifier(issuer=ISSUER, jwks_url=jwks_url, roles_claim="aizu_roles")
+    principal = await verifier.verify(provider_token(provider_key))
+    assert principal.subject == "S123"
+    assert principal.roles == {Role.RESIDENT}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"aud": "another-service"},
+        {"iss": "https://elsewhere.example"},
+        {"exp": datetime.now(UTC) - timedelta(minutes=5)},
+    ],
+)
+async def test_provider_tokens_for_others_or_expired_are_refused(
+    provider_key: rsa.RSAPrivateKey, jwks_url: str, overrides: dict[str, Any]
+) -> None:
+    verifier = OidcVerifier(issuer=ISSUER, jwks_url=jwks_url)
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(provider_token(provider_key, **overrides))
+
+
+async def test_tokens_signed_by_another_key_are_refused(jwks_url: str) -> None:
+    verifier = OidcVerifier(issuer=ISSUER, jwks_url=jwks_url)
+    impostor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(provider_token(impostor))
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(provider_token(impostor, kid="unknown"))
+
+
+async def test_local_issuer_round_trip_and_expiry() -> None:
+    issuer = LocalIssuer.generate()
+    token = issuer.issue("S1", [Role.CASHIER], counter="city-hall-1")
+    principal = await issuer.verify(token)
+    assert principal.subject == "S1"
+    assert principal.roles == frozenset({Role.CASHIER})
+    assert principal.counter == "city-hall-1"
+    stale = issuer.issue("S1", [Role.RESIDENT], now=datetime.now(UTC) - timedelta(hours=2))
+    with pytest.raises(Unauthenticated):
+        await issuer.verify(stale)
+
+
+def test_scoped_roles_need_their_scope() -> None:
+    claims = {"sub": "S1", "roles": ["cashier", "merchant_staff", "auditor"]}
+    assert principal_from_claims(claims).roles == {Role.AUDITOR}
+    with pytest.raises(Unauthenticated):
+        principal_from_claims({"roles": ["resident"]})
