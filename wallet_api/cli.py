@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import sys
 
 import click
@@ -37,12 +38,19 @@ def serve(host: str | None, port: int | None) -> None:
     url = resolve_database_url(settings)
     if settings.embedded:
         upgrade_database(url)
+    # uvicorn re-raises the SIGTERM it shut down on; leave through SystemExit instead, so the
+    # exit handlers run and the embedded PostgreSQL stops with its last user.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.run(
         create_app(url, settings),
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
     )
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @main.group()

@@ -6,8 +6,12 @@ import asyncio
 import json
 import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,3 +147,41 @@ def test_token_issue_prints_a_token_the_local_issuer_accepts(tmp_path: Path) -> 
     )
     assert refused.returncode == 2
     assert "needs --counter" in refused.stderr
+
+
+def test_serve_on_the_embedded_default_stops_its_postgres_on_sigterm(tmp_path: Path) -> None:
+    """`aizu serve` as a process manager stops it: SIGTERM shuts the service down and the
+    embedded PostgreSQL with it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(AIZU_DATA_DIR=str(tmp_path / "data"), AIZU_PORT=str(port))
+    log = tmp_path / "serve.log"
+    with (
+        log.open("w") as output,
+        subprocess.Popen(
+            [*AIZU, "serve"], env=env, stdout=output, stderr=subprocess.STDOUT
+        ) as server,
+    ):
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    url = f"http://127.0.0.1:{port}/health"
+                    with urllib.request.urlopen(url, timeout=2) as ok:
+                        assert json.load(ok) == {"status": "ok", "database": "ok"}
+                        break
+                except OSError:
+                    assert server.poll() is None, log.read_text()
+                    assert time.monotonic() < deadline, "the service did not come up"
+                    time.sleep(0.5)
+            assert (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+        finally:
+            if server.poll() is None:
+                server.kill()
+    assert server.returncode == 128 + signal.SIGTERM
+    pid_file = tmp_path / "data" / "postgres" / "postmaster.pid"
+    assert not pid_file.exists(), "the embedded server must stop with the service"
