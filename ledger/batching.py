@@ -66,13 +66,17 @@ class EntryBatcher:
         traceback: TracebackType | None,
     ) -> None:
         self._open = False
-        await self._queue.join()
-        for worker in self._workers:
-            worker.cancel()
-        for worker in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-        self._workers = []
+        try:
+            await self._queue.join()
+        finally:
+            for worker in self._workers:
+                worker.cancel()
+            for worker in self._workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            self._workers = []
+            while not self._queue.empty():  # only when leaving was cancelled
+                _answer(self._queue.get_nowait(), RuntimeError("the batcher stopped"))
 
     async def post(self, request: EntryRequest, *, idempotency: IdempotencyKey) -> Entry:
         """Post like `service.post_entry`, committed: the entry (the first one for a replay), or
@@ -91,6 +95,12 @@ class EntryBatcher:
                 batch.append(self._queue.get_nowait())
             try:
                 await self._post(batch)
+            except BaseException as error:
+                # Cancelled or broken mid-batch: nobody may be left waiting on an answer.
+                stopped = error if isinstance(error, Exception) else RuntimeError("stopped")
+                for item in batch:
+                    _answer(item, stopped)
+                raise
             finally:
                 for _ in batch:
                     self._queue.task_done()

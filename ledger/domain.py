@@ -120,17 +120,47 @@ MAX_METADATA_BYTES = 4096
 
 
 def require_metadata(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Metadata is a small JSON object, stored as such: refuse what JSON cannot carry as it is
-    (a datetime, NaN) rather than store it altered."""
-    if not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata):
-        raise InvalidRequest("metadata must be an object with string keys")
-    try:
-        encoded = json.dumps(dict(metadata), allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise InvalidRequest(f"metadata must be plain JSON: {error}") from None
+    """Metadata is a small JSON object, stored as such: refuse what JSON or PostgreSQL's jsonb
+    cannot carry as it is (a datetime, NaN, a number as a key, a NUL character)."""
+    if not isinstance(metadata, Mapping):
+        raise InvalidRequest("metadata must be an object")
+    _require_plain_json(metadata)
+    encoded = json.dumps(dict(metadata), allow_nan=False)
     if len(encoded.encode()) > MAX_METADATA_BYTES:
         raise InvalidRequest(f"metadata is limited to {MAX_METADATA_BYTES} bytes of JSON")
     return metadata
+
+
+def _require_plain_json(value: Any, depth: int = 0) -> None:
+    if depth > 16:
+        raise InvalidRequest("metadata nests too deeply")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidRequest("metadata keys must be strings")
+            require_storable_text(key, what="a metadata key")
+            _require_plain_json(item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _require_plain_json(item, depth + 1)
+    elif isinstance(value, str):
+        require_storable_text(value, what="a metadata value")
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidRequest("metadata numbers must be finite")
+    elif value is not None and not isinstance(value, bool | int):
+        raise InvalidRequest(f"metadata cannot hold a {type(value).__name__}")
+
+
+def require_storable_text(value: str, *, what: str) -> str:
+    """PostgreSQL text holds no NUL character and UTF-8 no lone surrogate."""
+    if "\x00" in value:
+        raise InvalidRequest(f"{what} contains a NUL character")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise InvalidRequest(f"{what} is not valid Unicode text") from None
+    return value
 
 
 def fingerprint(payload: Mapping[str, Any]) -> str:
@@ -250,6 +280,7 @@ class EntryRequest:
             require_aware(self.effective_at)
         if len(self.description) > 500:
             raise InvalidRequest("description is limited to 500 characters")
+        require_storable_text(self.description, what="the description")
         require_metadata(self.metadata)
 
     def fingerprint(self) -> str:

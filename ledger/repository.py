@@ -434,6 +434,10 @@ async def write_entries(session: AsyncSession, writes: Sequence[EntryWrite]) -> 
     ).all()
     if len(rows) != len(lines) or (rows and rows[0].updated != len(updates)):
         raise RuntimeError("entries were not written completely")
+    posting_ids = [row.id for row in rows]
+    if posting_ids != sorted(posting_ids):
+        # Running balances follow posting ids; never commit them out of the order computed.
+        raise RuntimeError("postings were numbered out of the order their balances were computed")
     by_entry: dict[int, list[Row[Any]]] = {}
     for row in rows:
         by_entry.setdefault(row.n, []).append(row)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import service
@@ -80,7 +82,9 @@ async def test_concurrent_batches_never_overspend(
 
 
 async def test_key_claimed_by_a_concurrent_batch_is_seen_on_retry(
-    sessions: async_sessionmaker[AsyncSession], committed_books: Books
+    sessions: async_sessionmaker[AsyncSession],
+    committed_books: Books,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Two batches over disjoint accounts read the claims before either commits and both claim
     one key; the second, once the first commits, retries and sees the key used."""
@@ -92,6 +96,14 @@ async def test_key_claimed_by_a_concurrent_batch_is_seen_on_retry(
         await books.fund(session, second_lot, 100)
         await session.commit()
     shared, own = new_key(), new_key()
+    retried: list[bool] = []
+    classify = service._retryable
+
+    def recording(error: DBAPIError) -> bool:
+        retried.append(classify(error))
+        return retried[-1]
+
+    monkeypatch.setattr(service, "_retryable", recording)
     async with sessions() as first, sessions() as second:
         [posted] = await service.post_entries(
             first, [(payment(books, first_lot.id, books.shop.id, 10), shared)]
@@ -113,6 +125,7 @@ async def test_key_claimed_by_a_concurrent_batch_is_seen_on_retry(
         await second.commit()
     assert isinstance(results[0], Entry)
     assert isinstance(results[1], IdempotencyConflict)
+    assert retried == [True], "the second batch should have met the claim and retried"
     async with sessions() as session:
         report = await run_checks(session, new_snapshot=True)
     assert report.ok, report.violations

@@ -75,10 +75,12 @@ async def test_a_request_that_breaks_its_batch_fails_alone(
         await books.fund(session, lot, 1_000)
         await session.commit()
     write_entries = repository.write_entries
+    batch_sizes: list[int] = []
 
     async def breaking_on_poison(
         session: AsyncSession, writes: Sequence[repository.EntryWrite]
     ) -> list[Entry]:
+        batch_sizes.append(len(writes))
         if any(write.description == "poison" for write in writes):
             raise RuntimeError("the database refused the statement")
         return await write_entries(session, writes)
@@ -94,6 +96,7 @@ async def test_a_request_that_breaks_its_batch_fails_alone(
     assert isinstance(outcomes[0], Entry)
     assert isinstance(outcomes[1], RuntimeError)
     assert isinstance(outcomes[2], Entry)
+    assert batch_sizes == [3, 1, 1, 1], "one failed batch of three, then each item alone"
     async with sessions() as session:
         assert (await service.balance(session, lot.id)).posted == 1_000 - 10 - 30
     await assert_books_ok(sessions)
