@@ -21,13 +21,14 @@ from ledger.database import create_engine, session_factory
 from ledger.errors import LedgerError
 from merchant.errors import MerchantError
 from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.devices.endpoints import router as devices_router
 from wallet_api.errors import ApiError, RateLimited
 from wallet_api.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger(__name__)
 
 # Every package's router, mounted in this order.
-ROUTERS = (wallets_router,)
+ROUTERS = (wallets_router, devices_router)
 
 
 def token_verifier_for(settings: Settings) -> TokenVerifier:

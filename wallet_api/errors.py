@@ -92,3 +92,28 @@ class UnknownTopup(ApiError):
 class TopupNotPending(ApiError):
     code = "topup_not_pending"
     http_status = 409
+
+
+class UnknownDevice(ApiError):
+    code = "unknown_device"
+    http_status = 404
+
+
+class DeviceRevoked(ApiError):
+    code = "device_revoked"
+    http_status = 403
+
+
+class BadSignature(ApiError):
+    code = "bad_signature"
+    http_status = 403
+
+
+class StaleIntent(ApiError):
+    code = "stale_intent"
+    http_status = 403
+
+
+class ReplayedIntent(ApiError):
+    code = "replayed_intent"
+    http_status = 409

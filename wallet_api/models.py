@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     Table,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 import merchant.models  # noqa: F401 - the counters table, referenced below
 from ledger.models import metadata
@@ -77,4 +79,69 @@ api_requests = Table(
     Column("status_code", Integer),
     Column("response", JSONB),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("wallet_id", Text, ForeignKey("wallets.id"), nullable=False),
+    Column("public_key", LargeBinary, nullable=False, unique=True),
+    Column("label", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+intent_nonces = Table(
+    "intent_nonces",
+    metadata,
+    Column("device_id", Text, ForeignKey("devices.id"), primary_key=True),
+    Column("nonce", Text, primary_key=True),
+    Column("wallet_id", Text, ForeignKey("wallets.id"), nullable=False),
+    Column("accepted_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+cards = Table(
+    "cards",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("wallet_id", Text, ForeignKey("wallets.id"), nullable=False),
+    Column("secret", Text, nullable=False, unique=True),
+    Column("pin_hash", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("blocked_at", DateTime(timezone=True)),
+    Column("replaced_by", Text, ForeignKey("cards.id")),
+)
+
+pin_attempts = Table(
+    "pin_attempts",
+    metadata,
+    Column("card_id", Text, ForeignKey("cards.id"), nullable=False),
+    Column("attempted_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("succeeded", Boolean, nullable=False),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("wallet_id", Text, ForeignKey("wallets.id"), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("data_types", ARRAY(Text), nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("text_version", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+demographics = Table(
+    "demographics",
+    metadata,
+    Column("wallet_id", Text, ForeignKey("wallets.id"), primary_key=True),
+    Column("age_band", Text),
+    Column("district", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )

@@ -3,6 +3,7 @@ tokens from a local issuer made for the test run."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import string
 import uuid
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from nacl.signing import SigningKey
 
 from wallet_api.auth import LocalIssuer, Role
 
@@ -93,3 +95,8 @@ async def top_up(api: Api, region: Region, wallet_id: str, amount: int) -> httpx
         region.cashier,
         {"wallet_id": wallet_id, "amount": amount},
     )
+
+
+def public_key_text(key: SigningKey) -> str:
+    """A device key's public half as the API takes it: base64url without padding."""
+    return base64.urlsafe_b64encode(bytes(key.verify_key)).decode().rstrip("=")

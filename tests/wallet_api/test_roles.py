@@ -9,8 +9,9 @@ from typing import Any
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from nacl.signing import SigningKey
 
-from tests.wallet_api.api import Api, new_region, open_wallet
+from tests.wallet_api.api import Api, new_region, open_wallet, public_key_text
 from wallet_api.app import ROUTERS
 from wallet_api.auth import Allow, Role
 
@@ -48,7 +49,13 @@ async def test_every_endpoint_times_every_role(api: Api) -> None:
     region = await new_region(api)
     wallet_id, resident = await open_wallet(api, region)
     pending = await api.post(f"/v1/wallets/{wallet_id}/bank-topups", resident, {"amount": 10})
+    device = await api.post(
+        f"/v1/wallets/{wallet_id}/devices",
+        resident,
+        {"public_key": public_key_text(SigningKey.generate()), "label": "phone"},
+    )
     parameters = {
+        "device_id": device.json()["id"],
         "region": region.code,
         "counter_id": region.counter,
         "wallet_id": wallet_id,
