@@ -21,14 +21,15 @@ from ledger.database import create_engine, session_factory
 from ledger.errors import LedgerError
 from merchant.errors import MerchantError
 from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.cards.endpoints import router as cards_router
 from wallet_api.devices.endpoints import router as devices_router
-from wallet_api.errors import ApiError, RateLimited
+from wallet_api.errors import ApiError, RateLimited, WrongPin
 from wallet_api.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger(__name__)
 
 # Every package's router, mounted in this order.
-ROUTERS = (wallets_router, devices_router)
+ROUTERS = (wallets_router, devices_router, cards_router)
 
 
 def token_verifier_for(settings: Settings) -> TokenVerifier:
@@ -93,6 +94,10 @@ def create_app(
         response = problem(error.http_status, error.code, error.detail)
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after_seconds)
+        if isinstance(error, WrongPin):
+            response = problem(
+                error.http_status, error.code, error.detail, attempts_left=error.attempts_left
+            )
         if error.http_status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response

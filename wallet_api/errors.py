@@ -117,3 +117,27 @@ class StaleIntent(ApiError):
 class ReplayedIntent(ApiError):
     code = "replayed_intent"
     http_status = 409
+
+
+class UnknownCard(ApiError):
+    code = "unknown_card"
+    http_status = 404
+
+
+class CardBlocked(ApiError):
+    code = "card_blocked"
+    http_status = 403
+
+
+class CardLocked(ApiError):
+    code = "card_locked"
+    http_status = 423
+
+
+class WrongPin(ApiError):
+    code = "wrong_pin"
+    http_status = 403
+
+    def __init__(self, detail: str, *, attempts_left: int) -> None:
+        super().__init__(detail)
+        self.attempts_left = attempts_left

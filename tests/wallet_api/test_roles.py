@@ -54,7 +54,9 @@ async def test_every_endpoint_times_every_role(api: Api) -> None:
         resident,
         {"public_key": public_key_text(SigningKey.generate()), "label": "phone"},
     )
+    card = await api.post(f"/v1/wallets/{wallet_id}/cards", region.operator, {"pin": "4821"})
     parameters = {
+        "card_id": card.json()["id"],
         "device_id": device.json()["id"],
         "region": region.code,
         "counter_id": region.counter,

@@ -1,0 +1,136 @@
+"""HTTP endpoints of printed cards (`/v1/cards`, `/v1/wallets/{wallet_id}/cards`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from wallet_api.auth import Allow, Principal, Role
+from wallet_api.cards import service
+from wallet_api.cards.domain import Card
+from wallet_api.cards.schemas import (
+    CardAuthenticate,
+    CardHolderOut,
+    CardIssue,
+    CardOut,
+    PrintedCardOut,
+)
+from wallet_api.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.errors import WrongPin
+from wallet_api.idempotency import respond_once
+from wallet_api.wallets import service as wallets
+from wallet_api.wallets.domain import Wallet
+
+router = APIRouter(prefix="/v1", tags=["cards"])
+
+Operator = Annotated[Principal, Depends(Allow(Role.OPERATOR))]
+OwnerOrOperator = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.OPERATOR))]
+Terminal = Annotated[Principal, Depends(Allow(Role.CASHIER, Role.MERCHANT_STAFF))]
+
+
+async def _card_for(session: SessionDep, principal: Principal, card_id: str) -> tuple[Card, Wallet]:
+    """The card, if the caller may see it: its wallet's resident, or an operator."""
+    card = await service.get_card(session, card_id)
+    wallet = await wallets.wallet_for(session, principal, card.wallet_id)
+    return card, wallet
+
+
+@router.post("/wallets/{wallet_id}/cards", status_code=201, response_model=PrintedCardOut)
+async def issue_card(
+    wallet_id: str,
+    body: CardIssue,
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Issue a printed QR card for a resident's wallet, guarded by a four-digit PIN."""
+
+    async def operation() -> tuple[int, PrintedCardOut]:
+        wallet = await wallets.wallet_for(session, principal, wallet_id)
+        return 201, PrintedCardOut.printed(await service.issue_card(session, wallet, body.pin))
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.get("/cards/{card_id}")
+async def read_card(card_id: str, session: SessionDep, principal: OwnerOrOperator) -> CardOut:
+    card, _ = await _card_for(session, principal, card_id)
+    return CardOut.of(card)
+
+
+@router.get(
+    "/cards/{card_id}/qr.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+async def card_png(card_id: str, session: SessionDep, principal: Operator) -> Response:
+    """The card's QR code to print, as PNG."""
+    card, _ = await _card_for(session, principal, card_id)
+    return Response(service.card_png(card), media_type="image/png")
+
+
+@router.get(
+    "/cards/{card_id}/qr.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+async def card_svg(card_id: str, session: SessionDep, principal: Operator) -> Response:
+    """The card's QR code to print, as SVG."""
+    card, _ = await _card_for(session, principal, card_id)
+    return Response(service.card_svg(card), media_type="image/svg+xml")
+
+
+@router.post("/cards/authenticate")
+async def authenticate_card(
+    body: CardAuthenticate, session: SessionDep, principal: Terminal
+) -> CardHolderOut:
+    """A shop or counter scanned a card and the resident typed the PIN. A wrong PIN is
+    recorded (and refused with the attempts left); five in a row lock the card."""
+    check = await service.check_pin(session, body.qr_payload, body.pin)
+    await session.commit()  # a wrong PIN counts even though the request is refused
+    if not check.succeeded:
+        raise WrongPin(
+            f"wrong PIN; {check.attempts_left} attempt(s) left before the card locks",
+            attempts_left=check.attempts_left,
+        )
+    return CardHolderOut(card_id=check.card.id, wallet_id=check.card.wallet_id)
+
+
+@router.post("/cards/{card_id}/block", response_model=CardOut)
+async def block_card(
+    card_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: OwnerOrOperator,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Block a lost card at once; the wallet and its points stay."""
+
+    async def operation() -> tuple[int, CardOut]:
+        card, _ = await _card_for(session, principal, card_id)
+        return 200, CardOut.of(await service.block_card(session, card))
+
+    return await respond_once(request, session, principal, idempotency_key, None, operation)
+
+
+@router.post("/cards/{card_id}/replace", status_code=201, response_model=PrintedCardOut)
+async def replace_card(
+    card_id: str,
+    body: CardIssue,
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Replace a lost or locked card: the old one is blocked, a new one with a new PIN is
+    printed for the same wallet, and the balance stays."""
+
+    async def operation() -> tuple[int, PrintedCardOut]:
+        card, wallet = await _card_for(session, principal, card_id)
+        replacement = await service.replace_card(session, wallet, card, body.pin)
+        return 201, PrintedCardOut.printed(replacement)
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)

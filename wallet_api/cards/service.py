@@ -1,0 +1,140 @@
+"""Printed QR cards: issue, render, check a PIN, block, replace. Each operation takes the caller's
+session and never commits."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import io
+import re
+import secrets
+from datetime import timedelta
+
+import nacl.pwhash
+import qrcode
+import qrcode.image.pure
+import qrcode.image.svg
+from nacl.exceptions import InvalidkeyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger.domain import utc_now
+from wallet_api.cards import repository
+from wallet_api.cards.domain import MAX_WRONG_PINS, Card, CardStatus, PinCheck, parse_payload
+from wallet_api.errors import (
+    AlreadyExists,
+    CardBlocked,
+    CardLocked,
+    InvalidInput,
+    RateLimited,
+    UnknownCard,
+)
+from wallet_api.wallets import service as wallets
+from wallet_api.wallets.domain import Wallet, WalletKind
+
+_PIN = re.compile(r"^[0-9]{4}$")
+
+
+def _require_pin(pin: str) -> bytes:
+    if not _PIN.match(pin):
+        raise InvalidInput("a PIN is exactly four digits")
+    return pin.encode()
+
+
+async def _hash_pin(pin: str) -> str:
+    # Argon2id with libsodium's interactive limits; run off the event loop, it takes ~0.1 s.
+    hashed = await asyncio.to_thread(
+        nacl.pwhash.argon2id.str,
+        _require_pin(pin),
+        opslimit=nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE,
+        memlimit=nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE,
+    )
+    return hashed.decode()
+
+
+async def _pin_matches(pin_hash: str, pin: str) -> bool:
+    try:
+        return await asyncio.to_thread(nacl.pwhash.verify, pin_hash.encode(), pin.encode())
+    except InvalidkeyError:
+        return False
+
+
+async def issue_card(session: AsyncSession, wallet: Wallet, pin: str) -> Card:
+    """Print a card for a resident's wallet; its PIN is stored only as an Argon2id hash."""
+    if wallet.kind is not WalletKind.RESIDENT:
+        raise InvalidInput("cards are issued for resident wallets")
+    card = await repository.insert_card(
+        session,
+        card_id=f"k-{secrets.token_hex(6)}",
+        wallet_id=wallet.id,
+        secret=secrets.token_urlsafe(18),
+        pin_hash=await _hash_pin(pin),
+    )
+    if card is None:
+        raise AlreadyExists("the wallet has a card in use: block or replace it first")
+    return card
+
+
+async def get_card(session: AsyncSession, card_id: str) -> Card:
+    found = await repository.get_card(session, card_id)
+    if found is None:
+        raise UnknownCard(f"unknown card {card_id}")
+    return found[0]
+
+
+def card_png(card: Card) -> bytes:
+    image = qrcode.make(card.qr_payload, image_factory=qrcode.image.pure.PyPNGImage, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue()
+
+
+def card_svg(card: Card) -> bytes:
+    image = qrcode.make(card.qr_payload, image_factory=qrcode.image.svg.SvgPathImage)
+    return bytes(image.to_string(encoding="unicode").encode())
+
+
+async def check_pin(session: AsyncSession, payload: str, pin: str) -> PinCheck:
+    """Check the PIN of a scanned card. The attempt is recorded either way (the caller commits
+    it even when the PIN was wrong): five wrong PINs in a row lock the card, and attempts per
+    minute are limited by the region's policy. The card's row lock makes concurrent guesses
+    take turns, so none slips past the count."""
+    parsed = parse_payload(payload)
+    if parsed is None:
+        raise InvalidInput("this is not an Aizu card")
+    card_id, secret = parsed
+    found = await repository.get_card(session, card_id, lock=True)
+    if found is None or not hmac.compare_digest(found[0].secret, secret):
+        raise UnknownCard("this card is not known")
+    card, pin_hash = found
+    if card.status is CardStatus.BLOCKED:
+        raise CardBlocked(f"card {card.id} is blocked")
+    if card.status is CardStatus.LOCKED:
+        raise CardLocked(f"card {card.id} is locked after {MAX_WRONG_PINS} wrong PINs")
+    _require_pin(pin)
+    wallet = await wallets.get_wallet(session, card.wallet_id)
+    policy = await wallets.get_policy(session, wallet.region)
+    recent = await repository.attempts_since(session, card.id, utc_now() - timedelta(minutes=1))
+    if recent >= policy.pin_attempts_per_minute:
+        raise RateLimited(
+            f"at most {policy.pin_attempts_per_minute} PIN attempts a minute",
+            retry_after_seconds=60,
+        )
+    succeeded = await _pin_matches(pin_hash, pin)
+    card = await repository.record_attempt(
+        session, card.id, succeeded=succeeded, lock_after=MAX_WRONG_PINS
+    )
+    return PinCheck(card, succeeded)
+
+
+async def block_card(session: AsyncSession, card: Card) -> Card:
+    """Block a lost card for good; the wallet and its balance stay."""
+    return await repository.block_card(session, card.id)
+
+
+async def replace_card(session: AsyncSession, wallet: Wallet, card: Card, pin: str) -> Card:
+    """Block the card (lost, or locked by wrong PINs) and print a new one for the same wallet,
+    with a new secret and PIN; the balance is the wallet's and stays."""
+    await repository.block_card(session, card.id)
+    replacement = await issue_card(session, wallet, pin)
+    await repository.block_card(session, card.id, replaced_by=replacement.id)
+    return replacement
