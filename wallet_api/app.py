@@ -22,6 +22,7 @@ from ledger.errors import LedgerError
 from merchant.errors import MerchantError
 from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
 from wallet_api.cards.endpoints import router as cards_router
+from wallet_api.consent.endpoints import router as consent_router
 from wallet_api.devices.endpoints import router as devices_router
 from wallet_api.errors import ApiError, RateLimited, WrongPin
 from wallet_api.wallets.endpoints import router as wallets_router
@@ -29,7 +30,7 @@ from wallet_api.wallets.endpoints import router as wallets_router
 log = logging.getLogger(__name__)
 
 # Every package's router, mounted in this order.
-ROUTERS = (wallets_router, devices_router, cards_router)
+ROUTERS = (wallets_router, devices_router, cards_router, consent_router)
 
 
 def token_verifier_for(settings: Settings) -> TokenVerifier:

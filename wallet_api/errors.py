@@ -141,3 +141,8 @@ class WrongPin(ApiError):
     def __init__(self, detail: str, *, attempts_left: int) -> None:
         super().__init__(detail)
         self.attempts_left = attempts_left
+
+
+class OutdatedConsentText(ApiError):
+    code = "outdated_consent_text"
+    http_status = 409

@@ -1,0 +1,106 @@
+"""HTTP endpoints of consent and demographics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from wallet_api.auth import Allow, Principal, Role
+from wallet_api.consent import service
+from wallet_api.consent.domain import TERMS
+from wallet_api.consent.schemas import (
+    ConsentDecision,
+    ConsentOverview,
+    ConsentRecordOut,
+    ConsentStateOut,
+    DemographicsIn,
+    DemographicsOut,
+    TermsList,
+    TermsOut,
+)
+from wallet_api.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.errors import NotFound
+from wallet_api.idempotency import respond_once
+from wallet_api.wallets.service import wallet_for
+
+router = APIRouter(prefix="/v1", tags=["consent"])
+
+Holder = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR))]
+HolderOrOperator = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR, Role.OPERATOR))]
+AnyRole = Annotated[Principal, Depends(Allow(*Role))]
+
+
+@router.get("/consent-purposes")
+async def consent_purposes(principal: AnyRole) -> TermsList:
+    """What each purpose uses, for whom, and the text (with its version) a resident agrees to."""
+    return TermsList(purposes=[TermsOut.of(terms) for terms in TERMS.values()])
+
+
+@router.get("/wallets/{wallet_id}/consents")
+async def read_consents(
+    wallet_id: str, session: SessionDep, principal: HolderOrOperator
+) -> ConsentOverview:
+    """The consent in force per purpose, and every grant and revocation, oldest first."""
+    wallet = await wallet_for(session, principal, wallet_id)
+    current, history = await service.consent_state(session, wallet)
+    return ConsentOverview(
+        current=[ConsentStateOut.of(state) for state in current],
+        history=[ConsentRecordOut.of(record) for record in history],
+    )
+
+
+@router.post("/wallets/{wallet_id}/consents", status_code=201, response_model=ConsentRecordOut)
+async def decide_consent(
+    wallet_id: str,
+    body: ConsentDecision,
+    request: Request,
+    session: SessionDep,
+    principal: Holder,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Grant (under the text version shown) or revoke a purpose; both are kept as history."""
+
+    async def operation() -> tuple[int, ConsentRecordOut]:
+        wallet = await wallet_for(session, principal, wallet_id)
+        record = await service.decide(
+            session, wallet, body.purpose, granted=body.granted, text_version=body.text_version
+        )
+        return 201, ConsentRecordOut.of(record)
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.get("/wallets/{wallet_id}/demographics")
+async def read_demographics(
+    wallet_id: str, session: SessionDep, principal: Holder
+) -> DemographicsOut:
+    wallet = await wallet_for(session, principal, wallet_id)
+    demographics = await service.get_demographics(session, wallet)
+    if demographics is None:
+        raise NotFound("no demographics given")
+    return DemographicsOut.of(demographics)
+
+
+@router.put("/wallets/{wallet_id}/demographics")
+async def give_demographics(
+    wallet_id: str, body: DemographicsIn, session: SessionDep, principal: Holder
+) -> DemographicsOut:
+    """Give age band and district; they are kept apart from the ledger and used only for the
+    purposes consented to."""
+    wallet = await wallet_for(session, principal, wallet_id)
+    demographics = await service.set_demographics(
+        session, wallet, age_band=body.age_band, district=body.district
+    )
+    await session.commit()
+    return DemographicsOut.of(demographics)
+
+
+@router.delete("/wallets/{wallet_id}/demographics", status_code=204)
+async def withdraw_demographics(wallet_id: str, session: SessionDep, principal: Holder) -> Response:
+    """Delete the demographics given."""
+    wallet = await wallet_for(session, principal, wallet_id)
+    await service.withdraw_demographics(session, wallet)
+    await session.commit()
+    return Response(status_code=204)

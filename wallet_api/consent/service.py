@@ -1,0 +1,78 @@
+"""Consent and demographics: a resident grants or revokes each purpose under the text shown, and
+gives (or withdraws) age band and district. Each operation takes the caller's session and never
+commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wallet_api.consent import repository
+from wallet_api.consent.domain import (
+    AGE_BANDS,
+    TERMS,
+    ConsentRecord,
+    Demographics,
+    Purpose,
+    PurposeTerms,
+)
+from wallet_api.errors import InvalidInput, OutdatedConsentText
+from wallet_api.wallets.domain import Wallet
+
+
+async def decide(
+    session: AsyncSession, wallet: Wallet, purpose: Purpose, *, granted: bool, text_version: str
+) -> ConsentRecord:
+    """Record a grant or a revocation, stating what was agreed to. A grant must be of the text
+    in force; a revocation always goes through."""
+    terms = TERMS[purpose]
+    if granted and text_version != terms.text_version:
+        raise OutdatedConsentText(
+            f"the {purpose.value} text is at version {terms.text_version}, not {text_version}"
+        )
+    return await repository.record_consent(session, wallet.id, terms, granted=granted)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentState:
+    terms: PurposeTerms
+    latest: ConsentRecord | None
+
+    @property
+    def granted(self) -> bool:
+        """In force: the latest decision is a grant, of the text version in force."""
+        return (
+            self.latest is not None
+            and self.latest.granted
+            and self.latest.text_version == self.terms.text_version
+        )
+
+
+async def consent_state(
+    session: AsyncSession, wallet: Wallet
+) -> tuple[list[ConsentState], list[ConsentRecord]]:
+    """The current state per purpose, and the whole history, oldest first."""
+    history = await repository.consent_history(session, wallet.id)
+    latest = {record.purpose: record for record in history}
+    return [ConsentState(terms, latest.get(purpose)) for purpose, terms in TERMS.items()], history
+
+
+async def set_demographics(
+    session: AsyncSession, wallet: Wallet, *, age_band: str | None, district: str | None
+) -> Demographics:
+    if age_band is not None and age_band not in AGE_BANDS:
+        raise InvalidInput(f"age_band must be one of {', '.join(AGE_BANDS)}")
+    if district is not None and not 1 <= len(district) <= 100:
+        raise InvalidInput("district must be 1 to 100 characters")
+    if age_band is None and district is None:
+        raise InvalidInput("give an age band, a district or both (or delete them)")
+    return await repository.set_demographics(session, wallet.id, age_band, district)
+
+
+async def get_demographics(session: AsyncSession, wallet: Wallet) -> Demographics | None:
+    return await repository.get_demographics(session, wallet.id)
+
+
+async def withdraw_demographics(session: AsyncSession, wallet: Wallet) -> None:
+    await repository.delete_demographics(session, wallet.id)
