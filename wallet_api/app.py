@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,7 +23,7 @@ from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
 from wallet_api.cards.endpoints import router as cards_router
 from wallet_api.consent.endpoints import router as consent_router
 from wallet_api.devices.endpoints import router as devices_router
-from wallet_api.errors import ApiError, RateLimited, WrongPin
+from wallet_api.errors import PROBLEM_MEDIA_TYPE, ApiError, RateLimited, problem_document
 from wallet_api.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger(__name__)
@@ -46,18 +45,10 @@ def token_verifier_for(settings: Settings) -> TokenVerifier:
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
-    """An RFC 9457 problem document with the stable `code` clients branch on."""
     return JSONResponse(
+        problem_document(status, code, detail, **extra),
         status_code=status,
-        media_type="application/problem+json",
-        content={
-            "type": f"about:blank#{code}",
-            "title": HTTPStatus(status).phrase,
-            "status": status,
-            "code": code,
-            "detail": detail,
-            **extra,
-        },
+        media_type=PROBLEM_MEDIA_TYPE,
     )
 
 
@@ -92,13 +83,14 @@ def create_app(
     @app.exception_handler(ApiError)
     async def refusal(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, LedgerError | MerchantError | ApiError)
-        response = problem(error.http_status, error.code, error.detail)
+        if isinstance(error, ApiError):
+            response = JSONResponse(
+                error.document(), status_code=error.http_status, media_type=PROBLEM_MEDIA_TYPE
+            )
+        else:
+            response = problem(error.http_status, error.code, error.detail)
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after_seconds)
-        if isinstance(error, WrongPin):
-            response = problem(
-                error.http_status, error.code, error.detail, attempts_left=error.attempts_left
-            )
         if error.http_status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response

@@ -3,7 +3,22 @@ ledger's as RFC 9457 problem+json by the one handler in `wallet_api.app`."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem_document(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """An RFC 9457 problem document with the stable `code` clients branch on."""
+    return {
+        "type": f"about:blank#{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
 
 
 class ApiError(Exception):
@@ -13,6 +28,18 @@ class ApiError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+    def document(self) -> dict[str, Any]:
+        return problem_document(self.http_status, self.code, self.detail)
+
+
+class KeptRefusal(Exception):
+    """A refusal whose cause is itself recorded (a wrong PIN counts): the request's changes are
+    committed with the refusal as its response, and a replay gets the same refusal."""
+
+    def __init__(self, refusal: ApiError) -> None:
+        super().__init__(refusal.detail)
+        self.refusal = refusal
 
 
 class Unauthenticated(ApiError):
@@ -141,6 +168,9 @@ class WrongPin(ApiError):
     def __init__(self, detail: str, *, attempts_left: int) -> None:
         super().__init__(detail)
         self.attempts_left = attempts_left
+
+    def document(self) -> dict[str, Any]:
+        return {**super().document(), "attempts_left": self.attempts_left}
 
 
 class OutdatedConsentText(ApiError):

@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledger.domain import fingerprint
 from wallet_api import repository
 from wallet_api.auth import Principal
-from wallet_api.errors import IdempotencyConflict, IdempotencyKeyRequired, InvalidInput
+from wallet_api.errors import (
+    PROBLEM_MEDIA_TYPE,
+    IdempotencyConflict,
+    IdempotencyKeyRequired,
+    InvalidInput,
+    KeptRefusal,
+)
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -27,7 +33,8 @@ async def respond_once(
     operation: Callable[[], Awaitable[tuple[int, BaseModel]]],
 ) -> JSONResponse:
     """Run `operation` once per (caller, key) and commit; answer a replay of the same request
-    with the stored response, and the same key on another request with 409."""
+    with the stored response, and the same key on another request with 409. A refusal undoes
+    everything and stores nothing, except a `KeptRefusal`, which is committed as the response."""
     if key is None:
         raise IdempotencyKeyRequired("this request changes state: send an Idempotency-Key header")
     if not 1 <= len(key) <= 200:
@@ -44,9 +51,20 @@ async def respond_once(
         if stored.request_hash != request_hash:
             raise IdempotencyConflict(f"Idempotency-Key {key!r} was used for another request")
         return JSONResponse(
-            stored.body, status_code=stored.status_code, headers={REPLAYED_HEADER: "true"}
+            stored.body,
+            status_code=stored.status_code,
+            headers={REPLAYED_HEADER: "true"},
+            media_type=PROBLEM_MEDIA_TYPE if stored.status_code >= 400 else None,
         )
-    status_code, result = await operation()
+    try:
+        status_code, result = await operation()
+    except KeptRefusal as kept:
+        refusal = kept.refusal
+        await repository.store_response(
+            session, principal.subject, key, refusal.http_status, refusal.document()
+        )
+        await session.commit()
+        raise refusal from None
     content = result.model_dump(mode="json")
     await repository.store_response(session, principal.subject, key, status_code, content)
     await session.commit()

@@ -21,10 +21,8 @@ async def card_of(api: Api, region: Region, wallet_id: str, pin: str = "4821") -
 async def authenticate(
     api: Api, region: Region, payload: str, pin: str
 ) -> tuple[int, dict[str, Any]]:
-    response = await api.client.post(
-        "/v1/cards/authenticate",
-        json={"qr_payload": payload, "pin": pin},
-        headers=region.cashier,
+    response = await api.post(
+        "/v1/cards/authenticate", region.cashier, {"qr_payload": payload, "pin": pin}
     )
     return response.status_code, response.json()
 
@@ -109,10 +107,8 @@ async def test_pin_attempts_are_rate_limited(api: Api) -> None:
     card = await card_of(api, region, wallet_id)
     for _ in range(3):
         assert (await authenticate(api, region, card["qr_payload"], "4821"))[0] == 200
-    response = await api.client.post(
-        "/v1/cards/authenticate",
-        json={"qr_payload": card["qr_payload"], "pin": "4821"},
-        headers=region.cashier,
+    response = await api.post(
+        "/v1/cards/authenticate", region.cashier, {"qr_payload": card["qr_payload"], "pin": "4821"}
     )
     assert response.status_code == 429
     assert response.json()["code"] == "rate_limited"
@@ -148,3 +144,20 @@ async def test_bad_pins_forged_cards_and_visitor_wallets_are_refused(api: Api) -
     assert (status, body["code"]) == (404, "unknown_card")
     status, body = await authenticate(api, region, "https://evil.example", "4821")
     assert (status, body["code"]) == (422, "invalid_request")
+
+
+async def test_a_replayed_pin_attempt_is_answered_again_not_counted_again(api: Api) -> None:
+    region = await new_region(api, pin_attempts_per_minute=50)
+    wallet_id, _ = await open_wallet(api, region)
+    card = await card_of(api, region, wallet_id)
+    attempt = {"qr_payload": card["qr_payload"], "pin": "0000"}
+    first = await api.post("/v1/cards/authenticate", region.cashier, attempt, key="scan-1")
+    again = await api.post("/v1/cards/authenticate", region.cashier, attempt, key="scan-1")
+    assert first.status_code == again.status_code == 403
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["content-type"] == "application/problem+json"
+    status, body = await authenticate(api, region, card["qr_payload"], "0001")
+    assert (status, body["attempts_left"]) == (403, 3)  # two wrong PINs counted, not three
+    unkeyed = await api.client.post("/v1/cards/authenticate", json=attempt, headers=region.cashier)
+    assert unkeyed.status_code == 400

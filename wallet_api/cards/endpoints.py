@@ -18,7 +18,7 @@ from wallet_api.cards.schemas import (
     PrintedCardOut,
 )
 from wallet_api.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.errors import WrongPin
+from wallet_api.errors import KeptRefusal, WrongPin
 from wallet_api.idempotency import respond_once
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet
@@ -83,20 +83,30 @@ async def card_svg(card_id: str, session: SessionDep, principal: Operator) -> Re
     return Response(service.card_svg(card), media_type="image/svg+xml")
 
 
-@router.post("/cards/authenticate")
+@router.post("/cards/authenticate", response_model=CardHolderOut)
 async def authenticate_card(
-    body: CardAuthenticate, session: SessionDep, principal: Terminal
-) -> CardHolderOut:
+    body: CardAuthenticate,
+    request: Request,
+    session: SessionDep,
+    principal: Terminal,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
     """A shop or counter scanned a card and the resident typed the PIN. A wrong PIN is
-    recorded (and refused with the attempts left); five in a row lock the card."""
-    check = await service.check_pin(session, body.qr_payload, body.pin)
-    await session.commit()  # a wrong PIN counts even though the request is refused
-    if not check.succeeded:
-        raise WrongPin(
-            f"wrong PIN; {check.attempts_left} attempt(s) left before the card locks",
-            attempts_left=check.attempts_left,
-        )
-    return CardHolderOut(card_id=check.card.id, wallet_id=check.card.wallet_id)
+    recorded and refused with the attempts left (a replay of the same request does not count
+    twice); five in a row lock the card."""
+
+    async def operation() -> tuple[int, CardHolderOut]:
+        check = await service.check_pin(session, body.qr_payload, body.pin)
+        if not check.succeeded:
+            raise KeptRefusal(
+                WrongPin(
+                    f"wrong PIN; {check.attempts_left} attempt(s) left before the card locks",
+                    attempts_left=check.attempts_left,
+                )
+            )
+        return 200, CardHolderOut(card_id=check.card.id, wallet_id=check.card.wallet_id)
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
 
 
 @router.post("/cards/{card_id}/block", response_model=CardOut)
