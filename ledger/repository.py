@@ -354,9 +354,10 @@ WITH written AS MATERIALIZED (
 ), updated AS (
     UPDATE accounts AS a
        SET posted_balance = u.posted_balance, pending_holds = a.pending_holds + u.pending_delta
-      FROM unnest(:update_accounts, :update_balances, :update_pending)
-           AS u(account_id, posted_balance, pending_delta)
-     WHERE a.id = u.account_id
+      FROM unnest(:update_accounts, :update_balances, :update_changes, :update_pending)
+           AS u(account_id, posted_balance, posted_change, pending_delta)
+     -- The balance computed by the caller must be the stored one moved by these postings.
+     WHERE a.id = u.account_id AND a.posted_balance + u.posted_change = u.posted_balance
     RETURNING a.id
 )
 SELECT written.n, posted.id, posted.entry_id, posted.account_id, posted.amount,
@@ -384,6 +385,7 @@ SELECT written.n, posted.id, posted.entry_id, posted.account_id, posted.amount,
     bindparam("line_balances", type_=ARRAY(BigInteger)),
     bindparam("update_accounts", type_=ARRAY(BigInteger)),
     bindparam("update_balances", type_=ARRAY(BigInteger)),
+    bindparam("update_changes", type_=ARRAY(BigInteger)),
     bindparam("update_pending", type_=ARRAY(BigInteger)),
 )
 
@@ -395,6 +397,7 @@ async def write_entries(session: AsyncSession, writes: Sequence[EntryWrite]) -> 
     transaction took meanwhile fails the statement with a unique violation on
     ledger_requests_pkey."""
     final_balances: dict[int, int] = {}
+    changes: dict[int, int] = {}
     pending_totals: dict[int, int] = {}
     lines: list[tuple[int, int, int, int]] = []
     for number, write in enumerate(writes, start=1):
@@ -403,8 +406,11 @@ async def write_entries(session: AsyncSession, writes: Sequence[EntryWrite]) -> 
                 (number, account_id, write.amounts[account_id], write.balances_after[account_id])
             )
             final_balances[account_id] = write.balances_after[account_id]
+            changes[account_id] = changes.get(account_id, 0) + write.amounts[account_id]
         for account_id, delta in write.pending_deltas.items():
             pending_totals[account_id] = pending_totals.get(account_id, 0) + delta
+    if not pending_totals.keys() <= final_balances.keys():
+        raise ValueError("a pending change needs a posting on the same account")
     updates = sorted(final_balances)
     claims = [write.claim for write in writes]
     rows = (
@@ -428,6 +434,7 @@ async def write_entries(session: AsyncSession, writes: Sequence[EntryWrite]) -> 
                 "line_balances": [line[3] for line in lines],
                 "update_accounts": updates,
                 "update_balances": [final_balances[i] for i in updates],
+                "update_changes": [changes[i] for i in updates],
                 "update_pending": [pending_totals.get(i, 0) for i in updates],
             },
         )

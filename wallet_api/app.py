@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
 
@@ -34,6 +35,9 @@ ROUTERS = (wallets_router, devices_router, cards_router, consent_router)
 
 def token_verifier_for(settings: Settings) -> TokenVerifier:
     """The city's OpenID Connect provider when configured, else the local issuer."""
+    if bool(settings.oidc_issuer) != bool(settings.oidc_jwks_url):
+        # Half a configuration must not fall back to the local issuer's own tokens.
+        raise ValueError("set both AIZU_OIDC_ISSUER and AIZU_OIDC_JWKS_URL, or neither")
     if settings.oidc_issuer and settings.oidc_jwks_url:
         return OidcVerifier(
             issuer=settings.oidc_issuer,
@@ -109,6 +113,17 @@ def create_app(
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         return problem(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, error: DBAPIError) -> JSONResponse:
+        sqlstate = getattr(error.orig, "sqlstate", None) or ""
+        if sqlstate.startswith("22"):
+            # A data exception: a value PostgreSQL cannot hold (a NUL character, say). The
+            # statement failed, so the transaction is rolled back and nothing changed.
+            return problem(
+                422, "invalid_request", "the request holds a value that cannot be stored"
+            )
+        return await unexpected(request, error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -114,9 +114,20 @@ class LocalIssuer:
         path = data_dir / "local-issuer.key"
         if not path.exists():
             data_dir.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # Written whole under a private name, then linked into place: a process starting at
+            # the same moment finds either no key or the complete one, never half of it.
+            draft = data_dir / f".local-issuer.{secrets.token_hex(4)}"
+            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as key_file:
                 key_file.write(secrets.token_bytes(32))
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        if path.stat().st_mode & 0o077:
+            raise PermissionError(f"{path} must be readable by its owner only (chmod 600)")
         return cls(Ed25519PrivateKey.from_private_bytes(path.read_bytes()))
 
     def issue(

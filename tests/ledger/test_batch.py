@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger import service
+from ledger import repository, service
 from ledger.checks import run_checks
 from ledger.domain import Entry, EntryKind, EntryRequest, transfer_lines
 from ledger.errors import IdempotencyConflict, InsufficientFunds, UnknownAccount
@@ -132,3 +132,27 @@ async def test_key_claimed_by_a_concurrent_batch_is_seen_on_retry(
     async with sessions() as session:
         assert (await service.balance(session, second_lot.id)).posted == 80
         assert (await service.balance(session, first_lot.id)).posted == 90
+
+
+async def test_a_write_from_a_stale_balance_is_refused_whole(
+    session: AsyncSession, books: Books
+) -> None:
+    """The statement checks each new balance against the stored one moved by the postings, so
+    a balance computed from a stale read can never overwrite what others posted."""
+    lot = await books.wallet_lot(session, "w-stale")
+    await books.fund(session, lot, 100)
+    stale = repository.EntryWrite(
+        currency=books.currency,
+        kind=EntryKind.PAYMENT,
+        description="",
+        metadata={},
+        effective_at=None,
+        amounts={lot.id: -10, books.shop.id: 10},
+        balances_after={lot.id: 89, books.shop.id: 10},  # the right balance is 90
+    )
+    with pytest.raises(RuntimeError, match="not written completely"):
+        async with session.begin_nested():  # as the service's savepoint: undone on the error
+            await repository.write_entries(session, [stale])
+    assert (await service.balance(session, lot.id)).posted == 100
+    report = await run_checks(session)
+    assert report.ok, report.violations

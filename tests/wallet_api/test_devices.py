@@ -170,3 +170,15 @@ async def test_payments_per_minute_are_limited(api: Api, sessions: Sessions) -> 
     fourth = intent_for(wallet_id, device_id)
     with pytest.raises(RateLimited):
         await accept(sessions, fourth, signed(key, fourth))
+
+
+async def test_an_intent_for_one_wallet_is_refused_on_another(api: Api, sessions: Sessions) -> None:
+    wallet_id, device_id, key, _ = await registered_device(api)
+    other_wallet, _, _, _ = await registered_device(api)
+    intent = intent_for(wallet_id, device_id)
+    async with sessions() as session:
+        wallet = await wallets.get_wallet(session, other_wallet)
+        policy = await wallets.get_policy(session, wallet.region)
+        with pytest.raises(BadSignature):
+            await accept_intent(session, wallet, policy, intent, signed(key, intent))
+    assert await accept(sessions, intent, signed(key, intent)) == intent

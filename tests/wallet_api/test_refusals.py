@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from ledger.config import Settings
 from tests.wallet_api.api import Api, new_region, open_wallet, top_up
+from wallet_api.app import token_verifier_for
 from wallet_api.auth import LocalIssuer, Role
 
 
@@ -96,3 +98,53 @@ async def test_unknown_fields_and_paths_are_problems_too(api: Api) -> None:
     missing = await api.get("/v1/nowhere", resident)
     assert missing.status_code == 404
     assert missing.json()["code"] == "not_found"
+
+
+async def test_an_operator_who_is_also_a_resident_acts_as_holder_only_on_their_own_wallet(
+    api: Api,
+) -> None:
+    region = await new_region(api)
+    wallet_id, _ = await open_wallet(api, region)
+    staff = {
+        "Authorization": "Bearer "
+        + api.issuer.issue("staff-resident", [Role.OPERATOR, Role.RESIDENT])
+    }
+    assert (await api.get(f"/v1/wallets/{wallet_id}/balance", staff)).status_code == 200
+    for path, body in (
+        ("devices", {"public_key": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "label": "x"}),
+        ("consents", {"purpose": "statistics", "granted": True, "text_version": "2026-11"}),
+        ("bank-topups", {"amount": 100}),
+    ):
+        response = await api.post(f"/v1/wallets/{wallet_id}/{path}", staff, body)
+        assert response.status_code == 403, path
+    demographics = await api.client.put(
+        f"/v1/wallets/{wallet_id}/demographics", json={"district": "x"}, headers=staff
+    )
+    assert demographics.status_code == 403
+
+
+async def test_values_postgresql_cannot_store_are_422_not_500(api: Api) -> None:
+    region = await new_region(api)
+    wallet_id, resident = await open_wallet(api, region)
+    in_path = await api.get(f"/v1/wallets/{wallet_id}%00/balance", resident)
+    assert in_path.status_code in (403, 404, 422)
+    in_body = await api.post(
+        f"/v1/wallets/{wallet_id}/devices",
+        resident,
+        {"public_key": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "label": "nul\u0000"},
+    )
+    assert in_body.status_code == 422
+    assert in_body.json()["code"] == "invalid_request"
+    devices = (await api.get(f"/v1/wallets/{wallet_id}/devices", resident)).json()["devices"]
+    assert devices == []
+    card = await api.post(f"/v1/wallets/{wallet_id}/cards", region.operator, {"pin": "4821"})
+    forged = card.json()["qr_payload"].rsplit(":", 1)[0] + ":\u00e9"
+    scanned = await api.post(
+        "/v1/cards/authenticate", region.cashier, {"qr_payload": forged, "pin": "4821"}
+    )
+    assert scanned.status_code == 404
+
+
+def test_half_an_openid_configuration_is_refused() -> None:
+    with pytest.raises(ValueError, match="both"):
+        token_verifier_for(Settings(AIZU_OIDC_ISSUER="https://id.city.example"))

@@ -103,7 +103,7 @@ async def check_pin(session: AsyncSession, payload: str, pin: str) -> PinCheck:
         raise InvalidInput("this is not an Aizu card")
     card_id, secret = parsed
     found = await repository.get_card(session, card_id, lock=True)
-    if found is None or not hmac.compare_digest(found[0].secret, secret):
+    if found is None or not hmac.compare_digest(found[0].secret.encode(), secret.encode()):
         raise UnknownCard("this card is not known")
     card, pin_hash = found
     if card.status is CardStatus.BLOCKED:

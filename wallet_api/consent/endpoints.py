@@ -23,7 +23,7 @@ from wallet_api.consent.schemas import (
 from wallet_api.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.errors import NotFound
 from wallet_api.idempotency import respond_once
-from wallet_api.wallets.service import wallet_for
+from wallet_api.wallets.service import own_wallet, wallet_for
 
 router = APIRouter(prefix="/v1", tags=["consent"])
 
@@ -63,7 +63,7 @@ async def decide_consent(
     """Grant (under the text version shown) or revoke a purpose; both are kept as history."""
 
     async def operation() -> tuple[int, ConsentRecordOut]:
-        wallet = await wallet_for(session, principal, wallet_id)
+        wallet = await own_wallet(session, principal, wallet_id)
         record = await service.decide(
             session, wallet, body.purpose, granted=body.granted, text_version=body.text_version
         )
@@ -76,7 +76,7 @@ async def decide_consent(
 async def read_demographics(
     wallet_id: str, session: SessionDep, principal: Holder
 ) -> DemographicsOut:
-    wallet = await wallet_for(session, principal, wallet_id)
+    wallet = await own_wallet(session, principal, wallet_id)
     demographics = await service.get_demographics(session, wallet)
     if demographics is None:
         raise NotFound("no demographics given")
@@ -89,7 +89,7 @@ async def give_demographics(
 ) -> DemographicsOut:
     """Give age band and district; they are kept apart from the ledger and used only for the
     purposes consented to."""
-    wallet = await wallet_for(session, principal, wallet_id)
+    wallet = await own_wallet(session, principal, wallet_id)
     demographics = await service.set_demographics(
         session, wallet, age_band=body.age_band, district=body.district
     )
@@ -100,7 +100,7 @@ async def give_demographics(
 @router.delete("/wallets/{wallet_id}/demographics", status_code=204)
 async def withdraw_demographics(wallet_id: str, session: SessionDep, principal: Holder) -> Response:
     """Delete the demographics given."""
-    wallet = await wallet_for(session, principal, wallet_id)
+    wallet = await own_wallet(session, principal, wallet_id)
     await service.withdraw_demographics(session, wallet)
     await session.commit()
     return Response(status_code=204)

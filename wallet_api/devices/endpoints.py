@@ -12,7 +12,7 @@ from wallet_api.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.devices import service
 from wallet_api.devices.schemas import DeviceList, DeviceOut, DeviceRegister
 from wallet_api.idempotency import respond_once
-from wallet_api.wallets.service import wallet_for
+from wallet_api.wallets.service import own_wallet, wallet_for
 
 router = APIRouter(prefix="/v1/wallets/{wallet_id}/devices", tags=["devices"])
 
@@ -32,7 +32,7 @@ async def register_device(
     """Register a phone's Ed25519 public key; the app signs its payment intents with the key."""
 
     async def operation() -> tuple[int, DeviceOut]:
-        wallet = await wallet_for(session, principal, wallet_id)
+        wallet = await own_wallet(session, principal, wallet_id)
         device = await service.register_device(
             session, wallet, public_key=body.public_key, label=body.label
         )

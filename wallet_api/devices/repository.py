@@ -42,10 +42,16 @@ async def insert_device(
     return _device(row) if row else None
 
 
-async def get_device(session: AsyncSession, device_id: str) -> Device | None:
+async def get_device(session: AsyncSession, device_id: str, *, lock: bool = False) -> Device | None:
+    """The device; with `lock`, a revocation waits for the intent being accepted, or the other
+    way round."""
     row = (
         await session.execute(
-            text(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = :id"), {"id": device_id}
+            text(
+                f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = :id"
+                + (" FOR NO KEY UPDATE" if lock else "")
+            ),
+            {"id": device_id},
         )
     ).first()
     return _device(row) if row else None

@@ -25,6 +25,7 @@ from wallet_api.errors import (
     StaleIntent,
     UnknownDevice,
 )
+from wallet_api.wallets import repository as wallet_repository
 from wallet_api.wallets.domain import RegionPolicy, Wallet
 
 
@@ -59,8 +60,10 @@ async def wallet_devices(session: AsyncSession, wallet: Wallet) -> list[Device]:
     return await repository.wallet_devices(session, wallet.id)
 
 
-async def _device_of(session: AsyncSession, wallet: Wallet, device_id: str) -> Device:
-    device = await repository.get_device(session, device_id)
+async def _device_of(
+    session: AsyncSession, wallet: Wallet, device_id: str, *, lock: bool = False
+) -> Device:
+    device = await repository.get_device(session, device_id, lock=lock)
     if device is None or device.wallet_id != wallet.id:
         raise UnknownDevice(f"wallet {wallet.id} has no device {device_id}")
     return device
@@ -83,13 +86,17 @@ async def accept_intent(
 ) -> PaymentIntent:
     """Accept a payment intent once: signed by an active device of the wallet over exactly its
     bytes, issued within INTENT_LIFETIME of now, its nonce never used by that device, and the
-    wallet under its region's payments-per-minute rate. Anything else is refused."""
+    wallet under its region's payments-per-minute rate. Anything else is refused. Takes the
+    wallet's lock first, as top-ups do."""
     require_amount(intent.amount)
     if not 16 <= len(intent.nonce) <= 100:
         raise InvalidInput("an intent's nonce must be 16 to 100 characters")
     if intent.wallet_id != wallet.id:
         raise BadSignature("the intent was signed for another wallet")
-    device = await _device_of(session, wallet, intent.device_id)
+    # The wallet's lock makes the rate count exact for concurrent intents; the device's makes a
+    # revocation and an acceptance take turns.
+    await wallet_repository.get_wallet(session, wallet.id, lock=True)
+    device = await _device_of(session, wallet, intent.device_id, lock=True)
     if device.status is not DeviceStatus.ACTIVE:
         raise DeviceRevoked(f"device {device.id} was revoked")
     raw_signature = decode_base64url(signature, what="signature", length=64)

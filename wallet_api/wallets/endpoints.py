@@ -227,7 +227,7 @@ async def request_bank_topup(
     are credited once the transfer is matched."""
 
     async def operation() -> tuple[int, TopupOut]:
-        wallet = await service.wallet_for(session, principal, wallet_id)
+        wallet = await service.own_wallet(session, principal, wallet_id)
         return 201, TopupOut.of(await service.request_bank_topup(session, wallet, body.amount))
 
     return await respond_once(request, session, principal, idempotency_key, body, operation)

@@ -166,12 +166,13 @@ async def insert_wallet(
 
 async def get_wallet(session: AsyncSession, wallet_id: str, *, lock: bool = False) -> Wallet | None:
     """The wallet; with `lock`, its row stays locked to the end of the transaction, which
-    serialises everything that must see its balance and today's top-ups unchanged."""
+    serialises everything that must see its balance and today's top-ups unchanged. (NO KEY
+    UPDATE: rows that merely reference the wallet are not held up.)"""
     row = (
         await session.execute(
             text(
                 f"SELECT {_WALLET_COLUMNS} FROM wallets WHERE id = :id"
-                + (" FOR UPDATE" if lock else "")
+                + (" FOR NO KEY UPDATE" if lock else "")
             ),
             {"id": wallet_id},
         )

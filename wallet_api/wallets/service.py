@@ -181,6 +181,15 @@ async def wallet_for(session: AsyncSession, principal: Principal, wallet_id: str
     raise Forbidden("the wallet belongs to someone else")
 
 
+async def own_wallet(session: AsyncSession, principal: Principal, wallet_id: str) -> Wallet:
+    """The wallet, if the caller is its holder: for what only the holder does (registering a
+    phone, consenting, giving demographics), whatever other roles the caller also has."""
+    wallet = await get_wallet(session, wallet_id)
+    if principal.has(Role.RESIDENT, Role.VISITOR) and wallet.subject == principal.subject:
+        return wallet
+    raise Forbidden("only the wallet's holder may do this")
+
+
 async def wallets_of(session: AsyncSession, principal: Principal) -> list[Wallet]:
     return await repository.wallets_of_subject(session, principal.subject)
 
