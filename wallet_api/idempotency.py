@@ -31,10 +31,13 @@ async def respond_once(
     key: str | None,
     body: BaseModel | None,
     operation: Callable[[], Awaitable[tuple[int, BaseModel]]],
+    *,
+    kept_without: frozenset[str] = frozenset(),
 ) -> JSONResponse:
     """Run `operation` once per (caller, key) and commit; answer a replay of the same request
     with the stored response, and the same key on another request with 409. A refusal undoes
-    everything and stores nothing, except a `KeptRefusal`, which is committed as the response."""
+    everything and stores nothing, except a `KeptRefusal`, which is committed as the response.
+    Fields in `kept_without` (secrets shown once) are stored, and replayed, as null."""
     if key is None:
         raise IdempotencyKeyRequired("this request changes state: send an Idempotency-Key header")
     if not 1 <= len(key) <= 200:
@@ -66,6 +69,7 @@ async def respond_once(
         await session.commit()
         raise refusal from None
     content = result.model_dump(mode="json")
-    await repository.store_response(session, principal.subject, key, status_code, content)
+    kept_content = {k: None if k in kept_without else v for k, v in content.items()}
+    await repository.store_response(session, principal.subject, key, status_code, kept_content)
     await session.commit()
     return JSONResponse(content, status_code=status_code)

@@ -107,7 +107,7 @@ cards = Table(
     metadata,
     Column("id", Text, primary_key=True),
     Column("wallet_id", Text, ForeignKey("wallets.id"), nullable=False),
-    Column("secret", Text, nullable=False, unique=True),
+    Column("secret_digest", LargeBinary, nullable=False, unique=True),
     Column("pin_hash", Text, nullable=False),
     Column("status", Text, nullable=False, server_default="active"),
     Column("failed_attempts", Integer, nullable=False, server_default="0"),

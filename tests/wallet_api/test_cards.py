@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 from typing import Any
 
 from sqlalchemy import text
@@ -36,12 +38,8 @@ async def test_a_card_is_printed_and_opens_its_wallet_with_the_right_pin(
     assert card["status"] == "active"
     assert card["qr_payload"].startswith(f"AIZUCARD1:{card['id']}:")
 
-    png = await api.get(f"/v1/cards/{card['id']}/qr.png", region.operator)
-    assert png.headers["content-type"] == "image/png"
-    assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
-    svg = await api.get(f"/v1/cards/{card['id']}/qr.svg", region.operator)
-    assert svg.headers["content-type"].startswith("image/svg+xml")
-    assert b"<svg" in svg.content
+    assert base64.b64decode(card["qr_png_base64"]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert card["qr_svg"].startswith("<svg")
 
     status, body = await authenticate(api, region, card["qr_payload"], "4821")
     assert status == 200, body
@@ -49,12 +47,20 @@ async def test_a_card_is_printed_and_opens_its_wallet_with_the_right_pin(
 
     second = await api.post(f"/v1/wallets/{wallet_id}/cards", region.operator, {"pin": "1111"})
     assert second.status_code == 409
+    secret = card["qr_payload"].rsplit(":", 1)[1]
     async with sessions() as session:
         stored = (
-            await session.execute(text("SELECT pin_hash FROM cards WHERE id = :id"), card)
-        ).scalar_one()
-    assert stored.startswith("$argon2id$")
-    assert "4821" not in stored
+            await session.execute(
+                text("SELECT pin_hash, secret_digest FROM cards WHERE id = :id"), card
+            )
+        ).one()
+        kept_responses = (
+            await session.execute(text("SELECT response::text FROM api_requests"))
+        ).scalars()
+        assert not any(secret in response for response in kept_responses if response)
+    assert stored.pin_hash.startswith("$argon2id$")
+    assert "4821" not in stored.pin_hash
+    assert bytes(stored.secret_digest) == hashlib.sha256(secret.encode()).digest()
 
 
 async def test_five_wrong_pins_lock_the_card_and_a_replacement_keeps_the_balance(
@@ -94,11 +100,16 @@ async def test_a_resident_blocks_a_lost_card_and_nobody_else_can(api: Api) -> No
     card = await card_of(api, region, wallet_id)
     _, stranger = await open_wallet(api, region)
     assert (await api.post(f"/v1/cards/{card['id']}/block", stranger)).status_code == 403
+    attempt = {"qr_payload": card["qr_payload"], "pin": "4821"}
+    before = await api.post("/v1/cards/authenticate", region.cashier, attempt, key="scan-9")
+    assert before.status_code == 200
     blocked = await api.post(f"/v1/cards/{card['id']}/block", resident)
     assert blocked.status_code == 200
     assert blocked.json()["status"] == "blocked"
     status, body = await authenticate(api, region, card["qr_payload"], "4821")
     assert (status, body["code"]) == (403, "card_blocked")
+    replayed = await api.post("/v1/cards/authenticate", region.cashier, attempt, key="scan-9")
+    assert replayed.status_code == 403  # the earlier yes is not repeated for a blocked card
 
 
 async def test_pin_attempts_are_rate_limited(api: Api) -> None:
@@ -161,3 +172,15 @@ async def test_a_replayed_pin_attempt_is_answered_again_not_counted_again(api: A
     assert (status, body["attempts_left"]) == (403, 3)  # two wrong PINs counted, not three
     unkeyed = await api.client.post("/v1/cards/authenticate", json=attempt, headers=region.cashier)
     assert unkeyed.status_code == 400
+
+
+async def test_the_printed_code_is_shown_once_even_to_a_replay(api: Api) -> None:
+    region = await new_region(api)
+    wallet_id, _ = await open_wallet(api, region)
+    path = f"/v1/wallets/{wallet_id}/cards"
+    first = await api.post(path, region.operator, {"pin": "4821"}, key="print-1")
+    replay = await api.post(path, region.operator, {"pin": "4821"}, key="print-1")
+    assert first.status_code == replay.status_code == 201
+    assert first.json()["qr_payload"]
+    assert replay.json()["id"] == first.json()["id"]
+    assert replay.json()["qr_payload"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -20,17 +21,28 @@ class CardStatus(StrEnum):
 class Card:
     id: str
     wallet_id: str
-    secret: str
     status: CardStatus
     failed_attempts: int
     issued_at: datetime
     blocked_at: datetime | None
     replaced_by: str | None
 
+
+@dataclass(frozen=True, slots=True)
+class PrintedCard:
+    """A card as it is printed: its QR code carries the card id and a secret that exists only
+    on the card (the ledger keeps its digest), and the PIN guards its use."""
+
+    card: Card
+    secret: str
+
     @property
     def qr_payload(self) -> str:
-        """What the printed QR code carries: the card and its secret (the PIN guards its use)."""
-        return f"{PAYLOAD_PREFIX}:{self.id}:{self.secret}"
+        return f"{PAYLOAD_PREFIX}:{self.card.id}:{self.secret}"
+
+
+def secret_digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
 
 
 def parse_payload(payload: str) -> tuple[str, str] | None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from wallet_api.auth import Allow, Principal, Role
 from wallet_api.cards import service
 from wallet_api.cards.domain import Card
 from wallet_api.cards.schemas import (
+    SHOWN_ONCE,
     CardAuthenticate,
     CardHolderOut,
     CardIssue,
@@ -19,7 +21,7 @@ from wallet_api.cards.schemas import (
 )
 from wallet_api.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.errors import KeptRefusal, WrongPin
-from wallet_api.idempotency import respond_once
+from wallet_api.idempotency import REPLAYED_HEADER, respond_once
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet
 
@@ -46,41 +48,22 @@ async def issue_card(
     principal: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    """Issue a printed QR card for a resident's wallet, guarded by a four-digit PIN."""
+    """Issue a printed QR card for a resident's wallet, guarded by a four-digit PIN. The answer
+    carries the QR code (payload, PNG, SVG) to print; it is shown this once."""
 
     async def operation() -> tuple[int, PrintedCardOut]:
         wallet = await wallets.wallet_for(session, principal, wallet_id)
         return 201, PrintedCardOut.printed(await service.issue_card(session, wallet, body.pin))
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(
+        request, session, principal, idempotency_key, body, operation, kept_without=SHOWN_ONCE
+    )
 
 
 @router.get("/cards/{card_id}")
 async def read_card(card_id: str, session: SessionDep, principal: OwnerOrOperator) -> CardOut:
     card, _ = await _card_for(session, principal, card_id)
     return CardOut.of(card)
-
-
-@router.get(
-    "/cards/{card_id}/qr.png",
-    response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
-)
-async def card_png(card_id: str, session: SessionDep, principal: Operator) -> Response:
-    """The card's QR code to print, as PNG."""
-    card, _ = await _card_for(session, principal, card_id)
-    return Response(service.card_png(card), media_type="image/png")
-
-
-@router.get(
-    "/cards/{card_id}/qr.svg",
-    response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}}},
-)
-async def card_svg(card_id: str, session: SessionDep, principal: Operator) -> Response:
-    """The card's QR code to print, as SVG."""
-    card, _ = await _card_for(session, principal, card_id)
-    return Response(service.card_svg(card), media_type="image/svg+xml")
 
 
 @router.post("/cards/authenticate", response_model=CardHolderOut)
@@ -106,7 +89,11 @@ async def authenticate_card(
             )
         return 200, CardHolderOut(card_id=check.card.id, wallet_id=check.card.wallet_id)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    response = await respond_once(request, session, principal, idempotency_key, body, operation)
+    if response.status_code == 200 and response.headers.get(REPLAYED_HEADER):
+        # A replayed yes must still be true: the card may have been blocked since.
+        await service.require_in_use(session, json.loads(bytes(response.body))["card_id"])
+    return response
 
 
 @router.post("/cards/{card_id}/block", response_model=CardOut)
@@ -143,4 +130,6 @@ async def replace_card(
         replacement = await service.replace_card(session, wallet, card, body.pin)
         return 201, PrintedCardOut.printed(replacement)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(
+        request, session, principal, idempotency_key, body, operation, kept_without=SHOWN_ONCE
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,14 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet_api.cards.domain import Card, CardStatus
 
-_CARD_COLUMNS = "id, wallet_id, secret, status, failed_attempts, issued_at, blocked_at, replaced_by"
+_CARD_COLUMNS = "id, wallet_id, status, failed_attempts, issued_at, blocked_at, replaced_by"
 
 
 def _card(row: Row[Any]) -> Card:
     return Card(
         id=row.id,
         wallet_id=row.wallet_id,
-        secret=row.secret,
         status=CardStatus(row.status),
         failed_attempts=row.failed_attempts,
         issued_at=row.issued_at,
@@ -27,38 +27,43 @@ def _card(row: Row[Any]) -> Card:
 
 
 async def insert_card(
-    session: AsyncSession, *, card_id: str, wallet_id: str, secret: str, pin_hash: str
+    session: AsyncSession, *, card_id: str, wallet_id: str, secret_digest: bytes, pin_hash: str
 ) -> Card | None:
     """The new card, or None when the wallet already has a card in use."""
     row = (
         await session.execute(
             text(
-                "INSERT INTO cards (id, wallet_id, secret, pin_hash) "
-                "VALUES (:id, :wallet, :secret, :pin_hash) "
+                "INSERT INTO cards (id, wallet_id, secret_digest, pin_hash) "
+                "VALUES (:id, :wallet, :digest, :pin_hash) "
                 "ON CONFLICT (wallet_id) WHERE status <> 'blocked' DO NOTHING "
                 f"RETURNING {_CARD_COLUMNS}"
             ),
-            {"id": card_id, "wallet": wallet_id, "secret": secret, "pin_hash": pin_hash},
+            {"id": card_id, "wallet": wallet_id, "digest": secret_digest, "pin_hash": pin_hash},
         )
     ).first()
     return _card(row) if row else None
 
 
-async def get_card(
-    session: AsyncSession, card_id: str, *, lock: bool = False
-) -> tuple[Card, str] | None:
-    """The card and its PIN hash; with `lock`, its row stays locked to the end of the
-    transaction, so concurrent PIN attempts on one card take turns."""
+@dataclass(frozen=True, slots=True)
+class StoredCard:
+    card: Card
+    pin_hash: str
+    secret_digest: bytes
+
+
+async def get_card(session: AsyncSession, card_id: str, *, lock: bool = False) -> StoredCard | None:
+    """The card with its PIN hash and secret digest; with `lock`, its row stays locked to the
+    end of the transaction, so concurrent PIN attempts on one card take turns."""
     row = (
         await session.execute(
             text(
-                f"SELECT {_CARD_COLUMNS}, pin_hash FROM cards WHERE id = :id"
+                f"SELECT {_CARD_COLUMNS}, pin_hash, secret_digest FROM cards WHERE id = :id"
                 + (" FOR UPDATE" if lock else "")
             ),
             {"id": card_id},
         )
     ).first()
-    return (_card(row), row.pin_hash) if row else None
+    return StoredCard(_card(row), row.pin_hash, bytes(row.secret_digest)) if row else None
 
 
 async def record_attempt(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wallet_api.cards.domain import Card
+from wallet_api.cards.domain import Card, PrintedCard
+from wallet_api.cards.service import card_png, card_svg
 
 Pin = Field(pattern=r"^[0-9]{4}$", description="Four digits.")
 
@@ -39,14 +41,27 @@ class CardOut(BaseModel):
         )
 
 
-class PrintedCardOut(CardOut):
-    """The card as the operator prints it: with what its QR code carries."""
+# The secret-bearing fields: in the answer that prints the card, never stored, so a replay of
+# that request answers without them.
+SHOWN_ONCE = frozenset({"qr_payload", "qr_png_base64", "qr_svg"})
 
-    qr_payload: str
+
+class PrintedCardOut(CardOut):
+    """The card as the operator prints it. Its QR code (payload, PNG, SVG) is shown once, in
+    this answer, and kept nowhere: a lost print means a replacement card."""
+
+    qr_payload: str | None = None
+    qr_png_base64: str | None = None
+    qr_svg: str | None = None
 
     @classmethod
-    def printed(cls, card: Card) -> PrintedCardOut:
-        return cls(**CardOut.of(card).model_dump(), qr_payload=card.qr_payload)
+    def printed(cls, printed: PrintedCard) -> PrintedCardOut:
+        return cls(
+            **CardOut.of(printed.card).model_dump(),
+            qr_payload=printed.qr_payload,
+            qr_png_base64=base64.b64encode(card_png(printed)).decode(),
+            qr_svg=card_svg(printed),
+        )
 
 
 class CardAuthenticate(BaseModel):

@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.domain import utc_now
 from wallet_api.cards import repository
-from wallet_api.cards.domain import MAX_WRONG_PINS, Card, CardStatus, PinCheck, parse_payload
+from wallet_api.cards.domain import (
+    MAX_WRONG_PINS,
+    Card,
+    CardStatus,
+    PinCheck,
+    PrintedCard,
+    parse_payload,
+    secret_digest,
+)
 from wallet_api.errors import (
     AlreadyExists,
     CardBlocked,
@@ -58,39 +66,41 @@ async def _pin_matches(pin_hash: str, pin: str) -> bool:
         return False
 
 
-async def issue_card(session: AsyncSession, wallet: Wallet, pin: str) -> Card:
-    """Print a card for a resident's wallet; its PIN is stored only as an Argon2id hash."""
+async def issue_card(session: AsyncSession, wallet: Wallet, pin: str) -> PrintedCard:
+    """Print a card for a resident's wallet. Its secret leaves only on the printed card (the
+    ledger keeps a digest) and its PIN is stored only as an Argon2id hash."""
     if wallet.kind is not WalletKind.RESIDENT:
         raise InvalidInput("cards are issued for resident wallets")
+    secret = secrets.token_urlsafe(18)
     card = await repository.insert_card(
         session,
         card_id=f"k-{secrets.token_hex(6)}",
         wallet_id=wallet.id,
-        secret=secrets.token_urlsafe(18),
+        secret_digest=secret_digest(secret),
         pin_hash=await _hash_pin(pin),
     )
     if card is None:
         raise AlreadyExists("the wallet has a card in use: block or replace it first")
-    return card
+    return PrintedCard(card, secret)
 
 
 async def get_card(session: AsyncSession, card_id: str) -> Card:
     found = await repository.get_card(session, card_id)
     if found is None:
         raise UnknownCard(f"unknown card {card_id}")
-    return found[0]
+    return found.card
 
 
-def card_png(card: Card) -> bytes:
-    image = qrcode.make(card.qr_payload, image_factory=qrcode.image.pure.PyPNGImage, box_size=8)
+def card_png(printed: PrintedCard) -> bytes:
+    image = qrcode.make(printed.qr_payload, image_factory=qrcode.image.pure.PyPNGImage, box_size=8)
     buffer = io.BytesIO()
     image.save(buffer)
     return buffer.getvalue()
 
 
-def card_svg(card: Card) -> bytes:
-    image = qrcode.make(card.qr_payload, image_factory=qrcode.image.svg.SvgPathImage)
-    return bytes(image.to_string(encoding="unicode").encode())
+def card_svg(printed: PrintedCard) -> str:
+    image = qrcode.make(printed.qr_payload, image_factory=qrcode.image.svg.SvgPathImage)
+    return str(image.to_string(encoding="unicode"))
 
 
 async def check_pin(session: AsyncSession, payload: str, pin: str) -> PinCheck:
@@ -103,13 +113,10 @@ async def check_pin(session: AsyncSession, payload: str, pin: str) -> PinCheck:
         raise InvalidInput("this is not an Aizu card")
     card_id, secret = parsed
     found = await repository.get_card(session, card_id, lock=True)
-    if found is None or not hmac.compare_digest(found[0].secret.encode(), secret.encode()):
+    if found is None or not hmac.compare_digest(found.secret_digest, secret_digest(secret)):
         raise UnknownCard("this card is not known")
-    card, pin_hash = found
-    if card.status is CardStatus.BLOCKED:
-        raise CardBlocked(f"card {card.id} is blocked")
-    if card.status is CardStatus.LOCKED:
-        raise CardLocked(f"card {card.id} is locked after {MAX_WRONG_PINS} wrong PINs")
+    card, pin_hash = found.card, found.pin_hash
+    _require_in_use(card)
     _require_pin(pin)
     wallet = await wallets.get_wallet(session, card.wallet_id)
     policy = await wallets.get_policy(session, wallet.region)
@@ -126,15 +133,27 @@ async def check_pin(session: AsyncSession, payload: str, pin: str) -> PinCheck:
     return PinCheck(card, succeeded)
 
 
+def _require_in_use(card: Card) -> None:
+    if card.status is CardStatus.BLOCKED:
+        raise CardBlocked(f"card {card.id} is blocked")
+    if card.status is CardStatus.LOCKED:
+        raise CardLocked(f"card {card.id} is locked after {MAX_WRONG_PINS} wrong PINs")
+
+
+async def require_in_use(session: AsyncSession, card_id: str) -> None:
+    """Refuse a card blocked or locked since an earlier answer about it."""
+    _require_in_use(await get_card(session, card_id))
+
+
 async def block_card(session: AsyncSession, card: Card) -> Card:
     """Block a lost card for good; the wallet and its balance stay."""
     return await repository.block_card(session, card.id)
 
 
-async def replace_card(session: AsyncSession, wallet: Wallet, card: Card, pin: str) -> Card:
+async def replace_card(session: AsyncSession, wallet: Wallet, card: Card, pin: str) -> PrintedCard:
     """Block the card (lost, or locked by wrong PINs) and print a new one for the same wallet,
     with a new secret and PIN; the balance is the wallet's and stays."""
     await repository.block_card(session, card.id)
     replacement = await issue_card(session, wallet, pin)
-    await repository.block_card(session, card.id, replaced_by=replacement.id)
+    await repository.block_card(session, card.id, replaced_by=replacement.card.id)
     return replacement
