@@ -27,3 +27,37 @@ class CounterExists(MerchantError):
 class InvalidCounter(MerchantError):
     code = "invalid_request"
     http_status = 422
+
+
+class QrMalformed(MerchantError):
+    """Not a well-formed EMV merchant-presented payload (or one of ours missing a field)."""
+
+    code = "qr_malformed"
+    http_status = 422
+
+
+class QrBadCrc(MerchantError):
+    code = "qr_bad_crc"
+    http_status = 422
+
+
+class QrNotOurs(MerchantError):
+    """A valid EMV payload, but of another payment network."""
+
+    code = "qr_not_ours"
+    http_status = 422
+
+
+class QrBadSignature(MerchantError):
+    code = "qr_bad_signature"
+    http_status = 403
+
+
+class QrExpired(MerchantError):
+    code = "qr_expired"
+    http_status = 409
+
+
+class QrReused(MerchantError):
+    code = "qr_reused"
+    http_status = 409
