@@ -23,11 +23,17 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, alias="AIZU_DB_POOL_SIZE")
     db_max_overflow: int = Field(default=40, alias="AIZU_DB_MAX_OVERFLOW")
     log_level: str = Field(default="info", alias="AIZU_LOG_LEVEL")
+    # Unset means $AIZU_DATA_DIR/platform-signing.key, created on first use.
+    platform_key_file: Path | None = Field(default=None, alias="AIZU_PLATFORM_KEY_FILE")
     # Unset means the local token issuer (a key in AIZU_DATA_DIR; see `aizu token issue`).
     oidc_issuer: str | None = Field(default=None, alias="AIZU_OIDC_ISSUER")
     oidc_jwks_url: str | None = Field(default=None, alias="AIZU_OIDC_JWKS_URL")
     oidc_audience: str = Field(default="aizu", alias="AIZU_OIDC_AUDIENCE")
     oidc_roles_claim: str = Field(default="roles", alias="AIZU_OIDC_ROLES_CLAIM")
+
+    @property
+    def platform_key_path(self) -> Path:
+        return self.platform_key_file or self.data_dir / "platform-signing.key"
 
     @property
     def embedded(self) -> bool:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,3 +18,74 @@ class Counter:
     currency: str
     name: str
     drawer_account_id: int
+
+
+class SizeClass(StrEnum):
+    LOCAL = "local"
+    LARGE_CHAIN = "large_chain"  # points restricted to local shops cannot be spent here
+
+
+class AccountType(StrEnum):
+    """Zengin deposit types."""
+
+    ORDINARY = "1"
+    CURRENT = "2"
+    SAVINGS = "4"
+    OTHER = "9"
+
+
+# Names in bank transfers: half-width katakana (JIS X 0201), upper-case letters, digits and the
+# few signs the Zengin format allows.
+KANA_NAME = re.compile(r"^[0-9A-Z\uff65-\uff9f ()./-]{1,30}$")
+MERCHANT_ID = re.compile(r"^m-[a-z0-9-]{2,38}$")
+
+
+@dataclass(frozen=True, slots=True)
+class BankAccount:
+    bank_code: str
+    branch_code: str
+    account_type: AccountType
+    account_number: str
+    holder: str  # half-width katakana, as the bank has it
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantProfile:
+    """What an operator records when onboarding a shop."""
+
+    id: str
+    currency: str
+    legal_name: str
+    display_name: str
+    qr_name: str  # printable ASCII, at most 25: EMV tag 59
+    qr_city: str  # printable ASCII, at most 15: EMV tag 60
+    kana_name: str
+    mcc: str  # ISO 18245 merchant category code
+    jsic_major: str  # Japan Standard Industrial Classification, major group A-T
+    district: str
+    size_class: SizeClass
+    bank: BankAccount
+
+
+@dataclass(frozen=True, slots=True)
+class Merchant:
+    profile: MerchantProfile
+    region: str
+    account_id: int  # the ledger account payments are credited to
+    status: str
+    created_at: datetime
+
+    @property
+    def id(self) -> str:
+        return self.profile.id
+
+
+@dataclass(frozen=True, slots=True)
+class Terminal:
+    id: str
+    merchant_id: str
+    label: str
+    public_key: bytes
+    status: str
+    created_at: datetime
+    revoked_at: datetime | None

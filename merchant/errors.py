@@ -61,3 +61,28 @@ class QrExpired(MerchantError):
 class QrReused(MerchantError):
     code = "qr_reused"
     http_status = 409
+
+
+class InvalidMerchant(MerchantError):
+    code = "invalid_request"
+    http_status = 422
+
+
+class UnknownMerchant(MerchantError):
+    code = "unknown_merchant"
+    http_status = 404
+
+
+class MerchantExists(MerchantError):
+    code = "already_exists"
+    http_status = 409
+
+
+class UnknownTerminal(MerchantError):
+    code = "unknown_terminal"
+    http_status = 404
+
+
+class TerminalRevoked(MerchantError):
+    code = "terminal_revoked"
+    http_status = 403

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Table, Text, text
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, LargeBinary, Table, Text, text
 
 from ledger.models import metadata
+
+_now = text("clock_timestamp()")
 
 counters = Table(
     "counters",
@@ -20,4 +22,49 @@ counters = Table(
         nullable=False,
         server_default=text("clock_timestamp()"),
     ),
+)
+
+merchants = Table(
+    "merchants",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("region_code", Text, ForeignKey("regions.code"), nullable=False),
+    Column("currency", Text, ForeignKey("currencies.code"), nullable=False),
+    Column("legal_name", Text, nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("qr_name", Text, nullable=False),
+    Column("qr_city", Text, nullable=False),
+    Column("kana_name", Text, nullable=False),
+    Column("mcc", Text, nullable=False),
+    Column("jsic_major", Text, nullable=False),
+    Column("district", Text, nullable=False),
+    Column("size_class", Text, nullable=False),
+    Column("bank_code", Text, nullable=False),
+    Column("branch_code", Text, nullable=False),
+    Column("account_type", Text, nullable=False),
+    Column("account_number", Text, nullable=False),
+    Column("account_holder", Text, nullable=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, unique=True),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+terminals = Table(
+    "terminals",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("merchant_id", Text, ForeignKey("merchants.id"), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("public_key", LargeBinary, nullable=False, unique=True),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+used_qr_nonces = Table(
+    "used_qr_nonces",
+    metadata,
+    Column("terminal_id", Text, ForeignKey("terminals.id"), primary_key=True),
+    Column("nonce", Text, primary_key=True),
+    Column("used_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )

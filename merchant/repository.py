@@ -7,7 +7,15 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from merchant.domain import Counter
+from merchant.domain import (
+    AccountType,
+    BankAccount,
+    Counter,
+    Merchant,
+    MerchantProfile,
+    SizeClass,
+    Terminal,
+)
 
 _COUNTER_COLUMNS = "id, region_code, currency, name, drawer_account_id"
 
@@ -46,3 +54,148 @@ async def get_counter(session: AsyncSession, counter_id: str) -> Counter | None:
         )
     ).first()
     return _counter(row) if row else None
+
+
+# --- merchants and terminals ------------------------------------------------------------
+
+_MERCHANT_PROFILE_COLUMNS = (
+    "id, region_code, currency, legal_name, display_name, qr_name, qr_city, kana_name, mcc, "
+    "jsic_major, district, size_class, bank_code, branch_code, account_type, account_number, "
+    "account_holder, account_id"
+)
+_MERCHANT_COLUMNS = f"{_MERCHANT_PROFILE_COLUMNS}, status, created_at"
+_TERMINAL_COLUMNS = "id, merchant_id, label, public_key, status, created_at, revoked_at"
+
+
+def _merchant(row: Row[Any]) -> Merchant:
+    profile = MerchantProfile(
+        id=row.id,
+        currency=row.currency,
+        legal_name=row.legal_name,
+        display_name=row.display_name,
+        qr_name=row.qr_name,
+        qr_city=row.qr_city,
+        kana_name=row.kana_name,
+        mcc=row.mcc,
+        jsic_major=row.jsic_major,
+        district=row.district,
+        size_class=SizeClass(row.size_class),
+        bank=BankAccount(
+            row.bank_code,
+            row.branch_code,
+            AccountType(row.account_type),
+            row.account_number,
+            row.account_holder,
+        ),
+    )
+    return Merchant(profile, row.region_code, row.account_id, row.status, row.created_at)
+
+
+def _terminal(row: Row[Any]) -> Terminal:
+    return Terminal(
+        row.id,
+        row.merchant_id,
+        row.label,
+        bytes(row.public_key),
+        row.status,
+        row.created_at,
+        row.revoked_at,
+    )
+
+
+async def insert_merchant(
+    session: AsyncSession, profile: MerchantProfile, *, region: str, account_id: int
+) -> Merchant | None:
+    """The new merchant, or None when the id is taken."""
+    bank = profile.bank
+    row = (
+        await session.execute(
+            text(
+                f"INSERT INTO merchants ({_MERCHANT_PROFILE_COLUMNS}) "
+                "VALUES (:id, :region, :currency, :legal_name, :display_name, :qr_name, "
+                ":qr_city, :kana_name, :mcc, :jsic_major, :district, :size_class, :bank_code, "
+                ":branch_code, :account_type, :account_number, :account_holder, :account_id) "
+                f"ON CONFLICT (id) DO NOTHING RETURNING {_MERCHANT_COLUMNS}"
+            ),
+            {
+                "id": profile.id,
+                "region": region,
+                "currency": profile.currency,
+                "legal_name": profile.legal_name,
+                "display_name": profile.display_name,
+                "qr_name": profile.qr_name,
+                "qr_city": profile.qr_city,
+                "kana_name": profile.kana_name,
+                "mcc": profile.mcc,
+                "jsic_major": profile.jsic_major,
+                "district": profile.district,
+                "size_class": profile.size_class.value,
+                "bank_code": bank.bank_code,
+                "branch_code": bank.branch_code,
+                "account_type": bank.account_type.value,
+                "account_number": bank.account_number,
+                "account_holder": bank.holder,
+                "account_id": account_id,
+            },
+        )
+    ).first()
+    return _merchant(row) if row else None
+
+
+async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant | None:
+    row = (
+        await session.execute(
+            text(f"SELECT {_MERCHANT_COLUMNS} FROM merchants WHERE id = :id"), {"id": merchant_id}
+        )
+    ).first()
+    return _merchant(row) if row else None
+
+
+async def insert_terminal(
+    session: AsyncSession, *, terminal_id: str, merchant_id: str, label: str, public_key: bytes
+) -> Terminal | None:
+    """The new terminal, or None when its key is registered already."""
+    row = (
+        await session.execute(
+            text(
+                "INSERT INTO terminals (id, merchant_id, label, public_key) "
+                "VALUES (:id, :merchant, :label, :key) "
+                f"ON CONFLICT (public_key) DO NOTHING RETURNING {_TERMINAL_COLUMNS}"
+            ),
+            {"id": terminal_id, "merchant": merchant_id, "label": label, "key": public_key},
+        )
+    ).first()
+    return _terminal(row) if row else None
+
+
+async def get_terminal(session: AsyncSession, terminal_id: str) -> Terminal | None:
+    row = (
+        await session.execute(
+            text(f"SELECT {_TERMINAL_COLUMNS} FROM terminals WHERE id = :id"), {"id": terminal_id}
+        )
+    ).first()
+    return _terminal(row) if row else None
+
+
+async def merchant_terminals(session: AsyncSession, merchant_id: str) -> list[Terminal]:
+    result = await session.execute(
+        text(
+            f"SELECT {_TERMINAL_COLUMNS} FROM terminals WHERE merchant_id = :merchant "
+            "ORDER BY created_at"
+        ),
+        {"merchant": merchant_id},
+    )
+    return [_terminal(row) for row in result]
+
+
+async def revoke_terminal(session: AsyncSession, terminal_id: str) -> Terminal:
+    await session.execute(
+        text(
+            "UPDATE terminals SET status = 'revoked', revoked_at = clock_timestamp() "
+            "WHERE id = :id AND status = 'active'"
+        ),
+        {"id": terminal_id},
+    )
+    found = await get_terminal(session, terminal_id)
+    assert found is not None
+    return found

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import re
+import secrets
 
+from nacl.signing import SigningKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import service as ledger
 from ledger.domain import AccountCategory, AccountSpec
-from merchant import repository
-from merchant.domain import Counter
-from merchant.errors import CounterExists, InvalidCounter, UnknownCounter
+from merchant import emv, repository
+from merchant.domain import KANA_NAME, MERCHANT_ID, Counter, Merchant, MerchantProfile, Terminal
+from merchant.errors import (
+    CounterExists,
+    InvalidCounter,
+    InvalidMerchant,
+    MerchantExists,
+    UnknownCounter,
+    UnknownMerchant,
+    UnknownTerminal,
+)
 
 COUNTER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 
@@ -54,3 +64,112 @@ async def get_counter(session: AsyncSession, counter_id: str) -> Counter:
     if counter is None:
         raise UnknownCounter(f"unknown counter {counter_id}")
     return counter
+
+
+# --- merchants ------------------------------------------------------------------------------
+
+
+def _check_profile(profile: MerchantProfile) -> None:
+    problems = []
+    if not MERCHANT_ID.match(profile.id):
+        problems.append(f"id must match {MERCHANT_ID.pattern}")
+    if not _PRINTABLE_ASCII.match(profile.qr_name) or len(profile.qr_name) > 25:
+        problems.append("qr_name must be 1 to 25 printable ASCII characters (EMV tag 59)")
+    if not _PRINTABLE_ASCII.match(profile.qr_city) or len(profile.qr_city) > 15:
+        problems.append("qr_city must be 1 to 15 printable ASCII characters (EMV tag 60)")
+    for name, value in (("kana_name", profile.kana_name), ("account holder", profile.bank.holder)):
+        if not KANA_NAME.match(value):
+            problems.append(f"{name} must be half-width katakana, A-Z, 0-9 or ( ) . / -")
+    if not re.fullmatch(r"[0-9]{4}", profile.mcc):
+        problems.append("mcc must be four digits")
+    if not re.fullmatch(r"[A-T]", profile.jsic_major):
+        problems.append("jsic_major must be a JSIC major group, A to T")
+    bank = profile.bank
+    if not (
+        re.fullmatch(r"[0-9]{4}", bank.bank_code)
+        and re.fullmatch(r"[0-9]{3}", bank.branch_code)
+        and re.fullmatch(r"[0-9]{7}", bank.account_number)
+    ):
+        problems.append("bank account: bank code 4, branch code 3 and account number 7 digits")
+    if problems:
+        raise InvalidMerchant("; ".join(problems))
+
+
+_PRINTABLE_ASCII = re.compile(r"^[ -~]+$")
+
+
+async def onboard_merchant(session: AsyncSession, profile: MerchantProfile) -> Merchant:
+    """Onboard a shop: its profile and the ledger account its payments are credited to."""
+    _check_profile(profile)
+    region = await ledger.currency_region(session, profile.currency)
+    if await repository.get_merchant(session, profile.id) is not None:
+        raise MerchantExists(f"merchant {profile.id} exists")
+    account = await ledger.open_account(
+        session,
+        AccountSpec(
+            profile.currency,
+            f"merchant:{profile.id}",
+            AccountCategory.HOLDER,
+            may_go_negative=False,
+            holder_id=profile.id,
+        ),
+    )
+    merchant = await repository.insert_merchant(
+        session, profile, region=region, account_id=account.id
+    )
+    if merchant is None:
+        raise MerchantExists(f"merchant {profile.id} exists")
+    return merchant
+
+
+async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant:
+    merchant = await repository.get_merchant(session, merchant_id)
+    if merchant is None:
+        raise UnknownMerchant(f"unknown merchant {merchant_id}")
+    return merchant
+
+
+async def register_terminal(
+    session: AsyncSession, merchant: Merchant, *, label: str, public_key: bytes
+) -> Terminal:
+    """Register a till's or tablet's Ed25519 public key; its private key never leaves it."""
+    if len(public_key) != 32:
+        raise InvalidMerchant("a terminal's public key is 32 bytes")
+    if not 1 <= len(label) <= 100:
+        raise InvalidMerchant("a terminal's label is 1 to 100 characters")
+    terminal = await repository.insert_terminal(
+        session,
+        terminal_id=f"t-{secrets.token_hex(6)}",
+        merchant_id=merchant.id,
+        label=label,
+        public_key=public_key,
+    )
+    if terminal is None:
+        raise MerchantExists("this public key is registered already")
+    return terminal
+
+
+async def terminal_of(session: AsyncSession, merchant: Merchant, terminal_id: str) -> Terminal:
+    terminal = await repository.get_terminal(session, terminal_id)
+    if terminal is None or terminal.merchant_id != merchant.id:
+        raise UnknownTerminal(f"merchant {merchant.id} has no terminal {terminal_id}")
+    return terminal
+
+
+async def merchant_terminals(session: AsyncSession, merchant: Merchant) -> list[Terminal]:
+    return await repository.merchant_terminals(session, merchant.id)
+
+
+async def revoke_terminal(session: AsyncSession, merchant: Merchant, terminal_id: str) -> Terminal:
+    """Revoke a lost or retired terminal: codes it signs are refused from now on."""
+    await terminal_of(session, merchant, terminal_id)
+    return await repository.revoke_terminal(session, terminal_id)
+
+
+def static_code(merchant: Merchant, platform_key: SigningKey) -> str:
+    """The shop's printed code: no amount (the customer types it), signed by the platform."""
+    profile = merchant.profile
+    return emv.encode(
+        emv.MerchantCode(profile.id, None, profile.mcc, profile.qr_name, profile.qr_city),
+        platform_key,
+    )

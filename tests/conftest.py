@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import psycopg
 import pytest
+from nacl.signing import SigningKey
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -102,8 +103,9 @@ async def committed_books(sessions: async_sessionmaker[AsyncSession]) -> Books:
 async def api(database_url: URL) -> AsyncIterator[Api]:
     """The HTTP service over httpx, with a token issuer of its own."""
     issuer = LocalIssuer.generate()
-    app = create_app(database_url, Settings(), token_verifier=issuer)
+    platform_key = SigningKey.generate()
+    app = create_app(database_url, Settings(), token_verifier=issuer, platform_key=platform_key)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Api(app, client, issuer)
+            yield Api(app, client, issuer, platform_key)

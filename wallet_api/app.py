@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from nacl.signing import SigningKey
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
@@ -19,18 +20,20 @@ from starlette.exceptions import HTTPException
 from ledger.config import Settings
 from ledger.database import create_engine, session_factory
 from ledger.errors import LedgerError
+from ledger.keys import private_key_file
 from merchant.errors import MerchantError
 from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
 from wallet_api.cards.endpoints import router as cards_router
 from wallet_api.consent.endpoints import router as consent_router
 from wallet_api.devices.endpoints import router as devices_router
 from wallet_api.errors import PROBLEM_MEDIA_TYPE, ApiError, RateLimited, problem_document
+from wallet_api.merchants.endpoints import router as merchants_router
 from wallet_api.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger(__name__)
 
 # Every package's router, mounted in this order.
-ROUTERS = (wallets_router, devices_router, cards_router, consent_router)
+ROUTERS = (wallets_router, devices_router, cards_router, consent_router, merchants_router)
 
 
 def token_verifier_for(settings: Settings) -> TokenVerifier:
@@ -57,7 +60,11 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 def create_app(
-    database_url: URL, settings: Settings, *, token_verifier: TokenVerifier | None = None
+    database_url: URL,
+    settings: Settings,
+    *,
+    token_verifier: TokenVerifier | None = None,
+    platform_key: SigningKey | None = None,
 ) -> FastAPI:
     """The service bound to a database. The caller has started the database and migrated it."""
 
@@ -69,6 +76,10 @@ def create_app(
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.token_verifier = token_verifier or token_verifier_for(settings)
+        # The platform's Ed25519 key signs what the platform vouches for (shops' printed codes).
+        app.state.platform_key = platform_key or SigningKey(
+            private_key_file(settings.platform_key_path)
+        )
         try:
             yield
         finally:

@@ -7,8 +7,6 @@ directory, so the embedded default can be tried (`aizu token issue`)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ledger.keys import private_key_file
 from wallet_api.errors import Forbidden, Unauthenticated
 
 AUDIENCE = "aizu"
@@ -111,24 +110,8 @@ class LocalIssuer:
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> LocalIssuer:
         """The data directory's issuer key, created on first use, readable by its owner only."""
-        path = data_dir / "local-issuer.key"
-        if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
-            # Written whole under a private name, then linked into place: a process starting at
-            # the same moment finds either no key or the complete one, never half of it.
-            draft = data_dir / f".local-issuer.{secrets.token_hex(4)}"
-            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as key_file:
-                key_file.write(secrets.token_bytes(32))
-            try:
-                os.link(draft, path)
-            except FileExistsError:
-                pass
-            finally:
-                draft.unlink()
-        if path.stat().st_mode & 0o077:
-            raise PermissionError(f"{path} must be readable by its owner only (chmod 600)")
-        return cls(Ed25519PrivateKey.from_private_bytes(path.read_bytes()))
+        seed = private_key_file(data_dir / "local-issuer.key")
+        return cls(Ed25519PrivateKey.from_private_bytes(seed))
 
     def issue(
         self,

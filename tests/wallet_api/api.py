@@ -22,6 +22,7 @@ class Api:
     app: FastAPI
     client: httpx.AsyncClient
     issuer: LocalIssuer
+    platform_key: SigningKey
 
     def token(
         self,
@@ -100,3 +101,38 @@ async def top_up(api: Api, region: Region, wallet_id: str, amount: int) -> httpx
 def public_key_text(key: SigningKey) -> str:
     """A device key's public half as the API takes it: base64url without padding."""
     return base64.urlsafe_b64encode(bytes(key.verify_key)).decode().rstrip("=")
+
+
+def merchant_body(region: Region, merchant_id: str, *, size_class: str = "local") -> dict[str, Any]:
+    return {
+        "id": merchant_id,
+        "currency": region.currency,
+        "legal_name": "株式会社会津ラーメン",
+        "display_name": "会津ラーメン",
+        "qr_name": "Aizu Ramen",
+        "qr_city": "Aizuwakamatsu",
+        "kana_name": "ｶ)ｱｲﾂﾞﾗｰﾒﾝ",
+        "mcc": "5812",
+        "jsic_major": "M",
+        "district": "Kitaaizu",
+        "size_class": size_class,
+        "bank": {
+            "bank_code": "0001",
+            "branch_code": "123",
+            "account_type": "1",
+            "account_number": "1234567",
+            "holder": "ｶ)ｱｲﾂﾞﾗｰﾒﾝ",
+        },
+    }
+
+
+async def new_merchant(
+    api: Api, region: Region, *, size_class: str = "local"
+) -> tuple[str, dict[str, str]]:
+    """A new shop in the region and a token of its staff."""
+    merchant_id = f"m-{secrets.token_hex(5)}"
+    response = await api.post(
+        "/v1/merchants", region.operator, merchant_body(region, merchant_id, size_class=size_class)
+    )
+    assert response.status_code == 201, response.text
+    return merchant_id, api.token(Role.MERCHANT_STAFF, merchant=merchant_id)

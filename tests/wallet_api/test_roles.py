@@ -11,7 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from nacl.signing import SigningKey
 
-from tests.wallet_api.api import Api, new_region, open_wallet, public_key_text
+from tests.wallet_api.api import Api, new_merchant, new_region, open_wallet, public_key_text
 from wallet_api.app import ROUTERS
 from wallet_api.auth import Allow, Role
 
@@ -55,7 +55,15 @@ async def test_every_endpoint_times_every_role(api: Api) -> None:
         {"public_key": public_key_text(SigningKey.generate()), "label": "phone"},
     )
     card = await api.post(f"/v1/wallets/{wallet_id}/cards", region.operator, {"pin": "4821"})
+    merchant_id, staff = await new_merchant(api, region)
+    terminal = await api.post(
+        f"/v1/merchants/{merchant_id}/terminals",
+        staff,
+        {"label": "till", "public_key": public_key_text(SigningKey.generate())},
+    )
     parameters = {
+        "merchant_id": merchant_id,
+        "terminal_id": terminal.json()["id"],
         "card_id": card.json()["id"],
         "device_id": device.json()["id"],
         "region": region.code,
@@ -66,7 +74,7 @@ async def test_every_endpoint_times_every_role(api: Api) -> None:
     callers = {
         Role.RESIDENT: resident,
         Role.VISITOR: api.token(Role.VISITOR, "matrix-visitor"),
-        Role.MERCHANT_STAFF: api.token(Role.MERCHANT_STAFF, merchant="m-matrix"),
+        Role.MERCHANT_STAFF: staff,
         Role.CASHIER: region.cashier,
         Role.CAMPAIGN_ADMIN: api.token(Role.CAMPAIGN_ADMIN),
         Role.ECONOMIST: api.token(Role.ECONOMIST),

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import io
 import re
 import secrets
 from datetime import timedelta
 
 import nacl.pwhash
-import qrcode
-import qrcode.image.pure
-import qrcode.image.svg
 from nacl.exceptions import InvalidkeyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.domain import utc_now
+from merchant.images import qr_png, qr_svg
 from wallet_api.cards import repository
 from wallet_api.cards.domain import (
     MAX_WRONG_PINS,
@@ -92,15 +89,11 @@ async def get_card(session: AsyncSession, card_id: str) -> Card:
 
 
 def card_png(printed: PrintedCard) -> bytes:
-    image = qrcode.make(printed.qr_payload, image_factory=qrcode.image.pure.PyPNGImage, box_size=8)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return buffer.getvalue()
+    return qr_png(printed.qr_payload, pixels_per_module=8)
 
 
 def card_svg(printed: PrintedCard) -> str:
-    image = qrcode.make(printed.qr_payload, image_factory=qrcode.image.svg.SvgPathImage)
-    return str(image.to_string(encoding="unicode"))
+    return qr_svg(printed.qr_payload, millimetres_per_module="0.8")
 
 
 async def check_pin(session: AsyncSession, payload: str, pin: str) -> PinCheck:

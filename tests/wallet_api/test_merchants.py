@@ -1,0 +1,104 @@
+"""Merchant onboarding, terminals and the printed static code, over HTTP on real PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import zxingcpp
+from nacl.signing import SigningKey
+from PIL import Image
+
+from merchant import emv
+from tests.wallet_api.api import (
+    Api,
+    merchant_body,
+    new_merchant,
+    new_region,
+    public_key_text,
+)
+
+
+async def test_an_operator_onboards_a_shop_with_its_ledger_account(api: Api) -> None:
+    region = await new_region(api)
+    merchant_id, staff = await new_merchant(api, region)
+    shop = (await api.get(f"/v1/merchants/{merchant_id}", staff)).json()
+    assert (shop["region"], shop["currency"], shop["size_class"]) == (
+        region.code,
+        region.currency,
+        "local",
+    )
+    assert shop["kana_name"] == "ｶ)ｱｲﾂﾞﾗｰﾒﾝ"
+    assert shop["account_id"] > 0
+    again = await api.post("/v1/merchants", region.operator, merchant_body(region, merchant_id))
+    assert again.status_code == 409
+
+
+async def test_onboarding_refuses_what_a_bank_transfer_or_a_qr_code_cannot_carry(
+    api: Api,
+) -> None:
+    region = await new_region(api)
+    for field, value in (
+        ("kana_name", "ラーメン"),  # full-width katakana: not for Zengin
+        ("qr_name", "会津ラーメン"),  # EMV tag 59 is ASCII
+        ("qr_city", "A city name that is far too long"),
+        ("mcc", "58"),
+        ("jsic_major", "Z"),
+    ):
+        body = {**merchant_body(region, "m-refused"), field: value}
+        response = await api.post("/v1/merchants", region.operator, body)
+        assert response.status_code == 422, field
+    unknown_currency = {**merchant_body(region, "m-refused"), "currency": "NOPE"}
+    assert (await api.post("/v1/merchants", region.operator, unknown_currency)).status_code == 404
+    assert (await api.get("/v1/merchants/m-refused", region.operator)).status_code == 404
+
+
+async def test_staff_manage_their_own_terminals_only(api: Api) -> None:
+    region = await new_region(api)
+    merchant_id, staff = await new_merchant(api, region)
+    other_id, other_staff = await new_merchant(api, region)
+    key = SigningKey.generate()
+    registered = await api.post(
+        f"/v1/merchants/{merchant_id}/terminals",
+        staff,
+        {"label": "till 1", "public_key": public_key_text(key)},
+    )
+    assert registered.status_code == 201, registered.text
+    terminal = registered.json()
+    assert terminal["public_key"] == public_key_text(key)
+    assert (await api.get(f"/v1/merchants/{merchant_id}", other_staff)).status_code == 403
+    stolen = await api.post(
+        f"/v1/merchants/{merchant_id}/terminals",
+        other_staff,
+        {"label": "mine", "public_key": public_key_text(SigningKey.generate())},
+    )
+    assert stolen.status_code == 403
+    foreign = await api.post(
+        f"/v1/merchants/{other_id}/terminals/{terminal['id']}/revoke", other_staff
+    )
+    assert foreign.status_code == 404  # not a terminal of that merchant
+    revoked = await api.post(
+        f"/v1/merchants/{merchant_id}/terminals/{terminal['id']}/revoke", staff
+    )
+    assert revoked.json()["status"] == "revoked"
+    listed = (await api.get(f"/v1/merchants/{merchant_id}/terminals", staff)).json()
+    assert [(t["id"], t["status"]) for t in listed["terminals"]] == [(terminal["id"], "revoked")]
+
+
+async def test_the_printed_code_is_signed_emv_and_decodes_to_its_exact_payload(api: Api) -> None:
+    region = await new_region(api)
+    merchant_id, staff = await new_merchant(api, region)
+    code = (await api.get(f"/v1/merchants/{merchant_id}/qr", staff)).json()
+    payload = code["payload"]
+    fields = emv.parse_payload(payload)
+    assert (fields["01"], fields["52"], fields["53"], fields["58"]) == ("11", "5812", "392", "JP")
+    assert (fields["59"], fields["60"]) == ("Aizu Ramen", "Aizuwakamatsu")
+    read = emv.verify(emv.decode(payload), api.platform_key.verify_key)
+    assert (read.merchant_id, read.amount) == (merchant_id, None)
+
+    # An independent decoder (ZXing) reads the printed image back to the very same payload.
+    image = Image.open(io.BytesIO(base64.b64decode(code["png_base64"])))
+    [found] = zxingcpp.read_barcodes(image)
+    assert found.text == payload
+    assert image.width >= 600  # about 5 cm or more at 300 dpi
+    assert code["svg"].startswith("<svg") and "mm" in code["svg"][:200]

@@ -1,0 +1,129 @@
+"""HTTP endpoints of merchants and their terminals (`/v1/merchants`). The merchant package holds
+the rules; its endpoints sit here, beside the authentication they depend on, since dependencies
+point down only."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from merchant import service
+from merchant.domain import Merchant
+from merchant.images import qr_png, qr_svg
+from wallet_api.auth import Allow, Principal, Role
+from wallet_api.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.devices.service import decode_base64url
+from wallet_api.errors import Forbidden
+from wallet_api.idempotency import respond_once
+from wallet_api.merchants.schemas import (
+    MerchantCreate,
+    MerchantOut,
+    QrCodeOut,
+    TerminalList,
+    TerminalOut,
+    TerminalRegister,
+)
+
+router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
+
+Operator = Annotated[Principal, Depends(Allow(Role.OPERATOR))]
+Staff = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF))]
+StaffOrOperator = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF, Role.OPERATOR))]
+
+
+async def _merchant_for(session: SessionDep, principal: Principal, merchant_id: str) -> Merchant:
+    """The merchant, if the caller is its staff (or an operator)."""
+    if not principal.has(Role.OPERATOR) and principal.merchant != merchant_id:
+        raise Forbidden("merchant staff act only for the merchant of their token")
+    return await service.get_merchant(session, merchant_id)
+
+
+@router.post("", status_code=201, response_model=MerchantOut)
+async def onboard_merchant(
+    body: MerchantCreate,
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Onboard a shop: names (the katakana one for bank transfers), category (MCC and JSIC),
+    district, size class, payout bank account; its ledger account is opened with it."""
+
+    async def operation() -> tuple[int, MerchantOut]:
+        return 201, MerchantOut.of(await service.onboard_merchant(session, body.profile()))
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.get("/{merchant_id}")
+async def read_merchant(
+    merchant_id: str, session: SessionDep, principal: StaffOrOperator
+) -> MerchantOut:
+    return MerchantOut.of(await _merchant_for(session, principal, merchant_id))
+
+
+@router.get("/{merchant_id}/qr")
+async def static_qr(
+    merchant_id: str, request: Request, session: SessionDep, principal: StaffOrOperator
+) -> QrCodeOut:
+    """The shop's printed code (static: the customer types the amount), signed by the
+    platform, as its EMV payload and as PNG and SVG for printing."""
+    merchant = await _merchant_for(session, principal, merchant_id)
+    payload = service.static_code(merchant, request.app.state.platform_key)
+    return QrCodeOut(
+        payload=payload,
+        png_base64=base64.b64encode(qr_png(payload)).decode(),
+        svg=qr_svg(payload),
+    )
+
+
+@router.post("/{merchant_id}/terminals", status_code=201, response_model=TerminalOut)
+async def register_terminal(
+    merchant_id: str,
+    body: TerminalRegister,
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Register a till's or tablet's Ed25519 public key; the server never sees its private key."""
+
+    async def operation() -> tuple[int, TerminalOut]:
+        merchant = await _merchant_for(session, principal, merchant_id)
+        key = decode_base64url(body.public_key, what="public_key", length=32)
+        terminal = await service.register_terminal(
+            session, merchant, label=body.label, public_key=key
+        )
+        return 201, TerminalOut.of(terminal)
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.get("/{merchant_id}/terminals")
+async def list_terminals(
+    merchant_id: str, session: SessionDep, principal: StaffOrOperator
+) -> TerminalList:
+    merchant = await _merchant_for(session, principal, merchant_id)
+    terminals = await service.merchant_terminals(session, merchant)
+    return TerminalList(terminals=[TerminalOut.of(t) for t in terminals])
+
+
+@router.post("/{merchant_id}/terminals/{terminal_id}/revoke", response_model=TerminalOut)
+async def revoke_terminal(
+    merchant_id: str,
+    terminal_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: StaffOrOperator,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Revoke a lost or retired terminal: codes it signs are refused from now on."""
+
+    async def operation() -> tuple[int, TerminalOut]:
+        merchant = await _merchant_for(session, principal, merchant_id)
+        return 200, TerminalOut.of(await service.revoke_terminal(session, merchant, terminal_id))
+
+    return await respond_once(request, session, principal, idempotency_key, None, operation)

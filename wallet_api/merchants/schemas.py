@@ -1,0 +1,183 @@
+"""Request and response bodies of the merchant endpoints."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from merchant.domain import (
+    AccountType,
+    BankAccount,
+    Merchant,
+    MerchantProfile,
+    SizeClass,
+    Terminal,
+)
+
+_KANA = r"^[0-9A-Z\uff65-\uff9f ()./-]{1,30}$"
+
+
+class BankAccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bank_code: str = Field(pattern=r"^[0-9]{4}$")
+    branch_code: str = Field(pattern=r"^[0-9]{3}$")
+    account_type: AccountType = Field(description="1 ordinary, 2 current, 4 savings, 9 other.")
+    account_number: str = Field(pattern=r"^[0-9]{7}$")
+    holder: str = Field(pattern=_KANA, description="Half-width katakana, as the bank has it.")
+
+
+class MerchantCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "m-ramen-aizu",
+                    "currency": "AIZU",
+                    "legal_name": "株式会社会津ラーメン",
+                    "display_name": "会津ラーメン",
+                    "qr_name": "Aizu Ramen",
+                    "qr_city": "Aizuwakamatsu",
+                    "kana_name": "ｶ)ｱｲﾂﾞﾗｰﾒﾝ",
+                    "mcc": "5812",
+                    "jsic_major": "M",
+                    "district": "Kitaaizu",
+                    "size_class": "local",
+                    "bank": {
+                        "bank_code": "0001",
+                        "branch_code": "123",
+                        "account_type": "1",
+                        "account_number": "1234567",
+                        "holder": "ｶ)ｱｲﾂﾞﾗｰﾒﾝ",
+                    },
+                }
+            ]
+        },
+    )
+
+    id: str = Field(pattern=r"^m-[a-z0-9-]{2,38}$")
+    currency: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,11}$")
+    legal_name: str = Field(min_length=1, max_length=200)
+    display_name: str = Field(min_length=1, max_length=200)
+    qr_name: str = Field(pattern=r"^[ -~]{1,25}$", description="ASCII name in the QR code.")
+    qr_city: str = Field(pattern=r"^[ -~]{1,15}$", description="ASCII city in the QR code.")
+    kana_name: str = Field(pattern=_KANA)
+    mcc: str = Field(pattern=r"^[0-9]{4}$", description="ISO 18245 merchant category code.")
+    jsic_major: str = Field(pattern=r"^[A-T]$", description="JSIC major group.")
+    district: str = Field(min_length=1, max_length=100)
+    size_class: SizeClass
+    bank: BankAccountIn
+
+    def profile(self) -> MerchantProfile:
+        return MerchantProfile(
+            id=self.id,
+            currency=self.currency,
+            legal_name=self.legal_name,
+            display_name=self.display_name,
+            qr_name=self.qr_name,
+            qr_city=self.qr_city,
+            kana_name=self.kana_name,
+            mcc=self.mcc,
+            jsic_major=self.jsic_major,
+            district=self.district,
+            size_class=self.size_class,
+            bank=BankAccount(
+                self.bank.bank_code,
+                self.bank.branch_code,
+                self.bank.account_type,
+                self.bank.account_number,
+                self.bank.holder,
+            ),
+        )
+
+
+class MerchantOut(BaseModel):
+    id: str
+    region: str
+    currency: str
+    legal_name: str
+    display_name: str
+    qr_name: str
+    qr_city: str
+    kana_name: str
+    mcc: str
+    jsic_major: str
+    district: str
+    size_class: SizeClass
+    account_id: int
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, merchant: Merchant) -> MerchantOut:
+        profile = merchant.profile
+        return cls(
+            id=profile.id,
+            region=merchant.region,
+            currency=profile.currency,
+            legal_name=profile.legal_name,
+            display_name=profile.display_name,
+            qr_name=profile.qr_name,
+            qr_city=profile.qr_city,
+            kana_name=profile.kana_name,
+            mcc=profile.mcc,
+            jsic_major=profile.jsic_major,
+            district=profile.district,
+            size_class=profile.size_class,
+            account_id=merchant.account_id,
+            status=merchant.status,
+            created_at=merchant.created_at,
+        )
+
+
+class TerminalRegister(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"label": "till 1", "public_key": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+            ]
+        },
+    )
+
+    label: str = Field(min_length=1, max_length=100)
+    public_key: str = Field(
+        min_length=43, max_length=44, description="The Ed25519 public key, 32 bytes, base64url."
+    )
+
+
+class TerminalOut(BaseModel):
+    id: str
+    merchant_id: str
+    label: str
+    public_key: str
+    status: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, terminal: Terminal) -> TerminalOut:
+        return cls(
+            id=terminal.id,
+            merchant_id=terminal.merchant_id,
+            label=terminal.label,
+            public_key=base64.urlsafe_b64encode(terminal.public_key).decode().rstrip("="),
+            status=terminal.status,
+            created_at=terminal.created_at,
+            revoked_at=terminal.revoked_at,
+        )
+
+
+class TerminalList(BaseModel):
+    terminals: list[TerminalOut]
+
+
+class QrCodeOut(BaseModel):
+    """A code to print at the counter: its EMV payload, and images of it."""
+
+    payload: str
+    png_base64: str = Field(description="PNG, 20 pixels a module: about 7 cm at 300 dpi.")
+    svg: str = Field(description="SVG, 1.5 mm a module.")
