@@ -199,3 +199,15 @@ async def revoke_terminal(session: AsyncSession, terminal_id: str) -> Terminal:
     found = await get_terminal(session, terminal_id)
     assert found is not None
     return found
+
+
+async def use_code_nonce(session: AsyncSession, terminal_id: str, nonce: str) -> bool:
+    """Record a dynamic code's nonce as paid; False when it was paid before."""
+    result = await session.execute(
+        text(
+            "INSERT INTO used_qr_nonces (terminal_id, nonce) VALUES (:terminal, :nonce) "
+            "ON CONFLICT (terminal_id, nonce) DO NOTHING RETURNING nonce"
+        ),
+        {"terminal": terminal_id, "nonce": nonce},
+    )
+    return result.first() is not None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 
-from nacl.signing import SigningKey
+from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import service as ledger
@@ -17,6 +18,9 @@ from merchant.errors import (
     InvalidCounter,
     InvalidMerchant,
     MerchantExists,
+    QrExpired,
+    QrReused,
+    TerminalRevoked,
     UnknownCounter,
     UnknownMerchant,
     UnknownTerminal,
@@ -173,3 +177,28 @@ def static_code(merchant: Merchant, platform_key: SigningKey) -> str:
         emv.MerchantCode(profile.id, None, profile.mcc, profile.qr_name, profile.qr_city),
         platform_key,
     )
+
+
+async def read_code(
+    session: AsyncSession, payload: str, platform_key: VerifyKey, *, now: datetime
+) -> tuple[Merchant, emv.MerchantCode]:
+    """The merchant and what a scanned code of ours says, once it is genuine: a static code
+    signed by the platform, or a dynamic one signed by an active terminal of that merchant,
+    not expired, and never paid before (its nonce is used up here, in the caller's
+    transaction)."""
+    read = emv.decode(payload)
+    merchant = await get_merchant(session, read.code.merchant_id)
+    if not read.code.dynamic:
+        return merchant, emv.verify(read, platform_key)
+    assert read.code.terminal_id is not None
+    assert read.code.nonce is not None  # emv.decode requires both of a dynamic code
+    terminal = await terminal_of(session, merchant, read.code.terminal_id)
+    if terminal.status != "active":
+        raise TerminalRevoked(f"terminal {terminal.id} was revoked")
+    code = emv.verify(read, VerifyKey(terminal.public_key))
+    assert code.expires_at is not None
+    if code.expires_at <= now:
+        raise QrExpired("this code has expired: ask the shop for a new one")
+    if not await repository.use_code_nonce(session, terminal.id, read.code.nonce):
+        raise QrReused("this code was paid already")
+    return merchant, code

@@ -28,12 +28,20 @@ from wallet_api.consent.endpoints import router as consent_router
 from wallet_api.devices.endpoints import router as devices_router
 from wallet_api.errors import PROBLEM_MEDIA_TYPE, ApiError, RateLimited, problem_document
 from wallet_api.merchants.endpoints import router as merchants_router
+from wallet_api.payments.endpoints import router as payments_router
 from wallet_api.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger(__name__)
 
 # Every package's router, mounted in this order.
-ROUTERS = (wallets_router, devices_router, cards_router, consent_router, merchants_router)
+ROUTERS = (
+    wallets_router,
+    devices_router,
+    cards_router,
+    consent_router,
+    merchants_router,
+    payments_router,
+)
 
 
 def token_verifier_for(settings: Settings) -> TokenVerifier:

@@ -176,3 +176,15 @@ class WrongPin(ApiError):
 class OutdatedConsentText(ApiError):
     code = "outdated_consent_text"
     http_status = 409
+
+
+class IntentMismatch(ApiError):
+    """The payment intent the wallet signed is not for what the code asks."""
+
+    code = "intent_mismatch"
+    http_status = 422
+
+
+class UnknownPayment(ApiError):
+    code = "unknown_payment"
+    http_status = 404

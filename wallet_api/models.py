@@ -145,3 +145,17 @@ demographics = Table(
     Column("district", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=False, unique=True),
+    Column("wallet_id", Text, ForeignKey("wallets.id"), nullable=False),
+    Column("merchant_id", Text, ForeignKey("merchants.id"), nullable=False),
+    Column("terminal_id", Text, ForeignKey("terminals.id")),
+    Column("method", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)

@@ -34,7 +34,7 @@ Staff = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF))]
 StaffOrOperator = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF, Role.OPERATOR))]
 
 
-async def _merchant_for(session: SessionDep, principal: Principal, merchant_id: str) -> Merchant:
+async def merchant_for(session: SessionDep, principal: Principal, merchant_id: str) -> Merchant:
     """The merchant, if the caller is its staff (or an operator)."""
     if not principal.has(Role.OPERATOR) and principal.merchant != merchant_id:
         raise Forbidden("merchant staff act only for the merchant of their token")
@@ -62,7 +62,7 @@ async def onboard_merchant(
 async def read_merchant(
     merchant_id: str, session: SessionDep, principal: StaffOrOperator
 ) -> MerchantOut:
-    return MerchantOut.of(await _merchant_for(session, principal, merchant_id))
+    return MerchantOut.of(await merchant_for(session, principal, merchant_id))
 
 
 @router.get("/{merchant_id}/qr")
@@ -71,7 +71,7 @@ async def static_qr(
 ) -> QrCodeOut:
     """The shop's printed code (static: the customer types the amount), signed by the
     platform, as its EMV payload and as PNG and SVG for printing."""
-    merchant = await _merchant_for(session, principal, merchant_id)
+    merchant = await merchant_for(session, principal, merchant_id)
     payload = service.static_code(merchant, request.app.state.platform_key)
     return QrCodeOut(
         payload=payload,
@@ -92,7 +92,7 @@ async def register_terminal(
     """Register a till's or tablet's Ed25519 public key; the server never sees its private key."""
 
     async def operation() -> tuple[int, TerminalOut]:
-        merchant = await _merchant_for(session, principal, merchant_id)
+        merchant = await merchant_for(session, principal, merchant_id)
         key = decode_base64url(body.public_key, what="public_key", length=32)
         terminal = await service.register_terminal(
             session, merchant, label=body.label, public_key=key
@@ -106,7 +106,7 @@ async def register_terminal(
 async def list_terminals(
     merchant_id: str, session: SessionDep, principal: StaffOrOperator
 ) -> TerminalList:
-    merchant = await _merchant_for(session, principal, merchant_id)
+    merchant = await merchant_for(session, principal, merchant_id)
     terminals = await service.merchant_terminals(session, merchant)
     return TerminalList(terminals=[TerminalOut.of(t) for t in terminals])
 
@@ -123,7 +123,7 @@ async def revoke_terminal(
     """Revoke a lost or retired terminal: codes it signs are refused from now on."""
 
     async def operation() -> tuple[int, TerminalOut]:
-        merchant = await _merchant_for(session, principal, merchant_id)
+        merchant = await merchant_for(session, principal, merchant_id)
         return 200, TerminalOut.of(await service.revoke_terminal(session, merchant, terminal_id))
 
     return await respond_once(request, session, principal, idempotency_key, None, operation)

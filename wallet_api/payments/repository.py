@@ -1,0 +1,111 @@
+"""All SQL of payments to shops. Functions take the caller's session and never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_PAYMENT_COLUMNS = (
+    "id, entry_id, wallet_id, merchant_id, terminal_id, method, amount, refunded, created_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: str
+    entry_id: int
+    wallet_id: str
+    merchant_id: str
+    terminal_id: str | None
+    method: str
+    amount: int
+    refunded: int
+    created_at: datetime
+
+
+def _payment(row: Row[Any]) -> Payment:
+    return Payment(
+        row.id,
+        row.entry_id,
+        row.wallet_id,
+        row.merchant_id,
+        row.terminal_id,
+        row.method,
+        row.amount,
+        row.refunded,
+        row.created_at,
+    )
+
+
+async def insert_payment(
+    session: AsyncSession,
+    *,
+    payment_id: str,
+    entry_id: int,
+    wallet_id: str,
+    merchant_id: str,
+    terminal_id: str | None,
+    method: str,
+    amount: int,
+) -> Payment:
+    row = (
+        await session.execute(
+            text(
+                "INSERT INTO payments (id, entry_id, wallet_id, merchant_id, terminal_id, method, "
+                "amount) VALUES (:id, :entry, :wallet, :merchant, :terminal, :method, :amount) "
+                f"RETURNING {_PAYMENT_COLUMNS}"
+            ),
+            {
+                "id": payment_id,
+                "entry": entry_id,
+                "wallet": wallet_id,
+                "merchant": merchant_id,
+                "terminal": terminal_id,
+                "method": method,
+                "amount": amount,
+            },
+        )
+    ).one()
+    # Terminals listening for this merchant hear of it when, and only if, this commits.
+    await session.execute(
+        text("SELECT pg_notify('payments', :message)"), {"message": f"{merchant_id} {payment_id}"}
+    )
+    return _payment(row)
+
+
+async def payment_of_entry(session: AsyncSession, entry_id: int) -> Payment | None:
+    row = (
+        await session.execute(
+            text(f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE entry_id = :entry"),
+            {"entry": entry_id},
+        )
+    ).first()
+    return _payment(row) if row else None
+
+
+async def get_payment(session: AsyncSession, payment_id: str) -> Payment | None:
+    row = (
+        await session.execute(
+            text(f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = :id"), {"id": payment_id}
+        )
+    ).first()
+    return _payment(row) if row else None
+
+
+async def merchant_payments(
+    session: AsyncSession, merchant_id: str, *, after: datetime | None, limit: int
+) -> list[Payment]:
+    """A merchant's payments, oldest first, after a moment (the polling terminal's cursor)."""
+    result = await session.execute(
+        text(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE merchant_id = :merchant "
+            "AND (CAST(:after AS timestamptz) IS NULL OR created_at > :after) "
+            "ORDER BY created_at, id LIMIT :limit"
+        ),
+        {"merchant": merchant_id, "after": after, "limit": limit},
+    )
+    return [_payment(row) for row in result]

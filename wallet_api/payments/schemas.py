@@ -1,0 +1,123 @@
+"""Request and response bodies of the payment endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from ledger.domain import MAX_AMOUNT
+from wallet_api.devices.domain import PaymentIntent
+from wallet_api.payments.repository import Payment
+from wallet_api.payments.service import PaymentReceipt
+from wallet_api.wallets.schemas import BalanceOut
+
+
+class IntentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    wallet_id: str = Field(min_length=1, max_length=64)
+    device_id: str = Field(min_length=1, max_length=64)
+    payee: str = Field(min_length=1, max_length=64, description="The merchant id of the code.")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
+    nonce: str = Field(min_length=16, max_length=100)
+    issued_at: str = Field(min_length=1, max_length=40, description="ISO 8601, as signed.")
+
+    def intent(self) -> PaymentIntent:
+        return PaymentIntent(
+            wallet_id=self.wallet_id,
+            device_id=self.device_id,
+            payee=self.payee,
+            amount=self.amount,
+            nonce=self.nonce,
+            issued_at=self.issued_at,
+        )
+
+
+class CodePayment(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "qr_payload": "00020101021226...6304ABCD",
+                    "intent": {
+                        "wallet_id": "w-3f9a1c0d5e7b2a64",
+                        "device_id": "d-8c2e4a6b1f0d3957",
+                        "payee": "m-ramen-aizu",
+                        "amount": 1200,
+                        "nonce": "5f0c1a9e2b7d4c3a8e6f1b2d",
+                        "issued_at": "2026-11-23T03:15:00Z",
+                    },
+                    "signature": "base64url Ed25519 signature of the intent",
+                }
+            ]
+        },
+    )
+
+    qr_payload: str = Field(min_length=1, max_length=512)
+    intent: IntentIn
+    signature: str = Field(max_length=100, description="Ed25519 over the intent, base64url.")
+
+
+class LotUsed(BaseModel):
+    account_id: int
+    account: str
+    amount: int = Field(description="Points taken from this lot.")
+
+
+class PaymentOut(BaseModel):
+    id: str
+    entry_id: int
+    wallet_id: str
+    merchant_id: str
+    terminal_id: str | None
+    method: str
+    amount: int
+    refunded: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, payment: Payment) -> PaymentOut:
+        return cls(
+            id=payment.id,
+            entry_id=payment.entry_id,
+            wallet_id=payment.wallet_id,
+            merchant_id=payment.merchant_id,
+            terminal_id=payment.terminal_id,
+            method=payment.method,
+            amount=payment.amount,
+            refunded=payment.refunded,
+            created_at=payment.created_at,
+        )
+
+
+class PaymentReceiptOut(BaseModel):
+    """The wallet's receipt: the shop, the amount, the lots it came from, the balance left."""
+
+    payment: PaymentOut
+    merchant_name: str
+    recorded_at: datetime
+    lots_used: list[LotUsed]
+    balance: BalanceOut
+
+    @classmethod
+    def of(cls, receipt: PaymentReceipt) -> PaymentReceiptOut:
+        lots = {lot.account.id: lot.account.code for lot in receipt.balance.lots}
+        return cls(
+            payment=PaymentOut.of(receipt.payment),
+            merchant_name=receipt.merchant.profile.display_name,
+            recorded_at=receipt.entry.recorded_at,
+            lots_used=[
+                LotUsed(
+                    account_id=line.account_id, account=lots[line.account_id], amount=-line.amount
+                )
+                for line in receipt.entry.lines
+                if line.account_id in lots
+            ],
+            balance=BalanceOut.of(receipt.balance),
+        )
+
+
+class PaymentList(BaseModel):
+    payments: list[PaymentOut]
