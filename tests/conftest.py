@@ -5,12 +5,15 @@ start the embedded PostgreSQL in AIZU_DATA_DIR, exactly as `aizu serve` would.""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import socket
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import psycopg
 import pytest
+import uvicorn
 from nacl.signing import SigningKey
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -109,3 +112,21 @@ async def api(database_url: URL) -> AsyncIterator[Api]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield Api(app, client, issuer, platform_key)
+
+
+@pytest.fixture
+async def live_url(api: Api, database_url: URL) -> AsyncIterator[str]:
+    """The same service on a real socket (uvicorn), for what needs real HTTP: event streams."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(
+        database_url, Settings(), token_verifier=api.issuer, platform_key=api.platform_key
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn has no startup event to wait on
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await serving

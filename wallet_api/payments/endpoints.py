@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from wallet_api.auth import Allow, Principal, Role
 from wallet_api.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.idempotency import respond_once
 from wallet_api.merchants.endpoints import merchant_for
 from wallet_api.payments import repository, service
+from wallet_api.payments.repository import PAYMENTS_CHANNEL
 from wallet_api.payments.schemas import CodePayment, PaymentList, PaymentOut, PaymentReceiptOut
 
 router = APIRouter(prefix="/v1", tags=["payments"])
@@ -61,3 +65,57 @@ async def merchant_payments(
     merchant = await merchant_for(session, principal, merchant_id)
     payments = await repository.merchant_payments(session, merchant.id, after=after, limit=limit)
     return PaymentList(payments=[PaymentOut.of(p) for p in payments])
+
+
+@router.get(
+    "/merchants/{merchant_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def payment_events(
+    merchant_id: str, request: Request, session: SessionDep, principal: StaffOrOperator
+) -> StreamingResponse:
+    """Server-sent events: an `event: payment` with the payment as `data` the moment one to
+    this shop commits (a comment line every 15 seconds keeps the stream open). The first line,
+    `: listening`, says the stream is live. Fall back to polling `/payments` after a drop."""
+    merchant = await merchant_for(session, principal, merchant_id)
+    await session.close()  # the stream must not hold a pooled connection idle in a transaction
+    state = request.app.state
+    return StreamingResponse(
+        _payment_events(state.engine, state.sessions, merchant.id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _payment_events(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], merchant_id: str
+) -> AsyncIterator[str]:
+    heard: asyncio.Queue[str] = asyncio.Queue()
+
+    def on_notify(_connection: object, _pid: int, _channel: str, message: str) -> None:
+        merchant, payment_id = message.split(" ", 1)
+        if merchant == merchant_id:
+            heard.put_nowait(payment_id)
+
+    # PostgreSQL tells every API process of each committed payment (LISTEN/NOTIFY), so a
+    # terminal hears of it whichever process took the payment.
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        listener: Any = raw.driver_connection
+        await listener.add_listener(PAYMENTS_CHANNEL, on_notify)
+        try:
+            yield ": listening\n\n"
+            while True:
+                try:
+                    payment_id = await asyncio.wait_for(heard.get(), timeout=15)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                async with sessions() as reader:
+                    payment = await repository.get_payment(reader, payment_id)
+                if payment is not None:
+                    data = PaymentOut.of(payment).model_dump_json()
+                    yield f"id: {payment.id}\nevent: payment\ndata: {data}\n\n"
+        finally:
+            await listener.remove_listener(PAYMENTS_CHANNEL, on_notify)

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+PAYMENTS_CHANNEL = "payments"  # NOTIFY payload: "<merchant id> <payment id>"
+
 _PAYMENT_COLUMNS = (
     "id, entry_id, wallet_id, merchant_id, terminal_id, method, amount, refunded, created_at"
 )
@@ -72,7 +74,8 @@ async def insert_payment(
     ).one()
     # Terminals listening for this merchant hear of it when, and only if, this commits.
     await session.execute(
-        text("SELECT pg_notify('payments', :message)"), {"message": f"{merchant_id} {payment_id}"}
+        text("SELECT pg_notify(:channel, :message)"),
+        {"channel": PAYMENTS_CHANNEL, "message": f"{merchant_id} {payment_id}"},
     )
     return _payment(row)
 
