@@ -461,3 +461,24 @@ def plan_lot_spend(
             f"eligible lots hold {amount - remaining} available, payment needs {amount}"
         )
     return tuple(lines)
+
+
+def plan_lot_refund(
+    lots: Sequence[Account], spent: Mapping[int, int], returned: Mapping[int, int], amount: int
+) -> dict[int, int]:
+    """How much of a refund of `amount` goes back to each lot of a payment that took `spent`
+    (lot id: points) from them, of which `returned` went back already. The lot spent last gets
+    back first (the reverse of the spending order), and no lot more than it gave, so a refund
+    undoes a payment from its end and two partial refunds never return a point twice."""
+    amount = require_amount(amount)
+    open_to_refund = {i: spent[i] - returned.get(i, 0) for i in spent}
+    if amount > sum(open_to_refund.values()):
+        raise InvalidAmount(f"at most {sum(open_to_refund.values())} is left to refund")
+    plan: dict[int, int] = {}
+    remaining = amount
+    for lot in sorted((lot for lot in lots if lot.id in spent), key=lot_spending_key, reverse=True):
+        give = min(open_to_refund[lot.id], remaining)
+        if give > 0:
+            plan[lot.id] = give
+            remaining -= give
+    return plan

@@ -188,3 +188,8 @@ class IntentMismatch(ApiError):
 class UnknownPayment(ApiError):
     code = "unknown_payment"
     http_status = 404
+
+
+class RefundExceedsPayment(ApiError):
+    code = "refund_exceeds_payment"
+    http_status = 409

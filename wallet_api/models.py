@@ -159,3 +159,14 @@ payments = Table(
     Column("refunded", BigInteger, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("payment_id", Text, ForeignKey("payments.id"), nullable=False),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=False, unique=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("lots", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)

@@ -21,9 +21,10 @@ from ledger.domain import (
     business_date,
     lot_is_eligible,
     lot_spending_key,
+    plan_lot_refund,
     plan_lot_spend,
 )
-from ledger.errors import InsufficientFunds, InvalidRequest
+from ledger.errors import InsufficientFunds, InvalidAmount, InvalidRequest
 
 NOW = datetime(2026, 12, 15, 3, 0, tzinfo=UTC)
 
@@ -157,3 +158,34 @@ def test_specs_and_keys_check_themselves() -> None:
         AccountSpec("aizu", "system:x", AccountCategory.SYSTEM, True)
     with pytest.raises(InvalidRequest):
         IdempotencyKey("scope", "")
+
+
+@given(lots(), st.integers(1, 50_000), st.lists(st.integers(1, 20_000), max_size=6))
+def test_refunds_undo_a_payment_from_its_end_and_never_return_twice(
+    wallet: list[Account], amount: int, refund_amounts: list[int]
+) -> None:
+    eligible = [lot for lot in wallet if lot_is_eligible(lot, at=NOW, at_local_shop=True)]
+    if sum(lot.available_balance for lot in eligible) < amount:
+        return
+    spent = {
+        line.account_id: -line.amount
+        for line in plan_lot_spend(wallet, amount, at=NOW, at_local_shop=True)
+    }
+    spending_order = [lot.id for lot in sorted(wallet, key=lot_spending_key) if lot.id in spent]
+    returned: dict[int, int] = {}
+    for refund in refund_amounts:
+        left = sum(spent.values()) - sum(returned.values())
+        if refund > left:
+            with pytest.raises(InvalidAmount):
+                plan_lot_refund(wallet, spent, returned, refund)
+            continue
+        plan = plan_lot_refund(wallet, spent, returned, refund)
+        assert sum(plan.values()) == refund
+        for lot_id, points in plan.items():
+            returned[lot_id] = returned.get(lot_id, 0) + points
+            assert points > 0 and returned[lot_id] <= spent[lot_id]
+        # Returned so far is a suffix of the spending order: later lots are full before earlier.
+        partly = [i for i in spending_order if returned.get(i, 0) > 0]
+        assert partly == spending_order[len(spending_order) - len(partly) :]
+        for lot_id in partly[1:]:
+            assert returned[lot_id] == spent[lot_id]

@@ -17,11 +17,19 @@ from wallet_api.idempotency import respond_once
 from wallet_api.merchants.endpoints import merchant_for
 from wallet_api.payments import repository, service
 from wallet_api.payments.repository import PAYMENTS_CHANNEL
-from wallet_api.payments.schemas import CodePayment, PaymentList, PaymentOut, PaymentReceiptOut
+from wallet_api.payments.schemas import (
+    CodePayment,
+    PaymentList,
+    PaymentOut,
+    PaymentReceiptOut,
+    RefundCreate,
+    RefundOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 
 Holder = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR))]
+Staff = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF))]
 StaffOrOperator = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF, Role.OPERATOR))]
 
 
@@ -47,6 +55,25 @@ async def pay_code(
             platform_key=request.app.state.platform_key.verify_key,
         )
         return 201, PaymentReceiptOut.of(receipt)
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.post("/payments/{payment_id}/refunds", status_code=201, response_model=RefundOut)
+async def refund_payment(
+    payment_id: str,
+    body: RefundCreate,
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Refund all or part of a payment (the receiving shop's staff only, never beyond what is
+    left of it); the points go back to the lots they came from, the lot spent last first."""
+
+    async def operation() -> tuple[int, RefundOut]:
+        refund = await service.refund_payment(session, principal, payment_id, body.amount)
+        return 201, RefundOut.of(refund)
 
     return await respond_once(request, session, principal, idempotency_key, body, operation)
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 PAYMENTS_CHANNEL = "payments"  # NOTIFY payload: "<merchant id> <payment id>"
@@ -112,3 +113,58 @@ async def merchant_payments(
         {"merchant": merchant_id, "after": after, "limit": limit},
     )
     return [_payment(row) for row in result]
+
+
+async def lock_payment(session: AsyncSession, payment_id: str) -> Payment | None:
+    """The payment, its row locked: concurrent refunds of one payment take turns."""
+    row = (
+        await session.execute(
+            text(f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = :id FOR NO KEY UPDATE"),
+            {"id": payment_id},
+        )
+    ).first()
+    return _payment(row) if row else None
+
+
+async def returned_per_lot(session: AsyncSession, payment_id: str) -> dict[int, int]:
+    """Points the payment's refunds so far returned on behalf of each lot."""
+    result = await session.execute(
+        text(
+            "SELECT key::bigint AS lot, sum(value::bigint) AS returned "
+            "FROM refunds, jsonb_each_text(lots) WHERE payment_id = :payment GROUP BY key"
+        ),
+        {"payment": payment_id},
+    )
+    return {row.lot: int(row.returned) for row in result}
+
+
+async def record_refund(
+    session: AsyncSession,
+    *,
+    refund_id: str,
+    payment_id: str,
+    entry_id: int,
+    amount: int,
+    lots: dict[int, int],
+) -> datetime:
+    await session.execute(
+        text("UPDATE payments SET refunded = refunded + :amount WHERE id = :payment"),
+        {"amount": amount, "payment": payment_id},
+    )
+    row = (
+        await session.execute(
+            text(
+                "INSERT INTO refunds (id, payment_id, entry_id, amount, lots) "
+                "VALUES (:id, :payment, :entry, :amount, :lots) RETURNING created_at"
+            ).bindparams(bindparam("lots", type_=JSONB)),
+            {
+                "id": refund_id,
+                "payment": payment_id,
+                "entry": entry_id,
+                "amount": amount,
+                "lots": {str(lot): points for lot, points in lots.items()},
+            },
+        )
+    ).one()
+    created_at: datetime = row.created_at
+    return created_at

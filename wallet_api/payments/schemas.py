@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from ledger.domain import MAX_AMOUNT
 from wallet_api.devices.domain import PaymentIntent
 from wallet_api.payments.repository import Payment
-from wallet_api.payments.service import PaymentReceipt
+from wallet_api.payments.service import PaymentReceipt, Refund
 from wallet_api.wallets.schemas import BalanceOut
 
 
@@ -121,3 +121,34 @@ class PaymentReceiptOut(BaseModel):
 
 class PaymentList(BaseModel):
     payments: list[PaymentOut]
+
+
+class RefundCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount": 300}]})
+
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
+
+
+class LotReturned(BaseModel):
+    account_id: int
+    amount: int
+
+
+class RefundOut(BaseModel):
+    id: str
+    payment: PaymentOut
+    entry_id: int
+    amount: int
+    lots: list[LotReturned] = Field(description="What went back on behalf of each lot.")
+    to_breakage: int = Field(description="The share of lots that had expired: not returned.")
+
+    @classmethod
+    def of(cls, refund: Refund) -> RefundOut:
+        return cls(
+            id=refund.id,
+            payment=PaymentOut.of(refund.payment),
+            entry_id=refund.entry.id,
+            amount=refund.amount,
+            lots=[LotReturned(account_id=i, amount=a) for i, a in refund.lots.items()],
+            to_breakage=refund.to_breakage,
+        )

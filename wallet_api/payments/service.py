@@ -10,13 +10,24 @@ from nacl.signing import VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import service as ledger
-from ledger.domain import Entry, EntryKind, IdempotencyKey, utc_now
+from ledger.domain import (
+    AccountCategory,
+    AccountSpec,
+    Entry,
+    EntryKind,
+    EntryRequest,
+    IdempotencyKey,
+    PostingLine,
+    plan_lot_refund,
+    require_amount,
+    utc_now,
+)
 from merchant import service as merchants
 from merchant.domain import Merchant, SizeClass
-from wallet_api.auth import Principal
+from wallet_api.auth import Principal, Role
 from wallet_api.devices import service as devices
 from wallet_api.devices.domain import PaymentIntent
-from wallet_api.errors import IntentMismatch
+from wallet_api.errors import Forbidden, IntentMismatch, RefundExceedsPayment, UnknownPayment
 from wallet_api.payments import repository
 from wallet_api.payments.repository import Payment
 from wallet_api.wallets import service as wallets
@@ -79,3 +90,81 @@ async def pay_code(
         amount=intent.amount,
     )
     return PaymentReceipt(payment, merchant, entry, await wallets.wallet_balance(session, wallet))
+
+
+# --- refunds ----------------------------------------------------------------------------------
+
+BREAKAGE_ACCOUNT = "system:breakage"  # expired points: the city's (or campaign's) gain
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    id: str
+    payment: Payment
+    entry: Entry
+    amount: int
+    lots: dict[int, int]  # lot account id -> points returned on its behalf
+    to_breakage: int  # of those, the share of lots that had expired meanwhile
+
+
+async def refund_payment(
+    session: AsyncSession, principal: Principal, payment_id: str, amount: int
+) -> Refund:
+    """Refund all or part of a payment, by the receiving shop's staff only, never beyond what
+    is left of it. The points go back to the lots they came from, the lot spent last first
+    (`ledger.domain.plan_lot_refund`); a lot that has expired since does not come back to life:
+    its share goes to the currency's breakage account, as it would have on expiry."""
+    require_amount(amount)
+    payment = await repository.lock_payment(session, payment_id)
+    if payment is None:
+        raise UnknownPayment(f"unknown payment {payment_id}")
+    if not principal.has(Role.MERCHANT_STAFF) or principal.merchant != payment.merchant_id:
+        raise Forbidden("only the shop that was paid refunds its payment")
+    left = payment.amount - payment.refunded
+    if amount > left:
+        raise RefundExceedsPayment(f"{left} of this payment is left to refund")
+    merchant = await merchants.get_merchant(session, payment.merchant_id)
+    paid = await ledger.get_entry(session, payment.entry_id)
+    spent = {line.account_id: -line.amount for line in paid.lines if line.amount < 0}
+    lots = [await ledger.get_account(session, lot_id) for lot_id in spent]
+    returned = await repository.returned_per_lot(session, payment.id)
+    plan = plan_lot_refund(lots, spent, returned, amount)
+    now = utc_now()
+    expired = {lot.id for lot in lots if lot.is_expired(now)}
+    credits: dict[int, int] = {}
+    to_breakage = sum(points for lot_id, points in plan.items() if lot_id in expired)
+    for lot_id, points in plan.items():
+        if lot_id not in expired:
+            credits[lot_id] = points
+    if to_breakage:
+        breakage = await ledger.open_account(
+            session,
+            AccountSpec(merchant.profile.currency, BREAKAGE_ACCOUNT, AccountCategory.SYSTEM, True),
+        )
+        credits[breakage.id] = credits.get(breakage.id, 0) + to_breakage
+    refund_id = f"r-{secrets.token_hex(8)}"
+    entry = await ledger.post_entry(
+        session,
+        EntryRequest(
+            merchant.profile.currency,
+            EntryKind.REFUND,
+            (
+                PostingLine(merchant.account_id, -amount),
+                *(PostingLine(account_id, points) for account_id, points in credits.items()),
+            ),
+            description=f"refund from {merchant.profile.display_name}",
+            metadata={"payment": payment.id, "refund": refund_id, "wallet": payment.wallet_id},
+        ),
+        idempotency=IdempotencyKey("refund", refund_id),
+    )
+    await repository.record_refund(
+        session,
+        refund_id=refund_id,
+        payment_id=payment.id,
+        entry_id=entry.id,
+        amount=amount,
+        lots=plan,
+    )
+    refreshed = await repository.get_payment(session, payment.id)
+    assert refreshed is not None
+    return Refund(refund_id, refreshed, entry, amount, plan, to_breakage)
