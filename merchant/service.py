@@ -10,7 +10,7 @@ from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import service as ledger
-from ledger.domain import AccountCategory, AccountSpec
+from ledger.domain import AccountCategory, AccountSpec, Entry, EntryKind, IdempotencyKey
 from merchant import emv, repository
 from merchant.domain import KANA_NAME, MERCHANT_ID, Counter, Merchant, MerchantProfile, Terminal
 from merchant.errors import (
@@ -202,3 +202,32 @@ async def read_code(
     if not await repository.use_code_nonce(session, terminal.id, read.code.nonce):
         raise QrReused("this code was paid already")
     return merchant, code
+
+
+async def pay_merchant(
+    session: AsyncSession,
+    payer: Merchant,
+    payee: Merchant,
+    amount: int,
+    *,
+    idempotency: IdempotencyKey,
+    description: str = "",
+) -> Entry:
+    """Business to business: a shop pays another (a restaurant its local wholesaler). These
+    entries are how points keep circulating in the region instead of being redeemed for yen;
+    their kind, `b2b_transfer`, is what the statistics count as local re-circulation."""
+    if payer.id == payee.id:
+        raise InvalidMerchant("a shop cannot pay itself")
+    if payer.profile.currency != payee.profile.currency:
+        raise InvalidMerchant("both shops must take the same points")
+    return await ledger.transfer(
+        session,
+        currency=payer.profile.currency,
+        source_id=payer.account_id,
+        destination_id=payee.account_id,
+        amount=amount,
+        idempotency=idempotency,
+        kind=EntryKind.B2B_TRANSFER,
+        description=description or f"{payer.profile.display_name} to {payee.profile.display_name}",
+        metadata={"payer": payer.id, "payee": payee.id},
+    )

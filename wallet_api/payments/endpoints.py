@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ledger.domain import IdempotencyKey
+from merchant import service as merchants
 from wallet_api.auth import Allow, Principal, Role
 from wallet_api.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.idempotency import respond_once
@@ -18,12 +20,16 @@ from wallet_api.merchants.endpoints import merchant_for
 from wallet_api.payments import repository, service
 from wallet_api.payments.repository import PAYMENTS_CHANNEL
 from wallet_api.payments.schemas import (
+    B2BPayment,
+    B2BPaymentOut,
+    CardCharge,
     CodePayment,
     PaymentList,
     PaymentOut,
     PaymentReceiptOut,
     RefundCreate,
     RefundOut,
+    TokenCharge,
 )
 
 router = APIRouter(prefix="/v1", tags=["payments"])
@@ -74,6 +80,96 @@ async def refund_payment(
     async def operation() -> tuple[int, RefundOut]:
         refund = await service.refund_payment(session, principal, payment_id, body.amount)
         return 201, RefundOut.of(refund)
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.post(
+    "/merchants/{merchant_id}/charges/token", status_code=201, response_model=PaymentReceiptOut
+)
+async def charge_token(
+    merchant_id: str,
+    body: TokenCharge,
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Consumer-presented: charge the token the wallet app shows (signed by its device, good
+    for two minutes, once, up to the amount the resident set)."""
+
+    async def operation() -> tuple[int, PaymentReceiptOut]:
+        receipt = await service.charge_token(
+            session,
+            principal,
+            merchant_id,
+            token=body.token.intent(),
+            signature=body.signature,
+            amount=body.amount,
+        )
+        return 201, PaymentReceiptOut.of(receipt)
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.post(
+    "/merchants/{merchant_id}/charges/card", status_code=201, response_model=PaymentReceiptOut
+)
+async def charge_card(
+    merchant_id: str,
+    body: CardCharge,
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Charge a resident's printed card; the resident types the PIN."""
+
+    async def operation() -> tuple[int, PaymentReceiptOut]:
+        receipt = await service.charge_card(
+            session,
+            principal,
+            merchant_id,
+            card_payload=body.qr_payload,
+            pin=body.pin,
+            amount=body.amount,
+        )
+        return 201, PaymentReceiptOut.of(receipt)
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.post("/merchants/{merchant_id}/b2b-payments", status_code=201, response_model=B2BPaymentOut)
+async def pay_another_shop(
+    merchant_id: str,
+    body: B2BPayment,
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Business to business: pay another shop of the region in points (counted as local
+    re-circulation in the statistics)."""
+
+    async def operation() -> tuple[int, B2BPaymentOut]:
+        payer = await service.staff_merchant(session, principal, merchant_id)
+        payee = await merchants.get_merchant(session, body.to_merchant)
+        assert idempotency_key is not None  # respond_once refuses a request without one
+        entry = await merchants.pay_merchant(
+            session,
+            payer,
+            payee,
+            body.amount,
+            idempotency=IdempotencyKey(f"b2b:{payer.id}", idempotency_key),
+            description=body.description,
+        )
+        return 201, B2BPaymentOut(
+            entry_id=entry.id,
+            from_merchant=payer.id,
+            to_merchant=payee.id,
+            amount=body.amount,
+            recorded_at=entry.recorded_at,
+        )
 
     return await respond_once(request, session, principal, idempotency_key, body, operation)
 

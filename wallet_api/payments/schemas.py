@@ -152,3 +152,71 @@ class RefundOut(BaseModel):
             lots=[LotReturned(account_id=i, amount=a) for i, a in refund.lots.items()],
             to_breakage=refund.to_breakage,
         )
+
+
+class TokenCharge(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": {
+                        "wallet_id": "w-3f9a1c0d5e7b2a64",
+                        "device_id": "d-8c2e4a6b1f0d3957",
+                        "payee": "any-shop",
+                        "amount": 5000,
+                        "nonce": "5f0c1a9e2b7d4c3a8e6f1b2d",
+                        "issued_at": "2026-11-23T03:15:00Z",
+                    },
+                    "signature": "base64url Ed25519 signature of the token",
+                    "amount": 1200,
+                }
+            ]
+        },
+    )
+
+    token: IntentIn = Field(description="The token the wallet showed; its amount is a ceiling.")
+    signature: str = Field(max_length=100)
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
+
+
+class CardCharge(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "qr_payload": "AIZUCARD1:k-0a1b2c3d4e5f:9sX2k1Qm8vT0",
+                    "pin": "4821",
+                    "amount": 800,
+                }
+            ]
+        },
+    )
+
+    qr_payload: str = Field(min_length=1, max_length=200)
+    pin: str = Field(min_length=1, max_length=8)
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
+
+
+class B2BPayment(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"to_merchant": "m-aizu-wholesale", "amount": 30000, "description": "rice"}
+            ]
+        },
+    )
+
+    to_merchant: str = Field(min_length=1, max_length=40)
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
+    description: str = Field(default="", max_length=200)
+
+
+class B2BPaymentOut(BaseModel):
+    entry_id: int
+    from_merchant: str
+    to_merchant: str
+    amount: int
+    recorded_at: datetime

@@ -25,13 +25,24 @@ from ledger.domain import (
 from merchant import service as merchants
 from merchant.domain import Merchant, SizeClass
 from wallet_api.auth import Principal, Role
+from wallet_api.cards import service as cards
 from wallet_api.devices import service as devices
 from wallet_api.devices.domain import PaymentIntent
-from wallet_api.errors import Forbidden, IntentMismatch, RefundExceedsPayment, UnknownPayment
+from wallet_api.errors import (
+    Forbidden,
+    IntentMismatch,
+    KeptRefusal,
+    RefundExceedsPayment,
+    UnknownPayment,
+    WrongPin,
+)
 from wallet_api.payments import repository
 from wallet_api.payments.repository import Payment
 from wallet_api.wallets import service as wallets
+from wallet_api.wallets.domain import Wallet
 from wallet_api.wallets.service import WalletBalance
+
+CPM_PAYEE = "any-shop"  # the payee of a token the wallet shows (consumer-presented)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,21 +74,45 @@ async def pay_code(
         raise IntentMismatch(f"the intent pays {intent.payee}, the code is {merchant.id}'s")
     if code.amount is not None and intent.amount != code.amount:
         raise IntentMismatch(f"the intent pays {intent.amount}, the code asks {code.amount}")
-    if merchant.profile.currency != wallet.currency:
-        raise IntentMismatch("the shop does not take this wallet's points")
     policy = await wallets.get_policy(session, wallet.region)
     await devices.accept_intent(session, wallet, policy, intent, signature, now=now)
+    return await _pay(
+        session,
+        wallet,
+        merchant,
+        intent.amount,
+        terminal_id=code.terminal_id,
+        method="mpm_dynamic" if code.dynamic else "mpm_static",
+        idempotency=IdempotencyKey(f"intent:{intent.device_id}", intent.nonce),
+    )
+
+
+async def _pay(
+    session: AsyncSession,
+    wallet: Wallet,
+    merchant: Merchant,
+    amount: int,
+    *,
+    terminal_id: str | None,
+    method: str,
+    idempotency: IdempotencyKey,
+) -> PaymentReceipt:
+    """One entry from the wallet's eligible lots, in spending order (points for local shops
+    only at a local shop), to the shop; and the payment beside it, which the shop's terminals
+    hear of on commit."""
+    if merchant.profile.currency != wallet.currency:
+        raise IntentMismatch("the shop does not take this wallet's points")
     entry = await ledger.pay_from_lots(
         session,
         holder_id=wallet.id,
         currency=wallet.currency,
-        amount=intent.amount,
+        amount=amount,
         destination_id=merchant.account_id,
         at_local_shop=merchant.profile.size_class is SizeClass.LOCAL,
-        idempotency=IdempotencyKey(f"intent:{intent.device_id}", intent.nonce),
+        idempotency=idempotency,
         kind=EntryKind.PAYMENT,
         description=f"payment to {merchant.profile.display_name}",
-        metadata={"wallet": wallet.id, "merchant": merchant.id, "terminal": code.terminal_id},
+        metadata={"wallet": wallet.id, "merchant": merchant.id, "terminal": terminal_id},
     )
     payment = await repository.insert_payment(
         session,
@@ -85,11 +120,85 @@ async def pay_code(
         entry_id=entry.id,
         wallet_id=wallet.id,
         merchant_id=merchant.id,
-        terminal_id=code.terminal_id,
-        method="mpm_dynamic" if code.dynamic else "mpm_static",
-        amount=intent.amount,
+        terminal_id=terminal_id,
+        method=method,
+        amount=amount,
     )
     return PaymentReceipt(payment, merchant, entry, await wallets.wallet_balance(session, wallet))
+
+
+async def charge_token(
+    session: AsyncSession,
+    principal: Principal,
+    merchant_id: str,
+    *,
+    token: PaymentIntent,
+    signature: str,
+    amount: int,
+) -> PaymentReceipt:
+    """Consumer-presented: the shop scanned the one-time token the wallet app showed (made and
+    signed on the phone, offline if need be) and charges `amount`. The token is an intent for
+    payee `CPM_PAYEE` whose amount is the most the resident allows; it is accepted once,
+    fresh, from an active device of the wallet."""
+    require_amount(amount)
+    merchant = await staff_merchant(session, principal, merchant_id)
+    if token.payee != CPM_PAYEE:
+        raise IntentMismatch(f"a shown token names payee {CPM_PAYEE!r}")
+    if amount > token.amount:
+        raise IntentMismatch(f"the resident allowed at most {token.amount} with this token")
+    wallet = await wallets.get_wallet(session, token.wallet_id)
+    policy = await wallets.get_policy(session, wallet.region)
+    await devices.accept_intent(session, wallet, policy, token, signature)
+    return await _pay(
+        session,
+        wallet,
+        merchant,
+        amount,
+        terminal_id=None,
+        method="cpm",
+        idempotency=IdempotencyKey(f"intent:{token.device_id}", token.nonce),
+    )
+
+
+async def charge_card(
+    session: AsyncSession,
+    principal: Principal,
+    merchant_id: str,
+    *,
+    card_payload: str,
+    pin: str,
+    amount: int,
+) -> PaymentReceipt:
+    """A resident's printed card, the static consumer-presented code: scanned at the shop and
+    guarded by the PIN (a wrong PIN counts, and is refused as `KeptRefusal`)."""
+    require_amount(amount)
+    merchant = await staff_merchant(session, principal, merchant_id)
+    check = await cards.check_pin(session, card_payload, pin)
+    if not check.succeeded:
+        raise KeptRefusal(
+            WrongPin(
+                f"wrong PIN; {check.attempts_left} attempt(s) left before the card locks",
+                attempts_left=check.attempts_left,
+            )
+        )
+    wallet = await wallets.get_wallet(session, check.card.wallet_id)
+    return await _pay(
+        session,
+        wallet,
+        merchant,
+        amount,
+        terminal_id=None,
+        method="card",
+        idempotency=IdempotencyKey(f"card:{check.card.id}", secrets.token_hex(16)),
+    )
+
+
+async def staff_merchant(
+    session: AsyncSession, principal: Principal, merchant_id: str
+) -> Merchant:
+    if not principal.has(Role.MERCHANT_STAFF) or principal.merchant != merchant_id:
+        raise Forbidden("only the shop's own staff charge for it")
+    return await merchants.get_merchant(session, merchant_id)
 
 
 # --- refunds ----------------------------------------------------------------------------------
