@@ -113,6 +113,14 @@ async def get_currency(session: AsyncSession, code: str) -> tuple[str, str] | No
     return (row.region_code, row.name) if row else None
 
 
+async def region_currencies(session: AsyncSession, region: str) -> list[str]:
+    result = await session.execute(
+        text("SELECT code FROM currencies WHERE region_code = :region ORDER BY code"),
+        {"region": region},
+    )
+    return list(result.scalars())
+
+
 _INSERT_ACCOUNT = text(
     "INSERT INTO accounts (currency, code, category, may_go_negative, holder_id, lot_kind, "
     "restriction, expires_at, metadata) VALUES (:currency, :code, :category, :may_go_negative, "

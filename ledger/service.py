@@ -163,6 +163,14 @@ async def currency_region(session: AsyncSession, code: str) -> str:
     return found[0]
 
 
+async def region_currency(session: AsyncSession, region: str) -> str:
+    """The currency a region issues (refused when it issues none, or several)."""
+    currencies = await repository.region_currencies(session, region)
+    if len(currencies) != 1:
+        raise InvalidRequest(f"region {region} issues {len(currencies)} currencies, not one")
+    return currencies[0]
+
+
 def _same_account(account: Account, spec: AccountSpec) -> bool:
     return (
         account.category,

@@ -86,3 +86,20 @@ class UnknownTerminal(MerchantError):
 class TerminalRevoked(MerchantError):
     code = "terminal_revoked"
     http_status = 403
+
+
+class NothingToPay(MerchantError):
+    code = "nothing_to_pay"
+    http_status = 409
+
+
+class UnknownSettlement(MerchantError):
+    code = "unknown_settlement"
+    http_status = 404
+
+
+class ResultConflict(MerchantError):
+    """A bank result that contradicts one imported before."""
+
+    code = "result_conflict"
+    http_status = 409

@@ -28,6 +28,7 @@ from wallet_api.consent.endpoints import router as consent_router
 from wallet_api.devices.endpoints import router as devices_router
 from wallet_api.errors import PROBLEM_MEDIA_TYPE, ApiError, RateLimited, problem_document
 from wallet_api.merchants.endpoints import router as merchants_router
+from wallet_api.merchants.settlement_endpoints import router as settlement_router
 from wallet_api.payments.endpoints import router as payments_router
 from wallet_api.wallets.endpoints import router as wallets_router
 
@@ -41,6 +42,7 @@ ROUTERS = (
     consent_router,
     merchants_router,
     payments_router,
+    settlement_router,
 )
 
 

@@ -170,3 +170,56 @@ refunds = Table(
     Column("lots", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )
+
+settlement_profiles = Table(
+    "settlement_profiles",
+    metadata,
+    Column("region_code", Text, ForeignKey("regions.code"), primary_key=True),
+    Column("client_code", Text, nullable=False),
+    Column("client_name", Text, nullable=False),
+    Column("bank_code", Text, nullable=False),
+    Column("bank_name", Text, nullable=False),
+    Column("branch_code", Text, nullable=False),
+    Column("branch_name", Text, nullable=False),
+    Column("account_type", Text, nullable=False),
+    Column("account_number", Text, nullable=False),
+    Column("payout_days", ARRAY(Integer), nullable=False),
+    Column("payouts_account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+payout_batches = Table(
+    "payout_batches",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("region_code", Text, ForeignKey("regions.code"), nullable=False),
+    Column("transfer_date", Date, nullable=False),
+    Column("scheduled", Boolean, nullable=False),
+    Column("payout_count", Integer, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("file", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+payouts = Table(
+    "payouts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("batch_id", Text, ForeignKey("payout_batches.id"), nullable=False),
+    Column("merchant_id", Text, ForeignKey("merchants.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("hold_id", BigInteger, ForeignKey("holds.id"), nullable=False, unique=True),
+    Column("customer_code", Text, nullable=False, unique=True),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("result_code", Text),
+    Column("resolved_at", DateTime(timezone=True)),
+)
+
+payout_requests = Table(
+    "payout_requests",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("merchant_id", Text, ForeignKey("merchants.id"), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("batch_id", Text, ForeignKey("payout_batches.id")),
+)

@@ -1,0 +1,170 @@
+"""Settlement at zero fee: shops' points go back to yen on the region's schedule, or when a shop
+asks. A payout batch holds each shop's available balance and writes the bank transfer file;
+the bank's result captures each hold that was paid and voids each that failed. No fee is taken
+anywhere: a shop receives in yen exactly the points it redeems.
+
+Each operation takes the caller's session and never commits."""
+
+from __future__ import annotations
+
+import calendar
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger import service as ledger
+from ledger.domain import AccountCategory, AccountSpec, IdempotencyKey, utc_now
+from merchant import service as merchants
+from merchant.errors import InvalidMerchant, NothingToPay, ResultConflict, UnknownSettlement
+from merchant.settlement import repository
+from merchant.settlement.repository import Payout, PayoutBatch, SettlementProfile
+from merchant.zengin import Originator, Transfer, bulk_transfer_file, header
+
+PAYOUTS_ACCOUNT = "system:payouts"  # points redeemed for yen sent to shops' banks
+# A payout not confirmed by then is released by the hold expiry job and paid again later.
+PAYOUT_HOLD_LIFETIME = timedelta(days=30)
+
+
+async def set_profile(
+    session: AsyncSession, region: str, originator: Originator, payout_days: list[int]
+) -> SettlementProfile:
+    """The region's settlement account and schedule (days of the month; 31 is the last day)."""
+    if not payout_days or not all(1 <= day <= 31 for day in payout_days):
+        raise InvalidMerchant("payout days are days of the month, 1 to 31 (31: the last day)")
+    header(originator, date.today())  # refuses what the file's header cannot carry
+    currency = await ledger.region_currency(session, region)
+    payouts = await ledger.open_account(
+        session, AccountSpec(currency, PAYOUTS_ACCOUNT, AccountCategory.SYSTEM, True)
+    )
+    profile = SettlementProfile(region, originator, tuple(sorted(set(payout_days))), payouts.id)
+    await repository.save_profile(session, profile)
+    return profile
+
+
+async def get_profile(
+    session: AsyncSession, region: str, *, lock: bool = False
+) -> SettlementProfile:
+    profile = await repository.get_profile(session, region, lock=lock)
+    if profile is None:
+        raise UnknownSettlement(f"region {region} has no settlement account yet")
+    return profile
+
+
+def is_payout_day(profile: SettlementProfile, day: date) -> bool:
+    last = calendar.monthrange(day.year, day.month)[1]
+    return day.day in profile.payout_days or (31 in profile.payout_days and day.day == last)
+
+
+async def request_payout(session: AsyncSession, merchant_id: str) -> None:
+    """A shop asks to be paid out in the next batch, scheduled or not."""
+    await repository.request_payout(session, merchant_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRun:
+    batch: PayoutBatch
+    payouts: list[Payout]
+
+
+async def run_batch(session: AsyncSession, region: str, transfer_date: date) -> BatchRun:
+    """Pay out, on `transfer_date`, every shop of the region with points available if it is a
+    payout day, else every shop that asked. Each payout holds the shop's whole available
+    balance, so a batch running meanwhile (they take turns on the region's profile) or a
+    refund cannot spend it twice; the Zengin file goes with the batch."""
+    profile = await get_profile(session, region, lock=True)
+    scheduled = is_payout_day(profile, transfer_date)
+    batch_id = f"b-{transfer_date:%Y%m%d}-{secrets.token_hex(4)}"
+    payouts: list[Payout] = []
+    transfers: list[Transfer] = []
+    for merchant_id in await repository.merchants_due(session, region, everyone=scheduled):
+        merchant = await merchants.get_merchant(session, merchant_id)
+        account = await ledger.get_account(session, merchant.account_id)
+        amount = account.available_balance
+        if amount <= 0:
+            continue
+        payout_id = f"po-{secrets.token_hex(6)}"
+        hold = await ledger.reserve_hold(
+            session,
+            account_id=merchant.account_id,
+            destination_id=profile.payouts_account_id,
+            amount=amount,
+            expires_in=PAYOUT_HOLD_LIFETIME,
+            idempotency=IdempotencyKey("payout", payout_id),
+            metadata={"payout": payout_id, "batch": batch_id},
+        )
+        code = await repository.next_customer_code(session)
+        payouts.append(
+            Payout(payout_id, batch_id, merchant.id, amount, hold.id, code, "pending", None, None)
+        )
+        bank = merchant.profile.bank
+        transfers.append(
+            Transfer(
+                bank.bank_code,
+                bank.branch_code,
+                bank.account_type.value,
+                bank.account_number,
+                bank.holder,
+                amount,
+                code,
+            )
+        )
+    if not payouts:
+        raise NothingToPay("no shop of the region is due a payout with points available")
+    file = bulk_transfer_file(profile.originator, transfer_date, transfers)
+    batch = PayoutBatch(
+        batch_id,
+        region,
+        transfer_date,
+        scheduled,
+        len(payouts),
+        sum(p.amount for p in payouts),
+        file,
+        created_at=utc_now(),
+    )
+    await repository.insert_batch(session, batch, payouts)
+    return BatchRun(batch, payouts)
+
+
+async def get_batch(session: AsyncSession, batch_id: str) -> BatchRun:
+    batch = await repository.get_batch(session, batch_id)
+    if batch is None:
+        raise UnknownSettlement(f"unknown payout batch {batch_id}")
+    return BatchRun(batch, await repository.batch_payouts(session, batch_id))
+
+
+@dataclass(frozen=True, slots=True)
+class BankResult:
+    payout_id: str
+    paid: bool
+    result_code: str | None = None
+
+
+async def import_results(
+    session: AsyncSession, batch_id: str, results: list[BankResult]
+) -> BatchRun:
+    """Apply the bank's result: a paid payout captures its hold (the points leave the shop for
+    the payouts account), a failed one voids it (the points stay the shop's). Importing the
+    same result again changes nothing; a result contradicting an earlier one is refused."""
+    await get_batch(session, batch_id)
+    payouts = {p.id: p for p in await repository.batch_payouts(session, batch_id, lock=True)}
+    for result in results:
+        payout = payouts.get(result.payout_id)
+        if payout is None:
+            raise UnknownSettlement(f"batch {batch_id} has no payout {result.payout_id}")
+        if payout.status != "pending":
+            if (payout.status == "paid") != result.paid:
+                raise ResultConflict(f"payout {payout.id} was imported as {payout.status}")
+            continue
+        key = IdempotencyKey("payout-result", payout.id)
+        if result.paid:
+            await ledger.capture_hold(
+                session, payout.hold_id, idempotency=key, description=f"payout {payout.id}"
+            )
+        else:
+            await ledger.void_hold(session, payout.hold_id, idempotency=key)
+        await repository.resolve_payout(
+            session, payout.id, paid=result.paid, result_code=result.result_code
+        )
+    return await get_batch(session, batch_id)

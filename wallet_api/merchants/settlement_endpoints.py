@@ -1,0 +1,118 @@
+"""HTTP endpoints of settlement: the regions' payout accounts, shops' payout requests, payout
+batches with their Zengin files, and the bank's results."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from merchant.settlement import service
+from wallet_api.auth import Allow, Principal, Role
+from wallet_api.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.idempotency import respond_once
+from wallet_api.merchants.settlement_schemas import (
+    BankResults,
+    BatchCreate,
+    BatchOut,
+    PayoutRequestOut,
+    SettlementProfileIn,
+    SettlementProfileOut,
+)
+from wallet_api.payments.service import staff_merchant
+
+router = APIRouter(prefix="/v1", tags=["settlement"])
+
+Operator = Annotated[Principal, Depends(Allow(Role.OPERATOR))]
+Staff = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF))]
+
+
+@router.put("/regions/{region}/settlement")
+async def set_settlement_profile(
+    region: str, body: SettlementProfileIn, session: SessionDep, principal: Operator
+) -> SettlementProfileOut:
+    """The account payouts are sent from and the payout days (31: the month's last day)."""
+    profile = await service.set_profile(session, region, body.originator(), body.payout_days)
+    await session.commit()
+    return SettlementProfileOut(
+        region=profile.region,
+        payout_days=list(profile.payout_days),
+        payouts_account_id=profile.payouts_account_id,
+    )
+
+
+@router.post(
+    "/merchants/{merchant_id}/payout-requests", status_code=201, response_model=PayoutRequestOut
+)
+async def request_payout(
+    merchant_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Ask to be paid out in the next batch, without waiting for a payout day."""
+
+    async def operation() -> tuple[int, PayoutRequestOut]:
+        merchant = await staff_merchant(session, principal, merchant_id)
+        await service.request_payout(session, merchant.id)
+        return 201, PayoutRequestOut(merchant_id=merchant.id, requested=True)
+
+    return await respond_once(request, session, principal, idempotency_key, None, operation)
+
+
+@router.post("/regions/{region}/payout-batches", status_code=201, response_model=BatchOut)
+async def run_payout_batch(
+    region: str,
+    body: BatchCreate,
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Pay out every shop with points available on a payout day (else those who asked): each
+    payout holds the shop's available points, and the batch's Zengin file is written."""
+
+    async def operation() -> tuple[int, BatchOut]:
+        return 201, BatchOut.of(await service.run_batch(session, region, body.transfer_date))
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.get("/payout-batches/{batch_id}")
+async def read_payout_batch(batch_id: str, session: SessionDep, principal: Operator) -> BatchOut:
+    return BatchOut.of(await service.get_batch(session, batch_id))
+
+
+@router.get(
+    "/payout-batches/{batch_id}/zengin",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def payout_file(batch_id: str, session: SessionDep, principal: Operator) -> Response:
+    """The batch's Zengin 総合振込 file (CP932, records of 120 bytes, CR LF), for the bank."""
+    run = await service.get_batch(session, batch_id)
+    return Response(
+        run.batch.file,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{batch_id}.txt"'},
+    )
+
+
+@router.post("/payout-batches/{batch_id}/results", response_model=BatchOut)
+async def import_bank_results(
+    batch_id: str,
+    body: BankResults,
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """The bank's result: a paid payout captures its hold, a failed one releases it. Importing
+    the same result twice pays nothing twice."""
+
+    async def operation() -> tuple[int, BatchOut]:
+        return 200, BatchOut.of(await service.import_results(session, batch_id, body.parsed()))
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)

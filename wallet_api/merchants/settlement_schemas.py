@@ -1,0 +1,142 @@
+"""Request and response bodies of the settlement endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from merchant.settlement.service import BankResult, BatchRun
+from merchant.zengin import Originator
+
+_KANA = r"^[0-9A-Z\uff62\uff63\uff65-\uff9f ()\-./,]{1,40}$"
+
+
+class SettlementProfileIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_code": "1234567890",
+                    "client_name": "ｱｲﾂﾞﾜｶﾏﾂｼ",
+                    "bank_code": "0001",
+                    "bank_name": "ﾄｳﾎｳｷﾞﾝｺｳ",
+                    "branch_code": "001",
+                    "branch_name": "ﾎﾝﾃﾝ",
+                    "account_type": "1",
+                    "account_number": "7654321",
+                    "payout_days": [15, 31],
+                }
+            ]
+        },
+    )
+
+    client_code: str = Field(pattern=r"^[0-9]{10}$", description="Assigned by the bank.")
+    client_name: str = Field(pattern=_KANA)
+    bank_code: str = Field(pattern=r"^[0-9]{4}$")
+    bank_name: str = Field(pattern=_KANA, max_length=15)
+    branch_code: str = Field(pattern=r"^[0-9]{3}$")
+    branch_name: str = Field(pattern=_KANA, max_length=15)
+    account_type: str = Field(pattern=r"^[1249]$")
+    account_number: str = Field(pattern=r"^[0-9]{7}$")
+    payout_days: list[int] = Field(min_length=1, max_length=31, description="31: the last day.")
+
+    def originator(self) -> Originator:
+        return Originator(
+            client_code=self.client_code,
+            client_name=self.client_name,
+            bank_code=self.bank_code,
+            bank_name=self.bank_name,
+            branch_code=self.branch_code,
+            branch_name=self.branch_name,
+            account_type=self.account_type,
+            account_number=self.account_number,
+        )
+
+
+class SettlementProfileOut(BaseModel):
+    region: str
+    payout_days: list[int]
+    payouts_account_id: int
+
+
+class PayoutRequestOut(BaseModel):
+    merchant_id: str
+    requested: bool
+
+
+class BatchCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"transfer_date": "2026-12-15"}]}
+    )
+
+    transfer_date: date
+
+
+class PayoutOut(BaseModel):
+    id: str
+    merchant_id: str
+    amount: int
+    customer_code: str = Field(description="In the transfer file, to match the bank's result.")
+    status: str
+    result_code: str | None
+    resolved_at: datetime | None
+
+
+class BatchOut(BaseModel):
+    id: str
+    region: str
+    transfer_date: date
+    scheduled: bool
+    payout_count: int
+    total: int
+    created_at: datetime
+    payouts: list[PayoutOut]
+
+    @classmethod
+    def of(cls, run: BatchRun) -> BatchOut:
+        batch = run.batch
+        return cls(
+            id=batch.id,
+            region=batch.region,
+            transfer_date=batch.transfer_date,
+            scheduled=batch.scheduled,
+            payout_count=batch.payout_count,
+            total=batch.total,
+            created_at=batch.created_at,
+            payouts=[
+                PayoutOut(
+                    id=p.id,
+                    merchant_id=p.merchant_id,
+                    amount=p.amount,
+                    customer_code=p.customer_code,
+                    status=p.status,
+                    result_code=p.result_code,
+                    resolved_at=p.resolved_at,
+                )
+                for p in run.payouts
+            ],
+        )
+
+
+class BankResultIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payout_id: str = Field(min_length=1, max_length=40)
+    paid: bool
+    result_code: str | None = Field(default=None, max_length=20)
+
+
+class BankResults(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"results": [{"payout_id": "po-1a2b3c4d5e6f", "paid": True}]}]
+        },
+    )
+
+    results: list[BankResultIn] = Field(min_length=1, max_length=10_000)
+
+    def parsed(self) -> list[BankResult]:
+        return [BankResult(r.payout_id, r.paid, r.result_code) for r in self.results]
