@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 import json
 import logging
 import signal
 import sys
+from pathlib import Path
 
 import click
 
@@ -155,6 +158,106 @@ def issue_token(
             merchant=merchant,
             counter=counter,
             lifetime=timedelta(hours=hours),
+        )
+    )
+
+
+@main.group()
+def device() -> None:
+    """Stand-ins for a phone and a shop terminal, to try the API from a shell: they hold their
+    own Ed25519 keys and sign what the real apps would."""
+
+
+@device.command("key")
+@click.argument("key_file", type=click.Path(dir_okay=False, path_type=Path))
+def device_key(key_file: Path) -> None:
+    """Create an Ed25519 key in KEY_FILE (if absent) and print its public key, base64url."""
+    from nacl.signing import SigningKey
+
+    from ledger.keys import private_key_file
+
+    key = SigningKey(private_key_file(key_file))
+    click.echo(base64.urlsafe_b64encode(bytes(key.verify_key)).decode().rstrip("="))
+
+
+@device.command("terminal-code")
+@click.option("--key", "key_file", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--merchant", required=True)
+@click.option("--terminal", required=True)
+@click.option("--amount", required=True, type=click.IntRange(min=1))
+@click.option("--minutes", default=5, show_default=True, type=click.IntRange(min=1, max=60))
+@click.option("--name", default="Aizu Ramen", show_default=True, help="EMV tag 59.")
+@click.option("--city", default="Aizuwakamatsu", show_default=True, help="EMV tag 60.")
+@click.option("--mcc", default="5812", show_default=True)
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also save a PNG.")
+def terminal_code(
+    key_file: Path,
+    merchant: str,
+    terminal: str,
+    amount: int,
+    minutes: int,
+    name: str,
+    city: str,
+    mcc: str,
+    png: Path | None,
+) -> None:
+    """Print the dynamic code a terminal shows: amount, expiry and nonce, signed by its key."""
+    import secrets
+    from datetime import UTC, datetime, timedelta
+
+    from nacl.signing import SigningKey
+
+    from ledger.keys import private_key_file
+    from merchant import emv
+    from merchant.images import qr_png
+
+    code = emv.MerchantCode(
+        merchant_id=merchant,
+        terminal_id=terminal,
+        mcc=mcc,
+        name=name,
+        city=city,
+        amount=amount,
+        expires_at=datetime.now(UTC) + timedelta(minutes=minutes),
+        nonce=secrets.token_hex(8),
+    )
+    payload = emv.encode(code, SigningKey(private_key_file(key_file)))
+    if png is not None:
+        png.write_bytes(qr_png(payload))
+    click.echo(payload)
+
+
+@device.command("intent")
+@click.option("--key", "key_file", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--wallet", required=True)
+@click.option("--device", "device_id", required=True)
+@click.option("--payee", required=True, help="The merchant id; `any-shop` for a shown token.")
+@click.option("--amount", required=True, type=click.IntRange(min=1))
+def sign_intent(key_file: Path, wallet: str, device_id: str, payee: str, amount: int) -> None:
+    """Print a payment intent signed by the phone's key, as JSON {intent, signature}."""
+    import secrets
+    from datetime import UTC, datetime
+
+    from nacl.signing import SigningKey
+
+    from ledger.keys import private_key_file
+    from wallet_api.devices.domain import PaymentIntent
+
+    intent = PaymentIntent(
+        wallet_id=wallet,
+        device_id=device_id,
+        payee=payee,
+        amount=amount,
+        nonce=secrets.token_hex(12),
+        issued_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    )
+    signature = SigningKey(private_key_file(key_file)).sign(intent.signed_bytes()).signature
+    click.echo(
+        json.dumps(
+            {
+                "intent": dataclasses.asdict(intent),
+                "signature": base64.urlsafe_b64encode(signature).decode().rstrip("="),
+            }
         )
     )
 
