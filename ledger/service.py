@@ -50,6 +50,7 @@ from ledger.errors import (
     HoldExpired,
     HoldNotPending,
     IdempotencyConflict,
+    InsufficientFunds,
     InvalidRequest,
     LedgerBusy,
     LedgerError,
@@ -501,8 +502,11 @@ async def reserve_hold(
     expires_in: timedelta,
     idempotency: IdempotencyKey,
     metadata: Mapping[str, Any] | None = None,
+    up_to_available: bool = False,
 ) -> Hold:
-    """Reserve `amount` of an account's available balance for a later capture to `destination`."""
+    """Reserve `amount` of an account's available balance for a later capture to `destination`;
+    with `up_to_available`, whatever is available when the account is locked, up to `amount`
+    (a payout holding a shop's balance while refunds may be under way)."""
     require_amount(amount)
     if account_id == destination_id:
         raise InvalidRequest("source and destination must differ")
@@ -515,6 +519,7 @@ async def reserve_hold(
             "account": account_id,
             "destination": destination_id,
             "amount": amount,
+            "up_to_available": up_to_available,
             "expires_in": expires_in.total_seconds(),
             "metadata": dict(metadata or {}),
         }
@@ -539,14 +544,17 @@ async def reserve_hold(
         account = accounts[account_id]
         if account.currency != destination.currency:
             raise CurrencyMismatch("a hold's accounts must share a currency")
-        check_available(accounts, {account_id: -amount})
+        held = min(amount, account.available_balance) if up_to_available else amount
+        if held <= 0:
+            raise InsufficientFunds(f"account {account_id} has nothing available to hold")
+        check_available(accounts, {account_id: -held})
         return await repository.insert_hold(
             session,
             hold_id=claim.hold_id,
             currency=account.currency,
             account_id=account_id,
             destination_id=destination_id,
-            amount=amount,
+            amount=held,
             expires_at=utc_now() + expires_in,
             metadata=metadata or {},
         )

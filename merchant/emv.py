@@ -179,7 +179,7 @@ def decode(payload: str) -> ReadCode:
             nonce=additional.get("05") if dynamic else None,
         )
         signature = base64.b85decode(signature_template["01"])
-    except (KeyError, ValueError, binascii.Error) as error:
+    except (KeyError, ValueError, OverflowError, OSError, binascii.Error) as error:
         raise QrMalformed(f"a field of this code is missing or malformed: {error}") from None
     if dynamic and (code.nonce is None or code.terminal_id is None or code.amount is None):
         raise QrMalformed("a dynamic code names its terminal, amount and nonce")

@@ -103,3 +103,15 @@ class ResultConflict(MerchantError):
 
     code = "result_conflict"
     http_status = 409
+
+
+class QrMerchantMismatch(MerchantError):
+    """A code that shows a shop's name, city or category other than the shop's own."""
+
+    code = "qr_merchant_mismatch"
+    http_status = 422
+
+
+class MerchantSuspended(MerchantError):
+    code = "merchant_suspended"
+    http_status = 403

@@ -18,7 +18,9 @@ from merchant.errors import (
     InvalidCounter,
     InvalidMerchant,
     MerchantExists,
+    MerchantSuspended,
     QrExpired,
+    QrMerchantMismatch,
     QrReused,
     TerminalRevoked,
     UnknownCounter,
@@ -126,6 +128,12 @@ async def onboard_merchant(session: AsyncSession, profile: MerchantProfile) -> M
     return merchant
 
 
+def require_open(merchant: Merchant) -> None:
+    """A suspended shop takes no payments (refunds to its customers still go through)."""
+    if merchant.status != "active":
+        raise MerchantSuspended(f"merchant {merchant.id} is suspended")
+
+
 async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant:
     merchant = await repository.get_merchant(session, merchant_id)
     if merchant is None:
@@ -188,6 +196,7 @@ async def read_code(
     transaction)."""
     read = emv.decode(payload)
     merchant = await get_merchant(session, read.code.merchant_id)
+    require_open(merchant)
     if not read.code.dynamic:
         return merchant, emv.verify(read, platform_key)
     assert read.code.terminal_id is not None
@@ -196,6 +205,10 @@ async def read_code(
     if terminal.status != "active":
         raise TerminalRevoked(f"terminal {terminal.id} was revoked")
     code = emv.verify(read, VerifyKey(terminal.public_key))
+    profile = merchant.profile
+    if (code.name, code.city, code.mcc) != (profile.qr_name, profile.qr_city, profile.mcc):
+        # The till signed it, but the wallet would show a name that is not the shop's.
+        raise QrMerchantMismatch("the code shows another shop's name, city or category")
     assert code.expires_at is not None
     if code.expires_at <= now:
         raise QrExpired("this code has expired: ask the shop for a new one")
@@ -218,6 +231,8 @@ async def pay_merchant(
     their kind, `b2b_transfer`, is what the statistics count as local re-circulation."""
     if payer.id == payee.id:
         raise InvalidMerchant("a shop cannot pay itself")
+    require_open(payer)
+    require_open(payee)
     if payer.profile.currency != payee.profile.currency:
         raise InvalidMerchant("both shops must take the same points")
     return await ledger.transfer(

@@ -30,6 +30,7 @@ from wallet_api.errors import PROBLEM_MEDIA_TYPE, ApiError, RateLimited, problem
 from wallet_api.merchants.endpoints import router as merchants_router
 from wallet_api.merchants.settlement_endpoints import router as settlement_router
 from wallet_api.payments.endpoints import router as payments_router
+from wallet_api.payments.events import PaymentNotifier
 from wallet_api.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,11 @@ def create_app(
         app.state.platform_key = platform_key or SigningKey(
             private_key_file(settings.platform_key_path)
         )
+        app.state.payment_notifier = PaymentNotifier(engine)
         try:
             yield
         finally:
+            await app.state.payment_notifier.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -183,7 +183,7 @@ async def merchants_due(session: AsyncSession, region: str, *, everyone: bool) -
     else:
         query = (
             "SELECT DISTINCT m.id FROM merchants m JOIN payout_requests r ON r.merchant_id = m.id "
-            "WHERE m.region_code = :region AND r.batch_id IS NULL"
+            "WHERE m.region_code = :region AND m.status = 'active' AND r.batch_id IS NULL"
         )
     result = await session.execute(text(query + " ORDER BY 1"), {"region": region})
     return list(result.scalars())

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import service as ledger
 from ledger.domain import AccountCategory, AccountSpec, IdempotencyKey, utc_now
+from ledger.errors import InsufficientFunds
 from merchant import service as merchants
 from merchant.errors import InvalidMerchant, NothingToPay, ResultConflict, UnknownSettlement
 from merchant.settlement import repository
@@ -23,8 +24,10 @@ from merchant.settlement.repository import Payout, PayoutBatch, SettlementProfil
 from merchant.zengin import Originator, Transfer, bulk_transfer_file, header
 
 PAYOUTS_ACCOUNT = "system:payouts"  # points redeemed for yen sent to shops' banks
-# A payout not confirmed by then is released by the hold expiry job and paid again later.
-PAYOUT_HOLD_LIFETIME = timedelta(days=30)
+# Only the bank's result settles a payout: paid or failed, never released by time (a late
+# result must still find its hold), so its hold outlives any bank's answer by far.
+PAYOUT_HOLD_LIFETIME = timedelta(days=3650)
+MAX_TRANSFER = 9_999_999_999  # the Zengin amount field; the rest waits for the next batch
 
 
 async def set_profile(
@@ -53,8 +56,9 @@ async def get_profile(
 
 
 def is_payout_day(profile: SettlementProfile, day: date) -> bool:
+    """A payout day past the month's end (the 30th in February, 31) falls on its last day."""
     last = calendar.monthrange(day.year, day.month)[1]
-    return day.day in profile.payout_days or (31 in profile.payout_days and day.day == last)
+    return any(min(payout_day, last) == day.day for payout_day in profile.payout_days)
 
 
 async def request_payout(session: AsyncSession, merchant_id: str) -> None:
@@ -78,22 +82,28 @@ async def run_batch(session: AsyncSession, region: str, transfer_date: date) -> 
     batch_id = f"b-{transfer_date:%Y%m%d}-{secrets.token_hex(4)}"
     payouts: list[Payout] = []
     transfers: list[Transfer] = []
-    for merchant_id in await repository.merchants_due(session, region, everyone=scheduled):
-        merchant = await merchants.get_merchant(session, merchant_id)
-        account = await ledger.get_account(session, merchant.account_id)
-        amount = account.available_balance
-        if amount <= 0:
-            continue
+    due = [
+        await merchants.get_merchant(session, merchant_id)
+        for merchant_id in await repository.merchants_due(session, region, everyone=scheduled)
+    ]
+    # In account order, the order every writer locks accounts in, so a batch and a payment
+    # between two of its shops never wait on each other in a circle.
+    for merchant in sorted(due, key=lambda m: m.account_id):
         payout_id = f"po-{secrets.token_hex(6)}"
-        hold = await ledger.reserve_hold(
-            session,
-            account_id=merchant.account_id,
-            destination_id=profile.payouts_account_id,
-            amount=amount,
-            expires_in=PAYOUT_HOLD_LIFETIME,
-            idempotency=IdempotencyKey("payout", payout_id),
-            metadata={"payout": payout_id, "batch": batch_id},
-        )
+        try:
+            hold = await ledger.reserve_hold(
+                session,
+                account_id=merchant.account_id,
+                destination_id=profile.payouts_account_id,
+                amount=MAX_TRANSFER,
+                up_to_available=True,  # decided under the account's lock, not before it
+                expires_in=PAYOUT_HOLD_LIFETIME,
+                idempotency=IdempotencyKey("payout", payout_id),
+                metadata={"payout": payout_id, "batch": batch_id},
+            )
+        except InsufficientFunds:
+            continue  # nothing available: nothing to pay
+        amount = hold.amount
         code = await repository.next_customer_code(session)
         payouts.append(
             Payout(payout_id, batch_id, merchant.id, amount, hold.id, code, "pending", None, None)
@@ -149,10 +159,12 @@ async def import_results(
     same result again changes nothing; a result contradicting an earlier one is refused."""
     await get_batch(session, batch_id)
     payouts = {p.id: p for p in await repository.batch_payouts(session, batch_id, lock=True)}
-    for result in results:
-        payout = payouts.get(result.payout_id)
-        if payout is None:
-            raise UnknownSettlement(f"batch {batch_id} has no payout {result.payout_id}")
+    unknown = [r.payout_id for r in results if r.payout_id not in payouts]
+    if unknown:
+        raise UnknownSettlement(f"batch {batch_id} has no payout {unknown[0]}")
+    # Hold ids follow the batch's account order: settling in that order keeps the lock order.
+    for result in sorted(results, key=lambda r: payouts[r.payout_id].hold_id):
+        payout = payouts[result.payout_id]
         if payout.status != "pending":
             if (payout.status == "paid") != result.paid:
                 raise ResultConflict(f"payout {payout.id} was imported as {payout.status}")

@@ -458,3 +458,30 @@ async def test_balance_as_of_a_past_time(sessions, committed_books: Books) -> No
     assert (past.posted, past.pending) == (100, 0)
     assert (now.posted, now.pending, now.available) == (150, 30, 120)
     assert (before_all.posted, before_all.pending) == (0, 0)
+
+
+async def test_a_hold_up_to_the_available_balance_takes_what_there_is(
+    session: AsyncSession, books: Books
+) -> None:
+    lot = await books.wallet_lot(session, "w-all")
+    await books.fund(session, lot, 100)
+    held = await service.reserve_hold(
+        session,
+        account_id=lot.id,
+        destination_id=books.shop.id,
+        amount=1_000,
+        up_to_available=True,
+        expires_in=timedelta(minutes=5),
+        idempotency=new_key(),
+    )
+    assert held.amount == 100
+    with pytest.raises(InsufficientFunds):
+        await service.reserve_hold(
+            session,
+            account_id=lot.id,
+            destination_id=books.shop.id,
+            amount=1_000,
+            up_to_available=True,
+            expires_in=timedelta(minutes=5),
+            idempotency=new_key(),
+        )

@@ -168,3 +168,13 @@ def test_build_tlv_refuses_values_emv_cannot_carry() -> None:
         build_tlv([("59", "x" * 100)])
     with pytest.raises(ValueError, match="1 to 99"):
         build_tlv([("59", "")])
+
+
+def test_an_expiry_beyond_any_calendar_is_malformed_not_a_crash() -> None:
+    payload = encode(dynamic_code(), KEY)
+    fields = parse_tlv(payload[:-8])
+    account = dict(parse_tlv(dict(fields)["26"]))
+    account["03"] = "9" * 20
+    forged = [(t, build_tlv(list(account.items())) if t == "26" else v) for t, v in fields]
+    with pytest.raises(QrMalformed):
+        decode(with_crc(build_tlv(forged)))

@@ -7,9 +7,13 @@ import asyncio
 import json
 
 import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.wallet_api.api import Api, new_region
 from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
+from wallet_api.errors import RateLimited
+from wallet_api.payments.events import PaymentNotifier
 
 
 async def test_the_terminal_hears_of_a_payment_the_moment_it_commits(
@@ -48,3 +52,18 @@ async def test_only_the_shops_own_staff_may_listen(api: Api, live_url: str) -> N
     async with httpx.AsyncClient(base_url=live_url, timeout=10) as client:
         response = await client.get(f"/v1/merchants/{ramen.id}/events", headers=other.staff)
     assert response.status_code == 403
+
+
+async def test_a_shop_opens_only_so_many_streams(engine: AsyncEngine) -> None:
+    notifier = PaymentNotifier(engine, streams_per_merchant=1)
+    try:
+        async with notifier.subscribe("m-busy"):
+            with pytest.raises(RateLimited):
+                async with notifier.subscribe("m-busy"):
+                    pass
+            async with notifier.subscribe("m-other"):
+                pass
+        async with notifier.subscribe("m-busy"):  # the first one closed: room again
+            pass
+    finally:
+        await notifier.close()

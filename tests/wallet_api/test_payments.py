@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from nacl.signing import SigningKey
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import service as ledger
@@ -79,14 +80,21 @@ async def shop(api: Api, region: Region, size_class: str = "local") -> Shop:
     return Shop(merchant_id, staff, terminal.json()["id"], key)
 
 
-def dynamic_code(to: Shop, amount: int, *, minutes: int = 5, key: SigningKey | None = None) -> str:
+def dynamic_code(
+    to: Shop,
+    amount: int,
+    *,
+    minutes: int = 5,
+    key: SigningKey | None = None,
+    name: str = "Aizu Ramen",
+) -> str:
     """What the shop's terminal shows: a code it signs itself, offline."""
     return emv.encode(
         emv.MerchantCode(
             merchant_id=to.id,
             terminal_id=to.terminal_id,
             mcc="5812",
-            name="Aizu Ramen",
+            name=name,
             city="Aizuwakamatsu",
             amount=amount,
             expires_at=datetime.now(UTC) + timedelta(minutes=minutes),
@@ -193,6 +201,13 @@ async def test_attacks_on_codes_and_intents_are_refused_and_change_nothing(api: 
         "qr_expired": await pay(
             api, resident, dynamic_code(ramen, 1_000, minutes=-1), payee=ramen.id, amount=1_000
         ),
+        "qr_merchant_mismatch": await pay(
+            api,
+            resident,
+            dynamic_code(ramen, 1_000, name="CITY HALL"),
+            payee=ramen.id,
+            amount=1_000,
+        ),
         "qr_bad_crc": await pay(
             api, resident, code[:-1] + ("0" if code[-1] != "0" else "1"), payee=ramen.id, amount=1
         ),
@@ -285,3 +300,30 @@ async def test_concurrent_payments_into_one_shop_all_land(api: Api, sessions: Se
     seen = (await api.get(f"/v1/merchants/{ramen.id}/payments", ramen.staff)).json()["payments"]
     assert sum(p["amount"] for p in seen) == sum(700 + n for n in range(12))
     await assert_books_ok(sessions)
+
+
+async def test_polling_repeats_recent_payments_rather_than_skip_one(api: Api) -> None:
+    region = await new_region(api)
+    resident, ramen = await payer(api, region), await shop(api, region)
+    paid = await pay(api, resident, dynamic_code(ramen, 300), payee=ramen.id, amount=300)
+    first = (await api.get(f"/v1/merchants/{ramen.id}/payments", ramen.staff)).json()
+    assert [p["id"] for p in first["payments"]] == [paid.json()["payment"]["id"]]
+    # Within the overlap window the cursor stays behind it: the next poll shows it again.
+    assert first["next_after"] < first["payments"][0]["created_at"]
+    again = (
+        await api.get(f"/v1/merchants/{ramen.id}/payments", ramen.staff, after=first["next_after"])
+    ).json()
+    assert [p["id"] for p in again["payments"]] == [paid.json()["payment"]["id"]]
+
+
+async def test_a_suspended_shop_takes_no_payments(api: Api, sessions: Sessions) -> None:
+    region = await new_region(api)
+    resident, ramen = await payer(api, region), await shop(api, region)
+    async with sessions() as session:
+        await session.execute(
+            text("UPDATE merchants SET status = 'suspended' WHERE id = :id"), {"id": ramen.id}
+        )
+        await session.commit()
+    refused = await pay(api, resident, dynamic_code(ramen, 300), payee=ramen.id, amount=300)
+    assert (refused.status_code, refused.json()["code"]) == (403, "merchant_suspended")
+    assert await posted(api, resident) == 10_000

@@ -78,8 +78,20 @@ async def test_a_payout_day_pays_every_shop_in_full_and_the_file_says_so(
         (sake.id, 8_000),
     }
     assert run["total"] == 9_200
-    # Held: the points are still the shops', but no longer available to spend or pay twice.
+    # Held: the points are still the shops', but no longer available to spend or pay twice;
+    # only the bank's result settles the hold, never the clock.
     assert await shop_balance(sessions, region, ramen.id) == (1_200, 1_200)
+    async with sessions() as session:
+        years = (
+            await session.execute(
+                text(
+                    "SELECT min(h.expires_at - now()) > interval '3000 days' FROM holds h "
+                    "JOIN payouts p ON p.hold_id = h.id WHERE p.batch_id = :batch"
+                ),
+                {"batch": run["id"]},
+            )
+        ).scalar_one()
+    assert years is True
     again = await api.post(
         f"/v1/regions/{region.code}/payout-batches",
         region.operator,

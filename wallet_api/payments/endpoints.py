@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.domain import IdempotencyKey
+from ledger.domain import IdempotencyKey, utc_now
 from merchant import service as merchants
 from wallet_api.auth import Allow, Principal, Role
 from wallet_api.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.idempotency import respond_once
 from wallet_api.merchants.endpoints import merchant_for
 from wallet_api.payments import repository, service
-from wallet_api.payments.repository import PAYMENTS_CHANNEL
+from wallet_api.payments.events import CLOSED
 from wallet_api.payments.schemas import (
     B2BPayment,
     B2BPaymentOut,
@@ -33,6 +34,9 @@ from wallet_api.payments.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["payments"])
+
+# Longer than any payment's transaction: one stamped earlier but committed later is not skipped.
+POLL_OVERLAP = timedelta(seconds=10)
 
 Holder = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR))]
 Staff = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF))]
@@ -179,15 +183,20 @@ async def merchant_payments(
     merchant_id: str,
     session: SessionDep,
     principal: StaffOrOperator,
-    after: Annotated[
-        datetime | None, Query(description="`created_at` of the last one seen.")
-    ] = None,
+    after: Annotated[datetime | None, Query(description="`next_after` of the last answer.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> PaymentList:
-    """The shop's payments, oldest first: the polling fallback of the event stream."""
+    """The shop's payments, oldest first: the polling fallback of the event stream. A payment
+    is stamped when it is made and seen when it commits, so `next_after` stays a little behind
+    the newest one and the next answer may repeat a payment or two: keep them by id."""
     merchant = await merchant_for(session, principal, merchant_id)
     payments = await repository.merchant_payments(session, merchant.id, after=after, limit=limit)
-    return PaymentList(payments=[PaymentOut.of(p) for p in payments])
+    newest = payments[-1].created_at if payments else after
+    if newest is not None and len(payments) < limit:
+        newest = min(newest, utc_now() - POLL_OVERLAP)
+        if after is not None:
+            newest = max(newest, after)
+    return PaymentList(payments=[PaymentOut.of(p) for p in payments], next_after=newest)
 
 
 @router.get(
@@ -200,45 +209,38 @@ async def payment_events(
 ) -> StreamingResponse:
     """Server-sent events: an `event: payment` with the payment as `data` the moment one to
     this shop commits (a comment line every 15 seconds keeps the stream open). The first line,
-    `: listening`, says the stream is live. Fall back to polling `/payments` after a drop."""
+    `: listening`, says the stream is live. After a drop, reconnect and poll `/payments` for
+    what was missed. At most 20 streams a shop per API process."""
     merchant = await merchant_for(session, principal, merchant_id)
     await session.close()  # the stream must not hold a pooled connection idle in a transaction
     state = request.app.state
+    # Subscribed before answering, so a shop over its stream limit gets a 429, not a stream.
+    subscription = contextlib.AsyncExitStack()
+    heard = await subscription.enter_async_context(state.payment_notifier.subscribe(merchant.id))
     return StreamingResponse(
-        _payment_events(state.engine, state.sessions, merchant.id),
+        _payment_events(subscription, heard, state.sessions),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
 async def _payment_events(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], merchant_id: str
+    subscription: contextlib.AsyncExitStack,
+    heard: asyncio.Queue[str],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[str]:
-    heard: asyncio.Queue[str] = asyncio.Queue()
-
-    def on_notify(_connection: object, _pid: int, _channel: str, message: str) -> None:
-        merchant, payment_id = message.split(" ", 1)
-        if merchant == merchant_id:
-            heard.put_nowait(payment_id)
-
-    # PostgreSQL tells every API process of each committed payment (LISTEN/NOTIFY), so a
-    # terminal hears of it whichever process took the payment.
-    async with engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        listener: Any = raw.driver_connection
-        await listener.add_listener(PAYMENTS_CHANNEL, on_notify)
-        try:
-            yield ": listening\n\n"
-            while True:
-                try:
-                    payment_id = await asyncio.wait_for(heard.get(), timeout=15)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                async with sessions() as reader:
-                    payment = await repository.get_payment(reader, payment_id)
-                if payment is not None:
-                    data = PaymentOut.of(payment).model_dump_json()
-                    yield f"id: {payment.id}\nevent: payment\ndata: {data}\n\n"
-        finally:
-            await listener.remove_listener(PAYMENTS_CHANNEL, on_notify)
+    async with subscription:
+        yield ": listening\n\n"
+        while True:
+            try:
+                payment_id = await asyncio.wait_for(heard.get(), timeout=15)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            if payment_id == CLOSED:
+                return
+            async with sessions() as reader:
+                payment = await repository.get_payment(reader, payment_id)
+            if payment is not None:
+                data = PaymentOut.of(payment).model_dump_json()
+                yield f"id: {payment.id}\nevent: payment\ndata: {data}\n\n"

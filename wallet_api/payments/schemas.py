@@ -121,6 +121,9 @@ class PaymentReceiptOut(BaseModel):
 
 class PaymentList(BaseModel):
     payments: list[PaymentOut]
+    next_after: datetime | None = Field(
+        description="Pass as `after` next time; payments already seen may come again."
+    )
 
 
 class RefundCreate(BaseModel):

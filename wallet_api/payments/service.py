@@ -196,7 +196,9 @@ async def charge_card(
 async def staff_merchant(session: AsyncSession, principal: Principal, merchant_id: str) -> Merchant:
     if not principal.has(Role.MERCHANT_STAFF) or principal.merchant != merchant_id:
         raise Forbidden("only the shop's own staff charge for it")
-    return await merchants.get_merchant(session, merchant_id)
+    merchant = await merchants.get_merchant(session, merchant_id)
+    merchants.require_open(merchant)
+    return merchant
 
 
 # --- refunds ----------------------------------------------------------------------------------
