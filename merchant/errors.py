@@ -115,3 +115,13 @@ class QrMerchantMismatch(MerchantError):
 class MerchantSuspended(MerchantError):
     code = "merchant_suspended"
     http_status = 403
+
+
+class UnknownDepartment(MerchantError):
+    code = "unknown_department"
+    http_status = 404
+
+
+class UnknownProcedure(MerchantError):
+    code = "unknown_procedure"
+    http_status = 404

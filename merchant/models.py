@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, LargeBinary, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    LargeBinary,
+    Table,
+    Text,
+    text,
+)
 
 from ledger.models import metadata
 
@@ -67,4 +78,32 @@ used_qr_nonces = Table(
     Column("terminal_id", Text, ForeignKey("terminals.id"), primary_key=True),
     Column("nonce", Text, primary_key=True),
     Column("used_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("region_code", Text, ForeignKey("regions.code"), primary_key=True),
+    Column("code", Text, primary_key=True),
+    Column("name_ja", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column(
+        "revenue_account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, unique=True
+    ),
+)
+
+fee_versions = Table(
+    "fee_versions",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("region_code", Text, nullable=False),
+    Column("procedure_code", Text, nullable=False),
+    Column("name_ja", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("department_code", Text, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("sample", Boolean, nullable=False, server_default="false"),
+    Column("recorded_by", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )

@@ -1,0 +1,117 @@
+"""HTTP endpoints of city hall: departments and the fee catalogue."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from ledger.domain import business_date, utc_now
+from merchant.fees import service
+from wallet_api.auth import Allow, Principal, Role
+from wallet_api.city.schemas import (
+    DepartmentIn,
+    DepartmentList,
+    DepartmentOut,
+    FeeIn,
+    FeeList,
+    FeeOut,
+    SampleLoad,
+)
+from wallet_api.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.idempotency import respond_once
+
+router = APIRouter(prefix="/v1/regions/{region}", tags=["city hall"])
+
+Operator = Annotated[Principal, Depends(Allow(Role.OPERATOR))]
+Overseer = Annotated[Principal, Depends(Allow(Role.OPERATOR, Role.AUDITOR))]
+AnyRole = Annotated[Principal, Depends(Allow(*Role))]
+
+
+@router.get("/departments")
+async def list_departments(region: str, session: SessionDep, principal: AnyRole) -> DepartmentList:
+    departments = await service.departments(session, region)
+    return DepartmentList(departments=[DepartmentOut.of(d) for d in departments])
+
+
+@router.post("/departments", status_code=201, response_model=DepartmentOut)
+async def add_department(
+    region: str,
+    body: DepartmentIn,
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """A department of city hall, with the revenue account its fees are booked to."""
+
+    async def operation() -> tuple[int, DepartmentOut]:
+        department = await service.add_department(
+            session, region, body.code, body.name_ja, body.name_en
+        )
+        return 201, DepartmentOut.of(department)
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.get("/fees")
+async def fee_catalogue(
+    region: str,
+    session: SessionDep,
+    principal: AnyRole,
+    on: Annotated[date | None, Query(description="The day (default: today in Japan).")] = None,
+) -> FeeList:
+    """The procedures and their fees in force on a day."""
+    day = on or business_date(utc_now())
+    return FeeList(fees=[FeeOut.of(v) for v in await service.catalogue(session, region, day)])
+
+
+@router.put("/fees/{procedure}")
+async def set_fee(
+    region: str, procedure: str, body: FeeIn, session: SessionDep, principal: Operator
+) -> FeeOut:
+    """A procedure's fee from a date on (a new version: what was charged before stays)."""
+    version = await service.set_fee(
+        session,
+        region,
+        procedure,
+        name_ja=body.name_ja,
+        name_en=body.name_en,
+        department_code=body.department,
+        fee=body.fee,
+        valid_from=body.valid_from,
+        recorded_by=principal.subject,
+    )
+    await session.commit()
+    return FeeOut.of(version)
+
+
+@router.get("/fees/{procedure}/history")
+async def fee_history(
+    region: str, procedure: str, session: SessionDep, principal: Overseer
+) -> FeeList:
+    """Every version of a procedure's fee, in the order recorded, with who recorded it."""
+    return FeeList(fees=[FeeOut.of(v) for v in await service.history(session, region, procedure)])
+
+
+@router.post("/fees/sample", status_code=201, response_model=FeeList)
+async def load_sample_catalogue(
+    region: str,
+    body: SampleLoad,
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Load the sample catalogue (26 common procedures, five departments), marked as sample
+    data to be replaced by the city's own."""
+
+    async def operation() -> tuple[int, FeeList]:
+        versions = await service.load_sample(
+            session, region, valid_from=body.valid_from, recorded_by=principal.subject
+        )
+        return 201, FeeList(fees=[FeeOut.of(v) for v in versions])
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
