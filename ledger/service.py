@@ -436,24 +436,35 @@ async def pay_from_lots(
     holder_id: str,
     currency: str,
     amount: int,
-    destination_id: int,
+    destination_id: int | None = None,
     at_local_shop: bool,
     idempotency: IdempotencyKey,
     kind: EntryKind = EntryKind.PAYMENT,
     description: str = "",
     metadata: Mapping[str, Any] | None = None,
+    credits: Mapping[int, int] | None = None,
 ) -> Entry:
-    """Pay from a holder's eligible lots in the spending order of `plan_lot_spend`, in one entry.
-    The entry's lines say which lots paid how much."""
+    """Pay from a holder's eligible lots in the spending order of `plan_lot_spend`, in one entry,
+    to `destination_id`, or split over several accounts as `credits` (account: amount, summing
+    to `amount`: a city fee booked to each department's revenue). The entry's lines say which
+    lots paid how much."""
     require_amount(amount)
     require_metadata(metadata or {})
+    if credits is not None and destination_id is None:
+        destinations = dict(credits)
+    elif credits is None and destination_id is not None:
+        destinations = {destination_id: amount}
+    else:
+        raise InvalidRequest("pay to one destination or split over credits, not both")
+    if sum(destinations.values()) != amount or any(v <= 0 for v in destinations.values()):
+        raise InvalidRequest("the credits must be positive and add up to the amount")
     request_hash = fingerprint(
         {
             "op": "pay_from_lots",
             "holder": holder_id,
             "currency": currency,
             "amount": amount,
-            "destination": destination_id,
+            "destination": sorted(destinations.items()),
             "local": at_local_shop,
             "kind": kind.value,
             "description": description,
@@ -473,15 +484,15 @@ async def pay_from_lots(
             return await _replayed_entry(session, claim.entry_id)
         assert claim.entry_id is not None
         lot_ids = await repository.holder_lot_ids(session, holder_id, currency)
-        if destination_id in lot_ids:
+        if not destinations.keys().isdisjoint(lot_ids):
             raise InvalidRequest("a holder cannot pay its own lot")
-        accounts = await _lock_known(session, [*lot_ids, destination_id])
+        accounts = await _lock_known(session, [*lot_ids, *destinations])
         lots = [accounts[i] for i in lot_ids]
         debits = plan_lot_spend(lots, amount, at=utc_now(), at_local_shop=at_local_shop)
         request = EntryRequest(
             currency=currency,
             kind=kind,
-            lines=(*debits, PostingLine(destination_id, amount)),
+            lines=(*debits, *(PostingLine(i, v) for i, v in sorted(destinations.items()))),
             description=description,
             metadata=metadata or {},
         )
