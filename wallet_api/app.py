@@ -24,6 +24,7 @@ from ledger.keys import private_key_file
 from merchant.errors import MerchantError
 from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
 from wallet_api.cards.endpoints import router as cards_router
+from wallet_api.city.counter_endpoints import router as counter_router
 from wallet_api.city.endpoints import router as city_router
 from wallet_api.consent.endpoints import router as consent_router
 from wallet_api.devices.endpoints import router as devices_router
@@ -46,6 +47,7 @@ ROUTERS = (
     payments_router,
     settlement_router,
     city_router,
+    counter_router,
 )
 
 

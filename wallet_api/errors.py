@@ -193,3 +193,23 @@ class UnknownPayment(ApiError):
 class RefundExceedsPayment(ApiError):
     code = "refund_exceeds_payment"
     http_status = 409
+
+
+class ShiftNotOpen(ApiError):
+    code = "shift_not_open"
+    http_status = 409
+
+
+class ShiftAlreadyOpen(ApiError):
+    code = "shift_already_open"
+    http_status = 409
+
+
+class UnknownInvoice(ApiError):
+    code = "unknown_invoice"
+    http_status = 404
+
+
+class InvoiceNotPayable(ApiError):
+    code = "invoice_not_payable"
+    http_status = 409

@@ -223,3 +223,62 @@ payout_requests = Table(
     Column("requested_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("batch_id", Text, ForeignKey("payout_batches.id")),
 )
+
+counter_shifts = Table(
+    "counter_shifts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("counter_id", Text, ForeignKey("counters.id"), nullable=False),
+    Column("cashier", Text, nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("closed_at", DateTime(timezone=True)),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("shift_id", Text, ForeignKey("counter_shifts.id"), nullable=False),
+    Column("counter_id", Text, ForeignKey("counters.id"), nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("paid_at", DateTime(timezone=True)),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), unique=True),
+    Column("wallet_id", Text, ForeignKey("wallets.id")),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("invoice_id", Text, ForeignKey("invoices.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("fee_version_id", BigInteger, ForeignKey("fee_versions.id"), nullable=False),
+    Column("procedure_code", Text, nullable=False),
+    Column("name_ja", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("department_code", Text, nullable=False),
+    Column("unit_fee", BigInteger, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+)
+
+receipt_sequences = Table(
+    "receipt_sequences",
+    metadata,
+    Column("counter_id", Text, ForeignKey("counters.id"), primary_key=True),
+    Column("fiscal_year", Integer, primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("counter_id", Text, ForeignKey("counters.id"), primary_key=True),
+    Column("fiscal_year", Integer, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("invoice_id", Text, ForeignKey("invoices.id"), nullable=False, unique=True),
+    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)

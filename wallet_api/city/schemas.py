@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ledger.domain import MAX_AMOUNT
 from merchant.fees.domain import Department, FeeVersion
+from wallet_api.city.repository import Invoice
+from wallet_api.city.service import FeeReceipt
+from wallet_api.wallets.schemas import BalanceOut
 
 _CODE = r"^[a-z][a-z0-9-]{1,39}$"
 
@@ -106,3 +109,118 @@ class SampleLoad(BaseModel):
     )
 
     valid_from: date
+
+
+class ShiftOut(BaseModel):
+    id: str
+    counter_id: str
+    cashier: str
+    business_date: date
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class InvoiceLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    procedure: str = Field(pattern=_CODE)
+    quantity: StrictInt = Field(ge=1, le=99)
+
+
+class InvoiceCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "lines": [
+                        {"procedure": "residence-cert", "quantity": 2},
+                        {"procedure": "income-cert", "quantity": 1},
+                    ]
+                }
+            ]
+        },
+    )
+
+    lines: list[InvoiceLineIn] = Field(min_length=1, max_length=20)
+
+
+class InvoiceLineOut(BaseModel):
+    line_no: int
+    procedure: str
+    name_ja: str
+    name_en: str
+    department: str
+    unit_fee: int
+    quantity: int
+    amount: int
+    fee_version_id: int
+
+
+class InvoiceOut(BaseModel):
+    id: str
+    counter_id: str
+    total: int
+    status: str
+    expires_at: datetime
+    paid_at: datetime | None
+    lines: list[InvoiceLineOut]
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> InvoiceOut:
+        return cls(
+            id=invoice.id,
+            counter_id=invoice.counter_id,
+            total=invoice.total,
+            status=invoice.status,
+            expires_at=invoice.expires_at,
+            paid_at=invoice.paid_at,
+            lines=[
+                InvoiceLineOut(
+                    line_no=line.line_no,
+                    procedure=line.procedure_code,
+                    name_ja=line.name_ja,
+                    name_en=line.name_en,
+                    department=line.department_code,
+                    unit_fee=line.unit_fee,
+                    quantity=line.quantity,
+                    amount=line.amount,
+                    fee_version_id=line.fee_version_id,
+                )
+                for line in invoice.lines
+            ],
+        )
+
+
+class ShownInvoiceOut(BaseModel):
+    """What the counter's screen shows: the invoice and its code to scan."""
+
+    invoice: InvoiceOut
+    qr_payload: str
+    png_base64: str
+
+
+class FeeReceiptOut(BaseModel):
+    """The numbered receipt: per counter and fiscal year, without gaps."""
+
+    receipt_number: str = Field(description="<counter>-<fiscal year>-<number>")
+    counter_id: str
+    fiscal_year: int
+    number: int
+    issued_at: datetime
+    entry_id: int
+    invoice: InvoiceOut
+    balance: BalanceOut
+
+    @classmethod
+    def of(cls, receipt: FeeReceipt) -> FeeReceiptOut:
+        return cls(
+            receipt_number=f"{receipt.counter_id}-{receipt.fiscal_year}-{receipt.number:06d}",
+            counter_id=receipt.counter_id,
+            fiscal_year=receipt.fiscal_year,
+            number=receipt.number,
+            issued_at=receipt.issued_at,
+            entry_id=receipt.entry.id,
+            invoice=InvoiceOut.of(receipt.invoice),
+            balance=BalanceOut.of(receipt.balance),
+        )

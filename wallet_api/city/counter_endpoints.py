@@ -1,0 +1,121 @@
+"""HTTP endpoints of the city hall counter: shifts, invoices and paying them."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from merchant.images import qr_png
+from wallet_api.auth import Allow, Principal, Role
+from wallet_api.city import repository, service
+from wallet_api.city.schemas import (
+    FeeReceiptOut,
+    InvoiceCreate,
+    InvoiceOut,
+    ShiftOut,
+    ShownInvoiceOut,
+)
+from wallet_api.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.errors import Forbidden, UnknownInvoice
+from wallet_api.idempotency import respond_once
+from wallet_api.payments.schemas import CodePayment
+
+router = APIRouter(prefix="/v1", tags=["city hall"])
+
+Cashier = Annotated[Principal, Depends(Allow(Role.CASHIER))]
+CashierOrOperator = Annotated[Principal, Depends(Allow(Role.CASHIER, Role.OPERATOR))]
+Holder = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR))]
+
+
+@router.post("/counters/{counter_id}/shifts", status_code=201, response_model=ShiftOut)
+async def open_shift(
+    counter_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: Cashier,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """The cashier opens the counter's shift for today (one open shift a counter)."""
+
+    async def operation() -> tuple[int, ShiftOut]:
+        shift = await service.open_shift(session, principal, counter_id)
+        return 201, ShiftOut(
+            id=shift.id,
+            counter_id=shift.counter_id,
+            cashier=shift.cashier,
+            business_date=shift.business_date,
+            opened_at=shift.opened_at,
+            closed_at=shift.closed_at,
+        )
+
+    return await respond_once(request, session, principal, idempotency_key, None, operation)
+
+
+@router.post("/counters/{counter_id}/invoices", status_code=201, response_model=ShownInvoiceOut)
+async def create_invoice(
+    counter_id: str,
+    body: InvoiceCreate,
+    request: Request,
+    session: SessionDep,
+    principal: Cashier,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """An invoice of procedures at today's fees, and the code the counter shows for its total
+    (valid 15 minutes, paid once)."""
+
+    async def operation() -> tuple[int, ShownInvoiceOut]:
+        shown = await service.create_invoice(
+            session,
+            principal,
+            counter_id,
+            [(line.procedure, line.quantity) for line in body.lines],
+            request.app.state.platform_key,
+        )
+        return 201, ShownInvoiceOut(
+            invoice=InvoiceOut.of(shown.invoice),
+            qr_payload=shown.qr_payload,
+            png_base64=base64.b64encode(qr_png(shown.qr_payload)).decode(),
+        )
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.get("/invoices/{invoice_id}")
+async def read_invoice(
+    invoice_id: str, session: SessionDep, principal: CashierOrOperator
+) -> InvoiceOut:
+    """An invoice and whether it is paid (the counter's screen polls this)."""
+    invoice = await repository.get_invoice(session, invoice_id)
+    if invoice is None:
+        raise UnknownInvoice(f"unknown invoice {invoice_id}")
+    if not principal.has(Role.OPERATOR) and principal.counter != invoice.counter_id:
+        raise Forbidden("a cashier sees the invoices of their own counter")
+    return InvoiceOut.of(invoice)
+
+
+@router.post("/fee-payments", status_code=201, response_model=FeeReceiptOut)
+async def pay_fees(
+    body: CodePayment,
+    request: Request,
+    session: SessionDep,
+    principal: Holder,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Pay the invoice a city counter shows (its code's payee is `counter:<id>`), with an intent
+    signed by a device of the wallet; the answer is the numbered receipt."""
+
+    async def operation() -> tuple[int, FeeReceiptOut]:
+        receipt = await service.pay_invoice(
+            session,
+            principal,
+            qr_payload=body.qr_payload,
+            intent=body.intent.intent(),
+            signature=body.signature,
+            platform_key=request.app.state.platform_key.verify_key,
+        )
+        return 201, FeeReceiptOut.of(receipt)
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)

@@ -1,0 +1,218 @@
+"""City hall counters: a cashier's shift, invoices of procedures shown as a dynamic QR code, and
+paying them from a wallet with a numbered receipt. Each operation takes the caller's session and
+never commits."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from nacl.signing import SigningKey, VerifyKey
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger import service as ledger
+from ledger.domain import Entry, EntryKind, IdempotencyKey, business_date, utc_now
+from merchant import emv
+from merchant import service as merchants
+from merchant.errors import QrExpired
+from merchant.fees import repository as fee_repository
+from merchant.fees import service as fees
+from wallet_api.auth import Principal, Role
+from wallet_api.city import repository
+from wallet_api.city.repository import Invoice, InvoiceLine, Shift
+from wallet_api.devices import service as devices
+from wallet_api.devices.domain import PaymentIntent
+from wallet_api.errors import (
+    Forbidden,
+    IntentMismatch,
+    InvalidInput,
+    InvoiceNotPayable,
+    ShiftAlreadyOpen,
+    ShiftNotOpen,
+    UnknownInvoice,
+)
+from wallet_api.wallets import service as wallets
+from wallet_api.wallets.service import WalletBalance
+
+PAYEE_PREFIX = "counter:"  # a code's payee is "counter:<id>" for a city counter
+INVOICE_LIFETIME = timedelta(minutes=15)
+GOVERNMENT_MCC = "9399"  # government services, not elsewhere classified
+
+
+def fiscal_year(day: date) -> int:
+    """Japanese fiscal years begin on 1 April."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def _cashier_at(principal: Principal, counter_id: str) -> None:
+    if not principal.has(Role.CASHIER) or principal.counter != counter_id:
+        raise Forbidden("a cashier acts only at the counter of their token")
+
+
+async def open_shift(session: AsyncSession, principal: Principal, counter_id: str) -> Shift:
+    _cashier_at(principal, counter_id)
+    counter = await merchants.get_counter(session, counter_id)
+    shift = await repository.open_shift(
+        session,
+        shift_id=f"s-{secrets.token_hex(6)}",
+        counter_id=counter.id,
+        cashier=principal.subject,
+        business_date=business_date(utc_now()),
+    )
+    if shift is None:
+        raise ShiftAlreadyOpen(f"counter {counter_id} has a shift open: close it first")
+    return shift
+
+
+@dataclass(frozen=True, slots=True)
+class ShownInvoice:
+    invoice: Invoice
+    qr_payload: str
+
+
+async def create_invoice(
+    session: AsyncSession,
+    principal: Principal,
+    counter_id: str,
+    procedures: list[tuple[str, int]],
+    platform_key: SigningKey,
+) -> ShownInvoice:
+    """An invoice of procedures (code, quantity) at today's fees, and the dynamic code the
+    counter shows for its total: the same EMV payload as a shop's, signed by the platform (the
+    counter's screen is the city's own), its nonce the invoice id."""
+    _cashier_at(principal, counter_id)
+    if not 1 <= len(procedures) <= 20:
+        raise InvalidInput("an invoice has 1 to 20 lines")
+    shift = await repository.open_shift_of(session, counter_id)
+    if shift is None:
+        raise ShiftNotOpen(f"counter {counter_id} has no shift open")
+    counter = await merchants.get_counter(session, counter_id)
+    today = business_date(utc_now())
+    lines = []
+    for number, (code, quantity) in enumerate(procedures, start=1):
+        if not 1 <= quantity <= 99:
+            raise InvalidInput("a quantity is 1 to 99")
+        version = await fees.fee_on(session, counter.region, code, today)
+        lines.append(
+            InvoiceLine(
+                number,
+                version.id,
+                version.procedure_code,
+                version.name_ja,
+                version.name_en,
+                version.department_code,
+                version.fee,
+                quantity,
+            )
+        )
+    invoice_id = f"i-{secrets.token_hex(8)}"
+    expires_at = utc_now() + INVOICE_LIFETIME
+    await repository.insert_invoice(
+        session, invoice_id=invoice_id, shift=shift, lines=lines, expires_at=expires_at
+    )
+    invoice = await repository.get_invoice(session, invoice_id)
+    assert invoice is not None
+    payload = emv.encode(
+        emv.MerchantCode(
+            merchant_id=f"{PAYEE_PREFIX}{counter.id}",
+            terminal_id=counter.id,
+            mcc=GOVERNMENT_MCC,
+            name="CITY HALL",
+            city=counter.region[:15].upper(),
+            amount=invoice.total,
+            expires_at=expires_at,
+            nonce=invoice.id,
+        ),
+        platform_key,
+    )
+    return ShownInvoice(invoice, payload)
+
+
+@dataclass(frozen=True, slots=True)
+class FeeReceipt:
+    invoice: Invoice
+    counter_id: str
+    fiscal_year: int
+    number: int
+    issued_at: datetime
+    entry: Entry
+    balance: WalletBalance
+
+
+async def pay_invoice(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    qr_payload: str,
+    intent: PaymentIntent,
+    signature: str,
+    platform_key: VerifyKey,
+) -> FeeReceipt:
+    """Pay the invoice a counter shows. One entry takes the total from the wallet's lots and
+    books each line's fee to its department's revenue; the receipt gets the counter's next
+    number in the fiscal year."""
+    now = utc_now()
+    read = emv.decode(qr_payload)
+    code = emv.verify(read, platform_key)
+    if not code.dynamic or not code.merchant_id.startswith(PAYEE_PREFIX) or code.nonce is None:
+        raise IntentMismatch("this is not a city counter's invoice code")
+    assert code.expires_at is not None
+    assert code.amount is not None  # a dynamic code has both
+    if code.expires_at <= now:
+        raise QrExpired("this invoice's code has expired: ask the counter for a new one")
+    counter_id = code.merchant_id.removeprefix(PAYEE_PREFIX)
+    if intent.payee != code.merchant_id or intent.amount != code.amount:
+        raise IntentMismatch("the intent is not for this invoice's payee and total")
+    wallet = await wallets.own_wallet(session, principal, intent.wallet_id)
+    invoice = await repository.get_invoice(session, code.nonce, lock=True)
+    if invoice is None or invoice.counter_id != counter_id:
+        raise UnknownInvoice("this invoice is not known")
+    if invoice.status != "open" or invoice.total != code.amount or invoice.expires_at <= now:
+        raise InvoiceNotPayable(f"invoice {invoice.id} is {invoice.status}, not payable")
+    policy = await wallets.get_policy(session, wallet.region)
+    await devices.accept_intent(session, wallet, policy, intent, signature, now=now)
+    counter = await merchants.get_counter(session, counter_id)
+    per_department: dict[str, int] = defaultdict(int)
+    for line in invoice.lines:
+        per_department[line.department_code] += line.amount
+    credits = {}
+    for department_code, amount in per_department.items():
+        department = await fee_repository.get_department(session, counter.region, department_code)
+        assert department is not None  # fee_versions reference their department
+        credits[department.revenue_account_id] = amount
+    entry = await ledger.pay_from_lots(
+        session,
+        holder_id=wallet.id,
+        currency=wallet.currency,
+        amount=invoice.total,
+        credits=credits,
+        at_local_shop=True,  # the city hall counter is as local as it gets
+        idempotency=IdempotencyKey(f"intent:{intent.device_id}", intent.nonce),
+        kind=EntryKind.FEE,
+        description=f"fees at {counter.name}",
+        metadata={"invoice": invoice.id, "counter": counter.id, "wallet": wallet.id},
+    )
+    year = fiscal_year(business_date(now))
+    number = await repository.next_receipt_number(session, counter.id, year)
+    issued_at = await repository.mark_paid(
+        session,
+        invoice.id,
+        entry_id=entry.id,
+        wallet_id=wallet.id,
+        counter_id=counter.id,
+        fiscal_year=year,
+        number=number,
+    )
+    paid = await repository.get_invoice(session, invoice.id)
+    assert paid is not None
+    return FeeReceipt(
+        paid,
+        counter.id,
+        year,
+        number,
+        issued_at,
+        entry,
+        await wallets.wallet_balance(session, wallet),
+    )
