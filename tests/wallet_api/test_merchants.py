@@ -98,7 +98,8 @@ async def test_the_printed_code_is_signed_emv_and_decodes_to_its_exact_payload(a
 
     # An independent decoder (ZXing) reads the printed image back to the very same payload.
     image = Image.open(io.BytesIO(base64.b64decode(code["png_base64"])))
-    [found] = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    [found] = zxingcpp.read_barcodes(image, formats=qr_only)
     assert found.text == payload
     assert image.width >= 600  # about 5 cm or more at 300 dpi
     assert code["svg"].startswith("<svg") and "mm" in code["svg"][:200]
