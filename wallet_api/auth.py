@@ -33,6 +33,7 @@ class Role(StrEnum):
     VISITOR = "visitor"
     MERCHANT_STAFF = "merchant_staff"  # scoped to one merchant
     CASHIER = "cashier"  # scoped to one counter
+    SUPERVISOR = "supervisor"  # approves refunds of city fees
     CAMPAIGN_ADMIN = "campaign_admin"
     ECONOMIST = "economist"
     AUDITOR = "auditor"

@@ -233,6 +233,7 @@ counter_shifts = Table(
     Column("business_date", Date, nullable=False),
     Column("opened_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("closed_at", DateTime(timezone=True)),
+    Column("close_report", JSONB),
 )
 
 invoices = Table(
@@ -281,4 +282,18 @@ receipts = Table(
     Column("number", Integer, primary_key=True),
     Column("invoice_id", Text, ForeignKey("invoices.id"), nullable=False, unique=True),
     Column("issued_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+fee_refunds = Table(
+    "fee_refunds",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("invoice_id", Text, ForeignKey("invoices.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=False, unique=True),
+    Column("lots", JSONB, nullable=False),
+    Column("approved_by", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )

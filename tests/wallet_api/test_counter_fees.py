@@ -13,8 +13,16 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledger import service as ledger
 from ledger.checks import run_checks
-from ledger.domain import business_date, utc_now
+from ledger.domain import (
+    EntryKind,
+    EntryRequest,
+    IdempotencyKey,
+    business_date,
+    transfer_lines,
+    utc_now,
+)
 from tests.wallet_api.api import Api, Region, new_region
 from tests.wallet_api.test_payments import Payer, payer
 from wallet_api.auth import Role
@@ -178,3 +186,101 @@ async def test_no_invoice_without_an_open_shift_or_at_another_counter(api: Api) 
         {"lines": [{"procedure": "no-such-procedure", "quantity": 1}]},
     )
     assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_procedure")
+
+
+async def test_a_supervisor_cancels_a_procedure_and_the_fee_goes_back(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await city_with_open_counter(api)
+    resident = await payer(api, region)
+    shown = await invoice(api, region, ("residence-cert", 2), ("income-cert", 1))
+    receipt = (await pay(api, resident, shown)).json()
+    path = f"/v1/invoices/{receipt['invoice']['id']}/cancellations"
+    by_cashier = await api.post(path, region.cashier, {"line_no": 2, "reason": "wrong year"})
+    assert by_cashier.status_code == 403
+    supervisor = api.token(Role.SUPERVISOR, "supervisor-1")
+    cancelled = await api.post(path, supervisor, {"line_no": 2, "reason": "wrong year"})
+    assert cancelled.status_code == 201, cancelled.text
+    assert (cancelled.json()["amount"], cancelled.json()["receipt_number"]) == (300, 1)
+    assert await revenue(sessions, region, "taxation") == 0
+    assert await revenue(sessions, region, "citizens") == 600
+    balance = await api.get(f"/v1/wallets/{resident.wallet_id}/balance", resident.headers)
+    assert balance.json()["posted"] == 10_000 - 600
+    twice = await api.post(path, supervisor, {"line_no": 2, "reason": "again"})
+    assert (twice.status_code, twice.json()["code"]) == (409, "invoice_not_payable")
+
+
+async def test_the_close_report_matches_the_ledger_and_the_export_is_for_spreadsheets(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await city_with_open_counter(api)
+    resident = await payer(api, region)
+    first = (await pay(api, resident, await invoice(api, region, ("residence-cert", 2)))).json()
+    await pay(api, resident, await invoice(api, region, ("income-cert", 1), ("seal-cert", 1)))
+    supervisor = api.token(Role.SUPERVISOR, "supervisor-1")
+    await api.post(
+        f"/v1/invoices/{first['invoice']['id']}/cancellations",
+        supervisor,
+        {"line_no": 1, "reason": "not needed"},
+    )
+    closed = await api.post(f"/v1/counters/{region.counter}/shifts/close", region.cashier)
+    assert closed.status_code == 200, closed.text
+    report = closed.json()["report"]
+    by_procedure = {p["procedure"]: p for p in report["procedures"]}
+    assert (by_procedure["residence-cert"]["count"], by_procedure["residence-cert"]["gross"]) == (
+        2,
+        600,
+    )
+    assert by_procedure["residence-cert"]["refunded"] == 600
+    departments = {d["department"]: d for d in report["departments"]}
+    assert departments["citizens"]["net"] == 300  # the seal certificate
+    assert departments["taxation"]["net"] == 300
+    assert report["total"] == report["ledger_total"] == 600
+    assert report["matches"] is True
+    reopened = await api.post(f"/v1/counters/{region.counter}/shifts", region.cashier)
+    assert reopened.status_code == 201  # the closed shift makes room for the next
+
+    day = business_date(utc_now()).isoformat()
+    export = await api.get(f"/v1/regions/{region.code}/fee-revenue.csv", region.operator, date=day)
+    assert export.status_code == 200
+    assert export.content.startswith(b"\xef\xbb\xbf")
+    lines = export.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == (
+        "business_date,department_code,department_name,procedure_code,procedure_name,"
+        "quantity,gross_yen,refunded_yen,net_yen"
+    )
+    rows = {line.split(",")[3]: line.split(",") for line in lines[1:]}
+    assert rows["residence-cert"][2] == "市民課"
+    assert rows["residence-cert"][5:] == ["2", "600", "600", "0"]
+    assert rows["income-cert"][5:] == ["1", "300", "0", "300"]
+
+
+async def test_a_difference_between_the_counter_and_the_ledger_is_shown(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await city_with_open_counter(api)
+    resident = await payer(api, region)
+    await pay(api, resident, await invoice(api, region, ("seal-cert", 1)))
+    # A fee booked to the counter outside any invoice: the close must not hide it.
+    async with sessions() as session:
+        citizens = await ledger.get_account_by_code(session, region.currency, "revenue:citizens")
+        cash = await ledger.get_account_by_code(
+            session, region.currency, f"counter:{region.counter}:drawer"
+        )
+        await ledger.post_entry(
+            session,
+            EntryRequest(
+                region.currency,
+                EntryKind.FEE,
+                transfer_lines(cash.id, citizens.id, 50),
+                metadata={"counter": region.counter},
+            ),
+            idempotency=IdempotencyKey("test", secrets.token_hex(8)),
+        )
+        await session.commit()
+    report = (await api.post(f"/v1/counters/{region.counter}/shifts/close", region.cashier)).json()[
+        "report"
+    ]
+    citizens_line = next(d for d in report["departments"] if d["department"] == "citizens")
+    assert (citizens_line["net"], citizens_line["ledger_net"]) == (300, 350)
+    assert report["matches"] is False

@@ -101,6 +101,7 @@ async def test_every_endpoint_times_every_role(api: Api, live_url: str) -> None:
         Role.VISITOR: api.token(Role.VISITOR, "matrix-visitor"),
         Role.MERCHANT_STAFF: staff,
         Role.CASHIER: region.cashier,
+        Role.SUPERVISOR: api.token(Role.SUPERVISOR),
         Role.CAMPAIGN_ADMIN: api.token(Role.CAMPAIGN_ADMIN),
         Role.ECONOMIST: api.token(Role.ECONOMIST),
         Role.AUDITOR: api.token(Role.AUDITOR),

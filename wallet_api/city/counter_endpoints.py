@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import base64
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from merchant.images import qr_png
 from wallet_api.auth import Allow, Principal, Role
 from wallet_api.city import repository, service
 from wallet_api.city.schemas import (
+    CancellationIn,
+    CloseReport,
     FeeReceiptOut,
+    FeeRefundOut,
     InvoiceCreate,
     InvoiceOut,
     ShiftOut,
@@ -27,6 +31,8 @@ router = APIRouter(prefix="/v1", tags=["city hall"])
 
 Cashier = Annotated[Principal, Depends(Allow(Role.CASHIER))]
 CashierOrOperator = Annotated[Principal, Depends(Allow(Role.CASHIER, Role.OPERATOR))]
+Supervisor = Annotated[Principal, Depends(Allow(Role.SUPERVISOR))]
+Overseer = Annotated[Principal, Depends(Allow(Role.OPERATOR, Role.AUDITOR))]
 Holder = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR))]
 
 
@@ -119,3 +125,70 @@ async def pay_fees(
         return 201, FeeReceiptOut.of(receipt)
 
     return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.post("/invoices/{invoice_id}/cancellations", status_code=201, response_model=FeeRefundOut)
+async def cancel_procedure(
+    invoice_id: str,
+    body: CancellationIn,
+    request: Request,
+    session: SessionDep,
+    principal: Supervisor,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Cancel a paid procedure and refund its fee to the wallet (a supervisor's approval)."""
+
+    async def operation() -> tuple[int, FeeRefundOut]:
+        refund = await service.cancel_procedure(
+            session, principal, invoice_id, body.line_no, body.reason
+        )
+        return 201, FeeRefundOut(
+            id=refund.id,
+            invoice_id=refund.invoice.id,
+            line_no=refund.line_no,
+            amount=refund.amount,
+            entry_id=refund.entry.id,
+            receipt_number=refund.receipt_number,
+            approved_by=refund.approved_by,
+        )
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.post("/counters/{counter_id}/shifts/close")
+async def close_shift(
+    counter_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: Cashier,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Close the shift: counts and totals per procedure and department, refunds, and the
+    ledger's own totals for the counter and day beside them (`matches` says if they agree)."""
+
+    async def operation() -> tuple[int, CloseReport]:
+        report = await service.close_shift(session, principal, counter_id)
+        return 200, CloseReport(report=report)
+
+    return await respond_once(request, session, principal, idempotency_key, None, operation)
+
+
+@router.get(
+    "/regions/{region}/fee-revenue.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def fee_revenue_csv(
+    region: str,
+    session: SessionDep,
+    principal: Overseer,
+    day: Annotated[date, Query(alias="date", description="The business date.")],
+) -> Response:
+    """The day's fee revenue per department and procedure, for the municipal accounting system:
+    UTF-8 with BOM; columns business_date, department_code, department_name, procedure_code,
+    procedure_name, quantity, gross_yen, refunded_yen, net_yen."""
+    return Response(
+        await service.revenue_csv(session, region, day),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="fee-revenue-{day}.csv"'},
+    )

@@ -3,6 +3,7 @@ commit."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -217,3 +218,153 @@ async def mark_paid(
         )
     ).scalar_one()
     return issued
+
+
+async def refunded_lines(session: AsyncSession, invoice_id: str) -> set[int]:
+    result = await session.execute(
+        text("SELECT line_no FROM fee_refunds WHERE invoice_id = :invoice"), {"invoice": invoice_id}
+    )
+    return set(result.scalars())
+
+
+async def returned_per_lot(session: AsyncSession, invoice_id: str) -> dict[int, int]:
+    result = await session.execute(
+        text(
+            "SELECT key::bigint AS lot, sum(value::bigint) AS returned "
+            "FROM fee_refunds, jsonb_each_text(lots) WHERE invoice_id = :invoice GROUP BY key"
+        ),
+        {"invoice": invoice_id},
+    )
+    return {row.lot: int(row.returned) for row in result}
+
+
+async def insert_fee_refund(
+    session: AsyncSession,
+    *,
+    refund_id: str,
+    invoice_id: str,
+    line_no: int,
+    amount: int,
+    entry_id: int,
+    lots: dict[int, int],
+    approved_by: str,
+    reason: str,
+) -> datetime:
+    created: datetime = (
+        await session.execute(
+            text(
+                "INSERT INTO fee_refunds (id, invoice_id, line_no, amount, entry_id, lots, "
+                "approved_by, reason) VALUES (:id, :invoice, :line, :amount, :entry, "
+                "CAST(:lots AS jsonb), :by, :reason) RETURNING created_at"
+            ),
+            {
+                "id": refund_id,
+                "invoice": invoice_id,
+                "line": line_no,
+                "amount": amount,
+                "entry": entry_id,
+                "lots": json.dumps({str(k): v for k, v in lots.items()}),
+                "by": approved_by,
+                "reason": reason,
+            },
+        )
+    ).scalar_one()
+    return created
+
+
+async def receipt_of(session: AsyncSession, invoice_id: str) -> int:
+    number: int = (
+        await session.execute(
+            text("SELECT number FROM receipts WHERE invoice_id = :invoice"), {"invoice": invoice_id}
+        )
+    ).scalar_one()
+    return number
+
+
+async def shift_procedures(session: AsyncSession, shift_id: str) -> list[Row[Any]]:
+    """Per procedure of the shift's paid invoices: count (quantities), gross, refunded."""
+    result = await session.execute(
+        text(
+            """
+SELECT l.procedure_code, min(l.name_ja) AS name_ja, l.department_code,
+       sum(l.quantity) AS quantity, sum(l.amount) AS gross,
+       coalesce(sum(r.amount), 0) AS refunded
+  FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
+  LEFT JOIN fee_refunds r ON r.invoice_id = l.invoice_id AND r.line_no = l.line_no
+ WHERE i.shift_id = :shift AND i.status = 'paid'
+ GROUP BY l.procedure_code, l.department_code
+ ORDER BY l.department_code, l.procedure_code
+"""
+        ),
+        {"shift": shift_id},
+    )
+    return list(result)
+
+
+async def ledger_net_by_department(
+    session: AsyncSession, counter_id: str, day: date
+) -> dict[int, int]:
+    """What the ledger itself holds for a counter and business date: per revenue account, the
+    fees booked minus the fees refunded (entries that name the counter)."""
+    result = await session.execute(
+        text(
+            """
+SELECT p.account_id, sum(p.amount) AS net
+  FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+  JOIN departments d ON d.revenue_account_id = p.account_id
+ WHERE e.kind IN ('fee', 'refund') AND e.metadata->>'counter' = :counter
+   AND (e.recorded_at AT TIME ZONE 'Asia/Tokyo')::date = :day
+ GROUP BY p.account_id
+"""
+        ),
+        {"counter": counter_id, "day": day},
+    )
+    return {row.account_id: int(row.net) for row in result}
+
+
+async def close_shift(session: AsyncSession, shift_id: str, report: dict[str, Any]) -> datetime:
+    closed: datetime = (
+        await session.execute(
+            text(
+                "UPDATE counter_shifts SET closed_at = clock_timestamp(), "
+                "close_report = CAST(:report AS jsonb) WHERE id = :id AND closed_at IS NULL "
+                "RETURNING closed_at"
+            ),
+            {"id": shift_id, "report": json.dumps(report)},
+        )
+    ).scalar_one()
+    return closed
+
+
+async def revenue_rows(session: AsyncSession, region: str, day: date) -> list[Row[Any]]:
+    """Per department and procedure, for a region's business date: fees paid that day and
+    fees refunded that day (each on the day it happened)."""
+    result = await session.execute(
+        text(
+            """
+WITH paid AS (
+    SELECT l.department_code, l.procedure_code, l.name_ja, l.quantity, l.amount, 0 AS refunded
+      FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
+      JOIN counters c ON c.id = i.counter_id
+     WHERE c.region_code = :region AND i.status = 'paid'
+       AND (i.paid_at AT TIME ZONE 'Asia/Tokyo')::date = :day
+), refunded AS (
+    SELECT l.department_code, l.procedure_code, l.name_ja, 0 AS quantity, 0 AS amount,
+           r.amount AS refunded
+      FROM fee_refunds r JOIN invoice_lines l ON l.invoice_id = r.invoice_id
+       AND l.line_no = r.line_no
+      JOIN invoices i ON i.id = r.invoice_id JOIN counters c ON c.id = i.counter_id
+     WHERE c.region_code = :region AND (r.created_at AT TIME ZONE 'Asia/Tokyo')::date = :day
+)
+SELECT u.department_code, d.name_ja AS department_name, u.procedure_code,
+       min(u.name_ja) AS procedure_name, sum(u.quantity) AS quantity,
+       sum(u.amount) AS gross, sum(u.refunded) AS refunded
+  FROM (SELECT * FROM paid UNION ALL SELECT * FROM refunded) u
+  JOIN departments d ON d.region_code = :region AND d.code = u.department_code
+ GROUP BY u.department_code, d.name_ja, u.procedure_code
+ ORDER BY u.department_code, u.procedure_code
+"""
+        ),
+        {"region": region, "day": day},
+    )
+    return list(result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -224,3 +225,29 @@ class FeeReceiptOut(BaseModel):
             invoice=InvoiceOut.of(receipt.invoice),
             balance=BalanceOut.of(receipt.balance),
         )
+
+
+class CancellationIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"line_no": 1, "reason": "issued for the wrong person"}]},
+    )
+
+    line_no: StrictInt = Field(ge=1, le=20)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class FeeRefundOut(BaseModel):
+    id: str
+    invoice_id: str
+    line_no: int
+    amount: int
+    entry_id: int
+    receipt_number: int = Field(description="The receipt this refund undoes part of.")
+    approved_by: str
+
+
+class CloseReport(BaseModel):
+    """The shift's close: per procedure and department, with the ledger's own totals."""
+
+    report: dict[str, Any]

@@ -4,16 +4,27 @@ never commits."""
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import service as ledger
-from ledger.domain import Entry, EntryKind, IdempotencyKey, business_date, utc_now
+from ledger.domain import (
+    Entry,
+    EntryKind,
+    EntryRequest,
+    IdempotencyKey,
+    PostingLine,
+    business_date,
+    utc_now,
+)
 from merchant import emv
 from merchant import service as merchants
 from merchant.errors import QrExpired
@@ -33,6 +44,7 @@ from wallet_api.errors import (
     ShiftNotOpen,
     UnknownInvoice,
 )
+from wallet_api.payments.service import refund_to_lots
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.service import WalletBalance
 
@@ -216,3 +228,177 @@ async def pay_invoice(
         entry,
         await wallets.wallet_balance(session, wallet),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRefund:
+    id: str
+    invoice: Invoice
+    line_no: int
+    amount: int
+    entry: Entry
+    receipt_number: int
+    approved_by: str
+
+
+async def cancel_procedure(
+    session: AsyncSession, principal: Principal, invoice_id: str, line_no: int, reason: str
+) -> FeeRefund:
+    """Cancel a paid procedure: its fee goes back from the department's revenue to the wallet,
+    to the lots it came from, the lot spent last first (an expired lot's share to breakage),
+    exactly as a shop's refund does. Only a
+    supervisor approves it; each line is refunded at most once, and the refund names the
+    receipt it undoes."""
+    if not principal.has(Role.SUPERVISOR):
+        raise Forbidden("refunding a city fee needs a supervisor")
+    invoice = await repository.get_invoice(session, invoice_id, lock=True)
+    if invoice is None:
+        raise UnknownInvoice(f"unknown invoice {invoice_id}")
+    if invoice.status != "paid" or invoice.entry_id is None:
+        raise InvoiceNotPayable(f"invoice {invoice_id} is {invoice.status}: nothing to refund")
+    line = next((line for line in invoice.lines if line.line_no == line_no), None)
+    if line is None:
+        raise UnknownInvoice(f"invoice {invoice_id} has no line {line_no}")
+    if line_no in await repository.refunded_lines(session, invoice_id):
+        raise InvoiceNotPayable(f"line {line_no} of invoice {invoice_id} was refunded already")
+    counter = await merchants.get_counter(session, invoice.counter_id)
+    department = await fee_repository.get_department(session, counter.region, line.department_code)
+    assert department is not None
+    returned = await repository.returned_per_lot(session, invoice_id)
+    plan, credits, _ = await refund_to_lots(
+        session, invoice.entry_id, returned, line.amount, counter.currency
+    )
+    refund_id = f"fr-{secrets.token_hex(8)}"
+    receipt = await repository.receipt_of(session, invoice_id)
+    entry = await ledger.post_entry(
+        session,
+        EntryRequest(
+            counter.currency,
+            EntryKind.REFUND,
+            (
+                PostingLine(department.revenue_account_id, -line.amount),
+                *(PostingLine(account_id, points) for account_id, points in credits.items()),
+            ),
+            description=f"refund of {line.name_ja} (receipt {receipt})",
+            metadata={
+                "invoice": invoice_id,
+                "line": line_no,
+                "receipt": receipt,
+                "counter": counter.id,
+                "approved_by": principal.subject,
+            },
+        ),
+        idempotency=IdempotencyKey("fee-refund", refund_id),
+    )
+    await repository.insert_fee_refund(
+        session,
+        refund_id=refund_id,
+        invoice_id=invoice_id,
+        line_no=line_no,
+        amount=line.amount,
+        entry_id=entry.id,
+        lots=plan,
+        approved_by=principal.subject,
+        reason=reason,
+    )
+    return FeeRefund(refund_id, invoice, line_no, line.amount, entry, receipt, principal.subject)
+
+
+async def close_shift(
+    session: AsyncSession, principal: Principal, counter_id: str
+) -> dict[str, Any]:
+    """Close the counter's shift with its report: count and total per procedure and per
+    department, refunds, and beside them what the ledger itself booked for the counter that
+    business date. A difference is reported, not hidden."""
+    _cashier_at(principal, counter_id)
+    shift = await repository.open_shift_of(session, counter_id)
+    if shift is None:
+        raise ShiftNotOpen(f"counter {counter_id} has no shift open")
+    counter = await merchants.get_counter(session, counter_id)
+    rows = await repository.shift_procedures(session, shift.id)
+    ledger_net = await repository.ledger_net_by_department(session, counter.id, shift.business_date)
+    departments = {d.code: d for d in await fees.departments(session, counter.region)}
+    per_department: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"count": 0, "gross": 0, "refunded": 0}
+    )
+    for row in rows:
+        totals = per_department[row.department_code]
+        totals["count"] += int(row.quantity)
+        totals["gross"] += int(row.gross)
+        totals["refunded"] += int(row.refunded)
+    department_lines = []
+    for code in sorted(
+        set(per_department)
+        | {d.code for d in departments.values() if d.revenue_account_id in ledger_net}
+    ):
+        totals = per_department[code]
+        net = totals["gross"] - totals["refunded"]
+        booked = ledger_net.get(departments[code].revenue_account_id, 0)
+        department_lines.append(
+            {
+                "department": code,
+                **totals,
+                "net": net,
+                "ledger_net": booked,
+                "matches": net == booked,
+            }
+        )
+    report: dict[str, Any] = {
+        "shift": shift.id,
+        "counter": counter.id,
+        "business_date": shift.business_date.isoformat(),
+        "cashier": shift.cashier,
+        "procedures": [
+            {
+                "procedure": row.procedure_code,
+                "name_ja": row.name_ja,
+                "department": row.department_code,
+                "count": int(row.quantity),
+                "gross": int(row.gross),
+                "refunded": int(row.refunded),
+            }
+            for row in rows
+        ],
+        "departments": department_lines,
+        "total": sum(line["net"] for line in department_lines),
+        "ledger_total": sum(line["ledger_net"] for line in department_lines),
+    }
+    report["matches"] = all(line["matches"] for line in department_lines)
+    report["closed_at"] = (await repository.close_shift(session, shift.id, report)).isoformat()
+    return report
+
+
+REVENUE_CSV_COLUMNS = (
+    "business_date",
+    "department_code",
+    "department_name",
+    "procedure_code",
+    "procedure_name",
+    "quantity",
+    "gross_yen",
+    "refunded_yen",
+    "net_yen",
+)
+
+
+async def revenue_csv(session: AsyncSession, region: str, day: date) -> bytes:
+    """The day's fee revenue per department and procedure, as CSV in UTF-8 with a byte order
+    mark (so spreadsheet software reads the Japanese names), CR LF line ends."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(REVENUE_CSV_COLUMNS)
+    for row in await repository.revenue_rows(session, region, day):
+        writer.writerow(
+            (
+                day.isoformat(),
+                row.department_code,
+                row.department_name,
+                row.procedure_code,
+                row.procedure_name,
+                int(row.quantity),
+                int(row.gross),
+                int(row.refunded),
+                int(row.gross) - int(row.refunded),
+            )
+        )
+    return "\ufeff".encode() + buffer.getvalue().encode()

@@ -216,6 +216,33 @@ class Refund:
     to_breakage: int  # of those, the share of lots that had expired meanwhile
 
 
+async def refund_to_lots(
+    session: AsyncSession,
+    paid_entry_id: int,
+    returned: dict[int, int],
+    amount: int,
+    currency: str,
+) -> tuple[dict[int, int], dict[int, int], int]:
+    """Where `amount` of what the entry took from a wallet's lots goes back: the plan per lot
+    (`plan_lot_refund`: the lot spent last first, never more than it gave, `returned` already
+    given back), the credits to post (an expired lot's share to breakage instead), and that
+    share."""
+    paid = await ledger.get_entry(session, paid_entry_id)
+    spent = {line.account_id: -line.amount for line in paid.lines if line.amount < 0}
+    lots = [await ledger.get_account(session, lot_id) for lot_id in spent]
+    plan = plan_lot_refund(lots, spent, returned, amount)
+    now = utc_now()
+    expired = {lot.id for lot in lots if lot.is_expired(now)}
+    credits = {lot_id: points for lot_id, points in plan.items() if lot_id not in expired}
+    to_breakage = sum(points for lot_id, points in plan.items() if lot_id in expired)
+    if to_breakage:
+        breakage = await ledger.open_account(
+            session, AccountSpec(currency, BREAKAGE_ACCOUNT, AccountCategory.SYSTEM, True)
+        )
+        credits[breakage.id] = credits.get(breakage.id, 0) + to_breakage
+    return plan, credits, to_breakage
+
+
 async def refund_payment(
     session: AsyncSession, principal: Principal, payment_id: str, amount: int
 ) -> Refund:
@@ -233,24 +260,10 @@ async def refund_payment(
     if amount > left:
         raise RefundExceedsPayment(f"{left} of this payment is left to refund")
     merchant = await merchants.get_merchant(session, payment.merchant_id)
-    paid = await ledger.get_entry(session, payment.entry_id)
-    spent = {line.account_id: -line.amount for line in paid.lines if line.amount < 0}
-    lots = [await ledger.get_account(session, lot_id) for lot_id in spent]
     returned = await repository.returned_per_lot(session, payment.id)
-    plan = plan_lot_refund(lots, spent, returned, amount)
-    now = utc_now()
-    expired = {lot.id for lot in lots if lot.is_expired(now)}
-    credits: dict[int, int] = {}
-    to_breakage = sum(points for lot_id, points in plan.items() if lot_id in expired)
-    for lot_id, points in plan.items():
-        if lot_id not in expired:
-            credits[lot_id] = points
-    if to_breakage:
-        breakage = await ledger.open_account(
-            session,
-            AccountSpec(merchant.profile.currency, BREAKAGE_ACCOUNT, AccountCategory.SYSTEM, True),
-        )
-        credits[breakage.id] = credits.get(breakage.id, 0) + to_breakage
+    plan, credits, to_breakage = await refund_to_lots(
+        session, payment.entry_id, returned, amount, merchant.profile.currency
+    )
     refund_id = f"r-{secrets.token_hex(8)}"
     entry = await ledger.post_entry(
         session,
