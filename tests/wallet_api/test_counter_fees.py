@@ -284,3 +284,25 @@ async def test_a_difference_between_the_counter_and_the_ledger_is_shown(
     citizens_line = next(d for d in report["departments"] if d["department"] == "citizens")
     assert (citizens_line["net"], citizens_line["ledger_net"]) == (300, 350)
     assert report["matches"] is False
+
+
+async def test_a_resident_without_a_phone_pays_with_the_printed_card(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await city_with_open_counter(api)
+    resident = await payer(api, region)
+    card = await api.post(
+        f"/v1/wallets/{resident.wallet_id}/cards", region.operator, {"pin": "4821"}
+    )
+    shown = await invoice(api, region, ("koseki-full", 1))
+    path = f"/v1/invoices/{shown['invoice']['id']}/card-payments"  # type: ignore[index]
+    wrong = await api.post(
+        path, region.cashier, {"qr_payload": card.json()["qr_payload"], "pin": "0000"}
+    )
+    assert (wrong.status_code, wrong.json()["code"]) == (403, "wrong_pin")
+    paid = await api.post(
+        path, region.cashier, {"qr_payload": card.json()["qr_payload"], "pin": "4821"}
+    )
+    assert paid.status_code == 201, paid.text
+    assert (paid.json()["number"], paid.json()["invoice"]["total"]) == (1, 450)
+    assert await revenue(sessions, region, "citizens") == 450

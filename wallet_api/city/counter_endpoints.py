@@ -14,6 +14,7 @@ from wallet_api.auth import Allow, Principal, Role
 from wallet_api.city import repository, service
 from wallet_api.city.schemas import (
     CancellationIn,
+    CardPin,
     CloseReport,
     FeeReceiptOut,
     FeeRefundOut,
@@ -121,6 +122,26 @@ async def pay_fees(
             intent=body.intent.intent(),
             signature=body.signature,
             platform_key=request.app.state.platform_key.verify_key,
+        )
+        return 201, FeeReceiptOut.of(receipt)
+
+    return await respond_once(request, session, principal, idempotency_key, body, operation)
+
+
+@router.post("/invoices/{invoice_id}/card-payments", status_code=201, response_model=FeeReceiptOut)
+async def pay_invoice_by_card(
+    invoice_id: str,
+    body: CardPin,
+    request: Request,
+    session: SessionDep,
+    principal: Cashier,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """The cashier scans the resident's printed card and the resident types the PIN."""
+
+    async def operation() -> tuple[int, FeeReceiptOut]:
+        receipt = await service.pay_invoice_by_card(
+            session, principal, invoice_id, card_payload=body.qr_payload, pin=body.pin
         )
         return 201, FeeReceiptOut.of(receipt)
 

@@ -251,3 +251,15 @@ class CloseReport(BaseModel):
     """The shift's close: per procedure and department, with the ledger's own totals."""
 
     report: dict[str, Any]
+
+
+class CardPin(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"qr_payload": "AIZUCARD1:k-0a1b2c3d4e5f:9sX2k1Qm8vT0", "pin": "4821"}]
+        },
+    )
+
+    qr_payload: str = Field(min_length=1, max_length=200)
+    pin: str = Field(min_length=1, max_length=8)

@@ -31,6 +31,7 @@ from merchant.errors import QrExpired
 from merchant.fees import repository as fee_repository
 from merchant.fees import service as fees
 from wallet_api.auth import Principal, Role
+from wallet_api.cards import service as cards
 from wallet_api.city import repository
 from wallet_api.city.repository import Invoice, InvoiceLine, Shift
 from wallet_api.devices import service as devices
@@ -40,12 +41,15 @@ from wallet_api.errors import (
     IntentMismatch,
     InvalidInput,
     InvoiceNotPayable,
+    KeptRefusal,
     ShiftAlreadyOpen,
     ShiftNotOpen,
     UnknownInvoice,
+    WrongPin,
 )
 from wallet_api.payments.service import refund_to_lots
 from wallet_api.wallets import service as wallets
+from wallet_api.wallets.domain import Wallet
 from wallet_api.wallets.service import WalletBalance
 
 PAYEE_PREFIX = "counter:"  # a code's payee is "counter:<id>" for a city counter
@@ -185,7 +189,56 @@ async def pay_invoice(
         raise InvoiceNotPayable(f"invoice {invoice.id} is {invoice.status}, not payable")
     policy = await wallets.get_policy(session, wallet.region)
     await devices.accept_intent(session, wallet, policy, intent, signature, now=now)
-    counter = await merchants.get_counter(session, counter_id)
+    return await _settle(
+        session,
+        wallet,
+        invoice,
+        idempotency=IdempotencyKey(f"intent:{intent.device_id}", intent.nonce),
+        now=now,
+    )
+
+
+async def pay_invoice_by_card(
+    session: AsyncSession, principal: Principal, invoice_id: str, *, card_payload: str, pin: str
+) -> FeeReceipt:
+    """The resident without a smartphone pays the counter's invoice with the printed card and
+    PIN (a wrong PIN counts, and is refused as `KeptRefusal`)."""
+    now = utc_now()
+    invoice = await repository.get_invoice(session, invoice_id, lock=True)
+    if invoice is None:
+        raise UnknownInvoice(f"unknown invoice {invoice_id}")
+    _cashier_at(principal, invoice.counter_id)
+    if invoice.status != "open" or invoice.expires_at <= now:
+        raise InvoiceNotPayable(f"invoice {invoice.id} is {invoice.status}, not payable")
+    check = await cards.check_pin(session, card_payload, pin)
+    if not check.succeeded:
+        raise KeptRefusal(
+            WrongPin(
+                f"wrong PIN; {check.attempts_left} attempt(s) left before the card locks",
+                attempts_left=check.attempts_left,
+            )
+        )
+    wallet = await wallets.get_wallet(session, check.card.wallet_id)
+    return await _settle(
+        session,
+        wallet,
+        invoice,
+        idempotency=IdempotencyKey(f"card:{check.card.id}", secrets.token_hex(16)),
+        now=now,
+    )
+
+
+async def _settle(
+    session: AsyncSession,
+    wallet: Wallet,
+    invoice: Invoice,
+    *,
+    idempotency: IdempotencyKey,
+    now: datetime,
+) -> FeeReceipt:
+    """One entry from the wallet's lots to each line's department revenue, the counter's next
+    receipt number, and the invoice paid. The caller holds the invoice's lock."""
+    counter = await merchants.get_counter(session, invoice.counter_id)
     per_department: dict[str, int] = defaultdict(int)
     for line in invoice.lines:
         per_department[line.department_code] += line.amount
@@ -201,7 +254,7 @@ async def pay_invoice(
         amount=invoice.total,
         credits=credits,
         at_local_shop=True,  # the city hall counter is as local as it gets
-        idempotency=IdempotencyKey(f"intent:{intent.device_id}", intent.nonce),
+        idempotency=idempotency,
         kind=EntryKind.FEE,
         description=f"fees at {counter.name}",
         metadata={"invoice": invoice.id, "counter": counter.id, "wallet": wallet.id},
