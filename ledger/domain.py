@@ -323,7 +323,8 @@ def check_available(accounts: Mapping[int, Account], deltas: Mapping[int, int]) 
             continue
         if account.available_balance + delta < 0:
             raise InsufficientFunds(
-                f"account {account.code} has {account.available_balance} available, needs {-delta}"
+                f"account {account.code} has {account.available_balance} available, needs {-delta}",
+                account_id=account_id,
             )
 
 

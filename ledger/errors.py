@@ -55,6 +55,10 @@ class InsufficientFunds(LedgerError):
     code = "insufficient_funds"
     http_status = 409
 
+    def __init__(self, detail: str, *, account_id: int | None = None) -> None:
+        super().__init__(detail)
+        self.account_id = account_id  # the account short of funds, when there is one
+
 
 class IdempotencyConflict(LedgerError):
     code = "idempotency_conflict"

@@ -17,12 +17,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
 
+from campaigns.errors import CampaignError
 from ledger.config import Settings
 from ledger.database import create_engine, session_factory
 from ledger.errors import LedgerError
 from ledger.keys import private_key_file
 from merchant.errors import MerchantError
 from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.campaigns.endpoints import router as campaigns_router
 from wallet_api.cards.endpoints import router as cards_router
 from wallet_api.city.counter_endpoints import router as counter_router
 from wallet_api.city.endpoints import router as city_router
@@ -48,6 +50,7 @@ ROUTERS = (
     settlement_router,
     city_router,
     counter_router,
+    campaigns_router,
 )
 
 
@@ -111,10 +114,11 @@ def create_app(
     )
 
     @app.exception_handler(LedgerError)
+    @app.exception_handler(CampaignError)
     @app.exception_handler(MerchantError)
     @app.exception_handler(ApiError)
     async def refusal(request: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, LedgerError | MerchantError | ApiError)
+        assert isinstance(error, LedgerError | CampaignError | MerchantError | ApiError)
         if isinstance(error, ApiError):
             response = JSONResponse(
                 error.document(), status_code=error.http_status, media_type=PROBLEM_MEDIA_TYPE

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+import campaigns.models  # noqa: F401 - campaign tables
 import merchant.models  # noqa: F401 - the counters table, referenced below
 from ledger.models import metadata
 

@@ -83,6 +83,7 @@ async def test_every_endpoint_times_every_role(api: Api, live_url: str) -> None:
         {"label": "till", "public_key": public_key_text(SigningKey.generate())},
     )
     parameters = {
+        "campaign_id": "cp-unknown",
         "invoice_id": "i-unknown",
         "procedure": "residence-cert",
         "batch_id": "b-unknown",

@@ -1,0 +1,149 @@
+"""Premium-set campaigns over HTTP on real PostgreSQL: the sale, the personal cap and the budget
+under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledger.checks import run_checks
+from tests.wallet_api.api import Api, Region, new_region, open_wallet, top_up
+from wallet_api.auth import Role
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def campaign(api: Api, region: Region, **overrides: object) -> str:
+    now = datetime.now(UTC)
+    campaign_id = f"cp-{secrets.token_hex(5)}"
+    body = {
+        "id": campaign_id,
+        "region": region.code,
+        "name": "プレミアム付ポイント",
+        "price": 10_000,
+        "points_per_set": 12_500,
+        "restricted_points_per_set": 6_250,
+        "sets_per_person": 2,
+        "total_sets": 100,
+        "sale_from": (now - timedelta(days=1)).isoformat(),
+        "sale_until": (now + timedelta(days=1)).isoformat(),
+        "valid_until": (now + timedelta(days=90)).isoformat(),
+        **overrides,
+    }
+    created = await api.post("/v1/campaigns", api.token(Role.CAMPAIGN_ADMIN), body)
+    assert created.status_code == 201, created.text
+    return campaign_id
+
+
+async def buyer(api: Api, region: Region, funds: int) -> tuple[str, dict[str, str]]:
+    wallet_id, headers = await open_wallet(api, region)
+    if funds:
+        assert (await top_up(api, region, wallet_id, funds)).status_code == 201
+    return wallet_id, headers
+
+
+async def buy(
+    api: Api, campaign_id: str, wallet_id: str, headers: dict[str, str], sets: int = 1
+) -> httpx.Response:
+    return await api.post(
+        f"/v1/campaigns/{campaign_id}/purchases", headers, {"wallet_id": wallet_id, "sets": sets}
+    )
+
+
+async def lots(api: Api, wallet_id: str, headers: dict[str, str]) -> dict[str, int]:
+    balance = (await api.get(f"/v1/wallets/{wallet_id}/balance", headers)).json()
+    return {
+        f"{lot['kind']}{':' + lot['restriction'] if lot['restriction'] else ''}": lot["posted"]
+        for lot in balance["lots"]
+    }
+
+
+async def assert_books_ok(sessions: Sessions) -> None:
+    async with sessions() as session:
+        report = await run_checks(session, new_snapshot=True)
+    assert report.ok, report.violations
+
+
+async def test_ten_thousand_yen_buys_twelve_thousand_five_hundred_points(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await new_region(api)
+    campaign_id = await campaign(api, region)
+    wallet_id, headers = await buyer(api, region, 20_000)
+    bought = await buy(api, campaign_id, wallet_id, headers, sets=2)
+    assert bought.status_code == 201, bought.text
+    assert (bought.json()["price"], bought.json()["points"]) == (20_000, 25_000)
+    assert await lots(api, wallet_id, headers) == {
+        "premium:local_shops": 12_500,
+        "premium": 12_500,
+        "purchased": 0,
+    }
+    third = await buy(api, campaign_id, wallet_id, headers)
+    assert (third.status_code, third.json()["code"]) == (409, "personal_cap_reached")
+    visitor_wallet, visitor = await open_wallet(api, region, Role.VISITOR)
+    refused = await buy(api, campaign_id, visitor_wallet, visitor)
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_eligible")
+    async with sessions() as session:
+        budget = (
+            await session.execute(
+                text("SELECT posted_balance FROM accounts WHERE code = :code"),
+                {"code": f"campaign:{campaign_id}:budget"},
+            )
+        ).scalar_one()
+    assert budget == 100 * 2_500 - 2 * 2_500
+    await assert_books_ok(sessions)
+
+
+async def test_one_persons_twenty_concurrent_purchases_stop_at_the_cap(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await new_region(api)
+    campaign_id = await campaign(api, region)
+    wallet_id, headers = await buyer(api, region, 50_000)
+    responses = await asyncio.gather(
+        *(buy(api, campaign_id, wallet_id, headers) for _ in range(20))
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] * 2 + [409] * 18
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"personal_cap_reached"}
+    assert (await lots(api, wallet_id, headers))["purchased"] == 30_000
+    await assert_books_ok(sessions)
+
+
+async def test_concurrent_buyers_never_exceed_the_budget(api: Api, sessions: Sessions) -> None:
+    region = await new_region(api)
+    campaign_id = await campaign(api, region, total_sets=30)
+    buyers = [await buyer(api, region, 10_000) for _ in range(60)]
+    responses = await asyncio.gather(
+        *(buy(api, campaign_id, wallet_id, headers) for wallet_id, headers in buyers)
+    )
+    assert sum(r.status_code == 201 for r in responses) == 30
+    assert {r.json()["code"] for r in responses if r.status_code != 201} == {"sold_out"}
+    async with sessions() as session:
+        budget = (
+            await session.execute(
+                text("SELECT posted_balance FROM accounts WHERE code = :code"),
+                {"code": f"campaign:{campaign_id}:budget"},
+            )
+        ).scalar_one()
+    assert budget == 0
+    await assert_books_ok(sessions)
+
+
+async def test_no_sale_outside_the_window(api: Api) -> None:
+    region = await new_region(api)
+    now = datetime.now(UTC)
+    campaign_id = await campaign(
+        api,
+        region,
+        sale_from=(now + timedelta(days=1)).isoformat(),
+        sale_until=(now + timedelta(days=2)).isoformat(),
+    )
+    wallet_id, headers = await buyer(api, region, 10_000)
+    early = await buy(api, campaign_id, wallet_id, headers)
+    assert (early.status_code, early.json()["code"]) == (409, "outside_sale_window")
