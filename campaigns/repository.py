@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, text
@@ -86,3 +87,21 @@ async def sets_sold(session: AsyncSession, campaign_id: str) -> int:
         {"c": campaign_id},
     )
     return int(result.scalar_one())
+
+
+async def all_campaigns(session: AsyncSession) -> list[Campaign]:
+    result = await session.execute(text("SELECT * FROM campaigns ORDER BY id"))
+    return [_campaign(row) for row in result]
+
+
+async def expired_lots(session: AsyncSession, campaign_id: str, at: datetime) -> list[Row[Any]]:
+    """The campaign's lots expired by `at` that still hold points available."""
+    result = await session.execute(
+        text(
+            "SELECT id, code, posted_balance - pending_holds AS available FROM accounts "
+            "WHERE lot_kind = 'premium' AND expires_at <= :at "
+            "AND posted_balance - pending_holds > 0 AND code LIKE :pattern ORDER BY id"
+        ),
+        {"at": at, "pattern": f"wallet:%:{campaign_id}:%"},
+    )
+    return list(result)

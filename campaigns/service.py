@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -154,3 +155,32 @@ async def buy_sets(
     )
     await repository.insert_purchase(session, purchase)
     return purchase
+
+
+@dataclass(frozen=True, slots=True)
+class Expiry:
+    campaign_id: str
+    lot_id: int
+    points: int
+    entry_id: int
+
+
+async def expire_lots(session: AsyncSession, at: datetime) -> list[Expiry]:
+    """Move what is left in every campaign lot expired by `at` to its campaign's breakage
+    account, one entry per lot. A lot expires once: running this again changes nothing."""
+    expiries = []
+    for campaign in await repository.all_campaigns(session):
+        for lot in await repository.expired_lots(session, campaign.id, at):
+            entry = await ledger.post_entry(
+                session,
+                EntryRequest(
+                    campaign.currency,
+                    EntryKind.EXPIRY,
+                    transfer_lines(lot.id, campaign.breakage_account_id, int(lot.available)),
+                    description=f"expiry of {campaign.name}",
+                    metadata={"campaign": campaign.id, "lot": lot.id},
+                ),
+                idempotency=IdempotencyKey("expiry", str(lot.id)),
+            )
+            expiries.append(Expiry(campaign.id, lot.id, int(lot.available), entry.id))
+    return expiries

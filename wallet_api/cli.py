@@ -9,6 +9,7 @@ import json
 import logging
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -160,6 +161,42 @@ def issue_token(
             lifetime=timedelta(hours=hours),
         )
     )
+
+
+@main.group()
+def campaigns() -> None:
+    """Premium-point campaigns."""
+
+
+@campaigns.command("expire")
+@click.option(
+    "--date",
+    "day",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Expire what had expired by the start of this business date (Asia/Tokyo).",
+)
+def expire_campaign_lots(day: datetime) -> None:
+    """Move what is left in expired campaign lots to each campaign's breakage, one entry a lot
+    (the nightly job's step, until the job exists); running it again changes nothing."""
+    from zoneinfo import ZoneInfo
+
+    from campaigns.service import expire_lots
+
+    at = day.replace(tzinfo=ZoneInfo("Asia/Tokyo"))
+
+    async def run() -> None:
+        engine = create_engine(resolve_database_url(get_settings()), pool_size=1)
+        try:
+            async with session_factory(engine)() as session:
+                expiries = await expire_lots(session, at)
+                await session.commit()
+        finally:
+            await engine.dispose()
+        total = sum(expiry.points for expiry in expiries)
+        click.echo(f"{len(expiries)} lot(s) expired, {total} point(s) to breakage")
+
+    asyncio.run(run())
 
 
 @main.group()

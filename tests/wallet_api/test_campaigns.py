@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from campaigns.service import expire_lots
 from ledger.checks import run_checks
 from tests.wallet_api.api import Api, Region, new_region, open_wallet, top_up
 from wallet_api.auth import Role
@@ -147,3 +148,43 @@ async def test_no_sale_outside_the_window(api: Api) -> None:
     wallet_id, headers = await buyer(api, region, 10_000)
     early = await buy(api, campaign_id, wallet_id, headers)
     assert (early.status_code, early.json()["code"]) == (409, "outside_sale_window")
+
+
+async def test_expiry_moves_what_is_left_to_breakage_once_and_keeps_the_books(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await new_region(api)
+    now = datetime.now(UTC)
+    campaign_id = await campaign(
+        api,
+        region,
+        sale_from=(now - timedelta(days=1)).isoformat(),
+        sale_until=(now + timedelta(seconds=2)).isoformat(),
+        valid_until=(now + timedelta(seconds=2)).isoformat(),
+    )
+    wallet_id, headers = await buyer(api, region, 10_000)
+    assert (await buy(api, campaign_id, wallet_id, headers)).status_code == 201
+    await asyncio.sleep(2.5)
+    async with sessions() as session:
+        expired = await expire_lots(session, datetime.now(UTC))
+        await session.commit()
+    mine = [e for e in expired if e.campaign_id == campaign_id]
+    assert sorted(e.points for e in mine) == [6_250, 6_250]
+    async with sessions() as session:
+        again = await expire_lots(session, datetime.now(UTC))
+        await session.commit()
+    assert [e for e in again if e.campaign_id == campaign_id] == []
+    assert await lots(api, wallet_id, headers) == {
+        "premium:local_shops": 0,
+        "premium": 0,
+        "purchased": 0,
+    }
+    async with sessions() as session:
+        breakage = (
+            await session.execute(
+                text("SELECT posted_balance FROM accounts WHERE code = :code"),
+                {"code": f"campaign:{campaign_id}:breakage"},
+            )
+        ).scalar_one()
+    assert breakage == 12_500
+    await assert_books_ok(sessions)

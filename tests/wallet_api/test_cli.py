@@ -185,3 +185,9 @@ def test_serve_on_the_embedded_default_stops_its_postgres_on_sigterm(tmp_path: P
     assert server.returncode == 128 + signal.SIGTERM
     pid_file = tmp_path / "data" / "postgres" / "postmaster.pid"
     assert not pid_file.exists(), "the embedded server must stop with the service"
+
+
+def test_campaigns_expire_runs_as_a_command(database_url: URL) -> None:
+    result = aizu("campaigns", "expire", "--date", "2020-01-01", database=database_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0 lot(s) expired, 0 point(s) to breakage"
