@@ -20,7 +20,6 @@ from wallet_api.cards.schemas import (
     PrintedCardOut,
 )
 from wallet_api.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.errors import KeptRefusal, WrongPin
 from wallet_api.idempotency import REPLAYED_HEADER, respond_once
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet
@@ -79,15 +78,8 @@ async def authenticate_card(
     twice); five in a row lock the card."""
 
     async def operation() -> tuple[int, CardHolderOut]:
-        check = await service.check_pin(session, body.qr_payload, body.pin)
-        if not check.succeeded:
-            raise KeptRefusal(
-                WrongPin(
-                    f"wrong PIN; {check.attempts_left} attempt(s) left before the card locks",
-                    attempts_left=check.attempts_left,
-                )
-            )
-        return 200, CardHolderOut(card_id=check.card.id, wallet_id=check.card.wallet_id)
+        card = await service.check_pin(session, body.qr_payload, body.pin)
+        return 200, CardHolderOut(card_id=card.id, wallet_id=card.wallet_id)
 
     response = await respond_once(request, session, principal, idempotency_key, body, operation)
     if response.status_code == 200 and response.headers.get(REPLAYED_HEADER):

@@ -30,8 +30,10 @@ from wallet_api.errors import (
     CardBlocked,
     CardLocked,
     InvalidInput,
+    KeptRefusal,
     RateLimited,
     UnknownCard,
+    WrongPin,
 )
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet, WalletKind
@@ -96,10 +98,11 @@ def card_svg(printed: PrintedCard) -> str:
     return qr_svg(printed.qr_payload, millimetres_per_module="0.8")
 
 
-async def check_pin(session: AsyncSession, payload: str, pin: str) -> PinCheck:
-    """Check the PIN of a scanned card. The attempt is recorded either way (the caller commits
-    it even when the PIN was wrong): five wrong PINs in a row lock the card, and attempts per
-    minute are limited by the region's policy. The card's row lock makes concurrent guesses
+async def check_pin(session: AsyncSession, payload: str, pin: str) -> Card:
+    """The scanned card, once its PIN is right. The attempt is recorded either way: a wrong PIN
+    is refused as a `KeptRefusal`, so the request scope commits the attempt with the refusal.
+    Five wrong PINs in a row lock the card, and attempts per minute are limited by the
+    region's policy. The card's row lock makes concurrent guesses
     take turns, so none slips past the count."""
     parsed = parse_payload(payload)
     if parsed is None:
@@ -123,7 +126,15 @@ async def check_pin(session: AsyncSession, payload: str, pin: str) -> PinCheck:
     card = await repository.record_attempt(
         session, card.id, succeeded=succeeded, lock_after=MAX_WRONG_PINS
     )
-    return PinCheck(card, succeeded)
+    check = PinCheck(card, succeeded)
+    if not check.succeeded:
+        raise KeptRefusal(
+            WrongPin(
+                f"wrong PIN; {check.attempts_left} attempt(s) left before the card locks",
+                attempts_left=check.attempts_left,
+            )
+        )
+    return check.card
 
 
 def _require_in_use(card: Card) -> None:

@@ -41,11 +41,9 @@ from wallet_api.errors import (
     IntentMismatch,
     InvalidInput,
     InvoiceNotPayable,
-    KeptRefusal,
     ShiftAlreadyOpen,
     ShiftNotOpen,
     UnknownInvoice,
-    WrongPin,
 )
 from wallet_api.payments.service import refund_to_lots
 from wallet_api.wallets import service as wallets
@@ -210,20 +208,13 @@ async def pay_invoice_by_card(
     _cashier_at(principal, invoice.counter_id)
     if invoice.status != "open" or invoice.expires_at <= now:
         raise InvoiceNotPayable(f"invoice {invoice.id} is {invoice.status}, not payable")
-    check = await cards.check_pin(session, card_payload, pin)
-    if not check.succeeded:
-        raise KeptRefusal(
-            WrongPin(
-                f"wrong PIN; {check.attempts_left} attempt(s) left before the card locks",
-                attempts_left=check.attempts_left,
-            )
-        )
-    wallet = await wallets.get_wallet(session, check.card.wallet_id)
+    card = await cards.check_pin(session, card_payload, pin)
+    wallet = await wallets.get_wallet(session, card.wallet_id)
     return await _settle(
         session,
         wallet,
         invoice,
-        idempotency=IdempotencyKey(f"card:{check.card.id}", secrets.token_hex(16)),
+        idempotency=IdempotencyKey(f"card:{card.id}", secrets.token_hex(16)),
         now=now,
     )
 

@@ -31,10 +31,8 @@ from wallet_api.devices.domain import PaymentIntent
 from wallet_api.errors import (
     Forbidden,
     IntentMismatch,
-    KeptRefusal,
     RefundExceedsPayment,
     UnknownPayment,
-    WrongPin,
 )
 from wallet_api.payments import repository
 from wallet_api.payments.repository import Payment
@@ -173,15 +171,8 @@ async def charge_card(
     guarded by the PIN (a wrong PIN counts, and is refused as `KeptRefusal`)."""
     require_amount(amount)
     merchant = await staff_merchant(session, principal, merchant_id)
-    check = await cards.check_pin(session, card_payload, pin)
-    if not check.succeeded:
-        raise KeptRefusal(
-            WrongPin(
-                f"wrong PIN; {check.attempts_left} attempt(s) left before the card locks",
-                attempts_left=check.attempts_left,
-            )
-        )
-    wallet = await wallets.get_wallet(session, check.card.wallet_id)
+    card = await cards.check_pin(session, card_payload, pin)
+    wallet = await wallets.get_wallet(session, card.wallet_id)
     return await _pay(
         session,
         wallet,
@@ -189,7 +180,7 @@ async def charge_card(
         amount,
         terminal_id=None,
         method="card",
-        idempotency=IdempotencyKey(f"card:{check.card.id}", secrets.token_hex(16)),
+        idempotency=IdempotencyKey(f"card:{card.id}", secrets.token_hex(16)),
     )
 
 
