@@ -7,9 +7,10 @@ import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import service
+from ledger.checks import run_checks
 from ledger.domain import (
     Account,
     AccountCategory,
@@ -148,3 +149,10 @@ async def open_books(session: AsyncSession) -> Books:
         shop=await holder("merchant:shop-1"),
         chain=await holder("merchant:chain-1"),
     )
+
+
+async def assert_books_ok(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Every ledger invariant holds over the whole database, in a fresh snapshot."""
+    async with sessions() as session:
+        report = await run_checks(session, new_snapshot=True)
+    assert report.ok, report.violations

@@ -10,10 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import repository, service
 from ledger.batching import EntryBatcher
-from ledger.checks import run_checks
 from ledger.domain import Entry, EntryKind, EntryRequest, transfer_lines
 from ledger.errors import IdempotencyConflict, InsufficientFunds
-from tests.ledger.books import Books, new_key
+from tests.ledger.books import Books, assert_books_ok, new_key
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -25,12 +24,6 @@ def payment(books: Books, source: int, amount: int, description: str = "") -> En
         transfer_lines(source, books.shop.id, amount),
         description=description,
     )
-
-
-async def assert_books_ok(sessions: Sessions) -> None:
-    async with sessions() as session:
-        report = await run_checks(session, new_snapshot=True)
-    assert report.ok, report.violations
 
 
 async def test_concurrent_payments_share_commits_and_are_answered_one_by_one(

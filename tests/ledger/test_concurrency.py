@@ -11,10 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import service
-from ledger.checks import run_checks
 from ledger.domain import Entry, EntryKind, Hold, HoldStatus, IdempotencyKey
 from ledger.errors import AlreadyReversed, HoldNotPending, InsufficientFunds, LedgerError
-from tests.ledger.books import Books, new_key
+from tests.ledger.books import Books, assert_books_ok, new_key
 
 T = TypeVar("T")
 Sessions = async_sessionmaker[AsyncSession]
@@ -32,12 +31,6 @@ async def in_own_transaction(
             return refusal
         await session.commit()
         return result
-
-
-async def assert_books_ok(sessions: Sessions) -> None:
-    async with sessions() as session:
-        report = await run_checks(session, new_snapshot=True)
-    assert report.ok, report.violations
 
 
 async def test_fifty_payments_never_overspend_one_wallet(

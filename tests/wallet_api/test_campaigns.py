@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.service import expire_lots
-from ledger.checks import run_checks
+from tests.ledger.books import assert_books_ok
 from tests.wallet_api.api import Api, Region, new_region, open_wallet, top_up
 from wallet_api.auth import Role
 
@@ -62,12 +62,6 @@ async def lots(api: Api, wallet_id: str, headers: dict[str, str]) -> dict[str, i
         f"{lot['kind']}{':' + lot['restriction'] if lot['restriction'] else ''}": lot["posted"]
         for lot in balance["lots"]
     }
-
-
-async def assert_books_ok(sessions: Sessions) -> None:
-    async with sessions() as session:
-        report = await run_checks(session, new_snapshot=True)
-    assert report.ok, report.violations
 
 
 async def test_ten_thousand_yen_buys_twelve_thousand_five_hundred_points(

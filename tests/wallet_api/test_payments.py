@@ -14,7 +14,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import service as ledger
-from ledger.checks import run_checks
 from ledger.domain import (
     AccountCategory,
     AccountSpec,
@@ -26,6 +25,7 @@ from ledger.domain import (
     transfer_lines,
 )
 from merchant import emv
+from tests.ledger.books import assert_books_ok
 from tests.wallet_api.api import (
     Api,
     Region,
@@ -133,12 +133,6 @@ async def pay(
 async def posted(api: Api, by: Payer) -> int:
     balance = await api.get(f"/v1/wallets/{by.wallet_id}/balance", by.headers)
     return int(balance.json()["posted"])
-
-
-async def assert_books_ok(sessions: Sessions) -> None:
-    async with sessions() as session:
-        report = await run_checks(session, new_snapshot=True)
-    assert report.ok, report.violations
 
 
 async def test_a_resident_pays_a_dynamic_code_and_the_shop_sees_it(

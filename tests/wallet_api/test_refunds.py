@@ -12,7 +12,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import service as ledger
-from ledger.checks import run_checks
 from ledger.domain import (
     AccountCategory,
     AccountSpec,
@@ -23,6 +22,7 @@ from ledger.domain import (
     Restriction,
     transfer_lines,
 )
+from tests.ledger.books import assert_books_ok
 from tests.wallet_api.api import Api, new_region
 from tests.wallet_api.test_payments import Payer, Shop, dynamic_code, pay, payer, shop
 
@@ -68,12 +68,6 @@ async def add_premium_lot(
         )
         await session.commit()
         return lot.id
-
-
-async def assert_books_ok(sessions: Sessions) -> None:
-    async with sessions() as session:
-        report = await run_checks(session, new_snapshot=True)
-    assert report.ok, report.violations
 
 
 async def test_partial_refunds_return_the_lot_spent_last_first(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.checks import run_checks
 from merchant.zengin import read_records
+from tests.ledger.books import assert_books_ok
 from tests.wallet_api.api import Api, Region, new_region
 from tests.wallet_api.test_charges import charge, shown_token
 from tests.wallet_api.test_payments import Shop, payer, shop
@@ -52,12 +52,6 @@ async def shop_balance(sessions: Sessions, region: Region, merchant_id: str) -> 
             )
         ).one()
     return row.posted_balance, row.pending_holds
-
-
-async def assert_books_ok(sessions: Sessions) -> None:
-    async with sessions() as session:
-        report = await run_checks(session, new_snapshot=True)
-    assert report.ok, report.violations
 
 
 async def test_a_payout_day_pays_every_shop_in_full_and_the_file_says_so(

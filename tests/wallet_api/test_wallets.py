@@ -6,15 +6,9 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.checks import run_checks
+from tests.ledger.books import assert_books_ok
 from tests.wallet_api.api import Api, new_region, open_wallet, top_up
 from wallet_api.auth import Role
-
-
-async def assert_books_ok(sessions: async_sessionmaker[AsyncSession]) -> None:
-    async with sessions() as session:
-        report = await run_checks(session, new_snapshot=True)
-    assert report.ok, report.violations
 
 
 async def test_resident_opens_a_wallet_tops_up_at_a_counter_and_reads_it(
