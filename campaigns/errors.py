@@ -47,3 +47,47 @@ class PersonalCapReached(CampaignError):
 class SoldOut(CampaignError):
     code = "sold_out"
     http_status = 409
+
+
+class HouseholdCapReached(CampaignError):
+    code = "household_cap_reached"
+    http_status = 409
+
+
+class OutsideApplicationWindow(CampaignError):
+    code = "outside_application_window"
+    http_status = 409
+
+
+class AlreadyApplied(CampaignError):
+    code = "already_applied"
+    http_status = 409
+
+
+class NotDrawn(CampaignError):
+    """The campaign's sets go by lottery: a purchase needs a winning application."""
+
+    code = "not_a_winner"
+    http_status = 409
+
+
+class LotteryState(CampaignError):
+    """The lottery is not at the step asked for (not a lottery, drawn already, too early)."""
+
+    code = "lottery_state"
+    http_status = 409
+
+
+class WrongKind(CampaignError):
+    code = "wrong_campaign_kind"
+    http_status = 409
+
+
+class CampaignNotOver(CampaignError):
+    code = "campaign_not_over"
+    http_status = 409
+
+
+class OutsidePayoutWindow(CampaignError):
+    code = "outside_payout_window"
+    http_status = 409

@@ -9,7 +9,22 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaigns.domain import Campaign, PremiumSets, Purchase
+from campaigns.domain import (
+    TERMS,
+    Application,
+    Campaign,
+    CampaignKind,
+    Eligibility,
+    Grant,
+    Purchase,
+    ResidentRecord,
+    Round,
+)
+
+_CAMPAIGN = (
+    "SELECT c.*, l.seed_sha256 FROM campaigns c "
+    "LEFT JOIN campaign_lotteries l ON l.campaign_id = c.id"
+)
 
 
 def _campaign(row: Row[Any]) -> Campaign:
@@ -18,26 +33,31 @@ def _campaign(row: Row[Any]) -> Campaign:
         region=row.region_code,
         currency=row.currency,
         name=row.name,
-        settings=PremiumSets.from_json(row.settings),
+        terms=TERMS[CampaignKind(row.kind)].from_json(row.settings),
+        eligibility=Eligibility.from_json(row.eligibility),
         budget_account_id=row.budget_account_id,
         breakage_account_id=row.breakage_account_id,
+        seed_sha256=row.seed_sha256,
+        budget_returned_entry_id=row.budget_returned_entry_id,
     )
 
 
 async def insert_campaign(session: AsyncSession, campaign: Campaign) -> bool:
     result = await session.execute(
         text(
-            "INSERT INTO campaigns (id, region_code, currency, kind, name, settings, "
-            "budget_account_id, breakage_account_id) VALUES (:id, :region, :currency, "
-            "'premium_sets', :name, CAST(:settings AS jsonb), :budget, :breakage) "
+            "INSERT INTO campaigns (id, region_code, currency, kind, name, settings, eligibility, "
+            "budget_account_id, breakage_account_id) VALUES (:id, :region, :currency, :kind, "
+            ":name, CAST(:settings AS jsonb), CAST(:eligibility AS jsonb), :budget, :breakage) "
             "ON CONFLICT (id) DO NOTHING RETURNING id"
         ),
         {
             "id": campaign.id,
             "region": campaign.region,
             "currency": campaign.currency,
+            "kind": campaign.kind.value,
             "name": campaign.name,
-            "settings": json.dumps(campaign.settings.as_json()),
+            "settings": json.dumps(campaign.terms.as_json()),
+            "eligibility": json.dumps(campaign.eligibility.as_json()),
             "budget": campaign.budget_account_id,
             "breakage": campaign.breakage_account_id,
         },
@@ -47,9 +67,215 @@ async def insert_campaign(session: AsyncSession, campaign: Campaign) -> bool:
 
 async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign | None:
     row = (
-        await session.execute(text("SELECT * FROM campaigns WHERE id = :id"), {"id": campaign_id})
+        await session.execute(text(f"{_CAMPAIGN} WHERE c.id = :id"), {"id": campaign_id})
     ).first()
     return _campaign(row) if row else None
+
+
+async def set_budget_returned(session: AsyncSession, campaign_id: str, entry_id: int) -> None:
+    await session.execute(
+        text("UPDATE campaigns SET budget_returned_entry_id = :entry WHERE id = :id"),
+        {"entry": entry_id, "id": campaign_id},
+    )
+
+
+async def spend_back_campaigns(
+    session: AsyncSession, currency: str, at: datetime
+) -> list[Campaign]:
+    """The currency's spend-back campaigns earning at `at`."""
+    result = await session.execute(
+        text(
+            f"{_CAMPAIGN} WHERE c.currency = :currency AND c.kind = 'spend_back' "
+            "AND CAST(c.settings ->> 'earn_from' AS timestamptz) <= :at "
+            "AND CAST(c.settings ->> 'earn_until' AS timestamptz) > :at ORDER BY c.id"
+        ),
+        {"currency": currency, "at": at},
+    )
+    return [_campaign(row) for row in result]
+
+
+# The resident register
+
+
+async def upsert_resident_records(session: AsyncSession, records: list[ResidentRecord]) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO resident_register (subject, household, district, birth_date) "
+            "VALUES (:subject, :household, :district, :birth_date) ON CONFLICT (subject) DO "
+            "UPDATE SET household = excluded.household, district = excluded.district, "
+            "birth_date = excluded.birth_date, updated_at = clock_timestamp()"
+        ),
+        [
+            {
+                "subject": r.subject,
+                "household": r.household,
+                "district": r.district,
+                "birth_date": r.birth_date,
+            }
+            for r in records
+        ],
+    )
+
+
+async def resident_records(session: AsyncSession, subjects: list[str]) -> dict[str, ResidentRecord]:
+    result = await session.execute(
+        text(
+            "SELECT subject, household, district, birth_date FROM resident_register "
+            "WHERE subject = ANY(:subjects)"
+        ),
+        {"subjects": subjects},
+    )
+    return {
+        row.subject: ResidentRecord(row.subject, row.household, row.district, row.birth_date)
+        for row in result
+    }
+
+
+# Lotteries
+
+
+async def insert_lottery(session: AsyncSession, campaign_id: str, seed: str, sha256: str) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO campaign_lotteries (campaign_id, seed, seed_sha256) "
+            "VALUES (:campaign, :seed, :sha256)"
+        ),
+        {"campaign": campaign_id, "seed": seed, "sha256": sha256},
+    )
+
+
+async def lock_lottery(session: AsyncSession, campaign_id: str) -> Row[Any] | None:
+    """The lottery's seed and draw time, locked: draws of one campaign take turns."""
+    result = await session.execute(
+        text(
+            "SELECT seed, seed_sha256, drawn_at FROM campaign_lotteries "
+            "WHERE campaign_id = :campaign FOR UPDATE"
+        ),
+        {"campaign": campaign_id},
+    )
+    return result.first()
+
+
+async def revealed_seed(session: AsyncSession, campaign_id: str) -> str | None:
+    result = await session.execute(
+        text(
+            "SELECT seed FROM campaign_lotteries WHERE campaign_id = :campaign "
+            "AND drawn_at IS NOT NULL"
+        ),
+        {"campaign": campaign_id},
+    )
+    return result.scalar_one_or_none()
+
+
+async def mark_drawn(session: AsyncSession, campaign_id: str) -> None:
+    await session.execute(
+        text(
+            "UPDATE campaign_lotteries SET drawn_at = clock_timestamp() "
+            "WHERE campaign_id = :campaign"
+        ),
+        {"campaign": campaign_id},
+    )
+
+
+async def insert_application(session: AsyncSession, campaign_id: str, app: Application) -> bool:
+    result = await session.execute(
+        text(
+            "INSERT INTO campaign_applications (id, campaign_id, wallet_id, sets) "
+            "VALUES (:id, :campaign, :wallet, :sets) "
+            "ON CONFLICT (campaign_id, wallet_id) DO NOTHING RETURNING id"
+        ),
+        {"id": app.id, "campaign": campaign_id, "wallet": app.wallet_id, "sets": app.sets},
+    )
+    return result.first() is not None
+
+
+async def applications(session: AsyncSession, campaign_id: str) -> list[Application]:
+    result = await session.execute(
+        text(
+            "SELECT id, wallet_id, sets FROM campaign_applications "
+            "WHERE campaign_id = :campaign ORDER BY id"
+        ),
+        {"campaign": campaign_id},
+    )
+    return [Application(row.id, row.wallet_id, row.sets) for row in result]
+
+
+async def insert_round(session: AsyncSession, campaign_id: str, lottery_round: Round) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO campaign_rounds (campaign_id, round, sets, purchase_from, "
+            "purchase_until, next_position) VALUES (:campaign, :round, :sets, :purchase_from, "
+            ":purchase_until, :next_position)"
+        ),
+        {
+            "campaign": campaign_id,
+            "round": lottery_round.number,
+            "sets": lottery_round.sets,
+            "purchase_from": lottery_round.purchase_from,
+            "purchase_until": lottery_round.purchase_until,
+            "next_position": lottery_round.next_position,
+        },
+    )
+    if lottery_round.grants:
+        await session.execute(
+            text(
+                "INSERT INTO campaign_grants (application_id, campaign_id, round, sets) "
+                "VALUES (:application, :campaign, :round, :sets)"
+            ),
+            [
+                {
+                    "application": grant.application_id,
+                    "campaign": campaign_id,
+                    "round": lottery_round.number,
+                    "sets": grant.sets,
+                }
+                for grant in lottery_round.grants
+            ],
+        )
+
+
+async def rounds(session: AsyncSession, campaign_id: str) -> list[Round]:
+    result = await session.execute(
+        text(
+            "SELECT r.round, r.sets, r.purchase_from, r.purchase_until, r.next_position, "
+            "g.application_id, g.sets AS granted FROM campaign_rounds r "
+            "LEFT JOIN campaign_grants g ON g.campaign_id = r.campaign_id AND g.round = r.round "
+            "WHERE r.campaign_id = :campaign ORDER BY r.round, g.application_id"
+        ),
+        {"campaign": campaign_id},
+    )
+    found: dict[int, Round] = {}
+    for row in result:
+        if row.round not in found:
+            found[row.round] = Round(
+                row.round, row.sets, row.purchase_from, row.purchase_until, row.next_position
+            )
+        if row.application_id is not None:
+            found[row.round].grants.append(Grant(row.application_id, row.granted))
+    return list(found.values())
+
+
+async def grant_of(session: AsyncSession, campaign_id: str, wallet_id: str) -> Row[Any] | None:
+    """A wallet's winning grant: its sets and purchase window."""
+    result = await session.execute(
+        text(
+            "SELECT g.sets, r.purchase_from, r.purchase_until FROM campaign_applications a "
+            "JOIN campaign_grants g ON g.application_id = a.id "
+            "JOIN campaign_rounds r ON r.campaign_id = g.campaign_id AND r.round = g.round "
+            "WHERE a.campaign_id = :campaign AND a.wallet_id = :wallet"
+        ),
+        {"campaign": campaign_id, "wallet": wallet_id},
+    )
+    return result.first()
+
+
+async def last_purchase_window_end(session: AsyncSession, campaign_id: str) -> datetime | None:
+    result = await session.execute(
+        text("SELECT max(purchase_until) FROM campaign_rounds WHERE campaign_id = :campaign"),
+        {"campaign": campaign_id},
+    )
+    end: datetime | None = result.scalar_one()
+    return end
 
 
 async def sets_bought(session: AsyncSession, campaign_id: str, wallet_id: str) -> int:
@@ -63,13 +289,35 @@ async def sets_bought(session: AsyncSession, campaign_id: str, wallet_id: str) -
     return int(result.scalar_one())
 
 
-async def insert_purchase(session: AsyncSession, purchase: Purchase) -> None:
+async def sets_bought_by_household(session: AsyncSession, campaign_id: str, household: str) -> int:
+    result = await session.execute(
+        text(
+            "SELECT coalesce(sum(sets), 0) FROM campaign_purchases "
+            "WHERE campaign_id = :campaign AND household = :household"
+        ),
+        {"campaign": campaign_id, "household": household},
+    )
+    return int(result.scalar_one())
+
+
+async def lock_household(session: AsyncSession, campaign_id: str, household: str) -> None:
+    """A household's purchases in a campaign take turns (a transaction-scoped advisory lock:
+    the household has no row of its own to lock)."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"campaign-household:{campaign_id}:{household}"},
+    )
+
+
+async def insert_purchase(session: AsyncSession, purchase: Purchase, household: str | None) -> None:
     await session.execute(
         text(
             "INSERT INTO campaign_purchases (id, campaign_id, wallet_id, sets, price, points, "
-            "entry_id) VALUES (:id, :campaign, :wallet, :sets, :price, :points, :entry)"
+            "entry_id, household) VALUES (:id, :campaign, :wallet, :sets, :price, :points, "
+            ":entry, :household)"
         ),
         {
+            "household": household,
             "id": purchase.id,
             "campaign": purchase.campaign_id,
             "wallet": purchase.wallet_id,
@@ -90,7 +338,7 @@ async def sets_sold(session: AsyncSession, campaign_id: str) -> int:
 
 
 async def all_campaigns(session: AsyncSession) -> list[Campaign]:
-    result = await session.execute(text("SELECT * FROM campaigns ORDER BY id"))
+    result = await session.execute(text(f"{_CAMPAIGN} ORDER BY c.id"))
     return [_campaign(row) for row in result]
 
 
@@ -99,9 +347,185 @@ async def expired_lots(session: AsyncSession, campaign_id: str, at: datetime) ->
     result = await session.execute(
         text(
             "SELECT id, code, posted_balance - pending_holds AS available FROM accounts "
-            "WHERE lot_kind = 'premium' AND expires_at <= :at "
+            "WHERE lot_kind IN ('premium', 'benefit') AND expires_at <= :at "
             "AND posted_balance - pending_holds > 0 AND code LIKE :pattern ORDER BY id"
         ),
         {"at": at, "pattern": f"wallet:%:{campaign_id}:%"},
     )
     return list(result)
+
+
+# Spend-back
+
+
+async def lock_earned(session: AsyncSession, campaign_id: str, wallet_id: str) -> int:
+    """What a person has earned from a spend-back campaign so far, its row locked so one
+    person's rewards are worked out one at a time."""
+    await session.execute(
+        text(
+            "INSERT INTO spend_back_totals (campaign_id, wallet_id, earned) "
+            "VALUES (:campaign, :wallet, 0) ON CONFLICT DO NOTHING"
+        ),
+        {"campaign": campaign_id, "wallet": wallet_id},
+    )
+    result = await session.execute(
+        text(
+            "SELECT earned FROM spend_back_totals WHERE campaign_id = :campaign "
+            "AND wallet_id = :wallet FOR UPDATE"
+        ),
+        {"campaign": campaign_id, "wallet": wallet_id},
+    )
+    return int(result.scalar_one())
+
+
+async def add_earned(session: AsyncSession, campaign_id: str, wallet_id: str, points: int) -> None:
+    await session.execute(
+        text(
+            "UPDATE spend_back_totals SET earned = earned + :points "
+            "WHERE campaign_id = :campaign AND wallet_id = :wallet"
+        ),
+        {"campaign": campaign_id, "wallet": wallet_id, "points": points},
+    )
+
+
+async def insert_reward(
+    session: AsyncSession,
+    *,
+    campaign_id: str,
+    payment_entry_id: int,
+    wallet_id: str,
+    payment_amount: int,
+    points: int,
+    entry_id: int,
+) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO spend_back_rewards (campaign_id, payment_entry_id, wallet_id, "
+            "payment_amount, points, entry_id) VALUES (:campaign, :payment, :wallet, :amount, "
+            ":points, :entry)"
+        ),
+        {
+            "campaign": campaign_id,
+            "payment": payment_entry_id,
+            "wallet": wallet_id,
+            "amount": payment_amount,
+            "points": points,
+            "entry": entry_id,
+        },
+    )
+
+
+async def lock_rewards_of(session: AsyncSession, payment_entry_id: int) -> list[Row[Any]]:
+    result = await session.execute(
+        text(
+            "SELECT campaign_id, wallet_id, payment_amount, points, clawed_back "
+            "FROM spend_back_rewards WHERE payment_entry_id = :payment "
+            "ORDER BY campaign_id FOR UPDATE"
+        ),
+        {"payment": payment_entry_id},
+    )
+    return list(result)
+
+
+async def add_clawed_back(
+    session: AsyncSession, campaign_id: str, payment_entry_id: int, points: int
+) -> None:
+    await session.execute(
+        text(
+            "UPDATE spend_back_rewards SET clawed_back = clawed_back + :points "
+            "WHERE campaign_id = :campaign AND payment_entry_id = :payment"
+        ),
+        {"campaign": campaign_id, "payment": payment_entry_id, "points": points},
+    )
+
+
+# Benefits
+
+
+async def paid_out(session: AsyncSession, campaign_id: str, wallet_ids: list[str]) -> set[str]:
+    result = await session.execute(
+        text(
+            "SELECT wallet_id FROM benefit_payouts WHERE campaign_id = :campaign "
+            "AND wallet_id = ANY(:wallets)"
+        ),
+        {"campaign": campaign_id, "wallets": wallet_ids},
+    )
+    return set(result.scalars())
+
+
+async def insert_payouts(
+    session: AsyncSession, campaign_id: str, payouts: list[tuple[str, int, int]]
+) -> None:
+    """(wallet id, points, entry id) of each benefit paid."""
+    await session.execute(
+        text(
+            "INSERT INTO benefit_payouts (campaign_id, wallet_id, points, entry_id) "
+            "VALUES (:campaign, :wallet, :points, :entry)"
+        ),
+        [
+            {"campaign": campaign_id, "wallet": wallet, "points": points, "entry": entry}
+            for wallet, points, entry in payouts
+        ],
+    )
+
+
+# The report
+
+
+async def lot_flows(session: AsyncSession, campaign: Campaign) -> list[Row[Any]]:
+    """Per lot name (local, general, reward, benefit) and entry kind, the net points posted to
+    the campaign's lots, and the part of it whose entry paid (or refunded from) a local shop.
+    Which shops are local is the merchants' table's to say."""
+    result = await session.execute(
+        text(
+            "SELECT split_part(a.code, ':', 4) AS lot, e.kind, sum(p.amount) AS net, "
+            "coalesce(sum(p.amount) FILTER (WHERE EXISTS (SELECT 1 FROM postings q "
+            "JOIN merchants m ON m.account_id = q.account_id "
+            "WHERE q.entry_id = p.entry_id AND m.size_class = 'local')), 0) AS net_local "
+            "FROM accounts a JOIN postings p ON p.account_id = a.id "
+            "JOIN journal_entries e ON e.id = p.entry_id "
+            "WHERE a.currency = :currency AND a.code LIKE :pattern GROUP BY 1, 2"
+        ),
+        {"currency": campaign.currency, "pattern": f"wallet:%:{campaign.id}:%"},
+    )
+    return list(result)
+
+
+async def budget_returned(session: AsyncSession, campaign: Campaign) -> int:
+    result = await session.execute(
+        text(
+            "SELECT coalesce(sum(-p.amount), 0) FROM postings p "
+            "JOIN journal_entries e ON e.id = p.entry_id "
+            "WHERE p.account_id = :budget AND e.metadata ? 'budget_return'"
+        ),
+        {"budget": campaign.budget_account_id},
+    )
+    return int(result.scalar_one())
+
+
+async def participation(session: AsyncSession, campaign_id: str) -> Row[Any]:
+    """Counts of the campaign's applications, grants, purchases, rewards and payouts."""
+    result = await session.execute(
+        text(
+            "SELECT "
+            "(SELECT count(*) FROM campaign_applications WHERE campaign_id = :c) AS applications,"
+            "(SELECT coalesce(sum(sets), 0) FROM campaign_applications WHERE campaign_id = :c) "
+            "AS sets_applied,"
+            "(SELECT count(*) FROM campaign_grants WHERE campaign_id = :c) AS winners,"
+            "(SELECT coalesce(sum(sets), 0) FROM campaign_grants WHERE campaign_id = :c) "
+            "AS sets_granted,"
+            "(SELECT count(*) FROM campaign_purchases WHERE campaign_id = :c) AS purchases,"
+            "(SELECT count(DISTINCT wallet_id) FROM campaign_purchases WHERE campaign_id = :c) "
+            "AS buyers,"
+            "(SELECT coalesce(sum(sets), 0) FROM campaign_purchases WHERE campaign_id = :c) "
+            "AS sets_sold,"
+            "(SELECT count(*) FROM spend_back_rewards WHERE campaign_id = :c) AS rewards,"
+            "(SELECT count(DISTINCT wallet_id) FROM spend_back_rewards WHERE campaign_id = :c) "
+            "AS rewarded_people,"
+            "(SELECT coalesce(sum(clawed_back), 0) FROM spend_back_rewards WHERE campaign_id = :c) "
+            "AS taken_back,"
+            "(SELECT count(*) FROM benefit_payouts WHERE campaign_id = :c) AS benefit_payouts"
+        ),
+        {"c": campaign_id},
+    )
+    return result.one()

@@ -1,4 +1,5 @@
-"""Premium-point campaigns. Each operation takes the caller's session and never commits."""
+"""Premium-point campaigns, spend-back, lotteries and city benefits. Each operation takes the
+caller's session and never commits."""
 
 from __future__ import annotations
 
@@ -6,19 +7,44 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import repository
-from campaigns.domain import Campaign, PremiumSets, Purchase
+from campaigns.domain import (
+    Application,
+    Benefit,
+    Campaign,
+    CampaignKind,
+    Eligibility,
+    Person,
+    PremiumSets,
+    Purchase,
+    ResidentRecord,
+    Round,
+    Shop,
+    SpendBack,
+    Terms,
+    commitment,
+    draw,
+)
 from campaigns.errors import (
+    AlreadyApplied,
     CampaignExists,
+    CampaignNotOver,
+    HouseholdCapReached,
     InvalidCampaign,
+    LotteryState,
+    NotDrawn,
     NotEligible,
+    OutsideApplicationWindow,
+    OutsidePayoutWindow,
     OutsideSaleWindow,
     PersonalCapReached,
     SoldOut,
     UnknownCampaign,
+    WrongKind,
 )
 from ledger import service as ledger
 from ledger.domain import (
@@ -31,18 +57,25 @@ from ledger.domain import (
     PostingLine,
     Restriction,
     transfer_lines,
+    utc_now,
 )
-from ledger.errors import InsufficientFunds
+from ledger.errors import InsufficientFunds, LedgerError
 
 CAMPAIGN_ID = re.compile(r"^cp-[a-z0-9-]{2,37}$")
 CITY_FUNDS = "system:city-funds"  # the city's yen behind its campaigns' budgets
 
 
-async def create_premium_campaign(
-    session: AsyncSession, *, campaign_id: str, region: str, name: str, settings: PremiumSets
+async def create_campaign(
+    session: AsyncSession,
+    *,
+    campaign_id: str,
+    region: str,
+    name: str,
+    terms: Terms,
+    eligibility: Eligibility,
 ) -> Campaign:
-    """A premium-set campaign with its budget (the premium of every set, funded by the city at
-    once) and its breakage account."""
+    """A campaign with its budget (funded by the city at once), its breakage account and, for a
+    lottery, the secret seed whose hash is published from now on."""
     if not CAMPAIGN_ID.match(campaign_id):
         raise InvalidCampaign(f"a campaign id must match {CAMPAIGN_ID.pattern}")
     if not 1 <= len(name) <= 200:
@@ -56,7 +89,7 @@ async def create_premium_campaign(
         return (await ledger.open_account(session, spec)).id
 
     city = await system(CITY_FUNDS, True)
-    # The budget must never go below zero: every set sold draws on it under its row lock.
+    # The budget must never go below zero: every point issued draws on it under its row lock.
     budget = await system(f"campaign:{campaign_id}:budget", False)
     breakage = await system(f"campaign:{campaign_id}:breakage", True)
     await ledger.post_entry(
@@ -64,16 +97,21 @@ async def create_premium_campaign(
         EntryRequest(
             currency,
             EntryKind.TRANSFER,
-            transfer_lines(city, budget, settings.budget),
+            transfer_lines(city, budget, terms.budget),
             description=f"budget of {name}",
             metadata={"campaign": campaign_id},
         ),
         idempotency=IdempotencyKey("campaign-budget", campaign_id),
     )
-    campaign = Campaign(campaign_id, region, currency, name, settings, budget, breakage)
+    seed_sha256 = None
+    campaign = Campaign(campaign_id, region, currency, name, terms, eligibility, budget, breakage)
     if not await repository.insert_campaign(session, campaign):
         raise CampaignExists(f"campaign {campaign_id} exists")
-    return campaign
+    if isinstance(terms, PremiumSets) and terms.lottery:
+        seed = secrets.token_hex(32)
+        seed_sha256 = commitment(seed)
+        await repository.insert_lottery(session, campaign_id, seed, seed_sha256)
+    return await get_campaign(session, campaign_id)
 
 
 async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign:
@@ -83,13 +121,167 @@ async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign:
     return campaign
 
 
+TermsT = TypeVar("TermsT", PremiumSets, SpendBack, Benefit)
+
+
+def _terms(campaign: Campaign, kind: type[TermsT]) -> TermsT:
+    if not isinstance(campaign.terms, kind):
+        raise WrongKind(f"{campaign.id} is a {campaign.kind.value} campaign")
+    return campaign.terms
+
+
+async def people(session: AsyncSession, wallets: list[tuple[str, str, bool]]) -> list[Person]:
+    """The owners of (wallet id, subject, resident?) as campaigns see them: the register's
+    record is read for residents only."""
+    records = await repository.resident_records(
+        session, [subject for _, subject, resident in wallets if resident]
+    )
+    return [
+        Person(wallet_id, resident, records.get(subject) if resident else None)
+        for wallet_id, subject, resident in wallets
+    ]
+
+
+async def record_residents(session: AsyncSession, records: list[ResidentRecord]) -> None:
+    """Add or correct the resident register's records (the city's register is the source)."""
+    await repository.upsert_resident_records(session, records)
+
+
+async def _campaign_lot(
+    session: AsyncSession,
+    campaign: Campaign,
+    wallet_id: str,
+    name: str,
+    *,
+    kind: LotKind,
+    local_shops_only: bool,
+    valid_until: datetime,
+) -> int:
+    spec = AccountSpec(
+        campaign.currency,
+        f"wallet:{wallet_id}:{campaign.id}:{name}",
+        AccountCategory.HOLDER,
+        may_go_negative=False,
+        holder_id=wallet_id,
+        lot_kind=kind,
+        restriction=Restriction.LOCAL_SHOPS if local_shops_only else None,
+        expires_at=valid_until,
+    )
+    return (await ledger.open_account(session, spec)).id
+
+
+# --- applications and the lottery ------------------------------------------------------------
+
+
+async def apply(
+    session: AsyncSession, campaign: Campaign, applicant: Person, *, sets: int, now: datetime
+) -> Application:
+    """Apply for up to `sets_per_person` sets of a lottery campaign, once per wallet."""
+    terms = _terms(campaign, PremiumSets)
+    if not terms.lottery:
+        raise LotteryState(f"{campaign.name} sells without a lottery")
+    assert terms.applications_from is not None
+    assert terms.applications_until is not None
+    campaign.eligibility.check_person(applicant, campaign.first_day)
+    if not terms.applications_from <= now < terms.applications_until:
+        raise OutsideApplicationWindow("applications are not open now")
+    if not 1 <= sets <= terms.sets_per_person:
+        raise InvalidCampaign(f"apply for 1 to {terms.sets_per_person} sets")
+    application = Application(f"ap-{secrets.token_hex(8)}", applicant.wallet_id, sets)
+    if not await repository.insert_application(session, campaign.id, application):
+        raise AlreadyApplied("this wallet has applied already")
+    return application
+
+
+@dataclass(frozen=True, slots=True)
+class Lottery:
+    """What is published of a lottery: the seed's hash from the start; the seed, the
+    applications and the rounds once drawn."""
+
+    campaign_id: str
+    seed_sha256: str
+    seed: str | None
+    applications: list[Application]
+    rounds: list[Round]
+
+
+async def lottery(session: AsyncSession, campaign: Campaign) -> Lottery:
+    if campaign.seed_sha256 is None:
+        raise LotteryState(f"{campaign.name} sells without a lottery")
+    seed = await repository.revealed_seed(session, campaign.id)
+    if seed is None:
+        return Lottery(campaign.id, campaign.seed_sha256, None, [], [])
+    return Lottery(
+        campaign.id,
+        campaign.seed_sha256,
+        seed,
+        await repository.applications(session, campaign.id),
+        await repository.rounds(session, campaign.id),
+    )
+
+
+async def draw_lottery(session: AsyncSession, campaign: Campaign, *, now: datetime) -> Lottery:
+    """The first round, once applications have closed: the seed is revealed and the total sets
+    go down the ranking; winners buy in the campaign's sale window."""
+    terms = _terms(campaign, PremiumSets)
+    state = await repository.lock_lottery(session, campaign.id)
+    if state is None:
+        raise LotteryState(f"{campaign.name} sells without a lottery")
+    if state.drawn_at is not None:
+        raise LotteryState("the lottery is drawn already")
+    assert terms.applications_until is not None
+    if now < terms.applications_until:
+        raise LotteryState("applications are still open")
+    outcome = draw(
+        state.seed, await repository.applications(session, campaign.id), terms.total_sets
+    )
+    first = Round(
+        1,
+        terms.total_sets,
+        terms.sale_from,
+        terms.sale_until,
+        outcome.next_position,
+        outcome.grants,
+    )
+    await repository.insert_round(session, campaign.id, first)
+    await repository.mark_drawn(session, campaign.id)
+    return await lottery(session, campaign)
+
+
+async def draw_next_round(
+    session: AsyncSession, campaign: Campaign, *, purchase_until: datetime, now: datetime
+) -> Lottery:
+    """A further round once the last purchase window has closed: the sets left unbought go on
+    down the same ranking, to be bought in [now, purchase_until)."""
+    terms = _terms(campaign, PremiumSets)
+    state = await repository.lock_lottery(session, campaign.id)
+    if state is None or state.drawn_at is None:
+        raise LotteryState("the lottery's first round is not drawn yet")
+    if purchase_until.tzinfo is None or not now < purchase_until <= terms.valid_until:
+        raise InvalidCampaign("a round's purchase window ends after now, before the points expire")
+    held = await repository.rounds(session, campaign.id)
+    last = held[-1]
+    if now < last.purchase_until:
+        raise LotteryState("the last round's purchase window is still open")
+    unbought = terms.total_sets - await repository.sets_sold(session, campaign.id)
+    applications = await repository.applications(session, campaign.id)
+    outcome = draw(state.seed, applications, unbought, start=last.next_position)
+    next_round = Round(
+        last.number + 1, unbought, now, purchase_until, outcome.next_position, outcome.grants
+    )
+    await repository.insert_round(session, campaign.id, next_round)
+    return await lottery(session, campaign)
+
+
+# --- premium sets ----------------------------------------------------------------------------
+
+
 async def buy_sets(
     session: AsyncSession,
     campaign: Campaign,
+    buyer: Person,
     *,
-    wallet_id: str,
     purchased_lot_id: int,
-    resident: bool,
     sets: int,
     now: datetime,
 ) -> Purchase:
@@ -97,32 +289,37 @@ async def buy_sets(
     the budget adds the premium, and the points land in the campaign's two lots of the wallet
     (local shops only, and any shop), expiring with the campaign. The caller holds the
     wallet's lock, so a person's concurrent purchases are counted against the cap one by one;
-    the budget's own lock keeps the total within the sets the city paid for."""
-    terms = campaign.settings
-    if terms.residents_only and not resident:
-        raise NotEligible("this campaign is for residents")
-    if not terms.sale_from <= now < terms.sale_until:
-        raise OutsideSaleWindow("the campaign's sets are not on sale now")
+    a household's take turns under the household's lock; the budget's own lock keeps the total
+    within the sets the city paid for. In a lottery campaign only a winner buys, within the
+    sets granted and the round's purchase window."""
+    terms = _terms(campaign, PremiumSets)
+    campaign.eligibility.check_person(buyer, campaign.first_day)
     if isinstance(sets, bool) or not isinstance(sets, int) or sets <= 0:
         raise InvalidCampaign("buy one set or more")
-    bought = await repository.sets_bought(session, campaign.id, wallet_id)
-    if bought + sets > terms.sets_per_person:
-        raise PersonalCapReached(
-            f"{bought} of {terms.sets_per_person} sets a person bought already"
-        )
-    lots = {}
-    for restriction, name in ((Restriction.LOCAL_SHOPS, "local"), (None, "general")):
-        spec = AccountSpec(
-            campaign.currency,
-            f"wallet:{wallet_id}:{campaign.id}:{name}",
-            AccountCategory.HOLDER,
-            may_go_negative=False,
-            holder_id=wallet_id,
-            lot_kind=LotKind.PREMIUM,
-            restriction=restriction,
-            expires_at=terms.valid_until,
-        )
-        lots[name] = (await ledger.open_account(session, spec)).id
+    cap = terms.sets_per_person
+    if terms.lottery:
+        grant = await repository.grant_of(session, campaign.id, buyer.wallet_id)
+        if grant is None:
+            raise NotDrawn("only the lottery's winners buy these sets")
+        if not grant.purchase_from <= now < grant.purchase_until:
+            raise OutsideSaleWindow("your purchase window is not open now")
+        cap = grant.sets
+    elif not terms.sale_from <= now < terms.sale_until:
+        raise OutsideSaleWindow("the campaign's sets are not on sale now")
+    bought = await repository.sets_bought(session, campaign.id, buyer.wallet_id)
+    if bought + sets > cap:
+        raise PersonalCapReached(f"{bought} of the {cap} sets you may buy are bought already")
+    household = None
+    if terms.sets_per_household is not None:
+        if buyer.record is None:
+            raise NotEligible("a household cap needs the resident register's record of you")
+        household = buyer.record.household
+        await repository.lock_household(session, campaign.id, household)
+        in_household = await repository.sets_bought_by_household(session, campaign.id, household)
+        if in_household + sets > terms.sets_per_household:
+            raise HouseholdCapReached(
+                f"{in_household} of {terms.sets_per_household} sets a household bought already"
+            )
     restricted = terms.restricted_points_per_set * sets
     general = (terms.points_per_set - terms.restricted_points_per_set) * sets
     price = terms.price * sets
@@ -130,9 +327,18 @@ async def buy_sets(
         PostingLine(purchased_lot_id, -price),
         PostingLine(campaign.budget_account_id, -terms.premium_per_set * sets),
     ]
-    lines += [
-        PostingLine(lots[n], p) for n, p in (("local", restricted), ("general", general)) if p
-    ]
+    for name, points in (("local", restricted), ("general", general)):
+        if points:
+            lot = await _campaign_lot(
+                session,
+                campaign,
+                buyer.wallet_id,
+                name,
+                kind=LotKind.PREMIUM,
+                local_shops_only=name == "local",
+                valid_until=terms.valid_until,
+            )
+            lines.append(PostingLine(lot, points))
     purchase_id = f"ps-{secrets.token_hex(8)}"
     try:
         entry = await ledger.post_entry(
@@ -142,7 +348,7 @@ async def buy_sets(
                 EntryKind.PREMIUM_PURCHASE,
                 tuple(lines),
                 description=f"{sets} set(s) of {campaign.name}",
-                metadata={"campaign": campaign.id, "wallet": wallet_id, "sets": sets},
+                metadata={"campaign": campaign.id, "wallet": buyer.wallet_id, "sets": sets},
             ),
             idempotency=IdempotencyKey("premium-purchase", purchase_id),
         )
@@ -151,10 +357,261 @@ async def buy_sets(
             raise SoldOut(f"{campaign.name} is sold out") from None
         raise
     purchase = Purchase(
-        purchase_id, campaign.id, wallet_id, sets, price, restricted + general, entry.id
+        purchase_id, campaign.id, buyer.wallet_id, sets, price, restricted + general, entry.id
     )
-    await repository.insert_purchase(session, purchase)
+    await repository.insert_purchase(session, purchase, household)
     return purchase
+
+
+# --- spend-back ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reward:
+    campaign_id: str
+    points: int
+    entry_id: int
+
+
+async def earn_spend_back(
+    session: AsyncSession,
+    payer: Person,
+    shop: Shop,
+    *,
+    currency: str,
+    payment_entry_id: int,
+    amount: int,
+    at: datetime,
+) -> list[Reward]:
+    """What a payment earns from every spend-back campaign running at `at` that the payer and
+    the shop are eligible for, each within its caps: per payment, per person (the person's
+    running total is locked while its reward is worked out) and the campaign's budget (read
+    under the budget's lock). Called in the payment's transaction, after the payment's entry,
+    so the locks are taken in one order: the wallet's lots, the person's total, the budget."""
+    rewards = []
+    for campaign in await repository.spend_back_campaigns(session, currency, at):
+        terms = _terms(campaign, SpendBack)
+        if not campaign.eligibility.shop_earns(shop):
+            continue
+        try:
+            campaign.eligibility.check_person(payer, campaign.first_day)
+        except NotEligible:
+            continue
+        earned = await repository.lock_earned(session, campaign.id, payer.wallet_id)
+        budget = await ledger.lock_account(session, campaign.budget_account_id)
+        points = terms.reward(amount, earned, budget.available_balance)
+        if points == 0:
+            continue
+        lot = await _campaign_lot(
+            session,
+            campaign,
+            payer.wallet_id,
+            "reward",
+            kind=LotKind.PREMIUM,
+            local_shops_only=terms.local_shops_only,
+            valid_until=terms.valid_until,
+        )
+        entry = await ledger.post_entry(
+            session,
+            EntryRequest(
+                currency,
+                EntryKind.SPEND_BACK,
+                transfer_lines(campaign.budget_account_id, lot, points),
+                description=f"spend-back of {campaign.name}",
+                metadata={"campaign": campaign.id, "payment_entry": payment_entry_id},
+            ),
+            idempotency=IdempotencyKey("spend-back", f"{campaign.id}:{payment_entry_id}"),
+        )
+        await repository.add_earned(session, campaign.id, payer.wallet_id, points)
+        await repository.insert_reward(
+            session,
+            campaign_id=campaign.id,
+            payment_entry_id=payment_entry_id,
+            wallet_id=payer.wallet_id,
+            payment_amount=amount,
+            points=points,
+            entry_id=entry.id,
+        )
+        rewards.append(Reward(campaign.id, points, entry.id))
+    return rewards
+
+
+async def claw_back(
+    session: AsyncSession, *, payment_entry_id: int, refunded: int, refund_id: str
+) -> list[Reward]:
+    """After a refund that brings a payment's refunded total to `refunded`, take back the same
+    share of every spend-back the payment earned, into the campaign's budget: from the reward
+    lot first, the rest from the wallet's other lots in the spending order (the refund has just
+    credited them), as far as the wallet holds it. The person's total falls by what is taken
+    back, so it can be earned again."""
+    taken: list[Reward] = []
+    for reward in await repository.lock_rewards_of(session, payment_entry_id):
+        owed = reward.points * refunded // reward.payment_amount - reward.clawed_back
+        if owed <= 0:
+            continue
+        campaign = await get_campaign(session, reward.campaign_id)
+        # The person's total before the budget, the order a payment's spend-back takes them in.
+        await repository.lock_earned(session, campaign.id, reward.wallet_id)
+        lot = await ledger.get_account_by_code(
+            session, campaign.currency, f"wallet:{reward.wallet_id}:{campaign.id}:reward"
+        )
+        from_lot = min(owed, lot.available_balance)
+        if from_lot > 0:
+            entry = await ledger.post_entry(
+                session,
+                EntryRequest(
+                    campaign.currency,
+                    EntryKind.CLAWBACK,
+                    transfer_lines(lot.id, campaign.budget_account_id, from_lot),
+                    description=f"spend-back of a refunded payment, {campaign.name}",
+                    metadata={"campaign": campaign.id, "refund": refund_id},
+                ),
+                idempotency=IdempotencyKey("clawback", f"{campaign.id}:{refund_id}"),
+            )
+            taken.append(Reward(campaign.id, from_lot, entry.id))
+        now = utc_now()
+        elsewhere = sum(
+            held.account.available_balance
+            for held in await ledger.holder_lots(session, reward.wallet_id, campaign.currency)
+            if held.account.id != lot.id and not held.account.is_expired(now)
+        )
+        from_others = min(owed - from_lot, elsewhere)
+        if from_others > 0:
+            entry = await ledger.pay_from_lots(
+                session,
+                holder_id=reward.wallet_id,
+                currency=campaign.currency,
+                amount=from_others,
+                destination_id=campaign.budget_account_id,
+                at_local_shop=True,  # any lot may repay it
+                idempotency=IdempotencyKey("clawback-lots", f"{campaign.id}:{refund_id}"),
+                kind=EntryKind.CLAWBACK,
+                description=f"spend-back of a refunded payment, {campaign.name}",
+                metadata={"campaign": campaign.id, "refund": refund_id},
+            )
+            taken.append(Reward(campaign.id, from_others, entry.id))
+        points = from_lot + from_others
+        if points:
+            await repository.add_earned(session, campaign.id, reward.wallet_id, -points)
+            await repository.add_clawed_back(session, campaign.id, payment_entry_id, points)
+    return taken
+
+
+# --- benefits --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Payout:
+    paid: list[str]  # wallet ids credited now
+    paid_before: list[str]  # credited by an earlier payout of the same campaign
+    refused: dict[str, str]  # wallet id -> why it is not eligible
+    points: int  # credited now, in all
+
+
+async def pay_benefit(
+    session: AsyncSession, campaign: Campaign, people: list[Person], *, now: datetime
+) -> Payout:
+    """Credit each eligible person listed once with the campaign's points, into a lot that may
+    be restricted and expires with the campaign. Payouts of one campaign take turns; a person
+    paid before is not paid again; if the budget cannot pay every one, nobody is paid."""
+    terms = _terms(campaign, Benefit)
+    if not terms.payout_from <= now < terms.payout_until:
+        raise OutsidePayoutWindow("the benefit is not paid out now")
+    budget = await ledger.lock_account(session, campaign.budget_account_id)
+    before = await repository.paid_out(session, campaign.id, [p.wallet_id for p in people])
+    refused: dict[str, str] = {}
+    payable: dict[str, Person] = {}
+    for candidate in people:
+        if candidate.wallet_id in before:
+            continue
+        try:
+            campaign.eligibility.check_person(candidate, campaign.first_day)
+        except NotEligible as why:
+            refused[candidate.wallet_id] = why.detail
+            continue
+        payable[candidate.wallet_id] = candidate
+    if terms.points_per_person * len(payable) > budget.available_balance:
+        raise SoldOut(f"the budget of {campaign.name} cannot pay them all")
+    credits = {}
+    for wallet_id in payable:
+        credits[wallet_id] = await _campaign_lot(
+            session,
+            campaign,
+            wallet_id,
+            "benefit",
+            kind=LotKind.BENEFIT,
+            local_shops_only=terms.local_shops_only,
+            valid_until=terms.valid_until,
+        )
+    entries = []
+    for posted in await ledger.post_entries(
+        session,
+        [
+            (
+                EntryRequest(
+                    campaign.currency,
+                    EntryKind.BENEFIT,
+                    transfer_lines(campaign.budget_account_id, lot, terms.points_per_person),
+                    description=campaign.name,
+                    metadata={"campaign": campaign.id, "wallet": wallet_id},
+                ),
+                IdempotencyKey("benefit", f"{campaign.id}:{wallet_id}"),
+            )
+            for wallet_id, lot in credits.items()
+        ],
+    ):
+        if isinstance(posted, LedgerError):
+            raise posted
+        entries.append(posted)
+    await repository.insert_payouts(
+        session,
+        campaign.id,
+        [
+            (wallet_id, terms.points_per_person, entry.id)
+            for wallet_id, entry in zip(credits, entries, strict=True)
+        ],
+    )
+    return Payout(
+        list(credits),
+        sorted(before),
+        refused,
+        terms.points_per_person * len(credits),
+    )
+
+
+# --- the end of a campaign -------------------------------------------------------------------
+
+
+async def return_budget(session: AsyncSession, campaign: Campaign, *, now: datetime) -> int:
+    """Once the campaign has closed (its sale, earning or payout window, and every lottery
+    round's purchase window, are over), what is left of its budget goes back to the city's
+    funds. Returning again moves only what came back since (spend-back taken back on a
+    refund)."""
+    closes = campaign.terms.ends
+    if campaign.kind is CampaignKind.PREMIUM_SETS:
+        last_round = await repository.last_purchase_window_end(session, campaign.id)
+        closes = max(closes, last_round or closes)
+    if now < closes:
+        raise CampaignNotOver(f"{campaign.name} is open until {closes.isoformat()}")
+    budget = await ledger.lock_account(session, campaign.budget_account_id)
+    left = budget.available_balance
+    if left == 0:
+        return 0
+    city = await ledger.get_account_by_code(session, campaign.currency, CITY_FUNDS)
+    entry = await ledger.post_entry(
+        session,
+        EntryRequest(
+            campaign.currency,
+            EntryKind.TRANSFER,
+            transfer_lines(budget.id, city.id, left),
+            description=f"budget left of {campaign.name}",
+            metadata={"campaign": campaign.id, "budget_return": True},
+        ),
+        # Under the budget's lock a second return finds nothing left, so each is its own.
+        idempotency=IdempotencyKey("campaign-budget-return", secrets.token_hex(8)),
+    )
+    await repository.set_budget_returned(session, campaign.id, entry.id)
+    return left
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,3 +641,69 @@ async def expire_lots(session: AsyncSession, at: datetime) -> list[Expiry]:
             )
             expiries.append(Expiry(campaign.id, lot.id, int(lot.available), entry.id))
     return expiries
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    campaign: Campaign
+    applications: int
+    sets_applied: int
+    winners: int
+    sets_granted: int
+    purchases: int
+    buyers: int
+    sets_sold: int
+    spend_back_rewards: int
+    rewarded_people: int
+    benefit_payouts: int
+    issued_by_lot: dict[str, int]  # local, general, reward, benefit
+    spent_at_local_shops: int  # net of refunds
+    spent_at_all_shops: int  # net of refunds, local shops included
+    taken_back: int  # spend-back of refunded payments
+    breakage: int
+    outstanding: int  # still in the campaign's lots
+    budget_funded: int
+    budget_returned: int
+    budget_left: int
+
+
+ISSUING = {EntryKind.PREMIUM_PURCHASE, EntryKind.SPEND_BACK, EntryKind.BENEFIT}
+SPENDING = {EntryKind.PAYMENT, EntryKind.HOLD_CAPTURE, EntryKind.REFUND}
+
+
+async def report(session: AsyncSession, campaign: Campaign) -> Report:
+    """The campaign in figures, from the ledger's postings to its lots and accounts."""
+    counts = await repository.participation(session, campaign.id)
+    issued: dict[str, int] = {}
+    spent = spent_local = outstanding = 0
+    for flow in await repository.lot_flows(session, campaign):
+        outstanding += int(flow.net)
+        if flow.kind in ISSUING:
+            issued[flow.lot] = issued.get(flow.lot, 0) + int(flow.net)
+        elif flow.kind in SPENDING:
+            spent -= int(flow.net)
+            spent_local -= int(flow.net_local)
+    breakage = await ledger.get_account(session, campaign.breakage_account_id)
+    budget = await ledger.get_account(session, campaign.budget_account_id)
+    return Report(
+        campaign=campaign,
+        applications=counts.applications,
+        sets_applied=counts.sets_applied,
+        winners=counts.winners,
+        sets_granted=counts.sets_granted,
+        purchases=counts.purchases,
+        buyers=counts.buyers,
+        sets_sold=counts.sets_sold,
+        spend_back_rewards=counts.rewards,
+        rewarded_people=counts.rewarded_people,
+        benefit_payouts=counts.benefit_payouts,
+        issued_by_lot=issued,
+        spent_at_local_shops=spent_local,
+        spent_at_all_shops=spent,
+        taken_back=int(counts.taken_back),
+        breakage=breakage.posted_balance,
+        outstanding=outstanding,
+        budget_funded=campaign.terms.budget,
+        budget_returned=await repository.budget_returned(session, campaign),
+        budget_left=budget.posted_balance,
+    )

@@ -58,6 +58,8 @@ class EntryKind(StrEnum):
     B2B_TRANSFER = "b2b_transfer"
     FEE = "fee"
     BENEFIT = "benefit"
+    SPEND_BACK = "spend_back"
+    CLAWBACK = "clawback"  # a refunded payment's spend-back taken back
     EXPIRY = "expiry"
     PAYOUT = "payout"
     TRANSFER = "transfer"

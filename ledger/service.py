@@ -224,6 +224,12 @@ async def _lock_known(session: AsyncSession, account_ids: Iterable[int]) -> dict
     return accounts
 
 
+async def lock_account(session: AsyncSession, account_id: int) -> Account:
+    """An account, its row locked to the end of the transaction: what is read of its balance
+    stays true while the caller decides what to post."""
+    return (await _lock_known(session, [account_id]))[account_id]
+
+
 def _require_known(wanted: Iterable[int], accounts: Mapping[int, Account]) -> None:
     missing = set(wanted) - accounts.keys()
     if missing:

@@ -24,6 +24,7 @@ from ledger.errors import LedgerError
 from ledger.keys import private_key_file
 from merchant.errors import MerchantError
 from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.campaigns.endpoints import register_router
 from wallet_api.campaigns.endpoints import router as campaigns_router
 from wallet_api.cards.endpoints import router as cards_router
 from wallet_api.city.counter_endpoints import router as counter_router
@@ -51,6 +52,7 @@ ROUTERS = (
     city_router,
     counter_router,
     campaigns_router,
+    register_router,
 )
 
 

@@ -8,11 +8,12 @@ import secrets
 import string
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 from fastapi import FastAPI
 from nacl.signing import SigningKey
+from pydantic import BaseModel
 
 from wallet_api.auth import LocalIssuer, Role
 
@@ -136,3 +137,10 @@ async def new_merchant(
     )
     assert response.status_code == 201, response.text
     return merchant_id, api.token(Role.MERCHANT_STAFF, merchant=merchant_id)
+
+
+def body_models(annotation: Any) -> list[type[BaseModel]]:
+    """The models a request body may be: itself, or each member of a (discriminated) union."""
+    members = get_args(annotation) or (annotation,)
+    assert all(isinstance(m, type) and issubclass(m, BaseModel) for m in members), annotation
+    return list(members)

@@ -23,6 +23,7 @@ async def campaign(api: Api, region: Region, **overrides: object) -> str:
     now = datetime.now(UTC)
     campaign_id = f"cp-{secrets.token_hex(5)}"
     body = {
+        "kind": "premium_sets",
         "id": campaign_id,
         "region": region.code,
         "name": "プレミアム付ポイント",

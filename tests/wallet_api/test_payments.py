@@ -35,6 +35,7 @@ from tests.wallet_api.api import (
     public_key_text,
     top_up,
 )
+from wallet_api.auth import Role
 from wallet_api.devices.domain import PaymentIntent
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -56,8 +57,8 @@ class Shop:
     key: SigningKey
 
 
-async def payer(api: Api, region: Region, funds: int = 10_000) -> Payer:
-    wallet_id, headers = await open_wallet(api, region)
+async def payer(api: Api, region: Region, funds: int = 10_000, role: Role = Role.RESIDENT) -> Payer:
+    wallet_id, headers = await open_wallet(api, region, role)
     key = SigningKey.generate()
     device = await api.post(
         f"/v1/wallets/{wallet_id}/devices",

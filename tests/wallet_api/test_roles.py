@@ -12,7 +12,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from nacl.signing import SigningKey
 
-from tests.wallet_api.api import Api, new_merchant, new_region, open_wallet, public_key_text
+from tests.wallet_api.api import (
+    Api,
+    body_models,
+    new_merchant,
+    new_region,
+    open_wallet,
+    public_key_text,
+)
 from wallet_api.app import ROUTERS
 from wallet_api.auth import Allow, Role
 
@@ -30,7 +37,7 @@ def example_body(route: APIRoute) -> Any:
     body = route.body_field
     if body is None:
         return None
-    schema = body.field_info.annotation.model_json_schema()  # type: ignore[union-attr]
+    schema = body_models(body.field_info.annotation)[0].model_json_schema()
     examples = schema.get("examples") or [{}]
     return examples[0]
 

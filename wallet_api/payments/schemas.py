@@ -92,6 +92,12 @@ class PaymentOut(BaseModel):
         )
 
 
+class SpendBackOut(BaseModel):
+    campaign_id: str
+    points: int
+    entry_id: int
+
+
 class PaymentReceiptOut(BaseModel):
     """The wallet's receipt: the shop, the amount, the lots it came from, the balance left."""
 
@@ -100,6 +106,7 @@ class PaymentReceiptOut(BaseModel):
     recorded_at: datetime
     lots_used: list[LotUsed]
     balance: BalanceOut
+    spend_back: list[SpendBackOut] = Field(description="Points this payment earned back.")
 
     @classmethod
     def of(cls, receipt: PaymentReceipt) -> PaymentReceiptOut:
@@ -116,6 +123,10 @@ class PaymentReceiptOut(BaseModel):
                 if line.account_id in lots
             ],
             balance=BalanceOut.of(receipt.balance),
+            spend_back=[
+                SpendBackOut(campaign_id=r.campaign_id, points=r.points, entry_id=r.entry_id)
+                for r in receipt.spend_back
+            ],
         )
 
 

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from nacl.signing import VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns import service as campaigns
+from campaigns.domain import Shop
+from campaigns.service import Reward
 from ledger import service as ledger
 from ledger.domain import (
     AccountCategory,
@@ -37,7 +40,7 @@ from wallet_api.errors import (
 from wallet_api.payments import repository
 from wallet_api.payments.repository import Payment
 from wallet_api.wallets import service as wallets
-from wallet_api.wallets.domain import Wallet
+from wallet_api.wallets.domain import Wallet, WalletKind
 from wallet_api.wallets.service import WalletBalance
 
 CPM_PAYEE = "any-shop"  # the payee of a token the wallet shows (consumer-presented)
@@ -49,6 +52,7 @@ class PaymentReceipt:
     merchant: Merchant
     entry: Entry
     balance: WalletBalance
+    spend_back: list[Reward]
 
 
 async def pay_code(
@@ -122,7 +126,21 @@ async def _pay(
         method=method,
         amount=amount,
     )
-    return PaymentReceipt(payment, merchant, entry, await wallets.wallet_balance(session, wallet))
+    profile = merchant.profile
+    (payer,) = await campaigns.people(
+        session, [(wallet.id, wallet.subject, wallet.kind is WalletKind.RESIDENT)]
+    )
+    rewards = await campaigns.earn_spend_back(
+        session,
+        payer,
+        Shop(merchant.id, profile.size_class.value, profile.jsic_major, profile.district),
+        currency=wallet.currency,
+        payment_entry_id=entry.id,
+        amount=amount,
+        at=entry.recorded_at,
+    )
+    balance = await wallets.wallet_balance(session, wallet)
+    return PaymentReceipt(payment, merchant, entry, balance, rewards)
 
 
 async def charge_token(
@@ -277,6 +295,13 @@ async def refund_payment(
         entry_id=entry.id,
         amount=amount,
         lots=plan,
+    )
+    # A refunded payment's spend-back goes back to its campaign in the same proportion.
+    await campaigns.claw_back(
+        session,
+        payment_entry_id=payment.entry_id,
+        refunded=payment.refunded + amount,
+        refund_id=refund_id,
     )
     refreshed = await repository.get_payment(session, payment.id)
     assert refreshed is not None

@@ -193,6 +193,20 @@ async def wallet_of_subject(session: AsyncSession, subject: str, region: str) ->
     return _wallet(row) if row else None
 
 
+async def wallets_in_region(
+    session: AsyncSession, subjects: list[str], region: str
+) -> dict[str, Wallet]:
+    """The region's wallets of the subjects listed, by subject."""
+    result = await session.execute(
+        text(
+            f"SELECT {_WALLET_COLUMNS} FROM wallets "
+            "WHERE subject = ANY(:subjects) AND region_code = :region"
+        ),
+        {"subjects": subjects, "region": region},
+    )
+    return {wallet.subject: wallet for wallet in map(_wallet, result)}
+
+
 async def wallets_of_subject(session: AsyncSession, subject: str) -> list[Wallet]:
     result = await session.execute(
         text(f"SELECT {_WALLET_COLUMNS} FROM wallets WHERE subject = :subject ORDER BY created_at"),
