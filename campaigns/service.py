@@ -530,6 +530,8 @@ async def pay_benefit(
             refused[candidate.wallet_id] = why.detail
             continue
         payable[candidate.wallet_id] = candidate
+    if not payable:
+        return Payout([], sorted(before), refused, 0)
     if terms.points_per_person * len(payable) > budget.available_balance:
         raise SoldOut(f"the budget of {campaign.name} cannot pay them all")
     credits = {}
