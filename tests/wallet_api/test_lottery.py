@@ -20,7 +20,9 @@ Sessions = async_sessionmaker[AsyncSession]
 WINDOW = 3.0  # seconds each window of the test stays open
 
 
-def rerun(seed: str, applications: list[dict[str, Any]], sets: int, start: int) -> list[dict[str, Any]]:
+def rerun(
+    seed: str, applications: list[dict[str, Any]], sets: int, start: int
+) -> list[dict[str, Any]]:
     """The draw as the README describes it, written here from that description alone: rank the
     application ids by SHA-256 of "seed:id" (hex, ties by id) and grant down the ranking."""
     ranked = sorted(
