@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -99,10 +100,12 @@ campaign_grants = Table(
     Column("application_id", Text, ForeignKey("campaign_applications.id"), primary_key=True),
     Column("campaign_id", Text, nullable=False),
     Column("round", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
     Column("sets", Integer, nullable=False),
     ForeignKeyConstraint(
         ["campaign_id", "round"], ["campaign_rounds.campaign_id", "campaign_rounds.round"]
     ),
+    UniqueConstraint("campaign_id", "position"),
 )
 
 spend_back_totals = Table(

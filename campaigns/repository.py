@@ -216,20 +216,23 @@ async def insert_round(session: AsyncSession, campaign_id: str, lottery_round: R
             "next_position": lottery_round.next_position,
         },
     )
+    # A round's grants hold the ranking positions just before its next_position.
+    first_position = lottery_round.next_position - len(lottery_round.grants)
     if lottery_round.grants:
         await session.execute(
             text(
-                "INSERT INTO campaign_grants (application_id, campaign_id, round, sets) "
-                "VALUES (:application, :campaign, :round, :sets)"
+                "INSERT INTO campaign_grants (application_id, campaign_id, round, position, "
+                "sets) VALUES (:application, :campaign, :round, :position, :sets)"
             ),
             [
                 {
                     "application": grant.application_id,
                     "campaign": campaign_id,
                     "round": lottery_round.number,
+                    "position": position,
                     "sets": grant.sets,
                 }
-                for grant in lottery_round.grants
+                for position, grant in enumerate(lottery_round.grants, start=first_position)
             ],
         )
 
@@ -240,7 +243,7 @@ async def rounds(session: AsyncSession, campaign_id: str) -> list[Round]:
             "SELECT r.round, r.sets, r.purchase_from, r.purchase_until, r.next_position, "
             "g.application_id, g.sets AS granted FROM campaign_rounds r "
             "LEFT JOIN campaign_grants g ON g.campaign_id = r.campaign_id AND g.round = r.round "
-            "WHERE r.campaign_id = :campaign ORDER BY r.round, g.application_id"
+            "WHERE r.campaign_id = :campaign ORDER BY r.round, g.position"
         ),
         {"campaign": campaign_id},
     )

@@ -9,7 +9,7 @@ import json
 import logging
 import signal
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -184,6 +184,9 @@ def expire_campaign_lots(day: datetime) -> None:
     from campaigns.service import expire_lots
 
     at = day.replace(tzinfo=ZoneInfo("Asia/Tokyo"))
+    if at > datetime.now(UTC):
+        # Points valid until a day that has not begun are still the holders' to spend.
+        raise click.BadParameter("that business date has not begun yet", param_hint="--date")
 
     async def run() -> None:
         engine = create_engine(resolve_database_url(get_settings()), pool_size=1)

@@ -191,3 +191,9 @@ def test_campaigns_expire_runs_as_a_command(database_url: URL) -> None:
     result = aizu("campaigns", "expire", "--date", "2020-01-01", database=database_url)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0 lot(s) expired, 0 point(s) to breakage"
+
+
+def test_campaigns_expire_refuses_a_day_that_has_not_begun(database_url: URL) -> None:
+    result = aizu("campaigns", "expire", "--date", "2999-03-01", database=database_url)
+    assert result.returncode == 2
+    assert "has not begun yet" in result.stderr

@@ -68,8 +68,11 @@ CREATE TABLE campaign_grants (
     application_id  text PRIMARY KEY REFERENCES campaign_applications (id),
     campaign_id     text NOT NULL,
     round           integer NOT NULL,
+    -- Where the application stands in the draw's ranking: winners are published in that order.
+    position        integer NOT NULL CHECK (position >= 0),
     sets            integer NOT NULL CHECK (sets > 0),
-    FOREIGN KEY (campaign_id, round) REFERENCES campaign_rounds (campaign_id, round)
+    FOREIGN KEY (campaign_id, round) REFERENCES campaign_rounds (campaign_id, round),
+    UNIQUE (campaign_id, position)
 );
 
 ALTER TABLE campaign_purchases ADD COLUMN household text;
