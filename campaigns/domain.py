@@ -244,6 +244,16 @@ class PremiumSets:
         )
 
 
+def sets_within_budget(budget: int, *, price: int, points_per_set: int) -> int:
+    """The sets a premium budget pays for: whole sets only, so none is sold half-funded."""
+    premium = points_per_set - price
+    if premium <= 0:
+        raise InvalidCampaign("a premium set gives more points than its price")
+    if budget < premium:
+        raise InvalidCampaign(f"a budget of {budget} does not pay the premium of one set")
+    return budget // premium
+
+
 @dataclass(frozen=True, slots=True)
 class SpendBack:
     """Of each payment at an eligible shop in [earn_from, earn_until), `rate_basis_points`

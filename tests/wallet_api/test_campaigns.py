@@ -19,12 +19,12 @@ from wallet_api.auth import Role
 Sessions = async_sessionmaker[AsyncSession]
 
 
-async def campaign(api: Api, region: Region, **overrides: object) -> str:
+def campaign_body(region: Region, **overrides: object) -> dict[str, object]:
+    """A premium-set campaign of the city's numbers, on sale now, with a fresh id."""
     now = datetime.now(UTC)
-    campaign_id = f"cp-{secrets.token_hex(5)}"
-    body = {
+    return {
         "kind": "premium_sets",
-        "id": campaign_id,
+        "id": f"cp-{secrets.token_hex(5)}",
         "region": region.code,
         "name": "プレミアム付ポイント",
         "price": 10_000,
@@ -37,9 +37,13 @@ async def campaign(api: Api, region: Region, **overrides: object) -> str:
         "valid_until": (now + timedelta(days=90)).isoformat(),
         **overrides,
     }
+
+
+async def campaign(api: Api, region: Region, **overrides: object) -> str:
+    body = campaign_body(region, **overrides)
     created = await api.post("/v1/campaigns", api.token(Role.CAMPAIGN_ADMIN), body)
     assert created.status_code == 201, created.text
-    return campaign_id
+    return str(body["id"])
 
 
 async def buyer(api: Api, region: Region, funds: int) -> tuple[str, dict[str, str]]:
@@ -183,3 +187,21 @@ async def test_expiry_moves_what_is_left_to_breakage_once_and_keeps_the_books(
         ).scalar_one()
     assert breakage == 12_500
     await assert_books_ok(sessions)
+
+
+async def test_a_total_budget_sells_the_whole_sets_its_premium_pays_for(api: Api) -> None:
+    region = await new_region(api)
+    admin = api.token(Role.CAMPAIGN_ADMIN)
+    # 1,001,000 pays the 2,500 premium of 400 sets; the 1,000 over is never funded.
+    campaign_id = await campaign(api, region, total_sets=None, total_budget=1_001_000)
+    created = (await api.get(f"/v1/campaigns/{campaign_id}", admin)).json()
+    assert created["terms"]["total_sets"] == 400
+    budget = await api.get(f"/v1/campaigns/{campaign_id}/report", admin)
+    assert budget.json()["budget_funded"] == 1_000_000
+    for body, code in (
+        ({"total_budget": 1_000_000}, "validation_error"),  # and total_sets: both
+        ({"total_sets": None}, "validation_error"),  # neither
+        ({"total_sets": None, "total_budget": 2_499}, "invalid_request"),  # not one set
+    ):
+        refused = await api.post("/v1/campaigns", admin, campaign_body(region, **body))
+        assert (refused.status_code, refused.json()["code"]) == (422, code), body

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from campaigns.domain import (
     Application,
@@ -16,6 +24,7 @@ from campaigns.domain import (
     Purchase,
     ResidentRecord,
     SpendBack,
+    sets_within_budget,
 )
 from campaigns.service import Lottery, Payout, Report
 
@@ -90,7 +99,11 @@ class PremiumSetsCreate(_CampaignCreate):
     restricted_points_per_set: StrictInt = Field(ge=0, description="Of those, local shops only.")
     sets_per_person: StrictInt = Field(gt=0, le=1000)
     sets_per_household: StrictInt | None = Field(default=None, gt=0, le=1000)
-    total_sets: StrictInt = Field(gt=0, le=10**8)
+    total_sets: StrictInt | None = Field(default=None, gt=0, le=10**8)
+    total_budget: Points | None = Field(
+        default=None,
+        description="Instead of total_sets: the sets on sale are as many as its premium pays for.",
+    )
     applications_from: AwareDatetime | None = Field(
         default=None, description="With an application window, a lottery decides who buys."
     )
@@ -99,14 +112,26 @@ class PremiumSetsCreate(_CampaignCreate):
     sale_until: AwareDatetime
     valid_until: AwareDatetime = Field(description="The points expire then.")
 
+    @model_validator(mode="after")
+    def _sets_or_budget(self) -> PremiumSetsCreate:
+        if (self.total_sets is None) == (self.total_budget is None):
+            raise ValueError("give either total_sets or total_budget")
+        return self
+
     def terms(self) -> PremiumSets:
+        total_sets = self.total_sets
+        if total_sets is None:
+            assert self.total_budget is not None
+            total_sets = sets_within_budget(
+                self.total_budget, price=self.price, points_per_set=self.points_per_set
+            )
         return PremiumSets(
             price=self.price,
             points_per_set=self.points_per_set,
             restricted_points_per_set=self.restricted_points_per_set,
             sets_per_person=self.sets_per_person,
             sets_per_household=self.sets_per_household,
-            total_sets=self.total_sets,
+            total_sets=total_sets,
             applications_from=self.applications_from,
             applications_until=self.applications_until,
             sale_from=self.sale_from,
