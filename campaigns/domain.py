@@ -151,6 +151,9 @@ class Eligibility:
         )
 
 
+MAX_SETS = 100_000_000  # what a campaign's set counts are stored in
+
+
 @dataclass(frozen=True, slots=True)
 class PremiumSets:
     """Premium sets: `price` yen buys `points_per_set` points, of which
@@ -175,6 +178,8 @@ class PremiumSets:
     def __post_init__(self) -> None:
         if not _positive(self.price, self.points_per_set, self.sets_per_person, self.total_sets):
             raise InvalidCampaign("price, points, sets per person and total sets are positive")
+        if self.total_sets > MAX_SETS:
+            raise InvalidCampaign(f"at most {MAX_SETS:,} sets")
         if self.sets_per_household is not None and not _positive(self.sets_per_household):
             raise InvalidCampaign("sets per household is positive")
         if self.points_per_set <= self.price:

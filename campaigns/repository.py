@@ -156,6 +156,17 @@ async def lock_lottery(session: AsyncSession, campaign_id: str) -> Row[Any] | No
     return result.first()
 
 
+async def drawn_at_shared(session: AsyncSession, campaign_id: str) -> datetime | None:
+    """When the lottery was drawn, if it was, its row share-locked: an application holding it
+    is either counted by the draw, which waits for it, or sees the draw and is refused."""
+    result = await session.execute(
+        text("SELECT drawn_at FROM campaign_lotteries WHERE campaign_id = :campaign FOR SHARE"),
+        {"campaign": campaign_id},
+    )
+    drawn: datetime | None = result.scalar_one_or_none()
+    return drawn
+
+
 async def revealed_seed(session: AsyncSession, campaign_id: str) -> str | None:
     result = await session.execute(
         text(

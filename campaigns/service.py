@@ -185,6 +185,8 @@ async def apply(
     campaign.eligibility.check_person(applicant, campaign.first_day)
     if not terms.applications_from <= now < terms.applications_until:
         raise OutsideApplicationWindow("applications are not open now")
+    if await repository.drawn_at_shared(session, campaign.id) is not None:
+        raise OutsideApplicationWindow("applications are closed: the lottery is drawn")
     if not 1 <= sets <= terms.sets_per_person:
         raise InvalidCampaign(f"apply for 1 to {terms.sets_per_person} sets")
     application = Application(f"ap-{secrets.token_hex(8)}", applicant.wallet_id, sets)
@@ -257,6 +259,9 @@ async def draw_next_round(
     state = await repository.lock_lottery(session, campaign.id)
     if state is None or state.drawn_at is None:
         raise LotteryState("the lottery's first round is not drawn yet")
+    # Read again under the lottery's lock, which a budget return takes too.
+    if (await get_campaign(session, campaign.id)).budget_returned_entry_id is not None:
+        raise LotteryState("the campaign's budget has gone back to the city")
     if purchase_until.tzinfo is None or not now < purchase_until <= terms.valid_until:
         raise InvalidCampaign("a round's purchase window ends after now, before the points expire")
     held = await repository.rounds(session, campaign.id)
@@ -264,6 +269,8 @@ async def draw_next_round(
     if now < last.purchase_until:
         raise LotteryState("the last round's purchase window is still open")
     unbought = terms.total_sets - await repository.sets_sold(session, campaign.id)
+    if unbought == 0:
+        raise LotteryState("every set is sold")
     applications = await repository.applications(session, campaign.id)
     outcome = draw(state.seed, applications, unbought, start=last.next_position)
     next_round = Round(
@@ -450,12 +457,13 @@ async def claw_back(
         if owed <= 0:
             continue
         campaign = await get_campaign(session, reward.campaign_id)
-        # The person's total before the budget, the order a payment's spend-back takes them in.
+        now = utc_now()
+        # The reward lot, then the person's total, then the budget: a payment's order.
+        code = f"wallet:{reward.wallet_id}:{campaign.id}:reward"
+        lot_id = (await ledger.get_account_by_code(session, campaign.currency, code)).id
+        lot = await ledger.lock_account(session, lot_id)
         await repository.lock_earned(session, campaign.id, reward.wallet_id)
-        lot = await ledger.get_account_by_code(
-            session, campaign.currency, f"wallet:{reward.wallet_id}:{campaign.id}:reward"
-        )
-        from_lot = min(owed, lot.available_balance)
+        from_lot = 0 if lot.is_expired(now) else min(owed, lot.available_balance)
         if from_lot > 0:
             entry = await ledger.post_entry(
                 session,
@@ -469,7 +477,6 @@ async def claw_back(
                 idempotency=IdempotencyKey("clawback", f"{campaign.id}:{refund_id}"),
             )
             taken.append(Reward(campaign.id, from_lot, entry.id))
-        now = utc_now()
         elsewhere = sum(
             held.account.available_balance
             for held in await ledger.holder_lots(session, reward.wallet_id, campaign.currency)
@@ -591,6 +598,8 @@ async def return_budget(session: AsyncSession, campaign: Campaign, *, now: datet
     refund)."""
     closes = campaign.terms.ends
     if campaign.kind is CampaignKind.PREMIUM_SETS:
+        # A further round cannot be drawn meanwhile: it needs the budget this returns.
+        await repository.lock_lottery(session, campaign.id)
         last_round = await repository.last_purchase_window_end(session, campaign.id)
         closes = max(closes, last_round or closes)
     if now < closes:

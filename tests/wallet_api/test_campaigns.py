@@ -202,6 +202,12 @@ async def test_a_total_budget_sells_the_whole_sets_its_premium_pays_for(api: Api
         ({"total_budget": 1_000_000}, "validation_error"),  # and total_sets: both
         ({"total_sets": None}, "validation_error"),  # neither
         ({"total_sets": None, "total_budget": 2_499}, "invalid_request"),  # not one set
+        # More sets than a campaign may have: a premium of 1 point a set, 10^12 of budget.
+        (
+            {"total_sets": None, "total_budget": 10**12, "price": 1, "points_per_set": 2}
+            | {"restricted_points_per_set": 0},
+            "invalid_request",
+        ),
     ):
         refused = await api.post("/v1/campaigns", admin, campaign_body(region, **body))
         assert (refused.status_code, refused.json()["code"]) == (422, code), body

@@ -131,15 +131,16 @@ async def test_a_lottery_is_published_drawn_verifiably_bought_and_continued(
     bought = await buy(api, campaign_id, winner, headers_of[winner], sets=granted[winner])
     assert bought.status_code == 201, bought.text
 
-    round_two_until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     early_round = await api.post(
-        f"/v1/campaigns/{campaign_id}/lottery/rounds", admin, {"purchase_until": round_two_until}
+        f"/v1/campaigns/{campaign_id}/lottery/rounds", admin, {"purchase_until": in_an_hour}
     )
     assert (early_round.status_code, early_round.json()["code"]) == (409, "lottery_state")
     await until(sale_until)
     missed = next(w for w in granted if w != winner)
     closed = await buy(api, campaign_id, missed, headers_of[missed])
     assert (closed.status_code, closed.json()["code"]) == (409, "outside_sale_window")
+    round_two_until = (datetime.now(UTC) + timedelta(seconds=WINDOW)).isoformat()
     continued = await api.post(
         f"/v1/campaigns/{campaign_id}/lottery/rounds", admin, {"purchase_until": round_two_until}
     )
@@ -159,13 +160,25 @@ async def test_a_lottery_is_published_drawn_verifiably_bought_and_continued(
         response = await buy(api, campaign_id, wallet_id, headers_of[wallet_id], sets=entry["sets"])
         assert response.status_code == 201, response.text
 
+    # Once the last window has closed, what the sets left unsold would have cost goes back to
+    # the city, and no further round can be drawn without it.
+    await until(datetime.fromisoformat(round_two_until))
+    returned = await api.post(f"/v1/campaigns/{campaign_id}/budget-return", admin)
+    second_sets_bought = sum(w["sets"] for w in second_round["winners"])
+    unsold = 5 - granted[winner] - second_sets_bought
+    assert (returned.status_code, returned.json()["returned"]) == (201, unsold * 2_500)
+    in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    third = await api.post(
+        f"/v1/campaigns/{campaign_id}/lottery/rounds", admin, {"purchase_until": in_an_hour}
+    )
+    assert (third.status_code, third.json()["code"]) == (409, "lottery_state")
+
     report = (
         await api.get(f"/v1/campaigns/{campaign_id}/report", api.token(Role.ECONOMIST))
     ).json()
-    second_sets = sum(w["sets"] for w in second_round["winners"])
     assert report["applications"] == 8
     assert report["sets_applied"] == sum(a["sets"] for a in public["applications"])
     assert report["winners"] == len(first_round["winners"]) + len(second_round["winners"])
-    assert report["sets_sold"] == granted[winner] + second_sets
+    assert report["sets_sold"] == granted[winner] + second_sets_bought
     assert report["buyers"] == 1 + len(second_round["winners"])
     await assert_books_ok(sessions)

@@ -179,3 +179,30 @@ async def test_spend_back_already_spent_is_taken_from_the_refunded_points(
     }
     assert await account_balance(sessions, f"campaign:{campaign_id}:budget") == 100_000 - 140
     await assert_books_ok(sessions)
+
+
+async def test_concurrent_refunds_of_one_wallets_rewarded_payments_each_take_their_share(
+    api: Api, sessions: Sessions
+) -> None:
+    """Two shops refund at once two payments of one wallet whose rewards were spent: each
+    refund takes back its payment's reward from the other lots, neither stalls the other."""
+    region = await new_region(api)
+    campaign_id = await spend_back(api, region, per_person_cap=5_000, per_payment_cap=5_000)
+    resident = await payer(api, region, 4_000)
+    ramen, sake = await shop(api, region), await shop(api, region)
+    first = await pay(api, resident, dynamic_code(ramen, 2_000), payee=ramen.id, amount=2_000)
+    second = await pay(api, resident, dynamic_code(sake, 2_000), payee=sake.id, amount=2_000)
+    spent = await pay(api, resident, dynamic_code(ramen, 800), payee=ramen.id, amount=800)
+    assert [r.status_code for r in (first, second, spent)] == [201, 201, 201]
+    assert await earned(sessions, campaign_id) == {resident.wallet_id: 400 + 400 + 160}
+    refunds = await asyncio.gather(
+        refund(api, ramen, first.json()["payment"]["id"], 2_000),
+        refund(api, sake, second.json()["payment"]["id"], 2_000),
+    )
+    assert [r.status_code for r in refunds] == [201, 201]
+    assert await earned(sessions, campaign_id) == {resident.wallet_id: 160}
+    # It held the last reward, 160; 4,000 came back and the two rewards, 800, went back.
+    lots = (await api.get(f"/v1/wallets/{resident.wallet_id}/balance", resident.headers)).json()
+    assert sum(lot["posted"] for lot in lots["lots"]) == 160 + 4_000 - 800
+    assert await account_balance(sessions, f"campaign:{campaign_id}:budget") == 100_000 - 160
+    await assert_books_ok(sessions)

@@ -190,7 +190,8 @@ async def charge_card(
     require_amount(amount)
     merchant = await staff_merchant(session, principal, merchant_id)
     card = await cards.check_pin(session, card_payload, pin)
-    wallet = await wallets.get_wallet(session, card.wallet_id)
+    # The wallet's lock first, as every payment and refund of it takes.
+    wallet = await wallets.locked_wallet(session, card.wallet_id)
     return await _pay(
         session,
         wallet,
@@ -265,6 +266,9 @@ async def refund_payment(
         raise UnknownPayment(f"unknown payment {payment_id}")
     if not principal.has(Role.MERCHANT_STAFF) or principal.merchant != payment.merchant_id:
         raise Forbidden("only the shop that was paid refunds its payment")
+    # The payer's wallet next: its payments and refunds take turns, so a refund's claw-back
+    # of spend-back, which touches several of the wallet's lots, never deadlocks with them.
+    await wallets.locked_wallet(session, payment.wallet_id)
     left = payment.amount - payment.refunded
     if amount > left:
         raise RefundExceedsPayment(f"{left} of this payment is left to refund")

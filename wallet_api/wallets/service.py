@@ -234,7 +234,7 @@ class TopupReceipt:
     balance: WalletBalance
 
 
-async def _locked_wallet(session: AsyncSession, wallet_id: str) -> Wallet:
+async def locked_wallet(session: AsyncSession, wallet_id: str) -> Wallet:
     """The wallet, its row locked to the end of the transaction: concurrent top-ups of one
     wallet take turns, so each checks the cap and the daily limit against the one before. It is
     the first lock a top-up takes (before its top-up row, whose foreign key would otherwise
@@ -254,7 +254,7 @@ async def _credit(
     description: str,
 ) -> TopupReceipt:
     """Credit a pending top-up to the wallet's purchased lot, within the balance cap and the
-    daily limit. The caller holds the wallet's lock (`_locked_wallet`)."""
+    daily limit. The caller holds the wallet's lock (`locked_wallet`)."""
     now = utc_now()
     if not wallet.is_usable(now):
         raise WalletClosed(f"wallet {wallet.id} is closed or expired")
@@ -294,7 +294,7 @@ async def top_up_at_counter(
 ) -> TopupReceipt:
     """The cashier took `amount` yen in cash: debit the counter's drawer, credit the wallet."""
     require_amount(amount)
-    wallet = await _locked_wallet(session, wallet_id)
+    wallet = await locked_wallet(session, wallet_id)
     if wallet.currency != counter.currency:
         raise InvalidInput(f"counter {counter.id} does not serve wallets in {wallet.currency}")
     topup = await repository.insert_topup(
@@ -354,7 +354,7 @@ async def _pending_bank_topup(session: AsyncSession, reference: str) -> Topup:
 async def confirm_bank_topup(session: AsyncSession, reference: str) -> TopupReceipt:
     """The bank statement shows the transfer: credit the wallet from the bank receipts."""
     topup = await _pending_bank_topup(session, reference)
-    wallet = await _locked_wallet(session, topup.wallet_id)
+    wallet = await locked_wallet(session, topup.wallet_id)
     policy = await get_policy(session, wallet.region)
     return await _credit(
         session,
