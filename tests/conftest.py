@@ -9,6 +9,7 @@ import asyncio
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 import psycopg
@@ -46,9 +47,9 @@ def server_url() -> URL:
     return start_embedded(settings.data_dir).url("postgres")
 
 
-@pytest.fixture(scope="session")
-def database_url(server_url: URL) -> Iterator[URL]:
-    """A new database, migrated to head, dropped after the run."""
+@contextmanager
+def migrated_database(server_url: URL) -> Iterator[URL]:
+    """A new database, migrated to head, dropped afterwards."""
     name = f"aizu_test_{secrets.token_hex(5)}"
     ensure_database(server_url, name)
     url = server_url.set(database=name)
@@ -56,6 +57,13 @@ def database_url(server_url: URL) -> Iterator[URL]:
     yield url
     with psycopg.connect(libpq_conninfo(server_url), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: URL) -> Iterator[URL]:
+    """The run's database, shared by the tests."""
+    with migrated_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -102,9 +110,9 @@ async def committed_books(sessions: async_sessionmaker[AsyncSession]) -> Books:
     return books
 
 
-@pytest.fixture(scope="session")
-async def api(database_url: URL) -> AsyncIterator[Api]:
-    """The HTTP service over httpx, with a token issuer of its own."""
+@asynccontextmanager
+async def serving(database_url: URL) -> AsyncIterator[Api]:
+    """The HTTP service on a database over httpx, with a token issuer of its own."""
     issuer = LocalIssuer.generate()
     platform_key = SigningKey.generate()
     app = create_app(database_url, Settings(), token_verifier=issuer, platform_key=platform_key)
@@ -112,6 +120,12 @@ async def api(database_url: URL) -> AsyncIterator[Api]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield Api(app, client, issuer, platform_key)
+
+
+@pytest.fixture(scope="session")
+async def api(database_url: URL) -> AsyncIterator[Api]:
+    async with serving(database_url) as served:
+        yield served
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from ledger.database import create_engine, session_factory
 from ledger.errors import LedgerError
 from ledger.keys import private_key_file
 from merchant.errors import MerchantError
+from reconciliation.errors import ReconciliationError
 from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
 from wallet_api.campaigns.endpoints import register_router
 from wallet_api.campaigns.endpoints import router as campaigns_router
@@ -36,6 +37,8 @@ from wallet_api.merchants.endpoints import router as merchants_router
 from wallet_api.merchants.settlement_endpoints import router as settlement_router
 from wallet_api.payments.endpoints import router as payments_router
 from wallet_api.payments.events import PaymentNotifier
+from wallet_api.seals.endpoints import public_router as public_seals_router
+from wallet_api.seals.endpoints import router as seals_router
 from wallet_api.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger(__name__)
@@ -53,7 +56,10 @@ ROUTERS = (
     counter_router,
     campaigns_router,
     register_router,
+    seals_router,
 )
+# Routers open to anyone, without a token.
+PUBLIC_ROUTERS = (public_seals_router,)
 
 
 def token_verifier_for(settings: Settings) -> TokenVerifier:
@@ -118,9 +124,12 @@ def create_app(
     @app.exception_handler(LedgerError)
     @app.exception_handler(CampaignError)
     @app.exception_handler(MerchantError)
+    @app.exception_handler(ReconciliationError)
     @app.exception_handler(ApiError)
     async def refusal(request: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, LedgerError | CampaignError | MerchantError | ApiError)
+        assert isinstance(
+            error, LedgerError | CampaignError | MerchantError | ReconciliationError | ApiError
+        )
         if isinstance(error, ApiError):
             response = JSONResponse(
                 error.document(), status_code=error.http_status, media_type=PROBLEM_MEDIA_TYPE
@@ -166,7 +175,7 @@ def create_app(
             500, "internal_error", "an unexpected error occurred; the operators have been told"
         )
 
-    for router in ROUTERS:
+    for router in (*ROUTERS, *PUBLIC_ROUTERS):
         app.include_router(router)
 
     @app.get("/health", tags=["operations"])

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 import campaigns.models  # noqa: F401 - campaign tables
 import merchant.models  # noqa: F401 - the counters table, referenced below
+import reconciliation.models  # noqa: F401 - daily seals
 from ledger.models import metadata
 
 _now = text("clock_timestamp()")

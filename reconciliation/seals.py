@@ -1,0 +1,297 @@
+"""Daily seals: each currency's entries of a business date, in sequence order, become the leaves
+of a Merkle tree (`reconciliation.merkle`); the root, the day before's root and the date are
+signed with the platform's Ed25519 key and published. Anyone holding an entry (a receipt) and its
+inclusion proof can check it against the published seal with SHA-256 and Ed25519 alone; the
+README's "Checking a receipt" says how. Re-computing every seal finds any stored entry changed,
+added or removed since its day was sealed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger.checks import Violation
+from ledger.domain import BUSINESS_TIMEZONE
+from reconciliation.errors import DayNotOver, NotSealed, SealOutOfOrder, UnknownEntry
+from reconciliation.merkle import inclusion_proof, leaf_hash, root_of
+from reconciliation.models import daily_seals
+
+NO_PREVIOUS_ROOT = "0" * 64  # what the first seal of a currency names as the day before's
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The business date as a half-open span of UTC time."""
+    start = datetime.combine(day, time(), tzinfo=BUSINESS_TIMEZONE)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def _moment(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_entry(row: Any, postings: Sequence[Any]) -> bytes:
+    """An entry as the seal hashes it: JSON with sorted keys, no spaces, UTF-8, times in UTC to
+    the microsecond, postings by account id."""
+    document = {
+        "id": row.id,
+        "currency": row.currency,
+        "kind": row.kind,
+        "description": row.description,
+        "metadata": row.metadata,
+        "effective_at": _moment(row.effective_at),
+        "recorded_at": _moment(row.recorded_at),
+        "reverses_entry_id": row.reverses_entry_id,
+        "postings": [
+            [p.account_id, p.amount, p.balance_after]
+            for p in sorted(postings, key=lambda p: p.account_id)
+        ],
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def seal_message(
+    currency: str, day: date, entry_count: int, root: str, previous_root: str
+) -> bytes:
+    """What the platform key signs: five lines after a version line, UTF-8, no final newline."""
+    lines = ("aizu-seal-v1", currency, day.isoformat(), str(entry_count), root, previous_root)
+    return "\n".join(lines).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Seal:
+    currency: str
+    business_date: date
+    entry_count: int
+    first_entry_id: int | None
+    last_entry_id: int | None
+    root: str  # hex
+    previous_root: str  # hex
+    signature: str  # hex, Ed25519 over seal_message
+    public_key: str  # hex
+    sealed_at: datetime
+
+    @property
+    def message(self) -> bytes:
+        return seal_message(
+            self.currency, self.business_date, self.entry_count, self.root, self.previous_root
+        )
+
+
+async def _day_leaves(session: AsyncSession, currency: str, day: date) -> list[tuple[int, bytes]]:
+    """(entry id, canonical bytes) of the currency's entries recorded on `day`, by id."""
+    start, end = day_bounds(day)
+    entries = (
+        await session.execute(
+            text(
+                "SELECT id, currency, kind, description, metadata, effective_at, recorded_at, "
+                "reverses_entry_id FROM journal_entries WHERE currency = :currency "
+                "AND recorded_at >= :start AND recorded_at < :end ORDER BY id"
+            ),
+            {"currency": currency, "start": start, "end": end},
+        )
+    ).all()
+    if not entries:
+        return []
+    postings: dict[int, list[Any]] = {}
+    for posting in await session.execute(
+        text(
+            "SELECT entry_id, account_id, amount, balance_after FROM postings "
+            "WHERE entry_id = ANY(:ids)"
+        ),
+        {"ids": [e.id for e in entries]},
+    ):
+        postings.setdefault(posting.entry_id, []).append(posting)
+    return [(e.id, canonical_entry(e, postings.get(e.id, []))) for e in entries]
+
+
+def _seal_of(row: Any) -> Seal:
+    return Seal(
+        row.currency,
+        row.business_date,
+        row.entry_count,
+        row.first_entry_id,
+        row.last_entry_id,
+        row.root,
+        row.previous_root,
+        row.signature,
+        row.public_key,
+        row.sealed_at,
+    )
+
+
+async def get_seal(session: AsyncSession, currency: str, day: date) -> Seal | None:
+    row = (
+        await session.execute(
+            select(daily_seals).where(
+                daily_seals.c.currency == currency, daily_seals.c.business_date == day
+            )
+        )
+    ).first()
+    return None if row is None else _seal_of(row)
+
+
+async def seals(
+    session: AsyncSession, currency: str, *, since: date | None = None, until: date | None = None
+) -> list[Seal]:
+    """The currency's seals in date order, within [since, until] when given."""
+    query = select(daily_seals).where(daily_seals.c.currency == currency)
+    if since is not None:
+        query = query.where(daily_seals.c.business_date >= since)
+    if until is not None:
+        query = query.where(daily_seals.c.business_date <= until)
+    rows = await session.execute(query.order_by(daily_seals.c.business_date))
+    return [_seal_of(row) for row in rows]
+
+
+async def _still_open_from(session: AsyncSession, end: datetime) -> int:
+    """Transactions begun before `end` that have written and not yet committed: they may hold
+    entries recorded before `end` that nobody sees yet. (One that writes only later records its
+    entries later: `recorded_at` is the clock at the insert.)"""
+    return int(
+        (
+            await session.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL "
+                    "AND xact_start < :end"
+                ),
+                {"end": end},
+            )
+        ).scalar_one()
+    )
+
+
+async def seal_day(
+    session: AsyncSession, currency: str, day: date, *, key: SigningKey, now: datetime
+) -> Seal:
+    """Seal the currency's business date `day`, once: sealing it again returns the same seal.
+    The day must be over, with no transaction begun in it still open, and the day before
+    sealed (unless this is the currency's first seal)."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('daily-seal:' || :currency))"),
+        {"currency": currency},
+    )
+    existing = await get_seal(session, currency, day)
+    if existing is not None:
+        return existing
+    _, end = day_bounds(day)
+    if now < end:
+        raise DayNotOver(f"{day} is not over yet")
+    if await _still_open_from(session, end):
+        raise DayNotOver(f"transactions begun on {day} are still open")
+    last = (
+        await session.execute(
+            text(
+                "SELECT business_date, root FROM daily_seals WHERE currency = :currency "
+                "ORDER BY business_date DESC LIMIT 1"
+            ),
+            {"currency": currency},
+        )
+    ).first()
+    if last is not None and last.business_date != day - timedelta(days=1):
+        raise SealOutOfOrder(f"{currency} was last sealed for {last.business_date}, not {day}")
+    previous_root = NO_PREVIOUS_ROOT if last is None else last.root
+    leaves = await _day_leaves(session, currency, day)
+    root = root_of([leaf_hash(leaf) for _, leaf in leaves]).hex()
+    signature = key.sign(seal_message(currency, day, len(leaves), root, previous_root))
+    row = (
+        await session.execute(
+            insert(daily_seals)
+            .values(
+                currency=currency,
+                business_date=day,
+                entry_count=len(leaves),
+                first_entry_id=leaves[0][0] if leaves else None,
+                last_entry_id=leaves[-1][0] if leaves else None,
+                root=root,
+                previous_root=previous_root,
+                signature=signature.signature.hex(),
+                public_key=bytes(key.verify_key).hex(),
+            )
+            .returning(*daily_seals.c)
+        )
+    ).one()
+    return _seal_of(row)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """An entry as sealed, where it stands in its day's tree, and the path up to the root."""
+
+    entry_id: int
+    leaf: str  # the canonical entry, the exact text whose SHA-256 (after 0x00) is the leaf hash
+    index: int
+    proof: list[str]  # hex, from the leaf's sibling up
+    seal: Seal
+
+
+async def receipt(session: AsyncSession, entry_id: int) -> Receipt:
+    """An entry of a sealed day with its inclusion proof."""
+    found = (
+        await session.execute(
+            text("SELECT currency, recorded_at FROM journal_entries WHERE id = :id"),
+            {"id": entry_id},
+        )
+    ).first()
+    if found is None:
+        raise UnknownEntry(f"unknown entry {entry_id}")
+    day = found.recorded_at.astimezone(BUSINESS_TIMEZONE).date()
+    seal = await get_seal(session, found.currency, day)
+    if seal is None:
+        raise NotSealed(f"{day} is not sealed yet: its seal comes after the night's job")
+    leaves = await _day_leaves(session, found.currency, day)
+    index = next(i for i, (leaf_id, _) in enumerate(leaves) if leaf_id == entry_id)
+    hashes = [leaf_hash(leaf) for _, leaf in leaves]
+    return Receipt(
+        entry_id,
+        leaves[index][1].decode(),
+        index,
+        [sibling.hex() for sibling in inclusion_proof(hashes, index)],
+        seal,
+    )
+
+
+async def check_seals(session: AsyncSession, verify_key: VerifyKey) -> list[Violation]:
+    """Every seal re-computed from the entries as stored now, its link to the day before and
+    its signature: any entry changed, added or removed in a sealed day shows here."""
+    violations: list[Violation] = []
+    currencies = (await session.execute(text("SELECT DISTINCT currency FROM daily_seals"))).all()
+    for (currency,) in currencies:
+        previous: Seal | None = None
+        for seal in await seals(session, currency):
+            leaves = await _day_leaves(session, currency, seal.business_date)
+            root = root_of([leaf_hash(leaf) for _, leaf in leaves]).hex()
+            where = f"{currency} {seal.business_date}"
+            if (len(leaves), root) != (seal.entry_count, seal.root):
+                violations.append(
+                    Violation(
+                        "seals_match_entries",
+                        f"{where}: sealed {seal.entry_count} entries with root {seal.root}, "
+                        f"they are now {len(leaves)} with root {root}",
+                    )
+                )
+            linked = NO_PREVIOUS_ROOT if previous is None else previous.root
+            if previous is not None and previous.business_date != seal.business_date - timedelta(
+                days=1
+            ):
+                violations.append(
+                    Violation("seals_chained", f"{where}: the day before is not sealed")
+                )
+            elif seal.previous_root != linked:
+                violations.append(
+                    Violation("seals_chained", f"{where}: names {seal.previous_root} before it")
+                )
+            try:
+                verify_key.verify(seal.message, bytes.fromhex(seal.signature))
+            except (BadSignatureError, ValueError):
+                violations.append(Violation("seals_signed", f"{where}: bad signature"))
+            previous = seal
+    return violations

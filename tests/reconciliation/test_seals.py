@@ -1,0 +1,211 @@
+"""Daily seals on a database of their own (sealing "today" ahead of time, and tampering, would
+upset the other tests' books): a receipt checked with PyNaCl and hashlib alone, as the README's
+"Checking a receipt" says; a forgery refused; a changed sealed entry caught."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledger.database import create_engine, session_factory
+from ledger.domain import business_date
+from reconciliation import seals
+from reconciliation.errors import DayNotOver, SealOutOfOrder
+from tests.conftest import libpq_conninfo, migrated_database, serving
+from tests.wallet_api.api import Api, Region, new_region
+from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
+from wallet_api.auth import Role
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@dataclass
+class City:
+    api: Api
+    sessions: Sessions
+    url: URL
+
+
+@pytest.fixture
+async def city(server_url: URL) -> AsyncIterator[City]:
+    with migrated_database(server_url) as url:
+        engine = create_engine(url, pool_size=4, max_overflow=4)
+        async with serving(url) as api:
+            yield City(api, session_factory(engine), url)
+        await engine.dispose()
+
+
+async def a_days_trade(api: Api) -> tuple[Region, list[dict[str, Any]], Any]:
+    """A top-up and three payments at a shop: the day's entries."""
+    region = await new_region(api)
+    resident = await payer(api, region, 10_000)
+    ramen = await shop(api, region)
+    paid = []
+    for amount in (1_200, 800, 450):
+        response = await pay(
+            api, resident, dynamic_code(ramen, amount), payee=ramen.id, amount=amount
+        )
+        assert response.status_code == 201, response.text
+        paid.append(response.json())
+    return region, paid, resident
+
+
+async def seal(city: City, currency: str, day: date, *, now: datetime) -> seals.Seal:
+    async with city.sessions() as session:
+        sealed = await seals.seal_day(session, currency, day, key=city.api.platform_key, now=now)
+        await session.commit()
+    return sealed
+
+
+def after(day: date) -> datetime:
+    """A moment once `day` is over in Japan."""
+    return datetime(day.year, day.month, day.day, 15, tzinfo=UTC) + timedelta(days=1)
+
+
+def receipt_holds(receipt: dict[str, Any], trusted_key: str) -> bool:
+    """The README's "Checking a receipt", with hashlib and PyNaCl only."""
+    seal = receipt["seal"]
+    r = hashlib.sha256(b"\x00" + receipt["leaf"].encode()).digest()
+    fn, sn = receipt["index"], seal["entry_count"] - 1
+    if fn > sn:
+        return False
+    for sibling in (bytes.fromhex(p) for p in receipt["proof"]):
+        if sn == 0:
+            return False
+        if fn % 2 == 1 or fn == sn:
+            r = hashlib.sha256(b"\x01" + sibling + r).digest()
+            while fn % 2 == 0 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = hashlib.sha256(b"\x01" + r + sibling).digest()
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0 or r.hex() != seal["root"]:
+        return False
+    message = "\n".join(
+        [
+            "aizu-seal-v1",
+            seal["currency"],
+            seal["business_date"],
+            str(seal["entry_count"]),
+            seal["root"],
+            seal["previous_root"],
+        ]
+    )
+    try:
+        VerifyKey(bytes.fromhex(trusted_key)).verify(
+            message.encode(), bytes.fromhex(seal["signature"])
+        )
+    except BadSignatureError:
+        return False
+    return True
+
+
+async def test_a_payment_receipt_checks_against_the_published_seal(city: City) -> None:
+    api = city.api
+    region, paid, resident = await a_days_trade(api)
+    today = business_date(datetime.now(UTC))
+    with pytest.raises(DayNotOver):
+        await seal(city, region.currency, today, now=datetime.now(UTC))
+    sealed = await seal(city, region.currency, today, now=after(today))
+    assert await seal(city, region.currency, today, now=after(today)) == sealed  # once
+    assert sealed.entry_count == 4 and sealed.previous_root == "0" * 64
+
+    # Published to anyone, without a token.
+    public = await api.client.get(f"/v1/seals/{region.currency}/{today}")
+    assert public.status_code == 200
+    assert public.json()["root"] == sealed.root
+    listed = await api.client.get(f"/v1/seals/{region.currency}")
+    assert [s["business_date"] for s in listed.json()] == [today.isoformat()]
+    trusted_key = bytes(api.platform_key.verify_key).hex()
+
+    payment = paid[1]["payment"]
+    response = await api.get(f"/v1/payments/{payment['id']}/receipt", resident.headers)
+    assert response.status_code == 200, response.text
+    receipt = response.json()
+    assert receipt["seal"] == public.json()
+    entry = json.loads(receipt["leaf"])
+    assert entry["id"] == payment["entry_id"]
+    assert sorted(amount for _, amount, _ in entry["postings"]) == [-800, 800]
+    assert receipt_holds(receipt, trusted_key)
+
+    # A receipt that says another amount, a proof bent elsewhere, a seal of another root, or a
+    # key other than the platform's: each fails.
+    altered = receipt["leaf"].replace("800", "80")
+    assert not receipt_holds({**receipt, "leaf": altered}, trusted_key)
+    bent = [hashlib.sha256(bytes.fromhex(receipt["proof"][0])).hexdigest(), *receipt["proof"][1:]]
+    assert not receipt_holds({**receipt, "proof": bent}, trusted_key)
+    forged_seal = {**receipt["seal"], "root": hashlib.sha256(b"forged").hexdigest()}
+    assert not receipt_holds({**receipt, "seal": forged_seal}, trusted_key)
+    assert not receipt_holds(receipt, "00" * 32)
+
+    # Every entry of the day proves its place; the shop reads its payments' receipts too.
+    for index, each in enumerate(paid):
+        shop_view = await api.get(
+            f"/v1/payments/{each['payment']['id']}/receipt",
+            api.token(Role.MERCHANT_STAFF, merchant=each["payment"]["merchant_id"]),
+        )
+        assert shop_view.status_code == 200
+        assert shop_view.json()["index"] == index + 1  # the top-up came first
+        assert receipt_holds(shop_view.json(), trusted_key)
+    stranger = await api.get(f"/v1/payments/{payment['id']}/receipt", api.token(Role.RESIDENT))
+    assert stranger.status_code == 403
+    auditor = await api.get(f"/v1/entries/{payment['entry_id']}/receipt", api.token(Role.AUDITOR))
+    assert auditor.json() == receipt
+    unknown = await api.get("/v1/entries/999999999/receipt", api.token(Role.AUDITOR))
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_entry")
+    missing = await api.client.get(f"/v1/seals/{region.currency}/{today - timedelta(days=1)}")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_sealed")
+
+
+async def test_days_are_sealed_in_order_each_naming_the_one_before(city: City) -> None:
+    region, _, _ = await a_days_trade(city.api)
+    today = business_date(datetime.now(UTC))
+    later = after(today + timedelta(days=2))
+    first = await seal(city, region.currency, today, now=later)
+    with pytest.raises(SealOutOfOrder):
+        await seal(city, region.currency, today + timedelta(days=2), now=later)
+    quiet = await seal(city, region.currency, today + timedelta(days=1), now=later)
+    assert quiet.entry_count == 0
+    assert quiet.root == hashlib.sha256(b"").hexdigest()
+    assert quiet.previous_root == first.root
+    async with city.sessions() as session:
+        assert await seals.check_seals(session, city.api.platform_key.verify_key) == []
+
+
+async def test_changing_or_adding_a_sealed_entry_fails_the_check(city: City) -> None:
+    region, paid, _ = await a_days_trade(city.api)
+    today = business_date(datetime.now(UTC))
+    await seal(city, region.currency, today, now=after(today))
+    verify_key = city.api.platform_key.verify_key
+    async with city.sessions() as session:
+        assert await seals.check_seals(session, verify_key) == []
+
+    # Someone with the database's keys edits a sealed entry behind the append-only trigger.
+    entry_id = paid[0]["payment"]["entry_id"]
+    with psycopg.connect(libpq_conninfo(city.url), autocommit=True) as connection:
+        connection.execute("ALTER TABLE journal_entries DISABLE TRIGGER USER")
+        connection.execute(
+            "UPDATE journal_entries SET description = 'nothing to see' WHERE id = %s", (entry_id,)
+        )
+        connection.execute("ALTER TABLE journal_entries ENABLE TRIGGER USER")
+    async with city.sessions() as session:
+        found = await seals.check_seals(session, verify_key)
+    assert [v.check for v in found] == ["seals_match_entries"]
+    assert "sealed 4 entries" in found[0].detail
+
+    # An entry slipped into the sealed day (a top-up, here) is found the same way.
+    await payer(city.api, region, 500)
+    async with city.sessions() as session:
+        found = await seals.check_seals(session, verify_key)
+    assert "they are now 5 with root" in found[0].detail

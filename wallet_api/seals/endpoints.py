@@ -1,0 +1,70 @@
+"""HTTP endpoints of the daily seals: published to anyone, and receipts with their proofs for
+those entitled to the entry."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from reconciliation import seals
+from reconciliation.errors import NotSealed
+from wallet_api.auth import Allow, Principal, Role
+from wallet_api.deps import SessionDep
+from wallet_api.errors import Forbidden, UnknownPayment
+from wallet_api.payments import repository as payments
+from wallet_api.seals.schemas import ReceiptOut, SealOut
+from wallet_api.wallets import service as wallets
+
+# No token: a seal is published for anyone to check the books against.
+public_router = APIRouter(prefix="/v1/seals", tags=["seals"])
+router = APIRouter(prefix="/v1", tags=["seals"])
+
+Auditor = Annotated[Principal, Depends(Allow(Role.AUDITOR, Role.OPERATOR))]
+PaymentParty = Annotated[
+    Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR, Role.MERCHANT_STAFF))
+]
+
+
+@public_router.get("/{currency}")
+async def list_seals(
+    currency: str,
+    session: SessionDep,
+    since: Annotated[date | None, Query(description="First business date, inclusive.")] = None,
+    until: Annotated[date | None, Query(description="Last business date, inclusive.")] = None,
+) -> list[SealOut]:
+    """The currency's seals in date order."""
+    return [SealOut.of(s) for s in await seals.seals(session, currency, since=since, until=until)]
+
+
+@public_router.get("/{currency}/{business_date}")
+async def read_seal(currency: str, business_date: date, session: SessionDep) -> SealOut:
+    """One business date's seal."""
+    seal = await seals.get_seal(session, currency, business_date)
+    if seal is None:
+        raise NotSealed(f"{currency} {business_date} is not sealed")
+    return SealOut.of(seal)
+
+
+@router.get("/entries/{entry_id}/receipt")
+async def entry_receipt(entry_id: int, session: SessionDep, principal: Auditor) -> ReceiptOut:
+    """Any entry of a sealed day, with its inclusion proof."""
+    return ReceiptOut.of(await seals.receipt(session, entry_id))
+
+
+@router.get("/payments/{payment_id}/receipt")
+async def payment_receipt(
+    payment_id: str, session: SessionDep, principal: PaymentParty
+) -> ReceiptOut:
+    """A payment's entry, once its day is sealed, with the proof that it is in the seal: for
+    the payer and the shop that was paid."""
+    payment = await payments.get_payment(session, payment_id)
+    if payment is None:
+        raise UnknownPayment(f"unknown payment {payment_id}")
+    paid_shop = principal.has(Role.MERCHANT_STAFF) and principal.merchant == payment.merchant_id
+    if not paid_shop:
+        if not principal.has(Role.RESIDENT, Role.VISITOR):
+            raise Forbidden("only the payer and the shop paid read a payment's receipt")
+        await wallets.own_wallet(session, principal, payment.wallet_id)
+    return ReceiptOut.of(await seals.receipt(session, payment.entry_id))

@@ -1,0 +1,61 @@
+"""Response bodies of the seal endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from reconciliation.seals import Receipt, Seal
+
+
+class SealOut(BaseModel):
+    """A business date's seal. `message` is the exact UTF-8 text `signature` signs."""
+
+    currency: str
+    business_date: date
+    entry_count: int
+    first_entry_id: int | None
+    last_entry_id: int | None
+    root: str = Field(description="Merkle root of the day's entries, hex (RFC 9162 hashing).")
+    previous_root: str = Field(description="The day before's root; 64 zeros for the first.")
+    message: str
+    signature: str = Field(description="Ed25519 over `message`, hex.")
+    public_key: str = Field(description="The platform's Ed25519 public key, hex.")
+    sealed_at: datetime
+
+    @classmethod
+    def of(cls, seal: Seal) -> SealOut:
+        return cls(
+            currency=seal.currency,
+            business_date=seal.business_date,
+            entry_count=seal.entry_count,
+            first_entry_id=seal.first_entry_id,
+            last_entry_id=seal.last_entry_id,
+            root=seal.root,
+            previous_root=seal.previous_root,
+            message=seal.message.decode(),
+            signature=seal.signature,
+            public_key=seal.public_key,
+            sealed_at=seal.sealed_at,
+        )
+
+
+class ReceiptOut(BaseModel):
+    """An entry as sealed and its inclusion proof: see the README's "Checking a receipt"."""
+
+    entry_id: int
+    leaf: str = Field(description="The entry's canonical JSON; SHA-256 of 0x00 + it is the leaf.")
+    index: int = Field(description="The leaf's place among the day's entries, from 0.")
+    proof: list[str] = Field(description="Sibling hashes from the leaf up to the root, hex.")
+    seal: SealOut
+
+    @classmethod
+    def of(cls, receipt: Receipt) -> ReceiptOut:
+        return cls(
+            entry_id=receipt.entry_id,
+            leaf=receipt.leaf,
+            index=receipt.index,
+            proof=receipt.proof,
+            seal=SealOut.of(receipt.seal),
+        )
