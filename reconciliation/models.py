@@ -20,3 +20,21 @@ daily_seals = Table(
     Column("public_key", Text, nullable=False),
     Column("sealed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
+
+nightly_steps = Table(
+    "nightly_steps",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("step", Text, primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("1")),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+nightly_nights = Table(
+    "nightly_nights",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("completed_at", DateTime(timezone=True), nullable=False),
+)

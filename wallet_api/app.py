@@ -25,6 +25,8 @@ from ledger.keys import private_key_file
 from merchant.errors import MerchantError
 from reconciliation.errors import ReconciliationError
 from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.books.endpoints import public_router as public_seals_router
+from wallet_api.books.endpoints import router as seals_router
 from wallet_api.campaigns.endpoints import register_router
 from wallet_api.campaigns.endpoints import router as campaigns_router
 from wallet_api.cards.endpoints import router as cards_router
@@ -37,8 +39,6 @@ from wallet_api.merchants.endpoints import router as merchants_router
 from wallet_api.merchants.settlement_endpoints import router as settlement_router
 from wallet_api.payments.endpoints import router as payments_router
 from wallet_api.payments.events import PaymentNotifier
-from wallet_api.seals.endpoints import public_router as public_seals_router
-from wallet_api.seals.endpoints import router as seals_router
 from wallet_api.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger(__name__)

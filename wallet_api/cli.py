@@ -31,8 +31,16 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default AIZU_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default AIZU_PORT).")
-def serve(host: str | None, port: int | None) -> None:
-    """Start the HTTP service (on the embedded PostgreSQL unless DATABASE_URL is set)."""
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    help="Also run a Celery worker with beat for the nightly chain (default: yes).",
+)
+def serve(host: str | None, port: int | None, worker: bool) -> None:
+    """Start the HTTP service (on the embedded PostgreSQL unless DATABASE_URL is set), and a
+    Celery worker with beat running the nightly chain."""
+    import subprocess
+
     import uvicorn
 
     from wallet_api.app import create_app
@@ -45,12 +53,27 @@ def serve(host: str | None, port: int | None) -> None:
     # uvicorn re-raises the SIGTERM it shut down on; leave through SystemExit instead, so the
     # exit handlers run and the embedded PostgreSQL stops with its last user.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    uvicorn.run(
-        create_app(url, settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level,
-    )
+    jobs = None
+    if worker:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        jobs = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [
+                *(sys.executable, "-m", "celery", "-A", "reconciliation.worker", "worker"),
+                *("--beat", "--pool", "solo", "--loglevel", "INFO"),
+                *("--schedule", str(settings.data_dir / "celerybeat-schedule")),
+            ]
+        )
+    try:
+        uvicorn.run(
+            create_app(url, settings),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level=settings.log_level,
+        )
+    finally:
+        if jobs is not None:
+            jobs.terminate()  # a warm shutdown: a running step finishes or rolls back
+            jobs.wait(timeout=60)
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -178,7 +201,7 @@ def campaigns() -> None:
 )
 def expire_campaign_lots(day: datetime) -> None:
     """Move what is left in expired campaign lots to each campaign's breakage, one entry a lot
-    (the nightly job's step, until the job exists); running it again changes nothing."""
+    (the nightly chain's first step, on its own); running it again changes nothing."""
     from zoneinfo import ZoneInfo
 
     from campaigns.service import expire_lots
@@ -200,6 +223,50 @@ def expire_campaign_lots(day: datetime) -> None:
         click.echo(f"{len(expiries)} lot(s) expired, {total} point(s) to breakage")
 
     asyncio.run(run())
+
+
+@main.command()
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Run this business date's chain (Asia/Tokyo); without it, every night due, in order.",
+)
+def nightly(day: datetime | None) -> None:
+    """The nightly chain by hand: expire lots, seal the day, check every invariant, make the
+    payout batches due. A step done before is not run again; exit 1 if a step stops the chain."""
+    from nacl.signing import SigningKey
+
+    from ledger.domain import utc_now
+    from ledger.keys import private_key_file
+    from reconciliation.errors import DayNotOver
+    from reconciliation.nightly import Night, NightStopped, run_due_nights, run_night
+    from wallet_api.nightly import STEPS
+
+    settings = get_settings()
+    key = SigningKey(private_key_file(settings.platform_key_path))
+
+    async def run() -> None:
+        engine = create_engine(resolve_database_url(settings), pool_size=2)
+        sessions = session_factory(engine)
+        try:
+            if day is None:
+                nights = await run_due_nights(sessions, STEPS, now=utc_now(), platform_key=key)
+                click.echo(f"{len(nights)} night(s) run: " + ", ".join(map(str, nights)))
+                return
+            for outcome in await run_night(sessions, Night(day.date(), utc_now(), key), STEPS):
+                click.echo(f"{outcome.step}: {outcome.detail}")
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except DayNotOver as refused:
+        raise click.BadParameter(refused.detail, param_hint="--date") from None
+    except NightStopped as stopped:
+        click.echo(f"stopped: {stopped.detail}", err=True)
+        sys.exit(1)
 
 
 @main.group()

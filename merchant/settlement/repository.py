@@ -147,6 +147,14 @@ async def get_profile(
     return _profile(row) if row else None
 
 
+async def profiles(session: AsyncSession) -> list[SettlementProfile]:
+    """Every region's settlement profile, by region."""
+    rows = await session.execute(
+        text(f"SELECT {_PROFILE_COLUMNS} FROM settlement_profiles ORDER BY region_code")
+    )
+    return [_profile(row) for row in rows]
+
+
 async def request_payout(session: AsyncSession, merchant_id: str) -> datetime:
     """An open payout request of the merchant (the existing one if there is one)."""
     row = (

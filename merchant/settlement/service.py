@@ -61,6 +61,11 @@ def is_payout_day(profile: SettlementProfile, day: date) -> bool:
     return any(min(payout_day, last) == day.day for payout_day in profile.payout_days)
 
 
+async def due_on(session: AsyncSession, transfer_date: date) -> list[str]:
+    """The regions whose scheduled payout day `transfer_date` is."""
+    return [p.region for p in await repository.profiles(session) if is_payout_day(p, transfer_date)]
+
+
 async def request_payout(session: AsyncSession, merchant_id: str) -> None:
     """A shop asks to be paid out in the next batch, scheduled or not."""
     await repository.request_payout(session, merchant_id)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,35 +13,18 @@ import psycopg
 import pytest
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.database import create_engine, session_factory
 from ledger.domain import business_date
 from reconciliation import seals
 from reconciliation.errors import DayNotOver, SealOutOfOrder
-from tests.conftest import libpq_conninfo, migrated_database, serving
+from tests.conftest import libpq_conninfo
+from tests.reconciliation.conftest import City, after
 from tests.wallet_api.api import Api, Region, new_region
 from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
 from wallet_api.auth import Role
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@dataclass
-class City:
-    api: Api
-    sessions: Sessions
-    url: URL
-
-
-@pytest.fixture
-async def city(server_url: URL) -> AsyncIterator[City]:
-    with migrated_database(server_url) as url:
-        engine = create_engine(url, pool_size=4, max_overflow=4)
-        async with serving(url) as api:
-            yield City(api, session_factory(engine), url)
-        await engine.dispose()
 
 
 async def a_days_trade(api: Api) -> tuple[Region, list[dict[str, Any]], Any]:
@@ -66,11 +47,6 @@ async def seal(city: City, currency: str, day: date, *, now: datetime) -> seals.
         sealed = await seals.seal_day(session, currency, day, key=city.api.platform_key, now=now)
         await session.commit()
     return sealed
-
-
-def after(day: date) -> datetime:
-    """A moment once `day` is over in Japan."""
-    return datetime(day.year, day.month, day.day, 15, tzinfo=UTC) + timedelta(days=1)
 
 
 def receipt_holds(receipt: dict[str, Any], trusted_key: str) -> bool:

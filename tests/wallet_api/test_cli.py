@@ -150,8 +150,8 @@ def test_token_issue_prints_a_token_the_local_issuer_accepts(tmp_path: Path) -> 
 
 
 def test_serve_on_the_embedded_default_stops_its_postgres_on_sigterm(tmp_path: Path) -> None:
-    """`aizu serve` as a process manager stops it: SIGTERM shuts the service down and the
-    embedded PostgreSQL with it."""
+    """`aizu serve` runs the service and the nightly worker with beat; as a process manager
+    stops it, SIGTERM shuts both down and the embedded PostgreSQL with them."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -177,6 +177,11 @@ def test_serve_on_the_embedded_default_stops_its_postgres_on_sigterm(tmp_path: P
                     assert time.monotonic() < deadline, "the service did not come up"
                     time.sleep(0.5)
             assert (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
+            while " ready." not in log.read_text():  # the nightly chain's worker, with beat
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the worker did not come up"
+                time.sleep(0.5)
+            assert "beat: Starting..." in log.read_text()
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
         finally:
@@ -185,6 +190,7 @@ def test_serve_on_the_embedded_default_stops_its_postgres_on_sigterm(tmp_path: P
     assert server.returncode == 128 + signal.SIGTERM
     pid_file = tmp_path / "data" / "postgres" / "postmaster.pid"
     assert not pid_file.exists(), "the embedded server must stop with the service"
+    assert "Warm shutdown" in log.read_text()
 
 
 def test_campaigns_expire_runs_as_a_command(database_url: URL) -> None:
@@ -197,3 +203,20 @@ def test_campaigns_expire_refuses_a_day_that_has_not_begun(database_url: URL) ->
     result = aizu("campaigns", "expire", "--date", "2999-03-01", database=database_url)
     assert result.returncode == 2
     assert "has not begun yet" in result.stderr
+
+
+def test_nightly_runs_a_past_night_once_and_refuses_one_not_over(scratch_database: URL) -> None:
+    assert aizu("db", "upgrade", database=scratch_database).returncode == 0
+    first = aizu("nightly", "--date", "2026-01-05", database=scratch_database)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        "expire: 0 lot(s) expired, 0 point(s) to breakage",
+        "seal: no currency to seal",
+        "check: 9 ledger checks and the seals hold",
+        "settle: no payout day on 2026-01-06",
+    ]
+    again = aizu("nightly", "--date", "2026-01-05", database=scratch_database)
+    assert again.stdout == first.stdout
+    future = aizu("nightly", "--date", "2999-01-01", database=scratch_database)
+    assert future.returncode == 2
+    assert "not over yet" in future.stderr

@@ -1,4 +1,4 @@
-"""Response bodies of the seal endpoints."""
+"""Response bodies of the books' endpoints: seals, receipts, the nightly chain."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from reconciliation.nightly import NightStatus
 from reconciliation.seals import Receipt, Seal
 
 
@@ -58,4 +59,35 @@ class ReceiptOut(BaseModel):
             index=receipt.index,
             proof=receipt.proof,
             seal=SealOut.of(receipt.seal),
+        )
+
+
+class StepOut(BaseModel):
+    step: str
+    status: str = Field(description="done, failed (tried again on the next run) or violated.")
+    detail: str
+    attempts: int
+    updated_at: datetime
+
+
+class NightOut(BaseModel):
+    business_date: date
+    complete: bool = Field(description="Every step done.")
+    steps: list[StepOut]
+
+    @classmethod
+    def of(cls, night: NightStatus) -> NightOut:
+        return cls(
+            business_date=night.business_date,
+            complete=night.complete,
+            steps=[
+                StepOut(
+                    step=o.step,
+                    status=o.status,
+                    detail=o.detail,
+                    attempts=o.attempts,
+                    updated_at=o.updated_at,
+                )
+                for o in night.steps
+            ],
         )

@@ -1,20 +1,21 @@
-"""HTTP endpoints of the daily seals: published to anyone, and receipts with their proofs for
-those entitled to the entry."""
+"""HTTP endpoints of the books' integrity: the daily seals, published to anyone; receipts with
+their proofs for those entitled to the entry; what the nightly chain did."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from reconciliation import seals
+from ledger.domain import business_date, utc_now
+from reconciliation import nightly, seals
 from reconciliation.errors import NotSealed
 from wallet_api.auth import Allow, Principal, Role
+from wallet_api.books.schemas import NightOut, ReceiptOut, SealOut
 from wallet_api.deps import SessionDep
 from wallet_api.errors import Forbidden, UnknownPayment
 from wallet_api.payments import repository as payments
-from wallet_api.seals.schemas import ReceiptOut, SealOut
 from wallet_api.wallets import service as wallets
 
 # No token: a seal is published for anyone to check the books against.
@@ -68,3 +69,19 @@ async def payment_receipt(
             raise Forbidden("only the payer and the shop paid read a payment's receipt")
         await wallets.own_wallet(session, principal, payment.wallet_id)
     return ReceiptOut.of(await seals.receipt(session, payment.entry_id))
+
+
+@router.get("/nightly")
+async def nightly_status(
+    session: SessionDep,
+    principal: Auditor,
+    since: Annotated[date | None, Query(description="Default: 30 days ago.")] = None,
+    until: Annotated[date | None, Query(description="Default: today.")] = None,
+) -> list[NightOut]:
+    """Each business date's nightly chain: every step's outcome, its detail and how often it
+    was tried. A failed or violated step stops the chain for its date and those after."""
+    today = business_date(utc_now())
+    chosen = await nightly.status(
+        session, since=since or today - timedelta(days=30), until=until or today
+    )
+    return [NightOut.of(night) for night in chosen]

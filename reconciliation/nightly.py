@@ -1,0 +1,213 @@
+"""The nightly chain: for each business date (Asia/Tokyo), once it is over, its steps in order.
+
+A step's work and the record that it is done commit together, so a step runs to completion once
+per date however often the chain is run: re-running a night changes nothing. A step that fails
+is recorded as failed (with how often it has been tried) and stops the chain for that date and
+the dates after it; the next run starts again from that step. A step that finds the books wrong
+raises `InvariantViolation`: recorded as such, it stops the chain the same way, so no later step
+publishes numbers from wrong books. Missed nights are caught up in date order.
+
+The steps themselves (expiry, seal, check, settlement...) are given by the caller: some belong
+to packages this one must not import.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from nacl.signing import SigningKey
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledger.domain import business_date
+from reconciliation.errors import DayNotOver, ReconciliationError
+
+log = logging.getLogger(__name__)
+
+
+class InvariantViolation(ReconciliationError):
+    code = "invariant_violation"
+    http_status = 409
+
+
+class NightStopped(ReconciliationError):
+    """A step failed: the chain stopped at it for its date."""
+
+    code = "night_stopped"
+    http_status = 409
+
+    def __init__(self, detail: str, *, day: date, step: str, violation: bool) -> None:
+        super().__init__(detail)
+        self.day, self.step, self.violation = day, step, violation
+
+
+@dataclass(frozen=True, slots=True)
+class Night:
+    """What a step knows of the night it runs in."""
+
+    business_date: date
+    now: datetime
+    platform_key: SigningKey
+
+
+StepRun = Callable[[AsyncSession, Night], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    run: StepRun  # does the step's work in the session (never commits); returns a summary
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    business_date: date
+    step: str
+    status: str  # done, failed or violated
+    detail: str
+    attempts: int
+    updated_at: datetime
+
+
+async def _outcome(session: AsyncSession, day: date, step: str) -> Outcome | None:
+    row = (
+        await session.execute(
+            text(
+                "SELECT business_date, step, status, detail, attempts, updated_at "
+                "FROM nightly_steps WHERE business_date = :day AND step = :step"
+            ),
+            {"day": day, "step": step},
+        )
+    ).first()
+    return None if row is None else Outcome(*row)
+
+
+async def _record(session: AsyncSession, day: date, step: str, status: str, detail: str) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO nightly_steps (business_date, step, status, detail) "
+            "VALUES (:day, :step, :status, :detail) ON CONFLICT (business_date, step) DO UPDATE "
+            "SET status = excluded.status, detail = excluded.detail, "
+            "attempts = nightly_steps.attempts + 1, updated_at = clock_timestamp()"
+        ),
+        {"day": day, "step": step, "status": status, "detail": detail},
+    )
+
+
+async def run_night(
+    sessions: async_sessionmaker[AsyncSession], night: Night, steps: Sequence[Step]
+) -> list[Outcome]:
+    """Every step of the night not done yet, in order; raises `NightStopped` at a failure."""
+    day = night.business_date
+    if business_date(night.now) <= day:
+        raise DayNotOver(f"{day} is not over yet")
+    outcomes = []
+    for step in steps:
+        async with sessions() as session:
+            # Two runners of one night take turns on each step; the second finds it done.
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('nightly:' || :day || ':' || :step))"),
+                {"day": day.isoformat(), "step": step.name},
+            )
+            done = await _outcome(session, day, step.name)
+            if done is not None and done.status == "done":
+                outcomes.append(done)
+                continue
+            try:
+                detail = await step.run(session, night)
+                await _record(session, day, step.name, "done", detail)
+                await session.commit()
+            except Exception as failure:
+                await session.rollback()
+                violation = isinstance(failure, InvariantViolation)
+                reason = str(failure) or type(failure).__name__
+                async with sessions() as record:
+                    await _record(
+                        record, day, step.name, "violated" if violation else "failed", reason
+                    )
+                    await record.commit()
+                log.error("nightly %s, step %s: %s", day, step.name, reason)
+                raise NightStopped(
+                    f"{day}: {step.name}: {reason}", day=day, step=step.name, violation=violation
+                ) from failure
+            log.info("nightly %s, step %s: %s", day, step.name, detail)
+        async with sessions() as session:
+            recorded = await _outcome(session, day, step.name)
+        assert recorded is not None
+        outcomes.append(recorded)
+    async with sessions() as session:
+        await session.execute(
+            text(
+                "INSERT INTO nightly_nights (business_date) VALUES (:day) "
+                "ON CONFLICT (business_date) DO NOTHING"
+            ),
+            {"day": day},
+        )
+        await session.commit()
+    return outcomes
+
+
+async def due_nights(session: AsyncSession, now: datetime) -> list[date]:
+    """The nights over and not yet complete, in date order: from the day after the last
+    complete night (or the first day with entries; or yesterday, on empty books) to
+    yesterday."""
+    yesterday = business_date(now) - timedelta(days=1)
+    last = (
+        await session.execute(text("SELECT max(business_date) FROM nightly_nights"))
+    ).scalar_one()
+    if last is not None:
+        first = last + timedelta(days=1)
+    else:
+        earliest = (
+            await session.execute(text("SELECT min(recorded_at) FROM journal_entries"))
+        ).scalar_one()
+        first = yesterday if earliest is None else min(business_date(earliest), yesterday)
+    return [first + timedelta(days=n) for n in range((yesterday - first).days + 1)]
+
+
+async def run_due_nights(
+    sessions: async_sessionmaker[AsyncSession],
+    steps: Sequence[Step],
+    *,
+    now: datetime,
+    platform_key: SigningKey,
+) -> list[date]:
+    """Catch up: every due night in date order, stopping at the first that stops."""
+    async with sessions() as session:
+        due = await due_nights(session, now)
+    for day in due:
+        await run_night(sessions, Night(day, now, platform_key), steps)
+    return due
+
+
+@dataclass(frozen=True, slots=True)
+class NightStatus:
+    business_date: date
+    complete: bool
+    steps: list[Outcome]
+
+
+async def status(session: AsyncSession, *, since: date, until: date) -> list[NightStatus]:
+    """What the chain did for each date of [since, until] that it has touched."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT s.business_date, s.step, s.status, s.detail, s.attempts, s.updated_at, "
+                "n.business_date IS NOT NULL AS complete FROM nightly_steps s "
+                "LEFT JOIN nightly_nights n ON n.business_date = s.business_date "
+                "WHERE s.business_date BETWEEN :since AND :until "
+                "ORDER BY s.business_date, s.updated_at"
+            ),
+            {"since": since, "until": until},
+        )
+    ).all()
+    nights: dict[date, NightStatus] = {}
+    for row in rows:
+        night = nights.setdefault(
+            row.business_date, NightStatus(row.business_date, row.complete, [])
+        )
+        night.steps.append(Outcome(*row[:6]))
+    return list(nights.values())

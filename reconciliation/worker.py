@@ -1,0 +1,110 @@
+"""The Celery app of the nightly jobs: `celery -A reconciliation.worker worker --beat`.
+
+The broker is CELERY_BROKER_URL (Redis or RabbitMQ) in production. Without it, kombu's
+SQLAlchemy transport keeps the queue in a database of its own (`<database>_broker`) on the
+ledger's PostgreSQL, the embedded one by default, so nothing else needs installing. Beat runs
+the chain at 01:30 Asia/Tokyo; the task catches up every night due, in date order.
+
+Which steps the chain runs is a setting (`AIZU_NIGHTLY_STEPS`, "module:attribute"), read when
+the task runs: the steps belong to packages this one does not import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from celery import Celery, Task
+from celery.schedules import crontab
+from nacl.signing import SigningKey
+from pydantic import Field
+from sqlalchemy.engine import URL
+
+from ledger.config import Settings, get_settings
+from ledger.database import create_engine, ensure_database, resolve_database_url, session_factory
+from ledger.domain import utc_now
+from ledger.keys import private_key_file
+from reconciliation.nightly import NightStopped, Step, run_due_nights
+
+log = logging.getLogger(__name__)
+
+NIGHTLY_TASK = "aizu.nightly"
+# A failed step is tried again this often, this far apart, before it waits for the next night.
+RETRIES = 6
+RETRY_AFTER_SECONDS = 600
+
+
+class WorkerSettings(Settings):
+    nightly_steps: str = Field(default="wallet_api.nightly:STEPS", alias="AIZU_NIGHTLY_STEPS")
+
+
+def broker_url(settings: Settings) -> str:
+    if settings.celery_broker_url:
+        return settings.celery_broker_url
+    database: URL = resolve_database_url(settings)
+    broker_database = f"{database.database}_broker"
+    ensure_database(database.set(database="postgres"), broker_database)
+    # The transport is synchronous: psycopg instead of asyncpg.
+    sync = database.set(drivername="postgresql+psycopg", database=broker_database)
+    return "sqla+" + sync.render_as_string(hide_password=False)
+
+
+def make_app(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    celery = Celery("aizu", broker=broker_url(settings))
+    celery.conf.update(
+        timezone="Asia/Tokyo",
+        enable_utc=True,
+        task_ignore_result=True,
+        task_acks_late=True,  # a worker lost mid-chain leaves the task to another
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        beat_schedule={
+            "nightly-chain": {"task": NIGHTLY_TASK, "schedule": crontab(hour=1, minute=30)}
+        },
+    )
+    celery.task(name=NIGHTLY_TASK, bind=True, max_retries=RETRIES)(nightly)
+    return celery
+
+
+@cache
+def nightly_steps(spec: str) -> Sequence[Step]:
+    module, _, attribute = spec.partition(":")
+    steps: Sequence[Step] = getattr(importlib.import_module(module), attribute)
+    return steps
+
+
+def nightly(task: Task[Any, Any]) -> list[str]:
+    """Catch up every night due; a failed step is retried, a broken invariant is not (it needs
+    a person: the status endpoint and the log say which)."""
+    settings = WorkerSettings()
+    key = SigningKey(private_key_file(settings.platform_key_path))
+
+    async def run() -> list[str]:
+        engine = create_engine(resolve_database_url(settings), pool_size=2, max_overflow=0)
+        try:
+            nights = await run_due_nights(
+                session_factory(engine),
+                nightly_steps(settings.nightly_steps),
+                now=utc_now(),
+                platform_key=key,
+            )
+        finally:
+            await engine.dispose()
+        return [night.isoformat() for night in nights]
+
+    try:
+        return asyncio.run(run())
+    except NightStopped as stopped:
+        if stopped.violation:
+            log.error("nightly chain stopped by a broken invariant: %s", stopped.detail)
+            raise
+        log.warning("nightly chain stopped, retrying: %s", stopped.detail)
+        raise task.retry(exc=stopped, countdown=RETRY_AFTER_SECONDS) from stopped
+
+
+app = make_app()

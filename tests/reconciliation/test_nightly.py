@@ -1,0 +1,178 @@
+"""The nightly chain on a city of its own: each step once per night, a re-run that changes
+nothing, a violation that stops the night, catching up in date order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from ledger.domain import business_date
+from reconciliation.errors import DayNotOver
+from reconciliation.nightly import Night, NightStopped, run_due_nights, run_night
+from tests.reconciliation.conftest import City, after
+from tests.wallet_api.api import Region, new_region
+from tests.wallet_api.test_campaigns import buy, campaign
+from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
+from tests.wallet_api.test_settlement import PROFILE
+from wallet_api.auth import Role
+from wallet_api.nightly import STEPS
+
+
+async def trade_with_a_campaign_ending_today(city: City) -> Region:
+    """Payments at a shop with a payout day tomorrow, and a premium set whose points expire
+    today."""
+    api = city.api
+    region = await new_region(api)
+    today = business_date(datetime.now(UTC))
+    settled = await api.client.put(
+        f"/v1/regions/{region.code}/settlement",
+        headers=region.operator,
+        json={**PROFILE, "payout_days": [(today + timedelta(days=1)).day]},
+    )
+    assert settled.status_code == 200, settled.text
+    resident = await payer(api, region, 20_000)
+    ramen = await shop(api, region)
+    paid = await pay(api, resident, dynamic_code(ramen, 3_000), payee=ramen.id, amount=3_000)
+    assert paid.status_code == 201, paid.text
+    now = datetime.now(UTC)
+    ending = await campaign(
+        api,
+        region,
+        sale_until=(now + timedelta(seconds=30)).isoformat(),
+        valid_until=(now + timedelta(seconds=30)).isoformat(),
+    )
+    assert (await buy(api, ending, resident.wallet_id, resident.headers)).status_code == 201
+    return region
+
+
+async def counts(city: City) -> dict[str, Any]:
+    async with city.sessions() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM journal_entries) AS entries, "
+                    "(SELECT count(*) FROM daily_seals) AS seals, "
+                    "(SELECT count(*) FROM payout_batches) AS batches, "
+                    "(SELECT sum(posted_balance) FROM accounts WHERE code LIKE :breakage) "
+                    "AS breakage"
+                ),
+                {"breakage": "%:breakage"},
+            )
+        ).one()
+    return dict(row._mapping)
+
+
+async def test_a_night_runs_every_step_once_and_running_it_again_changes_nothing(
+    city: City,
+) -> None:
+    await trade_with_a_campaign_ending_today(city)
+    today = business_date(datetime.now(UTC))
+    night = Night(today, after(today), city.api.platform_key)
+    with pytest.raises(DayNotOver):
+        await run_night(city.sessions, Night(today, datetime.now(UTC), night.platform_key), STEPS)
+
+    outcomes = await run_night(city.sessions, night, STEPS)
+    assert [(o.step, o.status) for o in outcomes] == [
+        ("expire", "done"),
+        ("seal", "done"),
+        ("check", "done"),
+        ("settle", "done"),
+    ]
+    detail = {o.step: o.detail for o in outcomes}
+    assert detail["expire"] == "2 lot(s) expired, 12500 point(s) to breakage"
+    assert "1 payout(s)" in detail["settle"]
+    first = await counts(city)
+    assert (first["seals"], first["batches"], first["breakage"]) == (1, 1, 12_500)
+
+    again = await run_night(city.sessions, night, STEPS)
+    assert again == outcomes  # each step found done: same record, still one attempt
+    assert await counts(city) == first
+    assert (
+        await run_due_nights(
+            city.sessions, STEPS, now=after(today), platform_key=night.platform_key
+        )
+        == []
+    )
+
+    shown = await city.api.get(
+        "/v1/nightly", city.api.token(Role.AUDITOR), since=str(today), until=str(today)
+    )
+    assert shown.status_code == 200
+    [reported] = shown.json()
+    assert reported["complete"] is True
+    assert [(s["step"], s["status"], s["attempts"]) for s in reported["steps"]] == [
+        ("expire", "done", 1),
+        ("seal", "done", 1),
+        ("check", "done", 1),
+        ("settle", "done", 1),
+    ]
+
+
+async def test_a_broken_invariant_stops_the_night_until_the_books_are_right(city: City) -> None:
+    region = await trade_with_a_campaign_ending_today(city)
+    today = business_date(datetime.now(UTC))
+    key = city.api.platform_key
+    async with city.sessions() as session:
+        # A cached balance that its postings do not add up to.
+        account = (
+            await session.execute(
+                text("SELECT min(id) FROM accounts WHERE currency = :currency"),
+                {"currency": region.currency},
+            )
+        ).scalar_one()
+        await session.execute(
+            text("UPDATE accounts SET posted_balance = posted_balance + 7 WHERE id = :id"),
+            {"id": account},
+        )
+        await session.commit()
+
+    with pytest.raises(NightStopped) as stopped:
+        await run_due_nights(
+            city.sessions, STEPS, now=after(today + timedelta(days=1)), platform_key=key
+        )
+    assert (stopped.value.day, stopped.value.step, stopped.value.violation) == (
+        today,
+        "check",
+        True,
+    )
+    assert "cached_balances_match" in stopped.value.detail
+    with pytest.raises(NightStopped):  # tried again: still wrong, still stopped
+        await run_night(city.sessions, Night(today, after(today), key), STEPS)
+    shown = (
+        await city.api.get(
+            "/v1/nightly",
+            city.api.token(Role.OPERATOR),
+            since=str(today),
+            until=str(today + timedelta(days=1)),
+        )
+    ).json()
+    assert [n["business_date"] for n in shown] == [today.isoformat()]  # tomorrow waits
+    assert shown[0]["complete"] is False
+    assert [(s["step"], s["status"], s["attempts"]) for s in shown[0]["steps"]] == [
+        ("expire", "done", 1),
+        ("seal", "done", 1),
+        ("check", "violated", 2),
+    ]
+    assert (await counts(city))["batches"] == 0  # nothing paid out of wrong books
+
+    async with city.sessions() as session:
+        await session.execute(
+            text("UPDATE accounts SET posted_balance = posted_balance - 7 WHERE id = :id"),
+            {"id": account},
+        )
+        await session.commit()
+    caught_up = await run_due_nights(
+        city.sessions, STEPS, now=after(today + timedelta(days=1)), platform_key=key
+    )
+    assert caught_up == [today, today + timedelta(days=1)]
+    async with city.sessions() as session:
+        sealed = (
+            await session.execute(
+                text("SELECT business_date FROM daily_seals ORDER BY business_date")
+            )
+        ).scalars()
+        assert list(sealed) == [today, today + timedelta(days=1)]
+    assert (await counts(city))["batches"] == 1

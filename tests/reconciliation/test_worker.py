@@ -1,0 +1,134 @@
+"""The nightly chain run by a real Celery worker, on the embedded default's broker (kombu's
+SQLAlchemy transport on PostgreSQL) and on Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from celery.schedules import crontab
+from sqlalchemy import text
+
+from ledger.domain import business_date
+from reconciliation.worker import NIGHTLY_TASK, WorkerSettings, make_app
+from tests.conftest import libpq_conninfo
+from tests.reconciliation.conftest import City
+from tests.wallet_api.api import new_region
+from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
+
+REDIS = ("127.0.0.1", 6379)
+
+
+def redis_running() -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(REDIS) == 0
+
+
+@pytest.fixture
+def worker_env(city: City, tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": city.url.render_as_string(hide_password=False),
+        "AIZU_DATA_DIR": str(tmp_path),
+    }
+    env.pop("CELERY_BROKER_URL", None)
+    yield env
+    with psycopg.connect(
+        libpq_conninfo(city.url.set(database="postgres")), autocommit=True
+    ) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{city.url.database}_broker" WITH (FORCE)')
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "reconciliation.worker", "worker"),
+            *("--pool", "solo", "--loglevel", "INFO", "--without-gossip", "--without-mingle"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+async def nights_done(city: City) -> list[tuple[str, str]]:
+    async with city.sessions() as session:
+        rows = await session.execute(
+            text("SELECT business_date, step FROM nightly_steps WHERE status = 'done' ORDER BY 1")
+        )
+        return [(str(day), step) for day, step in rows]
+
+
+async def run_through_worker(city: City, env: dict[str, str]) -> None:
+    """Some trade today; the task sent twice; the worker catches up yesterday's night once."""
+    region = await new_region(city.api)
+    resident = await payer(city.api, region, 2_000)
+    ramen = await shop(city.api, region)
+    paid = await pay(city.api, resident, dynamic_code(ramen, 500), payee=ramen.id, amount=500)
+    assert paid.status_code == 201
+    yesterday = (business_date(datetime.now(UTC)) - timedelta(days=1)).isoformat()
+
+    sender = make_app(
+        WorkerSettings.model_validate(
+            {"DATABASE_URL": env["DATABASE_URL"], "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL")}
+        )
+    )
+    worker = start_worker(env)
+    try:
+        sender.send_task(NIGHTLY_TASK)
+        for _ in range(240):
+            if len(await nights_done(city)) == 4:
+                break
+            assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
+            await asyncio.sleep(0.25)
+        expected = [(yesterday, s) for s in ("check", "expire", "seal", "settle")]
+        assert sorted(await nights_done(city)) == expected
+        sender.send_task(NIGHTLY_TASK)  # the same night again: nothing more to do
+        await asyncio.sleep(3)
+        async with city.sessions() as session:
+            attempts = (
+                await session.execute(text("SELECT sum(attempts) FROM nightly_steps"))
+            ).scalar_one()
+            sealed = (
+                await session.execute(
+                    text("SELECT currency, entry_count FROM daily_seals WHERE business_date = :d"),
+                    {"d": datetime.fromisoformat(yesterday).date()},
+                )
+            ).all()
+        assert attempts == 4
+        assert [(c, n) for c, n in sealed if c == region.currency] == [(region.currency, 0)]
+    finally:
+        worker.terminate()
+        output, _ = worker.communicate(timeout=30)
+    assert f"Task {NIGHTLY_TASK}" in output
+
+
+async def test_a_worker_on_the_embedded_broker_runs_the_night_once(
+    city: City, worker_env: dict[str, str]
+) -> None:
+    await run_through_worker(city, worker_env)
+
+
+@pytest.mark.skipif(not redis_running(), reason="no Redis at 127.0.0.1:6379")
+async def test_a_worker_on_redis_runs_the_night_once(
+    city: City, worker_env: dict[str, str]
+) -> None:
+    await run_through_worker(city, {**worker_env, "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15"})
+
+
+def test_beat_runs_the_chain_at_half_past_one_in_japan() -> None:
+    app = make_app(WorkerSettings.model_validate({"CELERY_BROKER_URL": "memory://"}))
+    assert app.conf.timezone == "Asia/Tokyo"
+    [entry] = app.conf.beat_schedule.values()
+    assert entry["task"] == NIGHTLY_TASK
+    assert entry["schedule"] == crontab(hour=1, minute=30)

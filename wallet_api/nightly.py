@@ -1,0 +1,70 @@
+"""The nightly chain's steps, in order. They live here, where every package meets: the chain
+itself (`reconciliation.nightly`) runs them without knowing campaigns or shops."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.service import expire_lots
+from ledger.checks import run_checks
+from merchant.errors import NothingToPay
+from merchant.settlement import service as settlement
+from reconciliation.nightly import InvariantViolation, Night, Step
+from reconciliation.seals import check_seals, day_bounds, seal_day
+
+# How far ahead of a payout day its batch is made: the bank takes the file the day before.
+SETTLEMENT_LEAD = timedelta(days=1)
+
+
+async def expire(session: AsyncSession, night: Night) -> str:
+    """Campaign lots that expired by the end of the day give what is left to breakage."""
+    _, end = day_bounds(night.business_date)
+    expired = await expire_lots(session, end)
+    return f"{len(expired)} lot(s) expired, {sum(e.points for e in expired)} point(s) to breakage"
+
+
+async def seal(session: AsyncSession, night: Night) -> str:
+    currencies = (await session.execute(text("SELECT code FROM currencies ORDER BY code"))).all()
+    sealed = [
+        await seal_day(
+            session, currency, night.business_date, key=night.platform_key, now=night.now
+        )
+        for (currency,) in currencies
+    ]
+    summary = "; ".join(f"{s.currency}: {s.entry_count} entries, root {s.root}" for s in sealed)
+    return summary or "no currency to seal"
+
+
+async def check(session: AsyncSession, night: Night) -> str:
+    """Every ledger invariant, and every seal against the entries as stored now."""
+    report = await run_checks(session)
+    violations = report.violations + await check_seals(session, night.platform_key.verify_key)
+    if violations:
+        shown = "; ".join(f"{v.check}: {v.detail}" for v in violations[:5])
+        raise InvariantViolation(f"{len(violations)} violation(s): {shown}")
+    return f"{len(report.results)} ledger checks and the seals hold"
+
+
+async def settle(session: AsyncSession, night: Night) -> str:
+    """The payout batch of each region whose payout day comes next."""
+    transfer_date = night.business_date + SETTLEMENT_LEAD
+    made = []
+    for region in await settlement.due_on(session, transfer_date):
+        try:
+            run = await settlement.run_batch(session, region, transfer_date)
+        except NothingToPay:
+            made.append(f"{region}: nothing to pay")
+            continue
+        made.append(f"{region}: {run.batch.id}, {run.batch.payout_count} payout(s)")
+    return "; ".join(made) or f"no payout day on {transfer_date}"
+
+
+STEPS = (
+    Step("expire", expire),
+    Step("seal", seal),
+    Step("check", check),
+    Step("settle", settle),
+)
