@@ -38,3 +38,32 @@ nightly_nights = Table(
     Column("business_date", Date, primary_key=True),
     Column("completed_at", DateTime(timezone=True), nullable=False),
 )
+
+bank_statements = Table(
+    "bank_statements",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("region_code", Text, nullable=False),
+    Column("line_count", Integer, nullable=False),
+    Column("first_date", Date, nullable=False),
+    Column("last_date", Date, nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)
+
+bank_statement_lines = Table(
+    "bank_statement_lines",
+    metadata,
+    Column("region_code", Text, primary_key=True),
+    Column("fingerprint", Text, primary_key=True),
+    Column("statement_id", Text, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("value_date", Date, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("topup_id", BigInteger),
+    Column("batch_id", Text),
+    Column("note", Text),
+    Column("settled_at", DateTime(timezone=True)),
+)

@@ -25,6 +25,7 @@ from ledger.keys import private_key_file
 from merchant.errors import MerchantError
 from reconciliation.errors import ReconciliationError
 from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.bank.endpoints import router as bank_router
 from wallet_api.books.endpoints import public_router as public_seals_router
 from wallet_api.books.endpoints import router as seals_router
 from wallet_api.campaigns.endpoints import register_router
@@ -57,6 +58,7 @@ ROUTERS = (
     campaigns_router,
     register_router,
     seals_router,
+    bank_router,
 )
 # Routers open to anyone, without a token.
 PUBLIC_ROUTERS = (public_seals_router,)

@@ -14,6 +14,7 @@ from merchant.errors import NothingToPay
 from merchant.settlement import service as settlement
 from reconciliation.nightly import InvariantViolation, Night, Step
 from reconciliation.seals import check_seals, day_bounds, seal_day
+from wallet_api.bank import service as bank
 
 # How far ahead of a payout day its batch is made: the bank takes the file the day before.
 SETTLEMENT_LEAD = timedelta(days=1)
@@ -62,9 +63,28 @@ async def settle(session: AsyncSession, night: Night) -> str:
     return "; ".join(made) or f"no payout day on {transfer_date}"
 
 
+async def match(session: AsyncSession, night: Night) -> str:
+    """Every region's statement lines still open, tried again; what matches nothing, counted."""
+    regions = (await session.execute(text("SELECT code FROM regions ORDER BY code"))).scalars()
+    found = []
+    for region in regions:
+        matched, report = await bank.rematch(session, region)
+        open_items = (
+            len(report.unmatched_lines) + len(report.topups_not_seen) + len(report.batches_not_seen)
+        )
+        if matched or open_items:
+            found.append(
+                f"{region}: {matched} matched now; {len(report.unmatched_lines)} line(s), "
+                f"{len(report.topups_not_seen)} top-up(s), {len(report.batches_not_seen)} "
+                "batch(es) unmatched"
+            )
+    return "; ".join(found) or "nothing to match"
+
+
 STEPS = (
     Step("expire", expire),
     Step("seal", seal),
     Step("check", check),
     Step("settle", settle),
+    Step("match", match),
 )

@@ -253,6 +253,18 @@ async def get_batch(session: AsyncSession, batch_id: str) -> PayoutBatch | None:
     return _batch(row) if row else None
 
 
+async def batches_until(session: AsyncSession, region: str, until: date) -> list[PayoutBatch]:
+    """The region's batches transferring on or before `until`, by transfer date."""
+    rows = await session.execute(
+        text(
+            f"SELECT {_BATCH_COLUMNS} FROM payout_batches WHERE region_code = :region "
+            "AND transfer_date <= :until ORDER BY transfer_date, id"
+        ),
+        {"region": region, "until": until},
+    )
+    return [_batch(row) for row in rows]
+
+
 async def batch_payouts(
     session: AsyncSession, batch_id: str, *, lock: bool = False
 ) -> list[Payout]:

@@ -80,6 +80,7 @@ async def test_a_night_runs_every_step_once_and_running_it_again_changes_nothing
         ("seal", "done"),
         ("check", "done"),
         ("settle", "done"),
+        ("match", "done"),
     ]
     detail = {o.step: o.detail for o in outcomes}
     assert detail["expire"] == "2 lot(s) expired, 12500 point(s) to breakage"
@@ -108,6 +109,7 @@ async def test_a_night_runs_every_step_once_and_running_it_again_changes_nothing
         ("seal", "done", 1),
         ("check", "done", 1),
         ("settle", "done", 1),
+        ("match", "done", 1),
     ]
 
 

@@ -290,6 +290,22 @@ async def get_topup_by_reference(
     return _topup(row) if row else None
 
 
+async def pending_bank_topups(
+    session: AsyncSession, region: str, *, requested_before: datetime
+) -> list[Topup]:
+    """The region's bank top-ups still waiting for their transfer, oldest first."""
+    rows = await session.execute(
+        text(
+            f"SELECT {_TOPUP_COLUMNS} FROM topups WHERE wallet_id IN "
+            "(SELECT id FROM wallets WHERE region_code = :region) "
+            "AND channel = 'bank_transfer' AND status = 'pending' "
+            "AND requested_at < :before ORDER BY requested_at"
+        ),
+        {"region": region, "before": requested_before},
+    )
+    return [_topup(row) for row in rows]
+
+
 async def credited_on(session: AsyncSession, wallet_id: str, day: date) -> int:
     """Points credited to the wallet by top-ups on one business date."""
     result = await session.execute(
