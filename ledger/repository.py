@@ -652,6 +652,27 @@ SELECT
     return Balance(posted=int(row.posted), pending=int(row.pending))
 
 
+async def lot_totals_as_of(
+    session: AsyncSession, currency: str, moment: datetime
+) -> list[Row[Any]]:
+    """Per lot kind: points held in the currency's lots at `moment`, and how many holders held
+    any."""
+    result = await session.execute(
+        text(
+            """
+SELECT lot_kind, sum(held) AS points, count(DISTINCT holder_id) FILTER (WHERE held > 0) AS holders
+  FROM (SELECT a.lot_kind, a.holder_id, sum(p.amount) AS held
+          FROM postings p JOIN accounts a ON a.id = p.account_id
+         WHERE a.currency = :currency AND a.lot_kind IS NOT NULL AND p.posted_at < :at
+         GROUP BY a.id, a.lot_kind, a.holder_id) lots
+ GROUP BY lot_kind ORDER BY lot_kind
+"""
+        ).bindparams(bindparam("at", type_=DateTime(True))),
+        {"currency": currency, "at": moment},
+    )
+    return list(result)
+
+
 async def account_history(
     session: AsyncSession, account_id: int, *, limit: int, before_posting_id: int | None
 ) -> list[HistoryLine]:

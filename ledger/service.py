@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from ledger.domain import (
     HoldStatus,
     IdempotencyKey,
     LotBalance,
+    LotKind,
     PostingLine,
     check_available,
     check_lines_against_accounts,
@@ -779,6 +780,31 @@ async def balance(
     if as_of is None:
         return Balance(posted=account.posted_balance, pending=account.pending_holds)
     return await repository.balance_as_of(session, account_id, require_aware(as_of))
+
+
+@dataclass(frozen=True, slots=True)
+class LotKindTotal:
+    kind: LotKind
+    points: int
+    holders: int
+
+
+async def lot_totals(
+    session: AsyncSession, currency: str, *, as_of: datetime
+) -> list[LotKindTotal]:
+    """What the currency's holders held at `as_of`, by lot kind (each kind listed)."""
+    found = {
+        row.lot_kind: row
+        for row in await repository.lot_totals_as_of(session, currency, require_aware(as_of))
+    }
+    return [
+        LotKindTotal(
+            kind,
+            int(found[kind.value].points) if kind.value in found else 0,
+            int(found[kind.value].holders) if kind.value in found else 0,
+        )
+        for kind in LotKind
+    ]
 
 
 async def holder_lots(session: AsyncSession, holder_id: str, currency: str) -> list[LotBalance]:

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Query
 from ledger.domain import business_date, utc_now
 from reconciliation import nightly, seals
 from reconciliation.errors import NotSealed
+from reconciliation.unused_balance import unused_balance
 from wallet_api.auth import Allow, Principal, Role
-from wallet_api.books.schemas import NightOut, ReceiptOut, SealOut
+from wallet_api.books.schemas import NightOut, ReceiptOut, SealOut, UnusedBalanceOut
 from wallet_api.deps import SessionDep
 from wallet_api.errors import Forbidden, UnknownPayment
 from wallet_api.payments import repository as payments
@@ -85,3 +86,17 @@ async def nightly_status(
         session, since=since or today - timedelta(days=30), until=until or today
     )
     return [NightOut.of(night) for night in chosen]
+
+
+@router.get("/regions/{region}/unused-balance")
+async def read_unused_balance(
+    region: str,
+    session: SessionDep,
+    principal: Auditor,
+    base_date: Annotated[date, Query(description="31 March or 30 September, once over.")],
+) -> UnusedBalanceOut:
+    """The prepaid points bought and not yet spent at the end of a base date, the figure the
+    Payment Services Act asks for, with the premium and benefit points beside it."""
+    policy = await wallets.get_policy(session, region)
+    report = await unused_balance(session, policy.currency, base_date, now=utc_now())
+    return UnusedBalanceOut.of(region, report)

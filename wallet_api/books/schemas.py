@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from reconciliation.nightly import NightStatus
 from reconciliation.seals import Receipt, Seal
+from reconciliation.unused_balance import DEPOSIT_THRESHOLD, UnusedBalance
 
 
 class SealOut(BaseModel):
@@ -90,4 +91,34 @@ class NightOut(BaseModel):
                 )
                 for o in night.steps
             ],
+        )
+
+
+class UnusedBalanceOut(BaseModel):
+    """Prepaid points bought and not spent at the end of a base date (資金決済法)."""
+
+    region: str
+    currency: str
+    base_date: date
+    as_of: datetime = Field(description="The end of the base date, Asia/Tokyo.")
+    purchased: int = Field(description="The unused balance of prepaid (purchased) points.")
+    holders: int = Field(description="Wallets holding purchased points then.")
+    premium: int = Field(description="Given, not bought: not part of the unused balance.")
+    benefit: int = Field(description="Given, not bought: not part of the unused balance.")
+    deposit_threshold: int
+    deposit_required: int = Field(description="Half the unused balance above the threshold.")
+
+    @classmethod
+    def of(cls, region: str, report: UnusedBalance) -> UnusedBalanceOut:
+        return cls(
+            region=region,
+            currency=report.currency,
+            base_date=report.base_date,
+            as_of=report.as_of,
+            purchased=report.purchased,
+            holders=report.holders,
+            premium=report.premium,
+            benefit=report.benefit,
+            deposit_threshold=DEPOSIT_THRESHOLD,
+            deposit_required=report.deposit_required,
         )
