@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = Field(default=None, alias="AIZU_OIDC_JWKS_URL")
     oidc_audience: str = Field(default="aizu", alias="AIZU_OIDC_AUDIENCE")
     oidc_roles_claim: str = Field(default="roles", alias="AIZU_OIDC_ROLES_CLAIM")
+    # The smallest group of residents a published statistic may describe.
+    k_anonymity: int = Field(default=10, ge=2, alias="AIZU_K_ANONYMITY")
 
     @property
     def platform_key_path(self) -> Path:

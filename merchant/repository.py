@@ -151,6 +151,15 @@ async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant | No
     return _merchant(row) if row else None
 
 
+async def merchants_of(session: AsyncSession, currency: str) -> list[Merchant]:
+    """Every shop taking the currency, by id."""
+    rows = await session.execute(
+        text(f"SELECT {_MERCHANT_COLUMNS} FROM merchants WHERE currency = :currency ORDER BY id"),
+        {"currency": currency},
+    )
+    return [_merchant(row) for row in rows]
+
+
 async def insert_terminal(
     session: AsyncSession, *, terminal_id: str, merchant_id: str, label: str, public_key: bytes
 ) -> Terminal | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, Table, Text, text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Float, Integer, Table, Text, text
 
 from ledger.models import metadata
 
@@ -66,4 +66,26 @@ bank_statement_lines = Table(
     Column("batch_id", Text),
     Column("note", Text),
     Column("settled_at", DateTime(timezone=True)),
+)
+
+stat_figures = Table(
+    "stat_figures",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("currency", Text, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("value", Float),
+)
+
+stat_cells = Table(
+    "stat_cells",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("currency", Text, primary_key=True),
+    Column("table_name", Text, primary_key=True),
+    Column("row_key", Text, primary_key=True),
+    Column("column_key", Text, primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("people", Integer, nullable=False),
 )

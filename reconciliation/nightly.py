@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.domain import business_date
 from reconciliation.errors import DayNotOver, ReconciliationError
+from reconciliation.statistics import DEFAULT_K
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class Night:
     business_date: date
     now: datetime
     platform_key: SigningKey
+    k_threshold: int = DEFAULT_K  # the smallest group of residents a figure may describe
 
 
 StepRun = Callable[[AsyncSession, Night], Awaitable[str]]
@@ -174,12 +176,13 @@ async def run_due_nights(
     *,
     now: datetime,
     platform_key: SigningKey,
+    k_threshold: int = DEFAULT_K,
 ) -> list[date]:
     """Catch up: every due night in date order, stopping at the first that stops."""
     async with sessions() as session:
         due = await due_nights(session, now)
     for day in due:
-        await run_night(sessions, Night(day, now, platform_key), steps)
+        await run_night(sessions, Night(day, now, platform_key, k_threshold), steps)
     return due
 
 

@@ -92,6 +92,7 @@ def nightly(task: Task[Any, Any]) -> list[str]:
                 nightly_steps(settings.nightly_steps),
                 now=utc_now(),
                 platform_key=key,
+                k_threshold=settings.k_anonymity,
             )
         finally:
             await engine.dispose()

@@ -252,10 +252,17 @@ def nightly(day: datetime | None) -> None:
         sessions = session_factory(engine)
         try:
             if day is None:
-                nights = await run_due_nights(sessions, STEPS, now=utc_now(), platform_key=key)
+                nights = await run_due_nights(
+                    sessions,
+                    STEPS,
+                    now=utc_now(),
+                    platform_key=key,
+                    k_threshold=settings.k_anonymity,
+                )
                 click.echo(f"{len(nights)} night(s) run: " + ", ".join(map(str, nights)))
                 return
-            for outcome in await run_night(sessions, Night(day.date(), utc_now(), key), STEPS):
+            night = Night(day.date(), utc_now(), key, settings.k_anonymity)
+            for outcome in await run_night(sessions, night, STEPS):
                 click.echo(f"{outcome.step}: {outcome.detail}")
         finally:
             await engine.dispose()

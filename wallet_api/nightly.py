@@ -10,11 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.service import expire_lots
 from ledger.checks import run_checks
+from merchant import repository as merchant_repository
 from merchant.errors import NothingToPay
 from merchant.settlement import service as settlement
 from reconciliation.nightly import InvariantViolation, Night, Step
 from reconciliation.seals import check_seals, day_bounds, seal_day
+from reconciliation.statistics import Shop, compute, store
 from wallet_api.bank import service as bank
+from wallet_api.consent import service as consent
 
 # How far ahead of a payout day its batch is made: the bank takes the file the day before.
 SETTLEMENT_LEAD = timedelta(days=1)
@@ -81,10 +84,33 @@ async def match(session: AsyncSession, night: Night) -> str:
     return "; ".join(found) or "nothing to match"
 
 
+async def statistics(session: AsyncSession, night: Night) -> str:
+    """Each currency's circulation statistics of the day, from consenting residents only."""
+    currencies = (await session.execute(text("SELECT code FROM currencies ORDER BY code"))).all()
+    done = []
+    for (currency,) in currencies:
+        shops = {
+            m.id: Shop(m.profile.district, m.profile.jsic_major)
+            for m in await merchant_repository.merchants_of(session, currency)
+        }
+        stats = await compute(
+            session,
+            currency,
+            night.business_date,
+            residents=await consent.statistics_residents(session, currency),
+            shops=shops,
+            k_threshold=night.k_threshold,
+        )
+        await store(session, stats)
+        done.append(f"{currency}: {len(stats.figures)} figures, {len(stats.cells)} cells")
+    return "; ".join(done) or "no currency"
+
+
 STEPS = (
     Step("expire", expire),
     Step("seal", seal),
     Step("check", check),
     Step("settle", settle),
     Step("match", match),
+    Step("statistics", statistics),
 )

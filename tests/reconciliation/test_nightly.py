@@ -81,6 +81,7 @@ async def test_a_night_runs_every_step_once_and_running_it_again_changes_nothing
         ("check", "done"),
         ("settle", "done"),
         ("match", "done"),
+        ("statistics", "done"),
     ]
     detail = {o.step: o.detail for o in outcomes}
     assert detail["expire"] == "2 lot(s) expired, 12500 point(s) to breakage"
@@ -110,6 +111,7 @@ async def test_a_night_runs_every_step_once_and_running_it_again_changes_nothing
         ("check", "done", 1),
         ("settle", "done", 1),
         ("match", "done", 1),
+        ("statistics", "done", 1),
     ]
 
 

@@ -87,11 +87,11 @@ async def run_through_worker(city: City, env: dict[str, str]) -> None:
     try:
         sender.send_task(NIGHTLY_TASK)
         for _ in range(240):
-            if len(await nights_done(city)) == 5:
+            if len(await nights_done(city)) == 6:
                 break
             assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
             await asyncio.sleep(0.25)
-        expected = [(yesterday, s) for s in ("check", "expire", "match", "seal", "settle")]
+        expected = [(yesterday, s) for s in ("check", "expire", "match", "seal", "settle", "statistics")]
         assert sorted(await nights_done(city)) == expected
         sender.send_task(NIGHTLY_TASK)  # the same night again: nothing more to do
         await asyncio.sleep(3)
@@ -105,7 +105,7 @@ async def run_through_worker(city: City, env: dict[str, str]) -> None:
                     {"d": datetime.fromisoformat(yesterday).date()},
                 )
             ).all()
-        assert attempts == 5
+        assert attempts == 6
         assert [(c, n) for c, n in sealed if c == region.currency] == [(region.currency, 0)]
     finally:
         worker.terminate()

@@ -104,7 +104,14 @@ def public_key_text(key: SigningKey) -> str:
     return base64.urlsafe_b64encode(bytes(key.verify_key)).decode().rstrip("=")
 
 
-def merchant_body(region: Region, merchant_id: str, *, size_class: str = "local") -> dict[str, Any]:
+def merchant_body(
+    region: Region,
+    merchant_id: str,
+    *,
+    size_class: str = "local",
+    district: str = "Kitaaizu",
+    sector: str = "M",
+) -> dict[str, Any]:
     return {
         "id": merchant_id,
         "currency": region.currency,
@@ -114,8 +121,8 @@ def merchant_body(region: Region, merchant_id: str, *, size_class: str = "local"
         "qr_city": "Aizuwakamatsu",
         "kana_name": "ｶ)ｱｲﾂﾞﾗｰﾒﾝ",
         "mcc": "5812",
-        "jsic_major": "M",
-        "district": "Kitaaizu",
+        "jsic_major": sector,
+        "district": district,
         "size_class": size_class,
         "bank": {
             "bank_code": "0001",
@@ -128,13 +135,12 @@ def merchant_body(region: Region, merchant_id: str, *, size_class: str = "local"
 
 
 async def new_merchant(
-    api: Api, region: Region, *, size_class: str = "local"
+    api: Api, region: Region, *, size_class: str = "local", **where: str
 ) -> tuple[str, dict[str, str]]:
-    """A new shop in the region and a token of its staff."""
+    """A new shop in the region (`district`, `sector` if given) and a token of its staff."""
     merchant_id = f"m-{secrets.token_hex(5)}"
-    response = await api.post(
-        "/v1/merchants", region.operator, merchant_body(region, merchant_id, size_class=size_class)
-    )
+    body = merchant_body(region, merchant_id, size_class=size_class, **where)
+    response = await api.post("/v1/merchants", region.operator, body)
     assert response.status_code == 201, response.text
     return merchant_id, api.token(Role.MERCHANT_STAFF, merchant=merchant_id)
 

@@ -215,6 +215,7 @@ def test_nightly_runs_a_past_night_once_and_refuses_one_not_over(scratch_databas
         "check: 9 ledger checks and the seals hold",
         "settle: no payout day on 2026-01-06",
         "match: nothing to match",
+        "statistics: no currency",
     ]
     again = aizu("nightly", "--date", "2026-01-05", database=scratch_database)
     assert again.stdout == first.stdout

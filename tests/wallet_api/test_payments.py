@@ -70,8 +70,8 @@ async def payer(api: Api, region: Region, funds: int = 10_000, role: Role = Role
     return Payer(wallet_id, headers, device.json()["id"], key)
 
 
-async def shop(api: Api, region: Region, size_class: str = "local") -> Shop:
-    merchant_id, staff = await new_merchant(api, region, size_class=size_class)
+async def shop(api: Api, region: Region, size_class: str = "local", **where: str) -> Shop:
+    merchant_id, staff = await new_merchant(api, region, size_class=size_class, **where)
     key = SigningKey.generate()
     terminal = await api.post(
         f"/v1/merchants/{merchant_id}/terminals",

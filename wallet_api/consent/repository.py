@@ -94,3 +94,26 @@ async def delete_demographics(session: AsyncSession, wallet_id: str) -> None:
     await session.execute(
         text("DELETE FROM demographics WHERE wallet_id = :wallet"), {"wallet": wallet_id}
     )
+
+
+async def consenting_demographics(
+    session: AsyncSession, currency: str, purpose: Purpose, text_version: str
+) -> list[Row[Any]]:
+    """(wallet id, age band, district) of the currency's residents whose latest decision for
+    `purpose` grants it under `text_version`."""
+    result = await session.execute(
+        text(
+            """
+SELECT w.id AS wallet_id, d.age_band, d.district
+  FROM wallets w
+  JOIN LATERAL (SELECT granted, text_version FROM consents c
+                 WHERE c.wallet_id = w.id AND c.purpose = :purpose
+                 ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) latest ON true
+  LEFT JOIN demographics d ON d.wallet_id = w.id
+ WHERE w.currency = :currency AND w.kind = 'resident'
+   AND latest.granted AND latest.text_version = :version
+"""
+        ),
+        {"currency": currency, "purpose": purpose.value, "version": text_version},
+    )
+    return list(result)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reconciliation.statistics import Resident
 from wallet_api.consent import repository
 from wallet_api.consent.domain import (
     AGE_BANDS,
@@ -76,3 +77,12 @@ async def get_demographics(session: AsyncSession, wallet: Wallet) -> Demographic
 
 async def withdraw_demographics(session: AsyncSession, wallet: Wallet) -> None:
     await repository.delete_demographics(session, wallet.id)
+
+
+async def statistics_residents(session: AsyncSession, currency: str) -> dict[str, Resident]:
+    """The residents whose consent to statistics is in force, as statistics may describe them."""
+    terms = TERMS[Purpose.STATISTICS]
+    rows = await repository.consenting_demographics(
+        session, currency, Purpose.STATISTICS, terms.text_version
+    )
+    return {row.wallet_id: Resident(row.age_band, row.district) for row in rows}
