@@ -32,10 +32,16 @@ class Settings(BaseSettings):
     oidc_roles_claim: str = Field(default="roles", alias="AIZU_OIDC_ROLES_CLAIM")
     # The smallest group of residents a published statistic may describe.
     k_anonymity: int = Field(default=10, ge=2, alias="AIZU_K_ANONYMITY")
+    # Unset means $AIZU_DATA_DIR/exports: the economists' feed, a folder per currency and date.
+    export_dir: Path | None = Field(default=None, alias="AIZU_EXPORT_DIR")
 
     @property
     def platform_key_path(self) -> Path:
         return self.platform_key_file or self.data_dir / "platform-signing.key"
+
+    @property
+    def export_path(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"
 
     @property
     def embedded(self) -> bool:

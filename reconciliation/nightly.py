@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from nacl.signing import SigningKey
 from sqlalchemy import text
@@ -53,6 +54,7 @@ class Night:
     now: datetime
     platform_key: SigningKey
     k_threshold: int = DEFAULT_K  # the smallest group of residents a figure may describe
+    export_dir: Path | None = None  # where the feed's files go; None writes none
 
 
 StepRun = Callable[[AsyncSession, Night], Awaitable[str]]
@@ -177,12 +179,13 @@ async def run_due_nights(
     now: datetime,
     platform_key: SigningKey,
     k_threshold: int = DEFAULT_K,
+    export_dir: Path | None = None,
 ) -> list[date]:
     """Catch up: every due night in date order, stopping at the first that stops."""
     async with sessions() as session:
         due = await due_nights(session, now)
     for day in due:
-        await run_night(sessions, Night(day, now, platform_key, k_threshold), steps)
+        await run_night(sessions, Night(day, now, platform_key, k_threshold, export_dir), steps)
     return due
 
 

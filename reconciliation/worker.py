@@ -93,6 +93,7 @@ def nightly(task: Task[Any, Any]) -> list[str]:
                 now=utc_now(),
                 platform_key=key,
                 k_threshold=settings.k_anonymity,
+                export_dir=settings.export_path,
             )
         finally:
             await engine.dispose()

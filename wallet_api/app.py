@@ -40,6 +40,7 @@ from wallet_api.merchants.endpoints import router as merchants_router
 from wallet_api.merchants.settlement_endpoints import router as settlement_router
 from wallet_api.payments.endpoints import router as payments_router
 from wallet_api.payments.events import PaymentNotifier
+from wallet_api.statistics.endpoints import router as statistics_router
 from wallet_api.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ ROUTERS = (
     register_router,
     seals_router,
     bank_router,
+    statistics_router,
 )
 # Routers open to anyone, without a token.
 PUBLIC_ROUTERS = (public_seals_router,)

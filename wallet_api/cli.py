@@ -258,10 +258,11 @@ def nightly(day: datetime | None) -> None:
                     now=utc_now(),
                     platform_key=key,
                     k_threshold=settings.k_anonymity,
+                    export_dir=settings.export_path,
                 )
                 click.echo(f"{len(nights)} night(s) run: " + ", ".join(map(str, nights)))
                 return
-            night = Night(day.date(), utc_now(), key, settings.k_anonymity)
+            night = Night(day.date(), utc_now(), key, settings.k_anonymity, settings.export_path)
             for outcome in await run_night(sessions, night, STEPS):
                 click.echo(f"{outcome.step}: {outcome.detail}")
         finally:

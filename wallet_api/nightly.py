@@ -13,6 +13,7 @@ from ledger.checks import run_checks
 from merchant import repository as merchant_repository
 from merchant.errors import NothingToPay
 from merchant.settlement import service as settlement
+from reconciliation.feed import write_exports
 from reconciliation.nightly import InvariantViolation, Night, Step
 from reconciliation.seals import check_seals, day_bounds, seal_day
 from reconciliation.statistics import Shop, compute, store
@@ -106,6 +107,16 @@ async def statistics(session: AsyncSession, night: Night) -> str:
     return "; ".join(done) or "no currency"
 
 
+async def exports(session: AsyncSession, night: Night) -> str:
+    """The economists' feed: each currency's files of the day."""
+    if night.export_dir is None:
+        return "no export directory"
+    currencies = (await session.execute(text("SELECT code FROM currencies ORDER BY code"))).all()
+    for (currency,) in currencies:
+        await write_exports(session, currency, night.business_date, night.export_dir)
+    return f"{len(currencies)} currenc(ies) to {night.export_dir}"
+
+
 STEPS = (
     Step("expire", expire),
     Step("seal", seal),
@@ -113,4 +124,5 @@ STEPS = (
     Step("settle", settle),
     Step("match", match),
     Step("statistics", statistics),
+    Step("exports", exports),
 )

@@ -75,14 +75,7 @@ async def test_a_night_runs_every_step_once_and_running_it_again_changes_nothing
         await run_night(city.sessions, Night(today, datetime.now(UTC), night.platform_key), STEPS)
 
     outcomes = await run_night(city.sessions, night, STEPS)
-    assert [(o.step, o.status) for o in outcomes] == [
-        ("expire", "done"),
-        ("seal", "done"),
-        ("check", "done"),
-        ("settle", "done"),
-        ("match", "done"),
-        ("statistics", "done"),
-    ]
+    assert [(o.step, o.status) for o in outcomes] == [(s.name, "done") for s in STEPS]
     detail = {o.step: o.detail for o in outcomes}
     assert detail["expire"] == "2 lot(s) expired, 12500 point(s) to breakage"
     assert "1 payout(s)" in detail["settle"]
@@ -106,12 +99,7 @@ async def test_a_night_runs_every_step_once_and_running_it_again_changes_nothing
     [reported] = shown.json()
     assert reported["complete"] is True
     assert [(s["step"], s["status"], s["attempts"]) for s in reported["steps"]] == [
-        ("expire", "done", 1),
-        ("seal", "done", 1),
-        ("check", "done", 1),
-        ("settle", "done", 1),
-        ("match", "done", 1),
-        ("statistics", "done", 1),
+        (s.name, "done", 1) for s in STEPS
     ]
 
 

@@ -92,6 +92,7 @@ async def test_every_endpoint_times_every_role(api: Api, live_url: str) -> None:
     parameters = {
         "campaign_id": "cp-unknown",
         "entry_id": "1",
+        "currency": region.currency,
         "invoice_id": "i-unknown",
         "procedure": "residence-cert",
         "batch_id": "b-unknown",

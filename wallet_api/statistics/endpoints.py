@@ -1,0 +1,90 @@
+"""The economists' API: the same stored figures and tables as the feed's files."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from reconciliation import feed
+from reconciliation.dictionary import as_json
+from wallet_api.auth import Allow, Principal, Role
+from wallet_api.deps import SessionDep
+from wallet_api.errors import InvalidInput
+
+router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
+
+Analyst = Annotated[Principal, Depends(Allow(Role.ECONOMIST, Role.AUDITOR, Role.OPERATOR))]
+MAX_DAYS = 366
+
+
+class FigureOut(BaseModel):
+    business_date: date
+    name: str
+    value: float | None
+
+
+class CellOut(BaseModel):
+    business_date: date
+    table: str
+    row: str
+    column: str
+    amount: int
+    count: int
+    people: int
+
+
+def _span(since: date, until: date | None) -> date:
+    until = until or since
+    if not 0 <= (until - since).days < MAX_DAYS:
+        raise InvalidInput(f"give since <= until, at most {MAX_DAYS} days")
+    return until
+
+
+@router.get("/dictionary")
+async def dictionary(principal: Analyst) -> dict[str, Any]:
+    """Every figure and column: meaning, unit, source, suppression rule."""
+    return as_json()
+
+
+@router.get("/{currency}/figures")
+async def read_figures(
+    currency: str,
+    session: SessionDep,
+    principal: Analyst,
+    since: Annotated[date, Query(description="First business date.")],
+    until: Annotated[date | None, Query(description="Last business date; default since.")] = None,
+) -> list[FigureOut]:
+    """The figures of each business date in the range (dates the nightly chain computed)."""
+    last = _span(since, until)
+    return [
+        FigureOut(business_date=f.business_date, name=f.name, value=f.value)
+        for f in await feed.figures(session, currency, since, last)
+    ]
+
+
+@router.get("/{currency}/cells")
+async def read_cells(
+    currency: str,
+    session: SessionDep,
+    principal: Analyst,
+    since: Annotated[date, Query(description="First business date.")],
+    until: Annotated[date | None, Query(description="Last business date; default since.")] = None,
+    table: Annotated[str | None, Query(description="One table; default all.")] = None,
+) -> list[CellOut]:
+    """The published cells of the tables (flows, campaign uptake) in the range."""
+    last = _span(since, until)
+    return [
+        CellOut(
+            business_date=c.business_date,
+            table=c.table,
+            row=c.row,
+            column=c.column,
+            amount=c.amount,
+            count=c.count,
+            people=c.people,
+        )
+        for c in await feed.cells(session, currency, since, last, table)
+    ]
