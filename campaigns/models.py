@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from ledger.models import metadata
 
-_now = text("clock_timestamp()")
+_now = text("aizu_clock()")
 
 campaigns = Table(
     "campaigns",

@@ -103,7 +103,7 @@ async def upsert_resident_records(session: AsyncSession, records: list[ResidentR
             "INSERT INTO resident_register (subject, household, district, birth_date) "
             "VALUES (:subject, :household, :district, :birth_date) ON CONFLICT (subject) DO "
             "UPDATE SET household = excluded.household, district = excluded.district, "
-            "birth_date = excluded.birth_date, updated_at = clock_timestamp()"
+            "birth_date = excluded.birth_date, updated_at = aizu_clock()"
         ),
         [
             {
@@ -180,10 +180,7 @@ async def revealed_seed(session: AsyncSession, campaign_id: str) -> str | None:
 
 async def mark_drawn(session: AsyncSession, campaign_id: str) -> None:
     await session.execute(
-        text(
-            "UPDATE campaign_lotteries SET drawn_at = clock_timestamp() "
-            "WHERE campaign_id = :campaign"
-        ),
+        text("UPDATE campaign_lotteries SET drawn_at = aizu_clock() WHERE campaign_id = :campaign"),
         {"campaign": campaign_id},
     )
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -79,8 +81,28 @@ def business_date(moment: datetime) -> date:
     return require_aware(moment).astimezone(BUSINESS_TIMEZONE).date()
 
 
+# Zero but inside `shifted_clock`, which only a simulation of past days enters.
+_CLOCK_OFFSET: ContextVar[timedelta] = ContextVar("aizu_clock_offset", default=timedelta(0))
+
+
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """The time now: the wall clock, shifted as the database's `aizu_clock()` is."""
+    return datetime.now(UTC) + _CLOCK_OFFSET.get()
+
+
+def clock_offset() -> timedelta:
+    return _CLOCK_OFFSET.get()
+
+
+@contextmanager
+def shifted_clock(offset: timedelta) -> Iterator[None]:
+    """Run as if it were `offset` later (earlier, if negative); sessions opened meanwhile must
+    shift the database's clock the same way (`aizu.clock_offset`)."""
+    token = _CLOCK_OFFSET.set(offset)
+    try:
+        yield
+    finally:
+        _CLOCK_OFFSET.reset(token)
 
 
 def require_aware(moment: datetime) -> datetime:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
 
-_now = text("clock_timestamp()")
+_now = text("aizu_clock()")
 
 regions = Table(
     "regions",

@@ -344,7 +344,7 @@ WITH written AS MATERIALIZED (
 ), entries AS (
     INSERT INTO journal_entries
         (id, currency, kind, description, metadata, effective_at, reverses_entry_id)
-    SELECT id, currency, kind, description, metadata, coalesce(effective_at, clock_timestamp()),
+    SELECT id, currency, kind, description, metadata, coalesce(effective_at, aizu_clock()),
            reverses_entry_id
       FROM written ORDER BY n
     RETURNING id, recorded_at, effective_at
@@ -578,7 +578,7 @@ async def get_hold(session: AsyncSession, hold_id: int, *, lock: bool = False) -
 
 
 _RESOLVE_HOLD = text(
-    "WITH resolved AS (UPDATE holds SET status = :status, resolved_at = clock_timestamp(), "
+    "WITH resolved AS (UPDATE holds SET status = :status, resolved_at = aizu_clock(), "
     "captured_amount = :captured_amount, capture_entry_id = :capture_entry_id "
     f"WHERE id = :id AND status = 'pending' RETURNING {_HOLD_COLUMNS}), "
     "released AS (UPDATE accounts SET pending_holds = pending_holds - resolved.amount "

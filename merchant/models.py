@@ -17,7 +17,7 @@ from sqlalchemy import (
 
 from ledger.models import metadata
 
-_now = text("clock_timestamp()")
+_now = text("aizu_clock()")
 
 counters = Table(
     "counters",
@@ -31,7 +31,7 @@ counters = Table(
         "created_at",
         DateTime(timezone=True),
         nullable=False,
-        server_default=text("clock_timestamp()"),
+        server_default=text("aizu_clock()"),
     ),
 )
 

@@ -200,7 +200,7 @@ async def merchant_terminals(session: AsyncSession, merchant_id: str) -> list[Te
 async def revoke_terminal(session: AsyncSession, terminal_id: str) -> Terminal:
     await session.execute(
         text(
-            "UPDATE terminals SET status = 'revoked', revoked_at = clock_timestamp() "
+            "UPDATE terminals SET status = 'revoked', revoked_at = aizu_clock() "
             "WHERE id = :id AND status = 'active'"
         ),
         {"id": terminal_id},

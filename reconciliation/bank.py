@@ -182,7 +182,7 @@ async def settle_line(
     await session.execute(
         text(
             "UPDATE bank_statement_lines SET status = :status, topup_id = :topup, "
-            "batch_id = :batch, note = :note, settled_at = clock_timestamp() "
+            "batch_id = :batch, note = :note, settled_at = aizu_clock() "
             "WHERE region_code = :region AND fingerprint = :fingerprint"
         ),
         {

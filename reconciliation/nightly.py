@@ -95,7 +95,7 @@ async def _record(session: AsyncSession, day: date, step: str, status: str, deta
             "INSERT INTO nightly_steps (business_date, step, status, detail) "
             "VALUES (:day, :step, :status, :detail) ON CONFLICT (business_date, step) DO UPDATE "
             "SET status = excluded.status, detail = excluded.detail, "
-            "attempts = nightly_steps.attempts + 1, updated_at = clock_timestamp()"
+            "attempts = nightly_steps.attempts + 1, updated_at = aizu_clock()"
         ),
         {"day": day, "step": step, "status": status, "detail": detail},
     )

@@ -277,6 +277,49 @@ def nightly(day: datetime | None) -> None:
         sys.exit(1)
 
 
+@main.command("simulate")
+@click.option("--residents", default=200, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--shops", default=20, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--days", default=2, show_default=True, type=click.IntRange(1, 366))
+@click.option("--seed", default=1, show_default=True, help="The same seed, the same city.")
+def simulate_city(residents: int, shops: int, days: int, seed: int) -> None:
+    """Build a synthetic city (every parameter invented) in an empty database: its last DAYS
+    days of activity through the service layer, each followed by the nightly chain."""
+    import time
+
+    from nacl.signing import SigningKey
+
+    from ledger.keys import private_key_file
+    from wallet_api.migrate import upgrade_database
+    from wallet_api.simulate import Parameters, simulate
+
+    settings = get_settings()
+    url = resolve_database_url(settings)
+    if settings.embedded:
+        upgrade_database(url)
+    key = SigningKey(private_key_file(settings.platform_key_path))
+    started = time.monotonic()
+    report = asyncio.run(
+        simulate(
+            url,
+            Parameters(residents=residents, shops=shops, days=days, seed=seed),
+            platform_key=key,
+            export_dir=settings.export_path,
+            k_threshold=settings.k_anonymity,
+        )
+    )
+    click.echo(
+        f"{len(report.days)} day(s) from {report.days[0]} to {report.days[-1]}: "
+        f"{report.payments} payments ({report.refused_payments} refused), {report.refunds} "
+        f"refunds, {report.b2b} shop-to-shop payments, {report.fees} city fees, "
+        f"{report.lottery_winners} lottery winners, {report.sets_sold} premium sets, "
+        f"{report.payouts} payouts to shops"
+    )
+    for phase, seconds in report.seconds.items():
+        click.echo(f"  {phase}: {seconds:.1f} s")
+    click.echo(f"in all {time.monotonic() - started:.1f} s")
+
+
 @main.group()
 def device() -> None:
     """Stand-ins for a phone and a shop terminal, to try the API from a shell: they hold their

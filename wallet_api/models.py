@@ -24,7 +24,7 @@ import merchant.models  # noqa: F401 - the counters table, referenced below
 import reconciliation.models  # noqa: F401 - daily seals
 from ledger.models import metadata
 
-_now = text("clock_timestamp()")
+_now = text("aizu_clock()")
 
 region_policies = Table(
     "region_policies",

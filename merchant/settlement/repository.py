@@ -113,7 +113,7 @@ async def save_profile(session: AsyncSession, profile: SettlementProfile) -> Non
             "bank_name = excluded.bank_name, branch_code = excluded.branch_code, "
             "branch_name = excluded.branch_name, account_type = excluded.account_type, "
             "account_number = excluded.account_number, payout_days = excluded.payout_days, "
-            "updated_at = clock_timestamp()"
+            "updated_at = aizu_clock()"
         ),
         {
             "region": profile.region,
@@ -284,7 +284,7 @@ async def resolve_payout(
     await session.execute(
         text(
             "UPDATE payouts SET status = :status, result_code = :code, "
-            "resolved_at = clock_timestamp() WHERE id = :id AND status = 'pending'"
+            "resolved_at = aizu_clock() WHERE id = :id AND status = 'pending'"
         ),
         {"id": payout_id, "status": "paid" if paid else "failed", "code": result_code},
     )

@@ -447,7 +447,7 @@ async def test_balance_as_of_a_past_time(sessions, committed_books: Books) -> No
         await books.fund(session, lot, 100)
         await session.commit()
     async with sessions() as session:
-        middle = (await session.execute(text("SELECT clock_timestamp()"))).scalar_one()
+        middle = (await session.execute(text("SELECT aizu_clock()"))).scalar_one()
         await books.fund(session, lot, 50)
         await books.hold(session, lot.id, 30, expires_in=timedelta(minutes=5))
         await session.commit()

@@ -103,7 +103,7 @@ async def block_card(session: AsyncSession, card_id: str, replaced_by: str | Non
         await session.execute(
             text(
                 "UPDATE cards SET status = 'blocked', "
-                "blocked_at = coalesce(blocked_at, clock_timestamp()), "
+                "blocked_at = coalesce(blocked_at, aizu_clock()), "
                 "replaced_by = coalesce(:replaced_by, replaced_by) "
                 f"WHERE id = :card RETURNING {_CARD_COLUMNS}"
             ),

@@ -203,7 +203,7 @@ async def mark_paid(
 ) -> datetime:
     await session.execute(
         text(
-            "UPDATE invoices SET status = 'paid', paid_at = clock_timestamp(), entry_id = :entry, "
+            "UPDATE invoices SET status = 'paid', paid_at = aizu_clock(), entry_id = :entry, "
             "wallet_id = :wallet WHERE id = :id AND status = 'open'"
         ),
         {"id": invoice_id, "entry": entry_id, "wallet": wallet_id},
@@ -326,7 +326,7 @@ async def close_shift(session: AsyncSession, shift_id: str, report: dict[str, An
     closed: datetime = (
         await session.execute(
             text(
-                "UPDATE counter_shifts SET closed_at = clock_timestamp(), "
+                "UPDATE counter_shifts SET closed_at = aizu_clock(), "
                 "close_report = CAST(:report AS jsonb) WHERE id = :id AND closed_at IS NULL "
                 "RETURNING closed_at"
             ),

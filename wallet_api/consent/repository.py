@@ -68,7 +68,7 @@ async def set_demographics(
                 "INSERT INTO demographics (wallet_id, age_band, district) "
                 "VALUES (:wallet, :age_band, :district) ON CONFLICT (wallet_id) DO UPDATE "
                 "SET age_band = excluded.age_band, district = excluded.district, "
-                "updated_at = clock_timestamp() "
+                "updated_at = aizu_clock() "
                 "RETURNING wallet_id, age_band, district, updated_at"
             ),
             {"wallet": wallet_id, "age_band": age_band, "district": district},

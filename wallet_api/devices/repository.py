@@ -71,7 +71,7 @@ async def revoke_device(session: AsyncSession, device_id: str) -> Device:
     row = (
         await session.execute(
             text(
-                "UPDATE devices SET status = 'revoked', revoked_at = clock_timestamp() "
+                "UPDATE devices SET status = 'revoked', revoked_at = aizu_clock() "
                 f"WHERE id = :id AND status = 'active' RETURNING {_DEVICE_COLUMNS}"
             ),
             {"id": device_id},

@@ -98,7 +98,7 @@ async def update_policy(session: AsyncSession, policy: RegionPolicy) -> None:
             "UPDATE region_policies SET max_wallet_balance = :max_wallet_balance, "
             "daily_topup_limit = :daily_topup_limit, payments_per_minute = :payments_per_minute, "
             "pin_attempts_per_minute = :pin_attempts_per_minute, "
-            "visitor_wallet_days = :visitor_wallet_days, updated_at = clock_timestamp() "
+            "visitor_wallet_days = :visitor_wallet_days, updated_at = aizu_clock() "
             "WHERE region_code = :region"
         ),
         _policy_params(policy),
@@ -260,7 +260,7 @@ async def resolve_topup(
             text(
                 "UPDATE topups SET status = :status, entry_id = :entry, "
                 "business_date = :business_date, resolution = :resolution, "
-                "resolved_at = clock_timestamp() "
+                "resolved_at = aizu_clock() "
                 f"WHERE id = :id AND status = 'pending' RETURNING {_TOPUP_COLUMNS}"
             ),
             {

@@ -1,0 +1,110 @@
+"""The synthetic city: its past days played through the service layer with the clock shifted
+in step, each night run, and the books, seals and statistics of those days in order after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from nacl.signing import SigningKey
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+
+from ledger.checks import run_checks
+from ledger.database import create_engine, session_factory
+from ledger.domain import business_date, shifted_clock, utc_now
+from reconciliation.seals import check_seals
+from tests.conftest import migrated_database
+from wallet_api.simulate import Parameters, SimulationRefused, simulate
+
+
+@pytest.fixture
+def empty_database(server_url: URL) -> Iterator[URL]:
+    with migrated_database(server_url) as url:
+        yield url
+
+
+async def test_the_database_clock_shifts_only_where_a_session_asks(empty_database: URL) -> None:
+    engine = create_engine(empty_database, pool_size=1, max_overflow=0)
+    try:
+        async with session_factory(engine)() as session:
+            plain = (await session.execute(text("SELECT aizu_clock()"))).scalar_one()
+            assert abs(plain - datetime.now(UTC)) < timedelta(seconds=5)
+            await session.execute(text("SELECT set_config('aizu.clock_offset', '-2 days', false)"))
+            shifted = (await session.execute(text("SELECT aizu_clock()"))).scalar_one()
+            assert abs(shifted - (datetime.now(UTC) - timedelta(days=2))) < timedelta(seconds=5)
+    finally:
+        await engine.dispose()
+    with shifted_clock(timedelta(days=-2)):
+        assert abs(utc_now() - (datetime.now(UTC) - timedelta(days=2))) < timedelta(seconds=5)
+    assert abs(utc_now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+async def test_a_small_city_plays_two_past_days_and_their_nights(
+    empty_database: URL, tmp_path: Path
+) -> None:
+    key = SigningKey.generate()
+    report = await simulate(
+        empty_database,
+        Parameters(residents=60, shops=8, days=2),
+        platform_key=key,
+        export_dir=tmp_path,
+        k_threshold=3,
+    )
+    yesterday = business_date(datetime.now(UTC)) - timedelta(days=1)
+    assert report.days == [yesterday - timedelta(days=1), yesterday]
+    assert report.payments > 40 and report.b2b > 0 and report.sets_sold > 0, report.refusals
+    assert report.lottery_winners > 0
+    assert report.payouts > 0  # the first night's batch, paid by the bank the next morning
+
+    engine = create_engine(empty_database, pool_size=2)
+    try:
+        async with session_factory(engine)() as session:
+            nights = (
+                await session.execute(text("SELECT business_date FROM nightly_nights ORDER BY 1"))
+            ).scalars()
+            assert list(nights) == report.days
+            days_of_entries = (
+                await session.execute(
+                    text(
+                        "SELECT DISTINCT (recorded_at AT TIME ZONE 'Asia/Tokyo')::date "
+                        "FROM journal_entries ORDER BY 1"
+                    )
+                )
+            ).scalars()
+            # The day's activity, and the last night's expiry and payouts, all in the past.
+            assert set(days_of_entries) <= {*report.days, yesterday + timedelta(days=1)}
+            spending = (
+                await session.execute(
+                    text(
+                        "SELECT business_date, value FROM stat_figures WHERE name = 'spending' "
+                        "ORDER BY 1"
+                    )
+                )
+            ).all()
+            assert [day for day, _ in spending] == report.days
+            assert all(value > 0 for _, value in spending), spending
+            redeemed = (
+                await session.execute(
+                    text("SELECT sum(value) FROM stat_figures WHERE name = 'redemption'")
+                )
+            ).scalar_one()
+            assert redeemed > 0
+            assert (await run_checks(session)).ok
+            assert await check_seals(session, key.verify_key) == []
+            clock = (await session.execute(text("SELECT aizu_clock()"))).scalar_one()
+            assert abs(clock - datetime.now(UTC)) < timedelta(seconds=5)  # back to real time
+    finally:
+        await engine.dispose()
+    assert (tmp_path / "AIZU" / yesterday.isoformat() / "figures.parquet").exists()
+
+    with pytest.raises(SimulationRefused):
+        await simulate(
+            empty_database,
+            Parameters(residents=5, shops=2, days=1),
+            platform_key=key,
+            export_dir=None,
+            k_threshold=3,
+        )
