@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The production configuration CI also tests: the machine's own PostgreSQL.
 MACHINE_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-machine-postgres lint bench clean
+.PHONY: run demo test test-machine-postgres lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/aizu serve
+
+# The service on a synthetic city of its own (database aizu_demo), built on first use.
+DEMO := AIZU_EMBEDDED_DATABASE=aizu_demo
+demo: $(VENV)/.installed
+	$(DEMO) $(BIN)/aizu simulate --residents 2000 --shops 120 --days 7 --if-empty
+	$(DEMO) $(BIN)/aizu serve
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -282,7 +282,8 @@ def nightly(day: datetime | None) -> None:
 @click.option("--shops", default=20, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--days", default=2, show_default=True, type=click.IntRange(1, 366))
 @click.option("--seed", default=1, show_default=True, help="The same seed, the same city.")
-def simulate_city(residents: int, shops: int, days: int, seed: int) -> None:
+@click.option("--if-empty", is_flag=True, help="Do nothing if the database holds entries.")
+def simulate_city(residents: int, shops: int, days: int, seed: int, if_empty: bool) -> None:
     """Build a synthetic city (every parameter invented) in an empty database: its last DAYS
     days of activity through the service layer, each followed by the nightly chain."""
     import time
@@ -291,7 +292,7 @@ def simulate_city(residents: int, shops: int, days: int, seed: int) -> None:
 
     from ledger.keys import private_key_file
     from wallet_api.migrate import upgrade_database
-    from wallet_api.simulate import Parameters, simulate
+    from wallet_api.simulate import Parameters, SimulationRefused, simulate
 
     settings = get_settings()
     url = resolve_database_url(settings)
@@ -299,15 +300,21 @@ def simulate_city(residents: int, shops: int, days: int, seed: int) -> None:
         upgrade_database(url)
     key = SigningKey(private_key_file(settings.platform_key_path))
     started = time.monotonic()
-    report = asyncio.run(
-        simulate(
-            url,
-            Parameters(residents=residents, shops=shops, days=days, seed=seed),
-            platform_key=key,
-            export_dir=settings.export_path,
-            k_threshold=settings.k_anonymity,
+    try:
+        report = asyncio.run(
+            simulate(
+                url,
+                Parameters(residents=residents, shops=shops, days=days, seed=seed),
+                platform_key=key,
+                export_dir=settings.export_path,
+                k_threshold=settings.k_anonymity,
+            )
         )
-    )
+    except SimulationRefused as refused:
+        if if_empty:
+            click.echo("the database holds a city already: nothing simulated")
+            return
+        raise click.ClickException(refused.detail) from None
     click.echo(
         f"{len(report.days)} day(s) from {report.days[0]} to {report.days[-1]}: "
         f"{report.payments} payments ({report.refused_payments} refused), {report.refunds} "

@@ -26,8 +26,8 @@ from wallet_api.auth import LocalIssuer, Role
 AIZU = [sys.executable, "-c", "from wallet_api.cli import main; main()"]
 
 
-def aizu(*args: str, database: URL) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database.render_as_string(hide_password=False)}
+def aizu(*args: str, database: URL, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **extra, "DATABASE_URL": database.render_as_string(hide_password=False)}
     return subprocess.run(
         [*AIZU, *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -223,3 +223,25 @@ def test_nightly_runs_a_past_night_once_and_refuses_one_not_over(scratch_databas
     future = aizu("nightly", "--date", "2999-01-01", database=scratch_database)
     assert future.returncode == 2
     assert "not over yet" in future.stderr
+
+
+def test_simulate_builds_a_city_once(scratch_database: URL, tmp_path: Path) -> None:
+    assert aizu("db", "upgrade", database=scratch_database).returncode == 0
+    exports = {"AIZU_EXPORT_DIR": str(tmp_path / "exports")}
+    built = aizu(
+        *("simulate", "--residents", "20", "--shops", "4", "--days", "1"),
+        database=scratch_database,
+        **exports,
+    )
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.startswith("1 day(s) from ")
+    assert "payments" in built.stdout and "in all " in built.stdout
+    assert len(list((tmp_path / "exports" / "AIZU").iterdir())) == 1
+    again = aizu("simulate", "--if-empty", database=scratch_database, **exports)
+    assert (again.returncode, again.stdout.strip()) == (
+        0,
+        "the database holds a city already: nothing simulated",
+    )
+    refused = aizu("simulate", database=scratch_database, **exports)
+    assert refused.returncode == 1
+    assert "without entries" in refused.stderr
