@@ -27,6 +27,8 @@ from tests.wallet_api.test_charges import charge, shown_token
 from tests.wallet_api.test_payments import shop
 from wallet_api.auth import Role
 from wallet_api.nightly import STEPS
+from wallet_api.nightly import exports as nightly_exports
+from wallet_api.nightly import statistics as nightly_statistics
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -125,6 +127,21 @@ async def test_the_nights_files_and_the_api_say_the_same_and_hledger_agrees(
         until=today.isoformat(),
     )
     assert too_long.status_code == 422
+
+    # A resident takes consent back: the next export leaves them out, and the cell, now of
+    # nine residents, below the threshold, is gone from it.
+    revoked = await api.post(
+        f"/v1/wallets/{payers[0].wallet_id}/consents",
+        payers[0].headers,
+        {"purpose": "statistics", "granted": False, "text_version": "2026-11"},
+    )
+    assert revoked.status_code == 201
+    async with city.sessions() as session:
+        await nightly_statistics(session, night)
+        await nightly_exports(session, night)
+        await session.commit()
+    assert read_csv(folder / "cells.csv") == []
+    assert pq.read_table(folder / "cells.parquet").num_rows == 0
 
     if shutil.which("hledger") is None:
         if os.environ.get("CI"):
