@@ -8,12 +8,10 @@ consenting residents only, and a cell of such a table is published only when at 
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -128,20 +126,101 @@ async def _new_wallets(session: AsyncSession, currency: str, day: date) -> int:
     return int(result.scalar_one())
 
 
-def _suppressed(
-    table: str,
-    cells: Mapping[tuple[str, str], list[Any]],
-    k_threshold: int,
-    kept: list[Cell],
-) -> int:
-    """Keep the cells of at least k residents; return how many were withheld."""
-    withheld = 0
-    for (row, column), (amount, count, people) in sorted(cells.items()):
-        if len(people) < k_threshold:
-            withheld += 1
-            continue
-        kept.append(Cell(table, row, column, amount, count, len(people)))
-    return withheld
+@dataclass(slots=True)
+class _Count:
+    amount: int = 0
+    count: int = 0
+    people: set[str] = field(default_factory=set)
+
+    def add(self, amount: int, who: str) -> None:
+        self.amount += amount
+        self.count += 1
+        self.people.add(who)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What a day's entries add up to, entry by entry."""
+
+    residents: Mapping[str, Resident]
+    shops: Mapping[str, Shop]
+    issued: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    totals: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    receipts: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    payers: set[str] = field(default_factory=set)
+    uptake: defaultdict[str, _Count] = field(default_factory=lambda: defaultdict(_Count))
+    breakage: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    tables: defaultdict[str, defaultdict[tuple[str, str], _Count]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(_Count))
+    )
+
+    def entry(self, postings: list[_Posting]) -> None:
+        kind = EntryKind(postings[0].kind)
+        lots = [p for p in postings if p.category == "holder" and p.lot_kind is not None]
+        shops_in = [p for p in postings if p.category == "holder" and p.lot_kind is None]
+        system = [p for p in postings if p.category == "system"]
+        if kind in ISSUING:
+            self.issued[ISSUING[kind]] += -sum(p.amount for p in system if p.amount < 0)
+        self._campaigns(kind, lots, system)
+        if kind is EntryKind.PAYMENT:
+            self._payment(lots, shops_in)
+        elif kind is EntryKind.FEE:
+            self.totals["city_fees"] += -sum(p.amount for p in lots)
+            self.payers.update(p.holder_id for p in lots if p.amount < 0 and p.holder_id)
+        elif kind is EntryKind.REFUND:
+            self.totals["refunds"] += sum(p.amount for p in lots if p.amount > 0)
+        elif kind is EntryKind.B2B_TRANSFER:
+            self._b2b(shops_in)
+        elif kind is EntryKind.EXPIRY:
+            self.totals["expiry"] += sum(p.amount for p in system if p.amount > 0)
+        elif kind is EntryKind.CLAWBACK:
+            self.totals["spend_back_taken_back"] += sum(p.amount for p in system if p.amount > 0)
+        if any(p.code == PAYOUTS_ACCOUNT and p.amount > 0 for p in system):
+            self.totals["redemption"] += sum(p.amount for p in system if p.code == PAYOUTS_ACCOUNT)
+
+    def _campaigns(self, kind: EntryKind, lots: list[_Posting], system: list[_Posting]) -> None:
+        for p in system:
+            campaign = _campaign_of(p.code, "budget")
+            # Points out of a budget into wallets; a budget's return to the city is no uptake.
+            if campaign is not None and p.amount < 0 and kind is not EntryKind.TRANSFER:
+                credited = [q.holder_id for q in lots if q.amount > 0 and q.holder_id]
+                self.uptake[campaign].amount += -p.amount
+                self.uptake[campaign].people.update(credited)
+            campaign = _campaign_of(p.code, "breakage")
+            if campaign is not None and p.amount > 0:
+                self.breakage[campaign] += p.amount
+
+    def _payment(self, lots: list[_Posting], shops_in: list[_Posting]) -> None:
+        paid = sum(p.amount for p in shops_in if p.amount > 0)
+        wallet = next((p.holder_id for p in lots if p.amount < 0), None)
+        shop = next((p.holder_id for p in shops_in if p.amount > 0), None)
+        self.totals["spending"] += paid
+        if wallet is None or shop is None:
+            return
+        self.payers.add(wallet)
+        self.receipts[shop] += paid
+        who, where = self.residents.get(wallet), self.shops.get(shop)
+        if who is None or where is None:
+            return  # not consenting, or a shop the caller does not describe
+        if who.district is not None:
+            self.tables["district_to_district"][(who.district, where.district)].add(paid, wallet)
+        if who.age_band is not None:
+            self.tables["age_band_to_sector"][(who.age_band, where.sector)].add(paid, wallet)
+
+    def _b2b(self, shops_in: list[_Posting]) -> None:
+        moved = sum(p.amount for p in shops_in if p.amount > 0)
+        self.totals["b2b_spending"] += moved
+        buyer = next((p.holder_id for p in shops_in if p.amount < 0), None)
+        seller = next((p.holder_id for p in shops_in if p.amount > 0), None)
+        if buyer is None or seller is None:
+            return
+        self.receipts[seller] += moved
+        bought_by, sold_by = self.shops.get(buyer), self.shops.get(seller)
+        if bought_by is not None and sold_by is not None:
+            self.tables["sector_to_sector"][(bought_by.sector, sold_by.sector)].add(moved, buyer)
+
+
+RESIDENT_TABLES = ("district_to_district", "age_band_to_sector")
 
 
 async def compute(
@@ -154,133 +233,65 @@ async def compute(
     k_threshold: int = DEFAULT_K,
 ) -> DayStatistics:
     """The day's figures and tables; `residents` holds the consenting residents only."""
-    stats = DayStatistics(day, currency)
     by_entry: dict[int, list[_Posting]] = defaultdict(list)
     for posting in await _postings(session, currency, day):
         by_entry[posting.entry_id].append(posting)
-
-    issued: dict[str, int] = defaultdict(int)
-    spending = city_fees = refunds = b2b = redeemed = expired = taken_back = 0
-    receipts: dict[str, int] = defaultdict(int)
-    payers: set[str] = set()
-    uptake: dict[str, int] = defaultdict(int)
-    uptake_wallets: dict[str, set[str]] = defaultdict(set)
-    breakage: dict[str, int] = defaultdict(int)
-    resident_tables: dict[str, dict[tuple[str, str], list[Any]]] = {
-        "district_to_district": defaultdict(lambda: [0, 0, set()]),
-        "age_band_to_sector": defaultdict(lambda: [0, 0, set()]),
-    }
-    sector_flows: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, 0, set()])
-
+    tally = _Tally(residents, shops)
     for postings in by_entry.values():
-        kind = EntryKind(postings[0].kind)
-        lots = [p for p in postings if p.category == "holder" and p.lot_kind is not None]
-        shops_in = [p for p in postings if p.category == "holder" and p.lot_kind is None]
-        system = [p for p in postings if p.category == "system"]
-        if kind in ISSUING:
-            issued[ISSUING[kind]] += -sum(p.amount for p in system if p.amount < 0)
-        for p in system:
-            campaign = _campaign_of(p.code, "budget")
-            if campaign is not None and p.amount < 0 and kind is not EntryKind.TRANSFER:
-                uptake[campaign] += -p.amount
-                uptake_wallets[campaign].update(q.holder_id or "" for q in lots if q.amount > 0)
-            campaign = _campaign_of(p.code, "breakage")
-            if campaign is not None and p.amount > 0:
-                breakage[campaign] += p.amount
-        if kind is EntryKind.PAYMENT:
-            paid = sum(p.amount for p in shops_in if p.amount > 0)
-            wallet = next((p.holder_id for p in lots if p.amount < 0), None)
-            shop = next((p.holder_id for p in shops_in if p.amount > 0), None)
-            spending += paid
-            if wallet is not None:
-                payers.add(wallet)
-            if shop is not None:
-                receipts[shop] += paid
-            who = residents.get(wallet) if wallet is not None else None
-            where = shops.get(shop) if shop is not None else None
-            if who is not None and where is not None:
-                for table, row, column in (
-                    ("district_to_district", who.district, where.district),
-                    ("age_band_to_sector", who.age_band, where.sector),
-                ):
-                    if row is None:
-                        continue
-                    cell = resident_tables[table][(row, column)]
-                    cell[0] += paid
-                    cell[1] += 1
-                    cell[2].add(wallet)
-        elif kind is EntryKind.FEE:
-            city_fees += -sum(p.amount for p in lots)
-            payers.update(p.holder_id for p in lots if p.amount < 0 and p.holder_id)
-        elif kind is EntryKind.REFUND:
-            refunds += sum(p.amount for p in lots if p.amount > 0)
-        elif kind is EntryKind.B2B_TRANSFER:
-            moved = sum(p.amount for p in shops_in if p.amount > 0)
-            b2b += moved
-            buyer = next((p.holder_id for p in shops_in if p.amount < 0), None)
-            seller = next((p.holder_id for p in shops_in if p.amount > 0), None)
-            if seller is not None:
-                receipts[seller] += moved
-            bought_by = shops.get(buyer) if buyer is not None else None
-            sold_by = shops.get(seller) if seller is not None else None
-            if bought_by is not None and sold_by is not None:
-                cell = sector_flows[(bought_by.sector, sold_by.sector)]
-                cell[0] += moved
-                cell[1] += 1
-                cell[2].add(buyer)
-        elif kind is EntryKind.EXPIRY:
-            expired += sum(p.amount for p in system if p.amount > 0)
-        elif kind is EntryKind.CLAWBACK:
-            taken_back += sum(p.amount for p in system if p.amount > 0)
-        if any(p.code == PAYOUTS_ACCOUNT and p.amount > 0 for p in system):
-            redeemed += sum(p.amount for p in system if p.code == PAYOUTS_ACCOUNT)
+        tally.entry(postings)
 
     start, end = day_bounds(day)
     held_before = sum(t.points for t in await ledger.lot_totals(session, currency, as_of=start))
     after = {t.kind.value: t.points for t in await ledger.lot_totals(session, currency, as_of=end)}
-    average_outstanding = (held_before + sum(after.values())) / 2
-    merchant_receipts = spending + b2b
+    totals = tally.totals
+    merchant_receipts = totals["spending"] + totals["b2b_spending"]
     figures: dict[str, float | None] = {
-        **{f"issued_{label}": float(issued[label]) for label in ISSUING.values()},
+        **{f"issued_{label}": float(tally.issued[label]) for label in ISSUING.values()},
         **{f"outstanding_{kind}": float(points) for kind, points in after.items()},
-        "spending": float(spending),
-        "city_fees": float(city_fees),
-        "refunds": float(refunds),
-        "b2b_spending": float(b2b),
-        "merchant_receipts": float(merchant_receipts),
-        "redemption": float(redeemed),
-        "expiry": float(expired),
-        "spend_back_taken_back": float(taken_back),
-        "velocity": _ratio(spending + city_fees, average_outstanding),
-        "local_recirculation": _ratio(b2b, merchant_receipts),
-        "leakage": _ratio(redeemed, merchant_receipts),
-        "active_wallets": float(len(payers)),
-        "new_wallets": float(await _new_wallets(session, currency, day)),
-        "merchant_hhi": hhi([v for v in receipts.values() if v > 0]),
-        "merchant_gini": gini([receipts.get(shop, 0) for shop in shops]),
-    }
-    for table, cells in resident_tables.items():
-        figures[f"suppressed_cells_{table}"] = float(
-            _suppressed(table, cells, k_threshold, stats.cells)
-        )
-    for (row, column), (amount, count, businesses) in sorted(sector_flows.items()):
-        stats.cells.append(Cell("sector_to_sector", row, column, amount, count, len(businesses)))
-    for campaign in sorted(uptake.keys() | breakage.keys()):
-        stats.cells.append(
-            Cell(
-                "campaign_uptake",
-                campaign,
-                "points",
-                uptake[campaign],
-                0,
-                len(uptake_wallets[campaign]),
+        **{
+            name: float(totals[name])
+            for name in (
+                "spending",
+                "city_fees",
+                "refunds",
+                "b2b_spending",
+                "redemption",
+                "expiry",
+                "spend_back_taken_back",
             )
-        )
-        stats.cells.append(Cell("campaign_uptake", campaign, "breakage", breakage[campaign], 0, 0))
-    stats.figures = {
-        name: (None if value is None or math.isnan(value) else value)
-        for name, value in figures.items()
+        },
+        "merchant_receipts": float(merchant_receipts),
+        "velocity": _ratio(
+            totals["spending"] + totals["city_fees"], (held_before + sum(after.values())) / 2
+        ),
+        "local_recirculation": _ratio(totals["b2b_spending"], merchant_receipts),
+        "leakage": _ratio(totals["redemption"], merchant_receipts),
+        "active_wallets": float(len(tally.payers)),
+        "new_wallets": float(await _new_wallets(session, currency, day)),
+        "merchant_hhi": hhi([v for v in tally.receipts.values() if v > 0]),
+        "merchant_gini": gini([tally.receipts.get(shop, 0) for shop in shops]),
     }
+    stats = DayStatistics(day, currency)
+    for table in (*RESIDENT_TABLES, "sector_to_sector"):
+        withheld = 0
+        for (row, column), count in sorted(tally.tables[table].items()):
+            if table in RESIDENT_TABLES and len(count.people) < k_threshold:
+                withheld += 1  # too few residents to describe: never stored
+                continue
+            stats.cells.append(
+                Cell(table, row, column, count.amount, count.count, len(count.people))
+            )
+        if table in RESIDENT_TABLES:
+            figures[f"suppressed_cells_{table}"] = float(withheld)
+    for campaign in sorted(tally.uptake.keys() | tally.breakage.keys()):
+        taken = tally.uptake[campaign]
+        stats.cells.append(
+            Cell("campaign_uptake", campaign, "points", taken.amount, 0, len(taken.people))
+        )
+        stats.cells.append(
+            Cell("campaign_uptake", campaign, "breakage", tally.breakage[campaign], 0, 0)
+        )
+    stats.figures = figures
     return stats
 
 

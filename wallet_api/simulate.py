@@ -389,8 +389,16 @@ async def _apply(session: AsyncSession, campaign_id: str, person: Person, sets: 
 
 
 async def _buy(session: AsyncSession, campaign_id: str, person: Person, sets: int) -> int:
+    """A winner brings the cash the sets cost to city hall's counter, then buys them."""
     campaign = await campaigns.get_campaign(session, campaign_id)
     wallet = await wallets.locked_wallet(session, person.wallet.id)
+    assert isinstance(campaign.terms, PremiumSets)
+    # The price is paid from purchased points.
+    held = (await ledger.balance(session, wallet.purchased_lot_id)).available
+    short = campaign.terms.price * sets - held
+    if short > 0:
+        counter = await merchants.get_counter(session, COUNTER)
+        await wallets.top_up_at_counter(session, counter=counter, wallet_id=wallet.id, amount=short)
     [who] = await campaigns.people(
         session, [(wallet.id, person.principal.subject, person.resident)]
     )
