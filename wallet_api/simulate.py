@@ -331,8 +331,8 @@ async def campaigns_of_the_city(city: City, first_day: date) -> None:
                     sets_per_household=None,
                     total_sets=max(1, len(residents) // 10),
                     applications_from=at(first_day, 8),
-                    applications_until=at(first_day, 11),
-                    sale_from=at(first_day, 11),
+                    applications_until=at(first_day, 8, 30),
+                    sale_from=at(first_day, 8, 30),
                     sale_until=valid_until,
                     valid_until=valid_until,
                 ),
@@ -360,11 +360,12 @@ async def campaigns_of_the_city(city: City, first_day: date) -> None:
         )
     assert lottery is not None
     applicants = [person for person in residents if rng.random() < p.lottery_share]
-    async with city.clock(at(first_day, 9)):
+    async with city.clock(at(first_day, 8, 10)):
         for person in applicants:
             sets = rng.choice((1, 2))
             await city.step(partial(_apply, campaign_id=lottery.id, person=person, sets=sets))
-    async with city.clock(at(first_day, 11, 5)):
+    # Before the day's trade from 09:00: the clock only moves forward.
+    async with city.clock(at(first_day, 8, 35)):
         drawn = await city.step(lambda s: campaigns.draw_lottery(s, lottery, now=utc_now()))
         assert drawn is not None
         winners = {g.application_id for r in drawn.rounds for g in r.grants}
