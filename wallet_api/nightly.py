@@ -24,6 +24,12 @@ from wallet_api.consent import service as consent
 SETTLEMENT_LEAD = timedelta(days=1)
 
 
+async def _currencies(session: AsyncSession) -> list[str]:
+    """Every currency the nightly chain works through, in a fixed order."""
+    result = await session.execute(text("SELECT code FROM currencies ORDER BY code"))
+    return list(result.scalars())
+
+
 async def expire(session: AsyncSession, night: Night) -> str:
     """Campaign lots that expired by the end of the day give what is left to breakage."""
     _, end = day_bounds(night.business_date)
@@ -32,12 +38,11 @@ async def expire(session: AsyncSession, night: Night) -> str:
 
 
 async def seal(session: AsyncSession, night: Night) -> str:
-    currencies = (await session.execute(text("SELECT code FROM currencies ORDER BY code"))).all()
     sealed = [
         await seal_day(
             session, currency, night.business_date, key=night.platform_key, now=night.now
         )
-        for (currency,) in currencies
+        for currency in await _currencies(session)
     ]
     summary = "; ".join(f"{s.currency}: {s.entry_count} entries, root {s.root}" for s in sealed)
     return summary or "no currency to seal"
@@ -87,9 +92,8 @@ async def match(session: AsyncSession, night: Night) -> str:
 
 async def statistics(session: AsyncSession, night: Night) -> str:
     """Each currency's circulation statistics of the day, from consenting residents only."""
-    currencies = (await session.execute(text("SELECT code FROM currencies ORDER BY code"))).all()
     done = []
-    for (currency,) in currencies:
+    for currency in await _currencies(session):
         shops = {
             m.id: Shop(m.profile.district, m.profile.jsic_major)
             for m in await merchant_repository.merchants_of(session, currency)
@@ -111,8 +115,8 @@ async def exports(session: AsyncSession, night: Night) -> str:
     """The economists' feed: each currency's files of the day."""
     if night.export_dir is None:
         return "no export directory"
-    currencies = (await session.execute(text("SELECT code FROM currencies ORDER BY code"))).all()
-    for (currency,) in currencies:
+    currencies = await _currencies(session)
+    for currency in currencies:
         await write_exports(session, currency, night.business_date, night.export_dir)
     return f"{len(currencies)} currenc(ies) to {night.export_dir}"
 
