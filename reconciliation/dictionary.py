@@ -14,6 +14,11 @@ RESIDENT_RULE = (
     "residents than the k-anonymity threshold (AIZU_K_ANONYMITY, default 10) is not published"
 )
 
+UPTAKE_RULE = (
+    "a `points` cell credited to fewer distinct wallets than the k-anonymity threshold is not "
+    "published (breakage cells describe no one and always are)"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Term:
@@ -64,6 +69,9 @@ FIGURES: dict[str, Term] = {
     "suppressed_cells_age_band_to_sector": Term(
         "cells of age_band_to_sector withheld", "cells", POSTINGS
     ),
+    "suppressed_cells_campaign_uptake": Term(
+        "campaigns whose day's uptake is withheld", "cells", POSTINGS
+    ),
 }
 
 TABLES: dict[str, dict[str, Term]] = {
@@ -91,9 +99,11 @@ TABLES: dict[str, dict[str, Term]] = {
     "campaign_uptake": {
         "row": Term("the campaign's id", "campaign", "the campaign's accounts"),
         "column": Term("`points` issued from its budget, or `breakage`", "kind", POSTINGS),
-        "amount": Term("points", "points", POSTINGS),
+        "amount": Term("points", "points", POSTINGS, UPTAKE_RULE),
         "count": Term("always 0", "-", "-"),
-        "people": Term("distinct wallets credited (0 for breakage)", "wallets", POSTINGS),
+        "people": Term(
+            "distinct wallets credited (0 for breakage)", "wallets", POSTINGS, UPTAKE_RULE
+        ),
     },
 }
 

@@ -1,9 +1,11 @@
-"""The economists' feed: each business date's stored statistics as CSV and Parquet files, the
-data dictionary beside them, and the journal for hledger; and the same figures for the API.
+"""The economists' feed: each business date's stored statistics as CSV and Parquet files and
+the data dictionary beside them, and the same figures for the API; apart from it, the journal
+for hledger.
 
-Files go to `<export dir>/<currency>/<YYYY-MM-DD>/`: `figures.csv`, `figures.parquet`,
-`cells.csv`, `cells.parquet`, `data_dictionary.json`, `journal.hledger`. Writing a date again
-writes the same bytes, from the stored statistics.
+Under the export directory, `feed/<currency>/<YYYY-MM-DD>/` holds `figures.csv`,
+`figures.parquet`, `cells.csv`, `cells.parquet` and `data_dictionary.json`: statistics only, the
+folder to share with economists. `journal/<currency>/<YYYY-MM-DD>.hledger` holds every account's
+postings, for auditors only. Writing a date again writes the same bytes.
 """
 
 from __future__ import annotations
@@ -87,12 +89,19 @@ def _parquet(header: list[str], rows: list[list[object]], types: list[pa.DataTyp
     return buffer.getvalue()
 
 
+def feed_folder(export_dir: Path, currency: str, day: date) -> Path:
+    return export_dir / "feed" / currency / day.isoformat()
+
+
+def journal_file(export_dir: Path, currency: str, day: date) -> Path:
+    return export_dir / "journal" / currency / f"{day.isoformat()}.hledger"
+
+
 async def write_exports(
     session: AsyncSession, currency: str, day: date, export_dir: Path
 ) -> list[Path]:
-    """Write the day's files for the currency; returns their paths."""
-    folder = export_dir / currency / day.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the day's feed and journal for the currency; returns their paths."""
+    folder = feed_folder(export_dir, currency, day)
     figure_rows: list[list[object]] = [
         [f.business_date, f.currency, f.name, f.value]
         for f in await figures(session, currency, day, day)
@@ -106,22 +115,24 @@ async def write_exports(
     key_types = [pa.date32(), pa.string()]
     text_types, count_types = [pa.string()] * 3, [pa.int64()] * 3
     contents = {
-        "figures.csv": _csv(figure_header, figure_rows),
-        "figures.parquet": _parquet(
+        folder / "figures.csv": _csv(figure_header, figure_rows),
+        folder / "figures.parquet": _parquet(
             figure_header, figure_rows, [*key_types, pa.string(), pa.float64()]
         ),
-        "cells.csv": _csv(cell_header, cell_rows),
-        "cells.parquet": _parquet(
+        folder / "cells.csv": _csv(cell_header, cell_rows),
+        folder / "cells.parquet": _parquet(
             cell_header,
             cell_rows,
             [*key_types, *text_types, *count_types],
         ),
-        "data_dictionary.json": json.dumps(as_json(), ensure_ascii=False, indent=2).encode(),
-        "journal.hledger": ("\n".join(await journal_lines(session, currency, day)) + "\n").encode(),
+        folder / "data_dictionary.json": json.dumps(
+            as_json(), ensure_ascii=False, indent=2
+        ).encode(),
+        journal_file(export_dir, currency, day): (
+            "\n".join(await journal_lines(session, currency, day)) + "\n"
+        ).encode(),
     }
-    written = []
-    for name, content in contents.items():
-        path = folder / name
+    for path, content in contents.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-        written.append(path)
-    return written
+    return list(contents)

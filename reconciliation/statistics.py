@@ -2,8 +2,9 @@
 
 What the ledger does not know (who consented to statistics and their age band and district; a
 shop's district and sector) is given by the caller. Figures that describe residents use the
-consenting residents only, and a cell of such a table is published only when at least
-`k_threshold` distinct residents are in it: the others are never stored, so they cannot appear.
+consenting residents only, and a cell of such a table (or of a campaign's uptake) is published
+only when at least `k_threshold` distinct residents are in it: the others are never stored, so
+they cannot appear.
 """
 
 from __future__ import annotations
@@ -283,14 +284,20 @@ async def compute(
             )
         if table in RESIDENT_TABLES:
             figures[f"suppressed_cells_{table}"] = float(withheld)
+    withheld = 0
     for campaign in sorted(tally.uptake.keys() | tally.breakage.keys()):
         taken = tally.uptake[campaign]
-        stats.cells.append(
-            Cell("campaign_uptake", campaign, "points", taken.amount, 0, len(taken.people))
-        )
+        # A day's uptake by a handful of wallets would tell what each of them received.
+        if taken.people and len(taken.people) < k_threshold:
+            withheld += 1
+        elif taken.people:
+            stats.cells.append(
+                Cell("campaign_uptake", campaign, "points", taken.amount, 0, len(taken.people))
+            )
         stats.cells.append(
             Cell("campaign_uptake", campaign, "breakage", tally.breakage[campaign], 0, 0)
         )
+    figures["suppressed_cells_campaign_uptake"] = float(withheld)
     stats.figures = figures
     return stats
 

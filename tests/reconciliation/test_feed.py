@@ -18,6 +18,7 @@ import pytest
 
 from ledger.domain import business_date
 from reconciliation.dictionary import FIGURES, TABLES
+from reconciliation.feed import feed_folder, journal_file
 from reconciliation.journal import trial_balance
 from reconciliation.nightly import Night, run_night
 from tests.reconciliation.conftest import City, after
@@ -68,15 +69,18 @@ async def test_the_nights_files_and_the_api_say_the_same_and_hledger_agrees(
     night = Night(today, after(today), api.platform_key, export_dir=tmp_path)
     await run_night(city.sessions, night, STEPS)
 
-    folder = tmp_path / region.currency / today.isoformat()
+    folder = feed_folder(tmp_path, region.currency, today)
+    # The economists' folder holds statistics only; the journal, every account's postings, is
+    # kept apart for auditors.
     assert sorted(p.name for p in folder.iterdir()) == [
         "cells.csv",
         "cells.parquet",
         "data_dictionary.json",
         "figures.csv",
         "figures.parquet",
-        "journal.hledger",
     ]
+    journal = journal_file(tmp_path, region.currency, today)
+    assert journal.is_file() and not journal.is_relative_to(tmp_path / "feed")
     figures = read_csv(folder / "figures.csv")
     assert {row["name"] for row in figures} == set(FIGURES)  # every figure is in the dictionary
     assert pq.read_table(folder / "figures.parquet").to_pylist() == [
@@ -149,6 +153,6 @@ async def test_the_nights_files_and_the_api_say_the_same_and_hledger_agrees(
         pytest.skip("hledger is not installed (apt-get install hledger)")
     async with city.sessions() as session:
         ours = await trial_balance(session, region.currency, today)
-    theirs = hledger_balances(folder / "journal.hledger")
+    theirs = hledger_balances(journal)
     assert {a: b for a, b in ours.items() if b} == theirs
     assert sum(theirs.values()) == 0

@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL
 from ledger.checks import run_checks
 from ledger.database import create_engine, session_factory
 from ledger.domain import business_date, shifted_clock, utc_now
+from reconciliation.feed import feed_folder
 from reconciliation.seals import check_seals
 from tests.conftest import migrated_database
 from wallet_api.simulate import Parameters, SimulationRefused, simulate
@@ -98,7 +99,7 @@ async def test_a_small_city_plays_two_past_days_and_their_nights(
             assert abs(clock - datetime.now(UTC)) < timedelta(seconds=5)  # back to real time
     finally:
         await engine.dispose()
-    assert (tmp_path / "AIZU" / yesterday.isoformat() / "figures.parquet").exists()
+    assert (feed_folder(tmp_path, "AIZU", yesterday) / "figures.parquet").exists()
 
     with pytest.raises(SimulationRefused):
         await simulate(

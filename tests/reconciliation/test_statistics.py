@@ -16,6 +16,7 @@ from reconciliation.nightly import Night, run_night
 from reconciliation.statistics import Shop, compute, gini, hhi
 from tests.reconciliation.conftest import City, after
 from tests.wallet_api.api import Api, Region, new_region
+from tests.wallet_api.test_campaigns import buy, buyer, campaign
 from tests.wallet_api.test_charges import charge, shown_token
 from tests.wallet_api.test_payments import Payer, payer, shop
 from wallet_api.consent import service as consent
@@ -139,3 +140,30 @@ async def test_a_days_statistics_publish_only_what_enough_consenting_residents_m
     assert [(c.row, c.column, c.amount, c.people) for c in district_cells] == [
         ("Kitaaizu", "Kitaaizu", 11_000, 11)
     ]
+
+
+async def test_a_campaigns_uptake_by_fewer_wallets_than_the_threshold_is_withheld(
+    city: City,
+) -> None:
+    api = city.api
+    region = await new_region(api)
+    campaign_id = await campaign(api, region)
+    for _ in range(3):
+        wallet_id, headers = await buyer(api, region, 10_000)
+        assert (await buy(api, campaign_id, wallet_id, headers)).status_code == 201
+
+    today = business_date(datetime.now(UTC))
+    await run_night(city.sessions, Night(today, after(today), api.platform_key), STEPS)
+    shown = await figures(city, region.currency)
+    assert shown["issued_premium"] == 3 * 2_500
+    assert shown["suppressed_cells_campaign_uptake"] == 1
+    stored = await cells(city, region.currency)
+    assert stored == {("campaign_uptake", campaign_id, "breakage"): (0, 0, 0)}
+
+    async with city.sessions() as session:
+        lower = await compute(
+            session, region.currency, today, residents={}, shops={}, k_threshold=3
+        )
+    uptake = [c for c in lower.cells if c.table == "campaign_uptake" and c.column == "points"]
+    assert [(c.row, c.amount, c.people) for c in uptake] == [(campaign_id, 3 * 2_500, 3)]
+    assert lower.figures["suppressed_cells_campaign_uptake"] == 0
