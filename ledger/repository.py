@@ -655,15 +655,16 @@ SELECT
 async def lot_totals_as_of(
     session: AsyncSession, currency: str, moment: datetime
 ) -> list[Row[Any]]:
-    """Per lot kind: points held in the currency's lots at `moment`, and how many holders held
-    any."""
+    """Per lot kind: points held in the currency's lots at `moment` (from the entries recorded
+    before it, the boundary a day's seal draws), and how many holders held any."""
     result = await session.execute(
         text(
             """
 SELECT lot_kind, sum(held) AS points, count(DISTINCT holder_id) FILTER (WHERE held > 0) AS holders
   FROM (SELECT a.lot_kind, a.holder_id, sum(p.amount) AS held
-          FROM postings p JOIN accounts a ON a.id = p.account_id
-         WHERE a.currency = :currency AND a.lot_kind IS NOT NULL AND p.posted_at < :at
+          FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+          JOIN accounts a ON a.id = p.account_id
+         WHERE a.currency = :currency AND a.lot_kind IS NOT NULL AND e.recorded_at < :at
          GROUP BY a.id, a.lot_kind, a.holder_id) lots
  GROUP BY lot_kind ORDER BY lot_kind
 """

@@ -101,9 +101,13 @@ class UnusedBalanceOut(BaseModel):
     currency: str
     base_date: date
     as_of: datetime = Field(description="The end of the base date, Asia/Tokyo.")
-    purchased: int = Field(description="The unused balance of prepaid (purchased) points.")
-    holders: int = Field(description="Wallets holding purchased points then.")
-    premium: int = Field(description="Given, not bought: not part of the unused balance.")
+    unused_balance: int = Field(description="Prepaid points not spent: purchased + premium_sets.")
+    purchased: int = Field(description="Top-ups not spent.")
+    premium_sets: int = Field(
+        description="Points of premium sets not spent, at the points held (premium included)."
+    )
+    holders: int = Field(description="Wallets holding prepaid points then.")
+    spend_back: int = Field(description="Given, not bought: not part of the unused balance.")
     benefit: int = Field(description="Given, not bought: not part of the unused balance.")
     deposit_threshold: int
     deposit_required: int = Field(description="Half the unused balance above the threshold.")
@@ -115,9 +119,11 @@ class UnusedBalanceOut(BaseModel):
             currency=report.currency,
             base_date=report.base_date,
             as_of=report.as_of,
+            unused_balance=report.prepaid,
             purchased=report.purchased,
+            premium_sets=report.premium_sets,
             holders=report.holders,
-            premium=report.premium,
+            spend_back=report.spend_back,
             benefit=report.benefit,
             deposit_threshold=DEPOSIT_THRESHOLD,
             deposit_required=report.deposit_required,
