@@ -22,8 +22,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/aizu serve
 
-# The service on a synthetic city of its own (database aizu_demo), built on first use.
-DEMO := AIZU_EMBEDDED_DATABASE=aizu_demo
+# The service on a synthetic city of its own (data directory .aizu-demo), built on first use.
+DEMO := AIZU_DATA_DIR=.aizu-demo
 demo: $(VENV)/.installed
 	$(DEMO) $(BIN)/aizu simulate --residents 2000 --shops 120 --days 7 --if-empty
 	$(DEMO) $(BIN)/aizu serve

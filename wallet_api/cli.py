@@ -320,7 +320,8 @@ def simulate_city(residents: int, shops: int, days: int, seed: int, if_empty: bo
         f"{report.payments} payments ({report.refused_payments} refused), {report.refunds} "
         f"refunds, {report.b2b} shop-to-shop payments, {report.fees} city fees, "
         f"{report.lottery_winners} lottery winners, {report.sets_sold} premium sets, "
-        f"{report.payouts} payouts to shops"
+        f"{report.payouts_batched} payouts to shops in the nights' batches, "
+        f"{report.payouts} paid by the bank so far"
     )
     for phase, seconds in report.seconds.items():
         click.echo(f"  {phase}: {seconds:.1f} s")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.service import expire_lots
 from ledger.checks import run_checks
+from ledger.domain import business_date
 from merchant import repository as merchant_repository
 from merchant.errors import NothingToPay
 from merchant.settlement import service as settlement
@@ -20,8 +21,9 @@ from reconciliation.statistics import Shop, compute, store
 from wallet_api.bank import service as bank
 from wallet_api.consent import service as consent
 
-# How far ahead of a payout day its batch is made: the bank takes the file the day before.
-SETTLEMENT_LEAD = timedelta(days=1)
+# How far ahead of a payout day its batch is made. The night of day D runs early on D+1, and
+# the bank takes a transfer file (総合振込) by the day before the transfer: so for D+2.
+SETTLEMENT_LEAD = timedelta(days=2)
 
 
 async def _currencies(session: AsyncSession) -> list[str]:
@@ -59,8 +61,12 @@ async def check(session: AsyncSession, night: Night) -> str:
 
 
 async def settle(session: AsyncSession, night: Night) -> str:
-    """The payout batch of each region whose payout day comes next."""
+    """The payout batch of each region whose payout day is the one after tomorrow's."""
     transfer_date = night.business_date + SETTLEMENT_LEAD
+    if transfer_date <= business_date(night.now):
+        # A night caught up late: the file could no longer reach the bank in time. The shops
+        # lose nothing: the next batch pays out every available balance.
+        return f"payout day {transfer_date} has passed: the next batch pays it"
     made = []
     for region in await settlement.due_on(session, transfer_date):
         try:

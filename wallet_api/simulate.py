@@ -113,7 +113,8 @@ class Report:
     refunds: int = 0
     b2b: int = 0
     fees: int = 0
-    payouts: int = 0  # paid out in yen by the bank
+    payouts_batched: int = 0  # in the nights' payout batches (Zengin files for the bank)
+    payouts: int = 0  # paid out in yen by the bank, on their transfer day
     lottery_winners: int = 0
     sets_sold: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -560,6 +561,12 @@ async def simulate(
                 await run_night(sessions, night, STEPS)
             city.report.seconds[f"{day}, night"] = timer.monotonic() - started
             city.report.days.append(day)
+
+        async def batched(session: AsyncSession) -> int:
+            batches = await settlement_repository.batches_until(session, REGION, date.max)
+            return sum(batch.payout_count for batch in batches)
+
+        city.report.payouts_batched = await city.step(batched) or 0
         return city.report
     finally:
         await engine.dispose()

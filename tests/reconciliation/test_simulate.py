@@ -43,22 +43,24 @@ async def test_the_database_clock_shifts_only_where_a_session_asks(empty_databas
     assert abs(utc_now() - datetime.now(UTC)) < timedelta(seconds=5)
 
 
-async def test_a_small_city_plays_two_past_days_and_their_nights(
+async def test_a_small_city_plays_three_past_days_and_their_nights(
     empty_database: URL, tmp_path: Path
 ) -> None:
     key = SigningKey.generate()
     report = await simulate(
         empty_database,
-        Parameters(residents=60, shops=8, days=2),
+        Parameters(residents=60, shops=8, days=3),
         platform_key=key,
         export_dir=tmp_path,
         k_threshold=3,
     )
     yesterday = business_date(datetime.now(UTC)) - timedelta(days=1)
-    assert report.days == [yesterday - timedelta(days=1), yesterday]
+    assert report.days == [yesterday - timedelta(days=n) for n in (2, 1, 0)]
     assert report.payments > 40 and report.b2b > 0 and report.sets_sold > 0, report.refusals
     assert report.lottery_winners > 0
-    assert report.payouts > 0  # the first night's batch, paid by the bank the next morning
+    # Each night batches the payouts of the day after next: the first night's are paid on the
+    # third day; the last two nights' are still with the bank.
+    assert 0 < report.payouts < report.payouts_batched
 
     engine = create_engine(empty_database, pool_size=2)
     try:
