@@ -66,6 +66,16 @@ def parse_statement(data: bytes) -> list[StatementLine]:
     except UnicodeDecodeError:
         raise InvalidStatement("a statement is UTF-8 text") from None
     reader = csv.DictReader(io.StringIO(content, newline=""))
+    try:
+        lines = _lines(reader)
+    except csv.Error as malformed:  # a NUL byte, a field beyond the csv module's limit
+        raise InvalidStatement(f"not CSV after line {reader.line_num}: {malformed}") from None
+    if not lines:
+        raise InvalidStatement("the statement has no lines")
+    return lines
+
+
+def _lines(reader: csv.DictReader[str]) -> list[StatementLine]:
     missing = set(COLUMNS) - set(reader.fieldnames or ())
     if missing:
         raise InvalidStatement(f"the header lacks {', '.join(sorted(missing))}")
@@ -97,9 +107,16 @@ def parse_statement(data: bytes) -> list[StatementLine]:
                 fingerprint,
             )
         )
-    if not lines:
-        raise InvalidStatement("the statement has no lines")
     return lines
+
+
+async def lock_region(session: AsyncSession, region: str) -> None:
+    """One import or nightly match of a region's statements at a time, to the transaction's end:
+    two imports of the same statement would otherwise both find its lines new."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('bank-statements:' || :region))"),
+        {"region": region},
+    )
 
 
 async def record_statement(

@@ -53,9 +53,9 @@ def receipt_holds(receipt: dict[str, Any], trusted_key: str) -> bool:
     """The README's "Checking a receipt", with hashlib and PyNaCl only."""
     seal = receipt["seal"]
     r = hashlib.sha256(b"\x00" + receipt["leaf"].encode()).digest()
-    fn, sn = receipt["index"], seal["entry_count"] - 1
-    if fn > sn:
+    if not 0 <= receipt["index"] < seal["entry_count"]:
         return False
+    fn, sn = receipt["index"], seal["entry_count"] - 1
     for sibling in (bytes.fromhex(p) for p in receipt["proof"]):
         if sn == 0:
             return False
@@ -124,6 +124,10 @@ async def test_a_payment_receipt_checks_against_the_published_seal(city: City) -
     forged_seal = {**receipt["seal"], "root": hashlib.sha256(b"forged").hexdigest()}
     assert not receipt_holds({**receipt, "seal": forged_seal}, trusted_key)
     assert not receipt_holds(receipt, "00" * 32)
+    # A proof of the last leaf shown at an index beyond the day's entries.
+    last = await api.get(f"/v1/payments/{paid[-1]['payment']['id']}/receipt", resident.headers)
+    beyond = {**last.json(), "index": sealed.entry_count}
+    assert receipt_holds(last.json(), trusted_key) and not receipt_holds(beyond, trusted_key)
 
     # Every entry of the day proves its place; the shop reads its payments' receipts too.
     for index, each in enumerate(paid):
@@ -140,6 +144,8 @@ async def test_a_payment_receipt_checks_against_the_published_seal(city: City) -
     assert auditor.json() == receipt
     unknown = await api.get("/v1/entries/999999999/receipt", api.token(Role.AUDITOR))
     assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_entry")
+    too_large = await api.get(f"/v1/entries/{2**63}/receipt", api.token(Role.AUDITOR))
+    assert too_large.status_code == 422
     missing = await api.client.get(f"/v1/seals/{region.currency}/{today - timedelta(days=1)}")
     assert (missing.status_code, missing.json()["code"]) == (404, "not_sealed")
 

@@ -4,6 +4,7 @@ a statement again, or one that overlaps it, changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, datetime
@@ -157,6 +158,7 @@ async def test_bad_statements_are_refused_and_change_nothing(api: Api) -> None:
         (statement((today, 0, "a", "b")), "line 2: amount is not a whole number of yen"),
         (statement((today, 5, "a", "b"), (today, 5)), "line 3: not as many fields"),
         (statement(), "the statement has no lines"),
+        (statement((today, 5, "a" * 200_000, "b")), "not CSV after line 1"),
     ):
         refused = await import_(api, region, text)
         assert (refused.status_code, refused.json()["code"]) == (422, "invalid_statement"), text
@@ -169,3 +171,20 @@ async def test_bad_statements_are_refused_and_change_nothing(api: Api) -> None:
         {"csv": statement((today, 5, "", ""))},
     )
     assert unknown.status_code == 404
+
+
+async def test_the_same_statement_sent_five_times_at_once_credits_once(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await new_region(api)
+    today = business_date(datetime.now(UTC)).isoformat()
+    wallet_id, holder, reference = await requested(api, region, 4_000)
+    text = statement((today, 4_000, reference, "振込"), (today, 600, "ｼﾗﾅｲ", "振込"))
+    sent = await asyncio.gather(*(import_(api, region, text) for _ in range(5)))
+    assert [r.status_code for r in sent] == [201] * 5, [r.text for r in sent]
+    assert sum(len(r.json()["matched"]) for r in sent) == 1
+    assert len({r.json()["statement_id"] for r in sent}) == 1
+    assert await posted(api, wallet_id, holder) == 4_000
+    shown = await api.get(f"/v1/regions/{region.code}/bank-reconciliation", region.operator)
+    assert [line["amount"] for line in shown.json()["unmatched_lines"]] == [600]
+    await assert_books_ok(sessions)

@@ -126,6 +126,7 @@ async def import_statement(session: AsyncSession, region: str, data: bytes) -> I
     """Keep the statement and match its open lines; importing it again changes nothing."""
     await wallets.get_policy(session, region)  # an unknown region is refused here
     lines = bank.parse_statement(data)
+    await bank.lock_region(session, region)
     statement_id, still_open = await bank.record_statement(session, region, data, lines)
     matched = await match_open_lines(session, region, still_open)
     return Import(statement_id, len(lines), matched, await report(session, region))
@@ -133,6 +134,7 @@ async def import_statement(session: AsyncSession, region: str, data: bytes) -> I
 
 async def rematch(session: AsyncSession, region: str) -> tuple[int, Report]:
     """Try every open line of the region again: the nightly chain's `match` step."""
+    await bank.lock_region(session, region)
     matches = await match_open_lines(session, region, await bank.open_lines(session, region))
     return sum(m.topup_id is not None or m.batch_id is not None for m in matches), await report(
         session, region

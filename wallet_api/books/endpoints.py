@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from ledger.domain import business_date, utc_now
 from reconciliation import nightly, seals
@@ -50,7 +50,11 @@ async def read_seal(currency: str, business_date: date, session: SessionDep) -> 
 
 
 @router.get("/entries/{entry_id}/receipt")
-async def entry_receipt(entry_id: int, session: SessionDep, principal: Auditor) -> ReceiptOut:
+async def entry_receipt(
+    entry_id: Annotated[int, Path(ge=1, le=2**63 - 1)],  # an entry id is a PostgreSQL bigint
+    session: SessionDep,
+    principal: Auditor,
+) -> ReceiptOut:
     """Any entry of a sealed day, with its inclusion proof."""
     return ReceiptOut.of(await seals.receipt(session, entry_id))
 
