@@ -213,7 +213,7 @@ def test_nightly_runs_a_past_night_once_and_refuses_one_not_over(scratch_databas
         "expire: 0 lot(s) expired, 0 point(s) to breakage",
         "seal: no currency to seal",
         "check: 9 ledger checks and the seals hold",
-        "settle: no payout day on 2026-01-06",
+        "settle: payout day 2026-01-07 has passed: the next batch pays it",
         "match: nothing to match",
         "statistics: no currency",
     ]
@@ -236,7 +236,7 @@ def test_simulate_builds_a_city_once(scratch_database: URL, tmp_path: Path) -> N
     assert built.returncode == 0, built.stderr
     assert built.stdout.startswith("1 day(s) from ")
     assert "payments" in built.stdout and "in all " in built.stdout
-    assert len(list((tmp_path / "exports" / "AIZU").iterdir())) == 1
+    assert len(list((tmp_path / "exports" / "feed" / "AIZU").iterdir())) == 1
     again = aizu("simulate", "--if-empty", database=scratch_database, **exports)
     assert (again.returncode, again.stdout.strip()) == (
         0,
