@@ -20,6 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
+	@echo "An empty city; for a synthetic one with a week of trade: make demo"
 	$(BIN)/aizu serve
 
 # The service on a synthetic city of its own (data directory .aizu-demo), built on first use.
