@@ -15,46 +15,38 @@ down_revision = "0017_statistics"
 branch_labels = None
 depends_on = None
 
-UPGRADE = r"""
+CLOCK = r"""
 CREATE FUNCTION aizu_clock() RETURNS timestamptz LANGUAGE sql VOLATILE AS $$
     SELECT clock_timestamp()
          + coalesce(nullif(current_setting('aizu.clock_offset', true), ''), '0 seconds')::interval
 $$;
+"""
 
+
+def swap_defaults(old: str, new: str) -> str:
+    """Every column of the schema whose default is `old` gets `new` instead."""
+    # Called with this file's constants only.
+    return f"""
 DO $$
 DECLARE
     col record;
 BEGIN
     FOR col IN
         SELECT table_name, column_name FROM information_schema.columns
-         WHERE table_schema = current_schema() AND column_default = 'clock_timestamp()'
+         WHERE table_schema = current_schema() AND column_default = '{old}'
     LOOP
-        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I SET DEFAULT aizu_clock()',
+        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I SET DEFAULT {new}',
                        col.table_name, col.column_name);
     END LOOP;
 END $$;
-"""
-
-DOWNGRADE = r"""
-DO $$
-DECLARE
-    col record;
-BEGIN
-    FOR col IN
-        SELECT table_name, column_name FROM information_schema.columns
-         WHERE table_schema = current_schema() AND column_default = 'aizu_clock()'
-    LOOP
-        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I SET DEFAULT clock_timestamp()',
-                       col.table_name, col.column_name);
-    END LOOP;
-END $$;
-DROP FUNCTION aizu_clock();
-"""
+"""  # noqa: S608
 
 
 def upgrade() -> None:
-    op.execute(UPGRADE)
+    op.execute(CLOCK)
+    op.execute(swap_defaults("clock_timestamp()", "aizu_clock()"))
 
 
 def downgrade() -> None:
-    op.execute(DOWNGRADE)
+    op.execute(swap_defaults("aizu_clock()", "clock_timestamp()"))
+    op.execute("DROP FUNCTION aizu_clock()")
