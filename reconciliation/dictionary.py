@@ -44,7 +44,12 @@ FIGURES: dict[str, Term] = {
         "what shops received: spending plus b2b_spending", "points", POSTINGS
     ),
     "redemption": Term("shops' points paid out in yen", "points", POSTINGS),
-    "expiry": Term("points expired to breakage", "points", POSTINGS),
+    "expiry": Term(
+        "points expired to breakage: what expired lots held at their end, and a refund's share "
+        "of lots expired before it",
+        "points",
+        POSTINGS,
+    ),
     "spend_back_taken_back": Term("spend-back taken back on refunds", "points", POSTINGS),
     "velocity": Term(
         "(spending + city_fees) / the mean of wallets' points held at the day's start and end",

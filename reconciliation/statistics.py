@@ -28,6 +28,7 @@ ISSUING = {
     EntryKind.SPEND_BACK: "spend_back",
 }
 PAYOUTS_ACCOUNT = "system:payouts"  # where points redeemed for yen go
+BREAKAGE_ACCOUNT = "system:breakage"  # a refund's share of expired lots
 DEFAULT_K = 10
 
 
@@ -170,6 +171,8 @@ class _Tally:
             self.payers.update(p.holder_id for p in lots if p.amount < 0 and p.holder_id)
         elif kind is EntryKind.REFUND:
             self.totals["refunds"] += sum(p.amount for p in lots if p.amount > 0)
+            # The share owed to a lot that expired meanwhile lapses instead of coming back.
+            self.totals["expiry"] += sum(p.amount for p in system if p.code == BREAKAGE_ACCOUNT)
         elif kind is EntryKind.B2B_TRANSFER:
             self._b2b(shops_in)
         elif kind is EntryKind.EXPIRY:

@@ -4,8 +4,9 @@ leaving the next computation."""
 
 from __future__ import annotations
 
+import asyncio
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -18,7 +19,8 @@ from tests.reconciliation.conftest import City, after
 from tests.wallet_api.api import Api, Region, new_region
 from tests.wallet_api.test_campaigns import buy, buyer, campaign
 from tests.wallet_api.test_charges import charge, shown_token
-from tests.wallet_api.test_payments import Payer, payer, shop
+from tests.wallet_api.test_payments import Payer, dynamic_code, pay, payer, shop
+from tests.wallet_api.test_refunds import add_premium_lot, refund
 from wallet_api.consent import service as consent
 from wallet_api.nightly import STEPS
 
@@ -167,3 +169,22 @@ async def test_a_campaigns_uptake_by_fewer_wallets_than_the_threshold_is_withhel
     uptake = [c for c in lower.cells if c.table == "campaign_uptake" and c.column == "points"]
     assert [(c.row, c.amount, c.people) for c in uptake] == [(campaign_id, 3 * 2_500, 3)]
     assert lower.figures["suppressed_cells_campaign_uptake"] == 0
+
+
+async def test_a_refunds_share_of_an_expired_lot_counts_as_expiry_not_refund(city: City) -> None:
+    api = city.api
+    region = await new_region(api)
+    resident, ramen = await payer(api, region, 1_000), await shop(api, region)
+    await add_premium_lot(
+        city.sessions, resident, region.currency, 800, datetime.now(UTC) + timedelta(seconds=2)
+    )
+    paid = await pay(api, resident, dynamic_code(ramen, 1_000), payee=ramen.id, amount=1_000)
+    assert paid.status_code == 201, paid.text
+    await asyncio.sleep(2.5)  # the premium lot, spent first, expires
+    refunded = await refund(api, ramen, paid.json()["payment"]["id"], 1_000)
+    assert refunded.json()["to_breakage"] == 800
+
+    today = business_date(datetime.now(UTC))
+    await run_night(city.sessions, Night(today, after(today), api.platform_key), STEPS)
+    shown = await figures(city, region.currency)
+    assert (shown["spending"], shown["refunds"], shown["expiry"]) == (1_000, 200, 800)
