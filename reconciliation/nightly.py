@@ -2,10 +2,13 @@
 
 A step's work and the record that it is done commit together, so a step runs to completion once
 per date however often the chain is run: re-running a night changes nothing. A step that fails
-is recorded as failed (with how often it has been tried) and stops the chain for that date and
-the dates after it; the next run starts again from that step. A step that finds the books wrong
-raises `InvariantViolation`: recorded as such, it stops the chain the same way, so no later step
-publishes numbers from wrong books. Missed nights are caught up in date order.
+is recorded as failed (with how often it has been tried) and stops its night there; the next
+run starts again from that step. A failed step that keeps the books (expiry, seal, check,
+settlement) stops the dates after it too, as does any step that finds the books wrong
+(`InvariantViolation`), so no later step pays out or publishes from wrong books. A failed
+reporting step (`blocking=False`: matching, statistics, the feed) leaves its night incomplete
+but lets the later nights keep their books: an unwritable export folder must not hold back the
+shops' payouts. Missed and incomplete nights are caught up in date order.
 
 The steps themselves (expiry, seal, check, settlement...) are given by the caller: some belong
 to packages this one must not import.
@@ -36,7 +39,8 @@ class InvariantViolation(ReconciliationError):
 
 
 class NightStopped(ReconciliationError):
-    """A step failed: the chain stopped at it for its date."""
+    """A step failed: the chain stopped at it for its date (and, for a step that keeps the
+    books, for the dates after it)."""
 
     code = "night_stopped"
     http_status = 409
@@ -64,6 +68,7 @@ StepRun = Callable[[AsyncSession, Night], Awaitable[str]]
 class Step:
     name: str
     run: StepRun  # does the step's work in the session (never commits); returns a summary
+    blocking: bool = True  # False: a reporting step, whose failure holds back no later night
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +109,15 @@ async def _record(session: AsyncSession, day: date, step: str, status: str, deta
 async def run_night(
     sessions: async_sessionmaker[AsyncSession], night: Night, steps: Sequence[Step]
 ) -> list[Outcome]:
-    """Every step of the night not done yet, in order; raises `NightStopped` at a failure."""
+    """Every step of the night not done yet, in order. A failed step ends the night there: one
+    that keeps the books raises `NightStopped`; a reporting step's failure is returned as its
+    outcome, and the night stays incomplete."""
     day = night.business_date
     if business_date(night.now) <= day:
         raise DayNotOver(f"{day} is not over yet")
+    reporting = [n for n, step in enumerate(steps) if not step.blocking]
+    if reporting and any(step.blocking for step in steps[reporting[0] :]):
+        raise ValueError("the steps that keep the books come before the reporting ones")
     outcomes = []
     for step in steps:
         async with sessions() as session:
@@ -134,14 +144,21 @@ async def run_night(
                     )
                     await record.commit()
                 log.error("nightly %s, step %s: %s", day, step.name, reason)
-                raise NightStopped(
-                    f"{day}: {step.name}: {reason}", day=day, step=step.name, violation=violation
-                ) from failure
-            log.info("nightly %s, step %s: %s", day, step.name, detail)
+                if step.blocking or violation:
+                    raise NightStopped(
+                        f"{day}: {step.name}: {reason}",
+                        day=day,
+                        step=step.name,
+                        violation=violation,
+                    ) from failure
+            else:
+                log.info("nightly %s, step %s: %s", day, step.name, detail)
         async with sessions() as session:
             recorded = await _outcome(session, day, step.name)
         assert recorded is not None
         outcomes.append(recorded)
+        if recorded.status != "done":
+            return outcomes  # a reporting step failed: the night stays incomplete
     async with sessions() as session:
         await session.execute(
             text(
@@ -155,13 +172,19 @@ async def run_night(
 
 
 async def due_nights(session: AsyncSession, now: datetime) -> list[date]:
-    """The nights over and not yet complete, in date order: from the day after the last
-    complete night (or the first day with entries; or yesterday, on empty books) to
-    yesterday."""
+    """The nights over and not yet complete, in date order: any begun and left incomplete,
+    then from the day after the last complete night (or the first day with entries; or
+    yesterday, on empty books) to yesterday."""
     yesterday = business_date(now) - timedelta(days=1)
-    last = (
-        await session.execute(text("SELECT max(business_date) FROM nightly_nights"))
-    ).scalar_one()
+    last, incomplete = (
+        await session.execute(
+            text(
+                "SELECT (SELECT max(business_date) FROM nightly_nights), "
+                "(SELECT min(business_date) FROM nightly_steps s WHERE NOT EXISTS "
+                "(SELECT FROM nightly_nights n WHERE n.business_date = s.business_date))"
+            )
+        )
+    ).one()
     if last is not None:
         first = last + timedelta(days=1)
     else:
@@ -169,7 +192,18 @@ async def due_nights(session: AsyncSession, now: datetime) -> list[date]:
             await session.execute(text("SELECT min(recorded_at) FROM journal_entries"))
         ).scalar_one()
         first = yesterday if earliest is None else min(business_date(earliest), yesterday)
-    return [first + timedelta(days=n) for n in range((yesterday - first).days + 1)]
+    if incomplete is not None:
+        first = min(first, incomplete)
+    complete = set(
+        (
+            await session.execute(
+                text("SELECT business_date FROM nightly_nights WHERE business_date >= :first"),
+                {"first": first},
+            )
+        ).scalars()
+    )
+    days = (first + timedelta(days=n) for n in range((yesterday - first).days + 1))
+    return [day for day in days if day not in complete]
 
 
 async def run_due_nights(
@@ -181,11 +215,24 @@ async def run_due_nights(
     k_threshold: int = DEFAULT_K,
     export_dir: Path | None = None,
 ) -> list[date]:
-    """Catch up: every due night in date order, stopping at the first that stops."""
+    """Catch up: every due night in date order, stopping at the first whose books stop it.
+    Nights left incomplete by a reporting step raise `NightStopped` once all have run."""
     async with sessions() as session:
         due = await due_nights(session, now)
+    unfinished: list[Outcome] = []
     for day in due:
-        await run_night(sessions, Night(day, now, platform_key, k_threshold, export_dir), steps)
+        night = Night(day, now, platform_key, k_threshold, export_dir)
+        outcomes = await run_night(sessions, night, steps)
+        if outcomes and outcomes[-1].status != "done":
+            unfinished.append(outcomes[-1])
+    if unfinished:
+        first = unfinished[0]
+        raise NightStopped(
+            "; ".join(f"{o.business_date}: {o.step}: {o.detail}" for o in unfinished),
+            day=first.business_date,
+            step=first.step,
+            violation=False,
+        )
     return due
 
 

@@ -1,5 +1,6 @@
 """The nightly chain on a city of its own: each step once per night, a re-run that changes
-nothing, a violation that stops the night, catching up in date order."""
+nothing, a violation that stops the night, catching up in date order, a failed report that
+holds back no later night's books."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.domain import business_date
 from reconciliation.errors import DayNotOver
-from reconciliation.nightly import Night, NightStopped, run_due_nights, run_night
+from reconciliation.nightly import Night, NightStopped, Step, run_due_nights, run_night
 from tests.reconciliation.conftest import City, after
 from tests.wallet_api.api import Region, new_region
 from tests.wallet_api.test_campaigns import buy, campaign
@@ -180,3 +182,65 @@ async def test_a_broken_invariant_stops_the_night_until_the_books_are_right(city
     # past; the next scheduled batch pays the shops.
     assert settled == f"payout day {today + timedelta(days=2)} has passed: the next batch pays it"
     assert (await counts(city))["batches"] == 0
+
+
+async def test_a_failed_report_leaves_its_night_incomplete_and_holds_back_no_payout(
+    city: City,
+) -> None:
+    api = city.api
+    region = await trade_with_a_campaign_ending_today(city)
+    today = business_date(datetime.now(UTC))
+    settled = await api.client.put(
+        f"/v1/regions/{region.code}/settlement",
+        headers=region.operator,
+        json={**PROFILE, "payout_days": [(today + timedelta(days=3)).day]},
+    )
+    assert settled.status_code == 200, settled.text
+    broken = True
+
+    async def exports_while_broken(session: AsyncSession, night: Night) -> str:
+        if broken:
+            raise OSError("the export folder is not writable")
+        return "written"
+
+    steps = (*STEPS[:-1], Step("exports", exports_while_broken, blocking=False))
+    key, later = api.platform_key, after(today + timedelta(days=1))
+    with pytest.raises(NightStopped) as stopped:
+        await run_due_nights(city.sessions, steps, now=later, platform_key=key)
+    assert (stopped.value.day, stopped.value.step, stopped.value.violation) == (
+        today,
+        "exports",
+        False,
+    )
+    assert stopped.value.detail.count("the export folder is not writable") == 2  # both nights
+    # The second night kept its books all the same: sealed, and the batch of its payout day.
+    shown = (
+        await api.get(
+            "/v1/nightly",
+            api.token(Role.OPERATOR),
+            since=str(today),
+            until=str(today + timedelta(days=1)),
+        )
+    ).json()
+    assert [(n["complete"], n["steps"][-1]["status"]) for n in shown] == [(False, "failed")] * 2
+    assert [n["steps"][1]["status"] for n in shown] == ["done", "done"]  # the seals
+    assert (await counts(city))["batches"] == 1
+
+    broken = False
+    caught_up = await run_due_nights(city.sessions, steps, now=later, platform_key=key)
+    assert caught_up == [today, today + timedelta(days=1)]
+    shown = (
+        await api.get(
+            "/v1/nightly",
+            api.token(Role.OPERATOR),
+            since=str(today),
+            until=str(today + timedelta(days=1)),
+        )
+    ).json()
+    assert [(n["complete"], n["steps"][-1]["attempts"]) for n in shown] == [(True, 2)] * 2
+    assert (await counts(city))["batches"] == 1  # done steps ran once
+    assert await run_due_nights(city.sessions, steps, now=later, platform_key=key) == []
+
+    # A step that keeps the books may not come after a reporting one.
+    with pytest.raises(ValueError, match="come before the reporting ones"):
+        await run_night(city.sessions, Night(today, later, key), (*steps, STEPS[0]))
