@@ -263,8 +263,16 @@ def nightly(day: datetime | None) -> None:
                 click.echo(f"{len(nights)} night(s) run: " + ", ".join(map(str, nights)))
                 return
             night = Night(day.date(), utc_now(), key, settings.k_anonymity, settings.export_path)
-            for outcome in await run_night(sessions, night, STEPS):
+            outcomes = await run_night(sessions, night, STEPS)
+            for outcome in outcomes:
                 click.echo(f"{outcome.step}: {outcome.detail}")
+            if outcomes and outcomes[-1].status != "done":
+                raise NightStopped(
+                    f"{day.date()}: {outcomes[-1].step}: {outcomes[-1].detail}",
+                    day=day.date(),
+                    step=outcomes[-1].step,
+                    violation=False,
+                )
         finally:
             await engine.dispose()
 
