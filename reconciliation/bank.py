@@ -68,7 +68,7 @@ def parse_statement(data: bytes) -> list[StatementLine]:
     reader = csv.DictReader(io.StringIO(content, newline=""))
     try:
         lines = _lines(reader)
-    except csv.Error as malformed:  # a NUL byte, a field beyond the csv module's limit
+    except csv.Error as malformed:  # e.g. a field beyond the csv module's size limit
         raise InvalidStatement(f"not CSV after line {reader.line_num}: {malformed}") from None
     if not lines:
         raise InvalidStatement("the statement has no lines")

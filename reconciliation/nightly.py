@@ -226,14 +226,19 @@ async def run_due_nights(
         if outcomes and outcomes[-1].status != "done":
             unfinished.append(outcomes[-1])
     if unfinished:
-        first = unfinished[0]
-        raise NightStopped(
-            "; ".join(f"{o.business_date}: {o.step}: {o.detail}" for o in unfinished),
-            day=first.business_date,
-            step=first.step,
-            violation=False,
-        )
+        raise incomplete(unfinished)
     return due
+
+
+def incomplete(unfinished: Sequence[Outcome]) -> NightStopped:
+    """The error for nights that reporting steps left incomplete, named by the first."""
+    first = unfinished[0]
+    return NightStopped(
+        "; ".join(f"{o.business_date}: {o.step}: {o.detail}" for o in unfinished),
+        day=first.business_date,
+        step=first.step,
+        violation=False,
+    )
 
 
 @dataclass(frozen=True, slots=True)

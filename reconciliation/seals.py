@@ -156,13 +156,15 @@ async def _still_open_from(session: AsyncSession, end: datetime) -> int:
     entries recorded before `end` that nobody sees yet. (One that writes only later records its
     entries later: `recorded_at` is the clock at the insert.) A session of another role whose
     start PostgreSQL hides (without pg_read_all_stats) counts as open: better a night late than
-    a seal that misses an entry."""
+    a seal that misses an entry. Only client sessions write entries: autovacuum is not waited
+    for."""
     return int(
         (
             await session.execute(
                 text(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL "
+                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                    "AND backend_xid IS NOT NULL "
                     "AND (xact_start IS NULL OR xact_start < :end)"
                 ),
                 {"end": end},

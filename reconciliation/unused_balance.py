@@ -66,6 +66,7 @@ WITH lots AS (
       FROM postings p JOIN journal_entries e ON e.id = p.entry_id
       JOIN accounts a ON a.id = p.account_id
      WHERE a.currency = :currency AND a.lot_kind IS NOT NULL AND e.recorded_at < :at
+       AND (a.expires_at IS NULL OR a.expires_at > :at)  -- expired points can no longer be used
      GROUP BY a.id)
 SELECT class, sum(held) FROM lots GROUP BY class
  UNION ALL

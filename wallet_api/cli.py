@@ -241,7 +241,13 @@ def nightly(day: datetime | None) -> None:
     from ledger.domain import utc_now
     from ledger.keys import private_key_file
     from reconciliation.errors import DayNotOver
-    from reconciliation.nightly import Night, NightStopped, run_due_nights, run_night
+    from reconciliation.nightly import (
+        Night,
+        NightStopped,
+        incomplete,
+        run_due_nights,
+        run_night,
+    )
     from wallet_api.nightly import STEPS
 
     settings = get_settings()
@@ -267,12 +273,7 @@ def nightly(day: datetime | None) -> None:
             for outcome in outcomes:
                 click.echo(f"{outcome.step}: {outcome.detail}")
             if outcomes and outcomes[-1].status != "done":
-                raise NightStopped(
-                    f"{day.date()}: {outcomes[-1].step}: {outcomes[-1].detail}",
-                    day=day.date(),
-                    step=outcomes[-1].step,
-                    violation=False,
-                )
+                raise incomplete(outcomes[-1:])
         finally:
             await engine.dispose()
 
@@ -299,6 +300,7 @@ def simulate_city(residents: int, shops: int, days: int, seed: int, if_empty: bo
     from nacl.signing import SigningKey
 
     from ledger.keys import private_key_file
+    from reconciliation.nightly import NightStopped
     from wallet_api.migrate import upgrade_database
     from wallet_api.simulate import Parameters, SimulationRefused, simulate
 
@@ -323,6 +325,8 @@ def simulate_city(residents: int, shops: int, days: int, seed: int, if_empty: bo
             click.echo("the database holds a city already: nothing simulated")
             return
         raise click.ClickException(refused.detail) from None
+    except NightStopped as stopped:
+        raise click.ClickException(f"a night stopped: {stopped.detail}") from None
     click.echo(
         f"{len(report.days)} day(s) from {report.days[0]} to {report.days[-1]}: "
         f"{report.payments} payments ({report.refused_payments} refused), {report.refunds} "

@@ -63,12 +63,13 @@ async def check(session: AsyncSession, night: Night) -> str:
 async def settle(session: AsyncSession, night: Night) -> str:
     """The payout batch of each region whose payout day is the one after tomorrow's."""
     transfer_date = night.business_date + SETTLEMENT_LEAD
-    if transfer_date <= business_date(night.now):
+    regions = await settlement.due_on(session, transfer_date)
+    if regions and transfer_date <= business_date(night.now):
         # A night caught up late: the file could no longer reach the bank in time. The shops
         # lose nothing: the next batch pays out every available balance.
         return f"payout day {transfer_date} has passed: the next batch pays it"
     made = []
-    for region in await settlement.due_on(session, transfer_date):
+    for region in regions:
         try:
             run = await settlement.run_batch(session, region, transfer_date)
         except NothingToPay:

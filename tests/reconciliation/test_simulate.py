@@ -16,6 +16,7 @@ from ledger.checks import run_checks
 from ledger.database import create_engine, session_factory
 from ledger.domain import business_date, shifted_clock, utc_now
 from reconciliation.feed import feed_folder
+from reconciliation.nightly import NightStopped
 from reconciliation.seals import check_seals
 from tests.conftest import migrated_database
 from wallet_api.simulate import Parameters, SimulationRefused, simulate
@@ -111,3 +112,19 @@ async def test_a_small_city_plays_three_past_days_and_their_nights(
             export_dir=None,
             k_threshold=3,
         )
+
+
+async def test_a_night_whose_feed_cannot_be_written_fails_the_simulation(
+    empty_database: URL, tmp_path: Path
+) -> None:
+    not_a_folder = tmp_path / "exports"
+    not_a_folder.write_text("a file where the export folder should be")
+    with pytest.raises(NightStopped) as stopped:
+        await simulate(
+            empty_database,
+            Parameters(residents=5, shops=2, days=1),
+            platform_key=SigningKey.generate(),
+            export_dir=not_a_folder,
+            k_threshold=3,
+        )
+    assert stopped.value.step == "exports" and not stopped.value.violation

@@ -21,11 +21,14 @@ async def test_bought_points_count_and_given_ones_are_shown_beside_them(
 ) -> None:
     region = await new_region(api)
     buyer = await payer(api, region, 20_000)
-    await payer(api, region, 5_000)
+    latecomer = await payer(api, region, 15_000)
     await payer(api, region, 0)  # a wallet holding nothing is not a holder
-    campaign_id = await campaign(api, region)
-    assert (await buy(api, campaign_id, buyer.wallet_id, buyer.headers)).status_code == 201
-    await spend_back(api, region)  # 20%, at most 500 a payment
+    # Sets valid past the base date, and sets whose points expire on it: those are gone.
+    lasting = await campaign(api, region, valid_until="2027-06-30T15:00:00+00:00")
+    assert (await buy(api, lasting, buyer.wallet_id, buyer.headers)).status_code == 201
+    ending = await campaign(api, region, valid_until="2027-03-31T03:00:00+00:00")
+    assert (await buy(api, ending, latecomer.wallet_id, latecomer.headers)).status_code == 201
+    await spend_back(api, region, valid_until="2027-06-30T15:00:00+00:00")  # 20%, 500 at most
     ramen = await shop(api, region)
     paid = await pay(api, buyer, dynamic_code(ramen, 3_000), payee=ramen.id, amount=3_000)
     assert paid.status_code == 201

@@ -84,7 +84,8 @@ async def nightly_status(
     until: Annotated[date | None, Query(description="Default: today.")] = None,
 ) -> list[NightOut]:
     """Each business date's nightly chain: every step's outcome, its detail and how often it
-    was tried. A failed or violated step stops the chain for its date and those after."""
+    was tried. A failed step ends its night there; one that keeps the books (or finds them
+    wrong) holds back the dates after it too, a failed reporting step does not."""
     today = business_date(utc_now())
     chosen = await nightly.status(
         session, since=since or today - timedelta(days=30), until=until or today
@@ -99,8 +100,9 @@ async def read_unused_balance(
     principal: Auditor,
     base_date: Annotated[date, Query(description="31 March or 30 September, once over.")],
 ) -> UnusedBalanceOut:
-    """The prepaid points bought and not yet spent at the end of a base date, the figure the
-    Payment Services Act asks for, with the premium and benefit points beside it."""
+    """The prepaid points (top-ups and premium sets) bought and not yet spent at the end of a
+    base date, the figure the Payment Services Act asks for, with the spend-back and benefit
+    points beside it."""
     policy = await wallets.get_policy(session, region)
     report = await unused_balance(session, policy.currency, base_date, now=utc_now())
     return UnusedBalanceOut.of(region, report)
