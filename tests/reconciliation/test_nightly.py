@@ -4,7 +4,7 @@ holds back no later night's books."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,16 +23,16 @@ from wallet_api.auth import Role
 from wallet_api.nightly import STEPS
 
 
-async def trade_with_a_campaign_ending_today(city: City) -> Region:
-    """Payments at a shop with a payout day the day after tomorrow (tonight's batch), and a
-    premium set whose points expire today."""
+async def trade_with_a_campaign_ending_today(city: City, payout_in_days: int = 2) -> Region:
+    """Payments at a shop with a payout day `payout_in_days` from today (by default the day
+    after tomorrow: tonight's batch), and a premium set whose points expire today."""
     api = city.api
     region = await new_region(api)
     today = business_date(datetime.now(UTC))
     settled = await api.client.put(
         f"/v1/regions/{region.code}/settlement",
         headers=region.operator,
-        json={**PROFILE, "payout_days": [(today + timedelta(days=2)).day]},
+        json={**PROFILE, "payout_days": [(today + timedelta(days=payout_in_days)).day]},
     )
     assert settled.status_code == 200, settled.text
     resident = await payer(api, region, 20_000)
@@ -48,6 +48,18 @@ async def trade_with_a_campaign_ending_today(city: City) -> Region:
     )
     assert (await buy(api, ending, resident.wallet_id, resident.headers)).status_code == 201
     return region
+
+
+async def two_nights_shown(city: City, first: date) -> list[dict[str, Any]]:
+    """What `GET /v1/nightly` shows an operator of the night of `first` and the next."""
+    shown = await city.api.get(
+        "/v1/nightly",
+        city.api.token(Role.OPERATOR),
+        since=str(first),
+        until=str(first + timedelta(days=1)),
+    )
+    assert shown.status_code == 200
+    return list(shown.json())
 
 
 async def counts(city: City) -> dict[str, Any]:
@@ -135,14 +147,7 @@ async def test_a_broken_invariant_stops_the_night_until_the_books_are_right(city
     assert "cached_balances_match" in stopped.value.detail
     with pytest.raises(NightStopped):  # tried again: still wrong, still stopped
         await run_night(city.sessions, Night(today, after(today), key), STEPS)
-    shown = (
-        await city.api.get(
-            "/v1/nightly",
-            city.api.token(Role.OPERATOR),
-            since=str(today),
-            until=str(today + timedelta(days=1)),
-        )
-    ).json()
+    shown = await two_nights_shown(city, today)
     assert [n["business_date"] for n in shown] == [today.isoformat()]  # tomorrow waits
     assert shown[0]["complete"] is False
     assert [(s["step"], s["status"], s["attempts"]) for s in shown[0]["steps"]] == [
@@ -188,14 +193,8 @@ async def test_a_failed_report_leaves_its_night_incomplete_and_holds_back_no_pay
     city: City,
 ) -> None:
     api = city.api
-    region = await trade_with_a_campaign_ending_today(city)
+    await trade_with_a_campaign_ending_today(city, payout_in_days=3)
     today = business_date(datetime.now(UTC))
-    settled = await api.client.put(
-        f"/v1/regions/{region.code}/settlement",
-        headers=region.operator,
-        json={**PROFILE, "payout_days": [(today + timedelta(days=3)).day]},
-    )
-    assert settled.status_code == 200, settled.text
     broken = True
 
     async def exports_while_broken(session: AsyncSession, night: Night) -> str:
@@ -214,14 +213,7 @@ async def test_a_failed_report_leaves_its_night_incomplete_and_holds_back_no_pay
     )
     assert stopped.value.detail.count("the export folder is not writable") == 2  # both nights
     # The second night kept its books all the same: sealed, and the batch of its payout day.
-    shown = (
-        await api.get(
-            "/v1/nightly",
-            api.token(Role.OPERATOR),
-            since=str(today),
-            until=str(today + timedelta(days=1)),
-        )
-    ).json()
+    shown = await two_nights_shown(city, today)
     assert [(n["complete"], n["steps"][-1]["status"]) for n in shown] == [(False, "failed")] * 2
     assert [n["steps"][1]["status"] for n in shown] == ["done", "done"]  # the seals
     assert (await counts(city))["batches"] == 1
@@ -229,14 +221,7 @@ async def test_a_failed_report_leaves_its_night_incomplete_and_holds_back_no_pay
     broken = False
     caught_up = await run_due_nights(city.sessions, steps, now=later, platform_key=key)
     assert caught_up == [today, today + timedelta(days=1)]
-    shown = (
-        await api.get(
-            "/v1/nightly",
-            api.token(Role.OPERATOR),
-            since=str(today),
-            until=str(today + timedelta(days=1)),
-        )
-    ).json()
+    shown = await two_nights_shown(city, today)
     assert [(n["complete"], n["steps"][-1]["attempts"]) for n in shown] == [(True, 2)] * 2
     assert (await counts(city))["batches"] == 1  # done steps ran once
     assert await run_due_nights(city.sessions, steps, now=later, platform_key=key) == []
