@@ -36,6 +36,10 @@ _CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,119}$")
 _CURRENCY_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
 _REGION_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
+# System accounts written by one package and read by another (statistics read the books).
+PAYOUTS_ACCOUNT = "system:payouts"  # points redeemed for yen sent to shops' banks
+BREAKAGE_ACCOUNT = "system:breakage"  # a refund's share of lots expired meanwhile
+
 
 class AccountCategory(StrEnum):
     SYSTEM = "system"

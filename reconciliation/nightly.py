@@ -222,12 +222,17 @@ async def run_due_nights(
     unfinished: list[Outcome] = []
     for day in due:
         night = Night(day, now, platform_key, k_threshold, export_dir)
-        outcomes = await run_night(sessions, night, steps)
-        if outcomes and outcomes[-1].status != "done":
-            unfinished.append(outcomes[-1])
+        stopped = left_incomplete(await run_night(sessions, night, steps))
+        if stopped is not None:
+            unfinished.append(stopped)
     if unfinished:
         raise incomplete(unfinished)
     return due
+
+
+def left_incomplete(outcomes: Sequence[Outcome]) -> Outcome | None:
+    """The failed reporting step a night's outcomes end with, if they do."""
+    return outcomes[-1] if outcomes and outcomes[-1].status != "done" else None
 
 
 def incomplete(unfinished: Sequence[Outcome]) -> NightStopped:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import service as ledger
-from ledger.domain import EntryKind
+from ledger.domain import BREAKAGE_ACCOUNT, PAYOUTS_ACCOUNT, EntryKind
 from reconciliation.seals import day_bounds
 
 ISSUING = {
@@ -27,8 +27,6 @@ ISSUING = {
     EntryKind.BENEFIT: "benefit",
     EntryKind.SPEND_BACK: "spend_back",
 }
-PAYOUTS_ACCOUNT = "system:payouts"  # where points redeemed for yen go
-BREAKAGE_ACCOUNT = "system:breakage"  # a refund's share of expired lots
 DEFAULT_K = 10
 
 

@@ -245,6 +245,7 @@ def nightly(day: datetime | None) -> None:
         Night,
         NightStopped,
         incomplete,
+        left_incomplete,
         run_due_nights,
         run_night,
     )
@@ -272,8 +273,8 @@ def nightly(day: datetime | None) -> None:
             outcomes = await run_night(sessions, night, STEPS)
             for outcome in outcomes:
                 click.echo(f"{outcome.step}: {outcome.detail}")
-            if outcomes and outcomes[-1].status != "done":
-                raise incomplete(outcomes[-1:])
+            if (stopped := left_incomplete(outcomes)) is not None:
+                raise incomplete([stopped])
         finally:
             await engine.dispose()
 

@@ -50,7 +50,7 @@ from merchant.fees import service as fees
 from merchant.settlement import repository as settlement_repository
 from merchant.settlement import service as settlement
 from merchant.zengin import Originator
-from reconciliation.nightly import Night, incomplete, run_night
+from reconciliation.nightly import Night, incomplete, left_incomplete, run_night
 from wallet_api.auth import Principal, Role
 from wallet_api.city import service as city_hall
 from wallet_api.consent import service as consent
@@ -558,9 +558,9 @@ async def simulate(
             started = timer.monotonic()
             async with city.clock(at(day + timedelta(days=1), 1, 30)):
                 night = Night(day, utc_now(), platform_key, k_threshold, export_dir)
-                last = (await run_night(sessions, night, STEPS))[-1]
-                if last.status != "done":  # a reporting step failed: say so, not succeed
-                    raise incomplete([last])
+                stopped = left_incomplete(await run_night(sessions, night, STEPS))
+                if stopped is not None:  # a reporting step failed: say so, not succeed
+                    raise incomplete([stopped])
             city.report.seconds[f"{day}, night"] = timer.monotonic() - started
             city.report.days.append(day)
 

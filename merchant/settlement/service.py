@@ -15,7 +15,13 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import service as ledger
-from ledger.domain import AccountCategory, AccountSpec, IdempotencyKey, utc_now
+from ledger.domain import (
+    PAYOUTS_ACCOUNT,
+    AccountCategory,
+    AccountSpec,
+    IdempotencyKey,
+    utc_now,
+)
 from ledger.errors import InsufficientFunds
 from merchant import service as merchants
 from merchant.errors import InvalidMerchant, NothingToPay, ResultConflict, UnknownSettlement
@@ -23,7 +29,6 @@ from merchant.settlement import repository
 from merchant.settlement.repository import Payout, PayoutBatch, SettlementProfile
 from merchant.zengin import Originator, Transfer, bulk_transfer_file, header
 
-PAYOUTS_ACCOUNT = "system:payouts"  # points redeemed for yen sent to shops' banks
 # Only the bank's result settles a payout: paid or failed, never released by time (a late
 # result must still find its hold), so its hold outlives any bank's answer by far.
 PAYOUT_HOLD_LIFETIME = timedelta(days=3650)

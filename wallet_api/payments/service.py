@@ -14,6 +14,7 @@ from campaigns.domain import Shop
 from campaigns.service import Reward
 from ledger import service as ledger
 from ledger.domain import (
+    BREAKAGE_ACCOUNT,
     AccountCategory,
     AccountSpec,
     Entry,
@@ -212,8 +213,6 @@ async def staff_merchant(session: AsyncSession, principal: Principal, merchant_i
 
 
 # --- refunds ----------------------------------------------------------------------------------
-
-BREAKAGE_ACCOUNT = "system:breakage"  # expired points: the city's (or campaign's) gain
 
 
 @dataclass(frozen=True, slots=True)
