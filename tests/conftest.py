@@ -29,8 +29,8 @@ from ledger.database import (
 )
 from tests.ledger.books import Books, open_books
 from tests.wallet_api.api import Api
-from wallet_api.app import create_app
-from wallet_api.auth import LocalIssuer
+from wallet_api.http.app import create_app
+from wallet_api.http.auth import LocalIssuer
 from wallet_api.migrate import upgrade_database
 
 

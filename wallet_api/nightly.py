@@ -18,7 +18,7 @@ from reconciliation.feed import write_exports
 from reconciliation.nightly import InvariantViolation, Night, Step
 from reconciliation.seals import check_seals, day_bounds, seal_day
 from reconciliation.statistics import Shop, compute, store
-from wallet_api.bank import service as bank
+from wallet_api.bank_topups import service as bank
 from wallet_api.consent import service as consent
 
 # How far ahead of a payout day its batch is made. The night of day D runs early on D+1, and

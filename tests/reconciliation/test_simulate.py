@@ -19,7 +19,7 @@ from reconciliation.feed import feed_folder
 from reconciliation.nightly import NightStopped
 from reconciliation.seals import check_seals
 from tests.conftest import migrated_database
-from wallet_api.simulate import Parameters, SimulationRefused, simulate
+from wallet_api.cli.simulate import Parameters, SimulationRefused, simulate
 
 
 @pytest.fixture

@@ -19,11 +19,11 @@ from celery.schedules import crontab
 from sqlalchemy import text
 
 from ledger.domain import business_date
-from reconciliation.worker import NIGHTLY_TASK, WorkerSettings, make_app
 from tests.conftest import libpq_conninfo
 from tests.reconciliation.conftest import City
 from tests.wallet_api.api import new_region
 from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
+from wallet_api.jobs import NIGHTLY_TASK, WorkerSettings, make_app
 from wallet_api.nightly import STEPS
 
 REDIS = ("127.0.0.1", 6379)
@@ -53,7 +53,7 @@ def worker_env(city: City, tmp_path: Path) -> Iterator[dict[str, str]]:
 def start_worker(env: dict[str, str], queue: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
-            *(sys.executable, "-m", "celery", "-A", "reconciliation.worker", "worker", "-Q", queue),
+            *(sys.executable, "-m", "celery", "-A", "wallet_api.jobs", "worker", "-Q", queue),
             *("--pool", "solo", "--loglevel", "INFO", "--without-gossip", "--without-mingle"),
         ],
         env=env,

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from nacl.signing import SigningKey
 from pydantic import BaseModel
 
-from wallet_api.auth import LocalIssuer, Role
+from wallet_api.http.auth import LocalIssuer, Role
 
 
 @dataclass

@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from wallet_api.auth import LocalIssuer, OidcVerifier, Role, principal_from_claims
 from wallet_api.errors import Unauthenticated
+from wallet_api.http.auth import LocalIssuer, OidcVerifier, Role, principal_from_claims
 
 ISSUER = "https://id.city.example"
 

@@ -15,7 +15,7 @@ from tests.ledger.books import assert_books_ok
 from tests.wallet_api.api import Api, Region, new_region
 from tests.wallet_api.test_campaigns import buy, campaign, lots
 from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
-from wallet_api.auth import Principal, Role
+from wallet_api.http.auth import Principal, Role
 from wallet_api.wallets import service as wallets
 
 Sessions = async_sessionmaker[AsyncSession]

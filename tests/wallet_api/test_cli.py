@@ -21,9 +21,9 @@ from sqlalchemy.engine import URL
 
 from ledger.database import ensure_database
 from tests.conftest import libpq_conninfo
-from wallet_api.auth import LocalIssuer, Role
+from wallet_api.http.auth import LocalIssuer, Role
 
-AIZU = [sys.executable, "-c", "from wallet_api.cli import main; main()"]
+AIZU = [sys.executable, "-c", "from wallet_api.cli.main import main; main()"]
 
 
 def aizu(*args: str, database: URL, **extra: str) -> subprocess.CompletedProcess[str]:

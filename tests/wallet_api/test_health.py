@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy.engine import URL
 
 from ledger.config import Settings
-from wallet_api.app import create_app
+from wallet_api.http.app import create_app
 
 
 async def test_health_reports_the_database(database_url: URL) -> None:

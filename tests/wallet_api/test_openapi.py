@@ -6,7 +6,7 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
 from tests.wallet_api.api import Api, body_models
-from wallet_api.app import ROUTERS
+from wallet_api.http.app import ROUTERS
 
 
 async def test_every_request_body_has_an_example_and_paths_are_versioned(api: Api) -> None:

@@ -28,7 +28,6 @@ from ledger.domain import (
 )
 from merchant import service as merchants
 from merchant.domain import Merchant, SizeClass
-from wallet_api.auth import Principal, Role
 from wallet_api.cards import service as cards
 from wallet_api.devices import service as devices
 from wallet_api.devices.domain import PaymentIntent
@@ -38,6 +37,7 @@ from wallet_api.errors import (
     RefundExceedsPayment,
     UnknownPayment,
 )
+from wallet_api.http.auth import Principal, Role
 from wallet_api.payments import repository
 from wallet_api.payments.repository import Payment
 from wallet_api.wallets import service as wallets

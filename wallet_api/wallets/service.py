@@ -28,7 +28,6 @@ from ledger.domain import (
     utc_now,
 )
 from merchant.domain import Counter
-from wallet_api.auth import Principal, Role
 from wallet_api.errors import (
     AlreadyExists,
     BalanceCapExceeded,
@@ -41,6 +40,7 @@ from wallet_api.errors import (
     UnknownWallet,
     WalletClosed,
 )
+from wallet_api.http.auth import Principal, Role
 from wallet_api.wallets import repository
 from wallet_api.wallets.domain import (
     DEFAULT_POLICY,

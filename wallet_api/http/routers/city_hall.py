@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from city_hall.fees import service
 from ledger.domain import business_date, utc_now
-from merchant.fees import service
-from wallet_api.auth import Allow, Principal, Role
-from wallet_api.city.schemas import (
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.idempotency import respond_once
+from wallet_api.http.schemas.city_hall import (
     DepartmentIn,
     DepartmentList,
     DepartmentOut,
@@ -20,8 +22,6 @@ from wallet_api.city.schemas import (
     FeeOut,
     SampleLoad,
 )
-from wallet_api.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.idempotency import respond_once
 
 router = APIRouter(prefix="/v1/regions/{region}", tags=["city hall"])
 

@@ -7,10 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from wallet_api.auth import Allow, Principal, Role
 from wallet_api.consent import service
 from wallet_api.consent.domain import TERMS
-from wallet_api.consent.schemas import (
+from wallet_api.errors import NotFound
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.idempotency import respond_once
+from wallet_api.http.schemas.consent import (
     ConsentDecision,
     ConsentOverview,
     ConsentRecordOut,
@@ -20,9 +23,6 @@ from wallet_api.consent.schemas import (
     TermsList,
     TermsOut,
 )
-from wallet_api.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.errors import NotFound
-from wallet_api.idempotency import respond_once
 from wallet_api.wallets.service import own_wallet, wallet_for
 
 router = APIRouter(prefix="/v1", tags=["consent"])

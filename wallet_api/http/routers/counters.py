@@ -9,10 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from city_hall import repository, service
 from merchant.images import qr_png
-from wallet_api.auth import Allow, Principal, Role
-from wallet_api.city import repository, service
-from wallet_api.city.schemas import (
+from wallet_api.errors import Forbidden, UnknownInvoice
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.idempotency import respond_once
+from wallet_api.http.schemas.city_hall import (
     CancellationIn,
     CardPin,
     CloseReport,
@@ -23,10 +26,7 @@ from wallet_api.city.schemas import (
     ShiftOut,
     ShownInvoiceOut,
 )
-from wallet_api.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.errors import Forbidden, UnknownInvoice
-from wallet_api.idempotency import respond_once
-from wallet_api.payments.schemas import CodePayment
+from wallet_api.http.schemas.payments import CodePayment
 
 router = APIRouter(prefix="/v1", tags=["city hall"])
 

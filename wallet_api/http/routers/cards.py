@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from wallet_api.auth import Allow, Principal, Role
 from wallet_api.cards import service
 from wallet_api.cards.domain import Card
-from wallet_api.cards.schemas import (
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.idempotency import REPLAYED_HEADER, respond_once
+from wallet_api.http.schemas.cards import (
     SHOWN_ONCE,
     CardAuthenticate,
     CardHolderOut,
@@ -19,8 +21,6 @@ from wallet_api.cards.schemas import (
     CardOut,
     PrintedCardOut,
 )
-from wallet_api.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.idempotency import REPLAYED_HEADER, respond_once
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet
 

@@ -16,7 +16,7 @@ import click
 
 from ledger.config import get_settings
 from ledger.database import create_engine, resolve_database_url, session_factory
-from wallet_api.auth import Role
+from wallet_api.http.auth import Role
 
 
 @click.group()
@@ -43,7 +43,7 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
 
     import uvicorn
 
-    from wallet_api.app import create_app
+    from wallet_api.http.app import create_app
     from wallet_api.migrate import upgrade_database
 
     settings = get_settings()
@@ -58,7 +58,7 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         jobs = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
             [
-                *(sys.executable, "-m", "celery", "-A", "reconciliation.worker", "worker"),
+                *(sys.executable, "-m", "celery", "-A", "wallet_api.jobs", "worker"),
                 *("--beat", "--pool", "solo", "--loglevel", "INFO"),
                 *("--schedule", str(settings.data_dir / "celerybeat-schedule")),
             ]
@@ -165,7 +165,7 @@ def issue_token(
     """Print a bearer token signed by the local issuer key in AIZU_DATA_DIR."""
     from datetime import timedelta
 
-    from wallet_api.auth import LocalIssuer
+    from wallet_api.http.auth import LocalIssuer
 
     settings = get_settings()
     if settings.oidc_issuer:
@@ -302,8 +302,8 @@ def simulate_city(residents: int, shops: int, days: int, seed: int, if_empty: bo
 
     from ledger.keys import private_key_file
     from reconciliation.nightly import NightStopped
+    from wallet_api.cli.simulate import Parameters, SimulationRefused, simulate
     from wallet_api.migrate import upgrade_database
-    from wallet_api.simulate import Parameters, SimulationRefused, simulate
 
     settings = get_settings()
     url = resolve_database_url(settings)
@@ -456,7 +456,7 @@ def bench() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def bench_ledger(seconds: float, clients: str, as_json: bool) -> None:
     """pgbench's tpcb-like script against the ledger's two-account payment, same PostgreSQL."""
-    from wallet_api.bench import run_ledger_benchmark
+    from wallet_api.cli.bench import run_ledger_benchmark
 
     counts = [int(c) for c in clients.split(",") if c.strip()]
     report = run_ledger_benchmark(

@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns import service as campaigns
 from campaigns.domain import Eligibility, PremiumSets, ResidentRecord, SpendBack
 from campaigns.errors import CampaignError
+from city_hall import service as city_hall
+from city_hall.fees import service as fees
 from ledger import service as ledger
 from ledger.database import create_engine, session_factory
 from ledger.domain import (
@@ -46,18 +48,16 @@ from ledger.errors import LedgerError
 from merchant import service as merchants
 from merchant.domain import AccountType, BankAccount, Merchant, MerchantProfile, SizeClass
 from merchant.errors import MerchantError
-from merchant.fees import service as fees
 from merchant.settlement import repository as settlement_repository
 from merchant.settlement import service as settlement
 from merchant.zengin import Originator
 from reconciliation.nightly import Night, incomplete, left_incomplete, run_night
-from wallet_api.auth import Principal, Role
-from wallet_api.city import service as city_hall
 from wallet_api.consent import service as consent
 from wallet_api.consent.domain import AGE_BANDS, TERMS, Purpose
 from wallet_api.devices import service as devices
 from wallet_api.devices.domain import PaymentIntent
 from wallet_api.errors import ApiError
+from wallet_api.http.auth import Principal, Role
 from wallet_api.nightly import STEPS
 from wallet_api.payments import service as payments
 from wallet_api.payments.service import CPM_PAYEE

@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from city_hall.fees.domain import Department, FeeVersion
+from city_hall.repository import Invoice
+from city_hall.service import FeeReceipt
 from ledger.domain import MAX_AMOUNT
-from merchant.fees.domain import Department, FeeVersion
-from wallet_api.city.repository import Invoice
-from wallet_api.city.service import FeeReceipt
-from wallet_api.wallets.schemas import BalanceOut
+from wallet_api.http.schemas.wallets import BalanceOut
 
 _CODE = r"^[a-z][a-z0-9-]{1,39}$"
 

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from wallet_api.auth import Allow, Principal, Role
-from wallet_api.bank import service
-from wallet_api.bank.schemas import ImportOut, ReportOut, StatementCreate
-from wallet_api.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.idempotency import respond_once
+from wallet_api.bank_topups import service
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.idempotency import respond_once
+from wallet_api.http.schemas.bank_statements import ImportOut, ReportOut, StatementCreate
 
 router = APIRouter(prefix="/v1/regions/{region}", tags=["bank statements"])
 

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns import service
 from campaigns.domain import Person
 from ledger.domain import utc_now
-from wallet_api.auth import Allow, Principal, Role
-from wallet_api.campaigns.schemas import (
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.idempotency import respond_once
+from wallet_api.http.schemas.campaigns import (
     ApplicationCreate,
     ApplicationOut,
     BenefitPayoutCreate,
@@ -29,8 +31,6 @@ from wallet_api.campaigns.schemas import (
     ResidentRecordsOut,
     RoundCreate,
 )
-from wallet_api.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.idempotency import respond_once
 from wallet_api.wallets import repository as wallet_repository
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet, WalletKind

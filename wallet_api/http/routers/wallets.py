@@ -8,13 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from merchant import service as merchant
-from merchant.schemas import CounterCreate, CounterOut
-from wallet_api.auth import Allow, Principal, Role
-from wallet_api.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.errors import Forbidden
-from wallet_api.idempotency import respond_once
-from wallet_api.wallets import service
-from wallet_api.wallets.schemas import (
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.idempotency import respond_once
+from wallet_api.http.schemas.counters import CounterCreate, CounterOut
+from wallet_api.http.schemas.wallets import (
     BalanceOut,
     BankTopupCreate,
     BankTopupRefusal,
@@ -30,6 +29,7 @@ from wallet_api.wallets.schemas import (
     WalletOpen,
     WalletOut,
 )
+from wallet_api.wallets import service
 
 router = APIRouter(prefix="/v1")
 

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from wallet_api.auth import Allow, Principal, Role
-from wallet_api.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.devices import service
-from wallet_api.devices.schemas import DeviceList, DeviceOut, DeviceRegister
-from wallet_api.idempotency import respond_once
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.idempotency import respond_once
+from wallet_api.http.schemas.devices import DeviceList, DeviceOut, DeviceRegister
 from wallet_api.wallets.service import own_wallet, wallet_for
 
 router = APIRouter(prefix="/v1/wallets/{wallet_id}/devices", tags=["devices"])

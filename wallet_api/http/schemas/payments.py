@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ledger.domain import MAX_AMOUNT
 from wallet_api.devices.domain import PaymentIntent
+from wallet_api.http.schemas.wallets import BalanceOut
 from wallet_api.payments.repository import Payment
 from wallet_api.payments.service import PaymentReceipt, Refund
-from wallet_api.wallets.schemas import BalanceOut
 
 
 class IntentIn(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from merchant.fees.domain import Department, FeeVersion
+from city_hall.fees.domain import Department, FeeVersion
 
 _FEE_COLUMNS = (
     "id, region_code, procedure_code, name_ja, name_en, department_code, fee, valid_from, "

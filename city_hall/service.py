@@ -15,6 +15,10 @@ from typing import Any
 from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from city_hall import repository
+from city_hall.fees import repository as fee_repository
+from city_hall.fees import service as fees
+from city_hall.repository import Invoice, InvoiceLine, Shift
 from ledger import service as ledger
 from ledger.domain import (
     Entry,
@@ -28,12 +32,7 @@ from ledger.domain import (
 from merchant import emv
 from merchant import service as merchants
 from merchant.errors import QrExpired
-from merchant.fees import repository as fee_repository
-from merchant.fees import service as fees
-from wallet_api.auth import Principal, Role
 from wallet_api.cards import service as cards
-from wallet_api.city import repository
-from wallet_api.city.repository import Invoice, InvoiceLine, Shift
 from wallet_api.devices import service as devices
 from wallet_api.devices.domain import PaymentIntent
 from wallet_api.errors import (
@@ -45,6 +44,7 @@ from wallet_api.errors import (
     ShiftNotOpen,
     UnknownInvoice,
 )
+from wallet_api.http.auth import Principal, Role
 from wallet_api.payments.service import refund_to_lots
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet

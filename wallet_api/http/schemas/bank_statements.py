@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciliation.bank import StatementLine
-from wallet_api.bank.service import Import, Match, Report
+from wallet_api.bank_topups.service import Import, Match, Report
 
 
 class StatementCreate(BaseModel):

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from merchant.settlement import service
-from wallet_api.auth import Allow, Principal, Role
-from wallet_api.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.idempotency import respond_once
-from wallet_api.merchants.settlement_schemas import (
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.idempotency import respond_once
+from wallet_api.http.schemas.settlement import (
     BankResults,
     BatchCreate,
     BatchOut,

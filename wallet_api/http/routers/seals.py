@@ -12,10 +12,10 @@ from ledger.domain import business_date, utc_now
 from reconciliation import nightly, seals
 from reconciliation.errors import NotSealed
 from reconciliation.unused_balance import unused_balance
-from wallet_api.auth import Allow, Principal, Role
-from wallet_api.books.schemas import NightOut, ReceiptOut, SealOut, UnusedBalanceOut
-from wallet_api.deps import SessionDep
 from wallet_api.errors import Forbidden, UnknownPayment
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import SessionDep
+from wallet_api.http.schemas.seals import NightOut, ReceiptOut, SealOut, UnusedBalanceOut
 from wallet_api.payments import repository as payments
 from wallet_api.wallets import service as wallets
 

@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse
 from merchant import service
 from merchant.domain import Merchant
 from merchant.images import qr_png, qr_svg
-from wallet_api.auth import Allow, Principal, Role
-from wallet_api.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.devices.service import decode_base64url
 from wallet_api.errors import Forbidden
-from wallet_api.idempotency import respond_once
-from wallet_api.merchants.schemas import (
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.idempotency import respond_once
+from wallet_api.http.schemas.merchants import (
     MerchantCreate,
     MerchantOut,
     QrCodeOut,

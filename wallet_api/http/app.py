@@ -24,24 +24,24 @@ from ledger.errors import LedgerError
 from ledger.keys import private_key_file
 from merchant.errors import MerchantError
 from reconciliation.errors import ReconciliationError
-from wallet_api.auth import LocalIssuer, OidcVerifier, TokenVerifier
-from wallet_api.bank.endpoints import router as bank_router
-from wallet_api.books.endpoints import public_router as public_seals_router
-from wallet_api.books.endpoints import router as seals_router
-from wallet_api.campaigns.endpoints import register_router
-from wallet_api.campaigns.endpoints import router as campaigns_router
-from wallet_api.cards.endpoints import router as cards_router
-from wallet_api.city.counter_endpoints import router as counter_router
-from wallet_api.city.endpoints import router as city_router
-from wallet_api.consent.endpoints import router as consent_router
-from wallet_api.devices.endpoints import router as devices_router
 from wallet_api.errors import PROBLEM_MEDIA_TYPE, ApiError, RateLimited, problem_document
-from wallet_api.merchants.endpoints import router as merchants_router
-from wallet_api.merchants.settlement_endpoints import router as settlement_router
-from wallet_api.payments.endpoints import router as payments_router
+from wallet_api.http.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.http.routers.bank_statements import router as bank_router
+from wallet_api.http.routers.campaigns import register_router
+from wallet_api.http.routers.campaigns import router as campaigns_router
+from wallet_api.http.routers.cards import router as cards_router
+from wallet_api.http.routers.city_hall import router as city_router
+from wallet_api.http.routers.consent import router as consent_router
+from wallet_api.http.routers.counters import router as counter_router
+from wallet_api.http.routers.devices import router as devices_router
+from wallet_api.http.routers.merchants import router as merchants_router
+from wallet_api.http.routers.payments import router as payments_router
+from wallet_api.http.routers.seals import public_router as public_seals_router
+from wallet_api.http.routers.seals import router as seals_router
+from wallet_api.http.routers.settlement import router as settlement_router
+from wallet_api.http.routers.statistics import router as statistics_router
+from wallet_api.http.routers.wallets import router as wallets_router
 from wallet_api.payments.events import PaymentNotifier
-from wallet_api.statistics.endpoints import router as statistics_router
-from wallet_api.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger(__name__)
 

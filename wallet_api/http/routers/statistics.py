@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from reconciliation import feed
 from reconciliation.dictionary import as_json
-from wallet_api.auth import Allow, Principal, Role
-from wallet_api.deps import SessionDep
 from wallet_api.errors import InvalidInput
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import SessionDep
 
 router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
 

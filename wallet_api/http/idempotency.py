@@ -11,8 +11,6 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.domain import fingerprint
-from wallet_api import repository
-from wallet_api.auth import Principal
 from wallet_api.errors import (
     PROBLEM_MEDIA_TYPE,
     IdempotencyConflict,
@@ -20,6 +18,8 @@ from wallet_api.errors import (
     InvalidInput,
     KeptRefusal,
 )
+from wallet_api.http import repository
+from wallet_api.http.auth import Principal
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 

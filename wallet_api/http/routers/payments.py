@@ -14,13 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.domain import IdempotencyKey, utc_now
 from merchant import service as merchants
-from wallet_api.auth import Allow, Principal, Role
-from wallet_api.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.idempotency import respond_once
-from wallet_api.merchants.endpoints import merchant_for
-from wallet_api.payments import repository, service
-from wallet_api.payments.events import CLOSED
-from wallet_api.payments.schemas import (
+from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.idempotency import respond_once
+from wallet_api.http.routers.merchants import merchant_for
+from wallet_api.http.schemas.payments import (
     B2BPayment,
     B2BPaymentOut,
     CardCharge,
@@ -32,6 +30,8 @@ from wallet_api.payments.schemas import (
     RefundOut,
     TokenCharge,
 )
+from wallet_api.payments import repository, service
+from wallet_api.payments.events import CLOSED
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 

@@ -8,11 +8,11 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from city_hall.fees import repository, sample
+from city_hall.fees.domain import Department, FeeVersion
 from ledger import service as ledger
 from ledger.domain import MAX_AMOUNT, AccountCategory, AccountSpec
 from merchant.errors import InvalidMerchant, UnknownDepartment, UnknownProcedure
-from merchant.fees import repository, sample
-from merchant.fees.domain import Department, FeeVersion
 
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
