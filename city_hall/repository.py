@@ -1,55 +1,54 @@
-"""All SQL of counter shifts, invoices and receipts. Functions take the caller's session and never
+"""All SQL of counters, shifts, invoices and receipts. Functions take the caller's session and never
 commit."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from city_hall.domain import Counter, Invoice, InvoiceLine, Shift
 
-@dataclass(frozen=True, slots=True)
-class Shift:
-    id: str
-    counter_id: str
-    cashier: str
-    business_date: date
-    opened_at: datetime
-    closed_at: datetime | None
+_COUNTER_COLUMNS = "id, region_code, currency, name, drawer_account_id"
 
 
-@dataclass(frozen=True, slots=True)
-class InvoiceLine:
-    line_no: int
-    fee_version_id: int
-    procedure_code: str
-    name_ja: str
-    name_en: str
-    department_code: str
-    unit_fee: int
-    quantity: int
-
-    @property
-    def amount(self) -> int:
-        return self.unit_fee * self.quantity
+def _counter(row: Row[Any]) -> Counter:
+    return Counter(row.id, row.region_code, row.currency, row.name, row.drawer_account_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Invoice:
-    id: str
-    shift_id: str
-    counter_id: str
-    total: int
-    status: str
-    expires_at: datetime
-    created_at: datetime
-    paid_at: datetime | None
-    entry_id: int | None
-    lines: tuple[InvoiceLine, ...]
+async def insert_counter(
+    session: AsyncSession, *, counter_id: str, region: str, currency: str, name: str, drawer: int
+) -> Counter | None:
+    """The new counter, or None when the id is taken."""
+    row = (
+        await session.execute(
+            text(
+                "INSERT INTO counters (id, region_code, currency, name, drawer_account_id) "
+                "VALUES (:id, :region, :currency, :name, :drawer) "
+                f"ON CONFLICT (id) DO NOTHING RETURNING {_COUNTER_COLUMNS}"
+            ),
+            {
+                "id": counter_id,
+                "region": region,
+                "currency": currency,
+                "name": name,
+                "drawer": drawer,
+            },
+        )
+    ).first()
+    return _counter(row) if row else None
+
+
+async def get_counter(session: AsyncSession, counter_id: str) -> Counter | None:
+    row = (
+        await session.execute(
+            text(f"SELECT {_COUNTER_COLUMNS} FROM counters WHERE id = :id"), {"id": counter_id}
+        )
+    ).first()
+    return _counter(row) if row else None
 
 
 def _shift(row: Row[Any]) -> Shift:

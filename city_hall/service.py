@@ -1,6 +1,7 @@
-"""City hall counters: a cashier's shift, invoices of procedures shown as a dynamic QR code, and
-paying them from a wallet with a numbered receipt. Each operation takes the caller's session and
-never commits."""
+"""City hall: counters with their cash drawers, cashiers' shifts, invoices of procedures shown as
+a dynamic QR code, the numbered receipt of a paid invoice, supervisors' cancellations, the shift's
+close report and the day's revenue CSV. Each operation takes the caller's session and never
+commits; who may call it is the caller's concern (the HTTP layer checks a cashier's counter)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,26 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from nacl.signing import SigningKey, VerifyKey
+from nacl.signing import SigningKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_hall import repository
+from city_hall.domain import COUNTER_ID, Counter, Invoice, InvoiceLine, Shift, fiscal_year
+from city_hall.errors import (
+    CounterExists,
+    InvalidRequest,
+    InvoiceNotPayable,
+    ShiftAlreadyOpen,
+    ShiftNotOpen,
+    UnknownCounter,
+    UnknownInvoice,
+)
 from city_hall.fees import repository as fee_repository
 from city_hall.fees import service as fees
-from city_hall.repository import Invoice, InvoiceLine, Shift
 from ledger import service as ledger
 from ledger.domain import (
+    AccountCategory,
+    AccountSpec,
     Entry,
     EntryKind,
     EntryRequest,
@@ -30,49 +42,60 @@ from ledger.domain import (
     utc_now,
 )
 from merchant import emv
-from merchant import service as merchants
-from merchant.errors import QrExpired
-from wallet_api.cards import service as cards
-from wallet_api.devices import service as devices
-from wallet_api.devices.domain import PaymentIntent
-from wallet_api.errors import (
-    Forbidden,
-    IntentMismatch,
-    InvalidInput,
-    InvoiceNotPayable,
-    ShiftAlreadyOpen,
-    ShiftNotOpen,
-    UnknownInvoice,
-)
-from wallet_api.http.auth import Principal, Role
-from wallet_api.payments.service import refund_to_lots
-from wallet_api.wallets import service as wallets
-from wallet_api.wallets.domain import Wallet
-from wallet_api.wallets.service import WalletBalance
 
 PAYEE_PREFIX = "counter:"  # a code's payee is "counter:<id>" for a city counter
 INVOICE_LIFETIME = timedelta(minutes=15)
 GOVERNMENT_MCC = "9399"  # government services, not elsewhere classified
 
 
-def fiscal_year(day: date) -> int:
-    """Japanese fiscal years begin on 1 April."""
-    return day.year if day.month >= 4 else day.year - 1
+async def open_counter(
+    session: AsyncSession, *, counter_id: str, name: str, currency: str
+) -> Counter:
+    """Open a counter with its cash drawer account in the currency's region, or return the
+    existing one with the same attributes."""
+    if not COUNTER_ID.match(counter_id):
+        raise InvalidRequest(f"counter id must match {COUNTER_ID.pattern}")
+    if not 1 <= len(name) <= 200:
+        raise InvalidRequest("counter name must be 1 to 200 characters")
+    region = await ledger.currency_region(session, currency)
+    existing = await repository.get_counter(session, counter_id)
+    if existing is None:
+        # The drawer stands at minus the points issued against the cash it took in.
+        drawer = await ledger.open_account(
+            session,
+            AccountSpec(currency, f"counter:{counter_id}:drawer", AccountCategory.SYSTEM, True),
+        )
+        counter = await repository.insert_counter(
+            session,
+            counter_id=counter_id,
+            region=region,
+            currency=currency,
+            name=name,
+            drawer=drawer.id,
+        )
+        if counter is not None:
+            return counter
+        existing = await repository.get_counter(session, counter_id)
+    assert existing is not None
+    if (existing.currency, existing.name) != (currency, name):
+        raise CounterExists(f"counter {counter_id} exists with other attributes")
+    return existing
 
 
-def _cashier_at(principal: Principal, counter_id: str) -> None:
-    if not principal.has(Role.CASHIER) or principal.counter != counter_id:
-        raise Forbidden("a cashier acts only at the counter of their token")
+async def get_counter(session: AsyncSession, counter_id: str) -> Counter:
+    counter = await repository.get_counter(session, counter_id)
+    if counter is None:
+        raise UnknownCounter(f"unknown counter {counter_id}")
+    return counter
 
 
-async def open_shift(session: AsyncSession, principal: Principal, counter_id: str) -> Shift:
-    _cashier_at(principal, counter_id)
-    counter = await merchants.get_counter(session, counter_id)
+async def open_shift(session: AsyncSession, counter_id: str, *, cashier: str) -> Shift:
+    counter = await get_counter(session, counter_id)
     shift = await repository.open_shift(
         session,
         shift_id=f"s-{secrets.token_hex(6)}",
         counter_id=counter.id,
-        cashier=principal.subject,
+        cashier=cashier,
         business_date=business_date(utc_now()),
     )
     if shift is None:
@@ -88,7 +111,6 @@ class ShownInvoice:
 
 async def create_invoice(
     session: AsyncSession,
-    principal: Principal,
     counter_id: str,
     procedures: list[tuple[str, int]],
     platform_key: SigningKey,
@@ -96,18 +118,17 @@ async def create_invoice(
     """An invoice of procedures (code, quantity) at today's fees, and the dynamic code the
     counter shows for its total: the same EMV payload as a shop's, signed by the platform (the
     counter's screen is the city's own), its nonce the invoice id."""
-    _cashier_at(principal, counter_id)
     if not 1 <= len(procedures) <= 20:
-        raise InvalidInput("an invoice has 1 to 20 lines")
+        raise InvalidRequest("an invoice has 1 to 20 lines")
     shift = await repository.open_shift_of(session, counter_id)
     if shift is None:
         raise ShiftNotOpen(f"counter {counter_id} has no shift open")
-    counter = await merchants.get_counter(session, counter_id)
+    counter = await get_counter(session, counter_id)
     today = business_date(utc_now())
     lines = []
     for number, (code, quantity) in enumerate(procedures, start=1):
         if not 1 <= quantity <= 99:
-            raise InvalidInput("a quantity is 1 to 99")
+            raise InvalidRequest("a quantity is 1 to 99")
         version = await fees.fee_on(session, counter.region, code, today)
         lines.append(
             InvoiceLine(
@@ -152,84 +173,41 @@ class FeeReceipt:
     number: int
     issued_at: datetime
     entry: Entry
-    balance: WalletBalance
+
+
+async def get_invoice(session: AsyncSession, invoice_id: str) -> Invoice:
+    invoice = await repository.get_invoice(session, invoice_id)
+    if invoice is None:
+        raise UnknownInvoice(f"unknown invoice {invoice_id}")
+    return invoice
+
+
+async def locked_invoice(session: AsyncSession, invoice_id: str) -> Invoice:
+    """The invoice, its row locked until commit: paying or cancelling it takes turns."""
+    invoice = await repository.get_invoice(session, invoice_id, lock=True)
+    if invoice is None:
+        raise UnknownInvoice(f"unknown invoice {invoice_id}")
+    return invoice
+
+
+def require_payable(invoice: Invoice, now: datetime) -> None:
+    if invoice.status != "open" or invoice.expires_at <= now:
+        raise InvoiceNotPayable(f"invoice {invoice.id} is {invoice.status}, not payable")
 
 
 async def pay_invoice(
     session: AsyncSession,
-    principal: Principal,
-    *,
-    qr_payload: str,
-    intent: PaymentIntent,
-    signature: str,
-    platform_key: VerifyKey,
-) -> FeeReceipt:
-    """Pay the invoice a counter shows. One entry takes the total from the wallet's lots and
-    books each line's fee to its department's revenue; the receipt gets the counter's next
-    number in the fiscal year."""
-    now = utc_now()
-    read = emv.decode(qr_payload)
-    code = emv.verify(read, platform_key)
-    if not code.dynamic or not code.merchant_id.startswith(PAYEE_PREFIX) or code.nonce is None:
-        raise IntentMismatch("this is not a city counter's invoice code")
-    assert code.expires_at is not None
-    assert code.amount is not None  # a dynamic code has both
-    if code.expires_at <= now:
-        raise QrExpired("this invoice's code has expired: ask the counter for a new one")
-    counter_id = code.merchant_id.removeprefix(PAYEE_PREFIX)
-    if intent.payee != code.merchant_id or intent.amount != code.amount:
-        raise IntentMismatch("the intent is not for this invoice's payee and total")
-    wallet = await wallets.own_wallet(session, principal, intent.wallet_id)
-    invoice = await repository.get_invoice(session, code.nonce, lock=True)
-    if invoice is None or invoice.counter_id != counter_id:
-        raise UnknownInvoice("this invoice is not known")
-    if invoice.status != "open" or invoice.total != code.amount or invoice.expires_at <= now:
-        raise InvoiceNotPayable(f"invoice {invoice.id} is {invoice.status}, not payable")
-    policy = await wallets.get_policy(session, wallet.region)
-    await devices.accept_intent(session, wallet, policy, intent, signature, now=now)
-    return await _settle(
-        session,
-        wallet,
-        invoice,
-        idempotency=IdempotencyKey(f"intent:{intent.device_id}", intent.nonce),
-        now=now,
-    )
-
-
-async def pay_invoice_by_card(
-    session: AsyncSession, principal: Principal, invoice_id: str, *, card_payload: str, pin: str
-) -> FeeReceipt:
-    """The resident without a smartphone pays the counter's invoice with the printed card and
-    PIN (a wrong PIN counts, and is refused as `KeptRefusal`)."""
-    now = utc_now()
-    invoice = await repository.get_invoice(session, invoice_id, lock=True)
-    if invoice is None:
-        raise UnknownInvoice(f"unknown invoice {invoice_id}")
-    _cashier_at(principal, invoice.counter_id)
-    if invoice.status != "open" or invoice.expires_at <= now:
-        raise InvoiceNotPayable(f"invoice {invoice.id} is {invoice.status}, not payable")
-    card = await cards.check_pin(session, card_payload, pin)
-    wallet = await wallets.get_wallet(session, card.wallet_id)
-    return await _settle(
-        session,
-        wallet,
-        invoice,
-        idempotency=IdempotencyKey(f"card:{card.id}", secrets.token_hex(16)),
-        now=now,
-    )
-
-
-async def _settle(
-    session: AsyncSession,
-    wallet: Wallet,
     invoice: Invoice,
     *,
+    holder_id: str,
+    currency: str,
     idempotency: IdempotencyKey,
     now: datetime,
 ) -> FeeReceipt:
-    """One entry from the wallet's lots to each line's department revenue, the counter's next
-    receipt number, and the invoice paid. The caller holds the invoice's lock."""
-    counter = await merchants.get_counter(session, invoice.counter_id)
+    """One entry from the holder's lots to each line's department revenue, the counter's next
+    receipt number, and the invoice paid. The caller holds the invoice's lock
+    (`locked_invoice`)."""
+    counter = await get_counter(session, invoice.counter_id)
     per_department: dict[str, int] = defaultdict(int)
     for line in invoice.lines:
         per_department[line.department_code] += line.amount
@@ -240,15 +218,15 @@ async def _settle(
         credits[department.revenue_account_id] = amount
     entry = await ledger.pay_from_lots(
         session,
-        holder_id=wallet.id,
-        currency=wallet.currency,
+        holder_id=holder_id,
+        currency=currency,
         amount=invoice.total,
         credits=credits,
         at_local_shop=True,  # the city hall counter is as local as it gets
         idempotency=idempotency,
         kind=EntryKind.FEE,
         description=f"fees at {counter.name}",
-        metadata={"invoice": invoice.id, "counter": counter.id, "wallet": wallet.id},
+        metadata={"invoice": invoice.id, "counter": counter.id, "wallet": holder_id},
     )
     year = fiscal_year(business_date(now))
     number = await repository.next_receipt_number(session, counter.id, year)
@@ -256,22 +234,14 @@ async def _settle(
         session,
         invoice.id,
         entry_id=entry.id,
-        wallet_id=wallet.id,
+        wallet_id=holder_id,
         counter_id=counter.id,
         fiscal_year=year,
         number=number,
     )
     paid = await repository.get_invoice(session, invoice.id)
     assert paid is not None
-    return FeeReceipt(
-        paid,
-        counter.id,
-        year,
-        number,
-        issued_at,
-        entry,
-        await wallets.wallet_balance(session, wallet),
-    )
+    return FeeReceipt(paid, counter.id, year, number, issued_at, entry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,15 +256,12 @@ class FeeRefund:
 
 
 async def cancel_procedure(
-    session: AsyncSession, principal: Principal, invoice_id: str, line_no: int, reason: str
+    session: AsyncSession, invoice_id: str, line_no: int, *, reason: str, approved_by: str
 ) -> FeeRefund:
     """Cancel a paid procedure: its fee goes back from the department's revenue to the wallet,
     to the lots it came from, the lot spent last first (an expired lot's share to breakage),
-    exactly as a shop's refund does. Only a
-    supervisor approves it; each line is refunded at most once, and the refund names the
-    receipt it undoes."""
-    if not principal.has(Role.SUPERVISOR):
-        raise Forbidden("refunding a city fee needs a supervisor")
+    exactly as a shop's refund does. A supervisor approves it (`approved_by`); each line is
+    refunded at most once, and the refund names the receipt it undoes."""
     invoice = await repository.get_invoice(session, invoice_id, lock=True)
     if invoice is None:
         raise UnknownInvoice(f"unknown invoice {invoice_id}")
@@ -305,11 +272,11 @@ async def cancel_procedure(
         raise UnknownInvoice(f"invoice {invoice_id} has no line {line_no}")
     if line_no in await repository.refunded_lines(session, invoice_id):
         raise InvoiceNotPayable(f"line {line_no} of invoice {invoice_id} was refunded already")
-    counter = await merchants.get_counter(session, invoice.counter_id)
+    counter = await get_counter(session, invoice.counter_id)
     department = await fee_repository.get_department(session, counter.region, line.department_code)
     assert department is not None
     returned = await repository.returned_per_lot(session, invoice_id)
-    plan, credits, _ = await refund_to_lots(
+    plan, credits, _ = await ledger.refund_to_lots(
         session, invoice.entry_id, returned, line.amount, counter.currency
     )
     refund_id = f"fr-{secrets.token_hex(8)}"
@@ -329,7 +296,7 @@ async def cancel_procedure(
                 "line": line_no,
                 "receipt": receipt,
                 "counter": counter.id,
-                "approved_by": principal.subject,
+                "approved_by": approved_by,
             },
         ),
         idempotency=IdempotencyKey("fee-refund", refund_id),
@@ -342,23 +309,20 @@ async def cancel_procedure(
         amount=line.amount,
         entry_id=entry.id,
         lots=plan,
-        approved_by=principal.subject,
+        approved_by=approved_by,
         reason=reason,
     )
-    return FeeRefund(refund_id, invoice, line_no, line.amount, entry, receipt, principal.subject)
+    return FeeRefund(refund_id, invoice, line_no, line.amount, entry, receipt, approved_by)
 
 
-async def close_shift(
-    session: AsyncSession, principal: Principal, counter_id: str
-) -> dict[str, Any]:
+async def close_shift(session: AsyncSession, counter_id: str) -> dict[str, Any]:
     """Close the counter's shift with its report: count and total per procedure and per
     department, refunds, and beside them what the ledger itself booked for the counter that
     business date. A difference is reported, not hidden."""
-    _cashier_at(principal, counter_id)
     shift = await repository.open_shift_of(session, counter_id)
     if shift is None:
         raise ShiftNotOpen(f"counter {counter_id} has no shift open")
-    counter = await merchants.get_counter(session, counter_id)
+    counter = await get_counter(session, counter_id)
     rows = await repository.shift_procedures(session, shift.id)
     ledger_net = await repository.ledger_net_by_department(session, counter.id, shift.business_date)
     departments = {d.code: d for d in await fees.departments(session, counter.region)}

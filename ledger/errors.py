@@ -1,22 +1,32 @@
-"""The ledger's one error type: each refusal has a stable code and the HTTP status it maps to."""
+"""Refusals. `DomainError` is the root every package's error type derives from: a stable
+`code` clients branch on and a detail in plain words. How a code is answered over HTTP is the
+HTTP layer's business alone (`wallet_api.http.problems`)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
-class LedgerError(Exception):
-    code: ClassVar[str] = "ledger_error"
-    http_status: ClassVar[int] = 400
+class DomainError(Exception):
+    code: ClassVar[str] = "refused"
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
 
+    def extra(self) -> dict[str, Any]:
+        """Further members of the refusal a client may act on (attempts left, say)."""
+        return {}
+
+
+class LedgerError(DomainError):
+    """The ledger's one error type."""
+
+    code = "ledger_error"
+
 
 class InvalidRequest(LedgerError):
     code = "invalid_request"
-    http_status = 422
 
 
 class InvalidAmount(InvalidRequest):
@@ -33,27 +43,22 @@ class CurrencyMismatch(InvalidRequest):
 
 class UnknownAccount(LedgerError):
     code = "unknown_account"
-    http_status = 404
 
 
 class UnknownCurrency(LedgerError):
     code = "unknown_currency"
-    http_status = 404
 
 
 class UnknownEntry(LedgerError):
     code = "unknown_entry"
-    http_status = 404
 
 
 class UnknownHold(LedgerError):
     code = "unknown_hold"
-    http_status = 404
 
 
 class InsufficientFunds(LedgerError):
     code = "insufficient_funds"
-    http_status = 409
 
     def __init__(self, detail: str, *, account_id: int | None = None) -> None:
         super().__init__(detail)
@@ -62,22 +67,18 @@ class InsufficientFunds(LedgerError):
 
 class IdempotencyConflict(LedgerError):
     code = "idempotency_conflict"
-    http_status = 409
 
 
 class AlreadyExists(LedgerError):
     code = "already_exists"
-    http_status = 409
 
 
 class HoldNotPending(LedgerError):
     code = "hold_not_pending"
-    http_status = 409
 
 
 class HoldExpired(LedgerError):
     code = "hold_expired"
-    http_status = 409
 
 
 class CaptureExceedsHold(InvalidRequest):
@@ -86,16 +87,13 @@ class CaptureExceedsHold(InvalidRequest):
 
 class AlreadyReversed(LedgerError):
     code = "already_reversed"
-    http_status = 409
 
 
 class NotReversible(LedgerError):
     code = "not_reversible"
-    http_status = 409
 
 
 class LedgerBusy(LedgerError):
     """Contention outlasted every retry; the request changed nothing and may be sent again."""
 
     code = "ledger_busy"
-    http_status = 503

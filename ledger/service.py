@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import repository
 from ledger.domain import (
+    BREAKAGE_ACCOUNT,
     Account,
+    AccountCategory,
     AccountSpec,
     Balance,
     Entry,
@@ -34,6 +36,7 @@ from ledger.domain import (
     check_lines_against_accounts,
     fingerprint,
     lot_spending_key,
+    plan_lot_refund,
     plan_lot_spend,
     require_amount,
     require_aware,
@@ -845,3 +848,30 @@ async def holder_history(
     return await repository.holder_history(
         session, holder_id, currency, limit=limit, before_entry_id=before_entry_id
     )
+
+
+async def refund_to_lots(
+    session: AsyncSession,
+    paid_entry_id: int,
+    returned: dict[int, int],
+    amount: int,
+    currency: str,
+) -> tuple[dict[int, int], dict[int, int], int]:
+    """Where `amount` of what the entry took from a wallet's lots goes back: the plan per lot
+    (`plan_lot_refund`: the lot spent last first, never more than it gave, `returned` already
+    given back), the credits to post (an expired lot's share to breakage instead), and that
+    share."""
+    paid = await get_entry(session, paid_entry_id)
+    spent = {line.account_id: -line.amount for line in paid.lines if line.amount < 0}
+    lots = [await get_account(session, lot_id) for lot_id in spent]
+    plan = plan_lot_refund(lots, spent, returned, amount)
+    now = utc_now()
+    expired = {lot.id for lot in lots if lot.is_expired(now)}
+    credits = {lot_id: points for lot_id, points in plan.items() if lot_id not in expired}
+    to_breakage = sum(points for lot_id, points in plan.items() if lot_id in expired)
+    if to_breakage:
+        breakage = await open_account(
+            session, AccountSpec(currency, BREAKAGE_ACCOUNT, AccountCategory.SYSTEM, True)
+        )
+        credits[breakage.id] = credits.get(breakage.id, 0) + to_breakage
+    return plan, credits, to_breakage

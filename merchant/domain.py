@@ -8,18 +8,6 @@ from datetime import datetime
 from enum import StrEnum
 
 
-@dataclass(frozen=True, slots=True)
-class Counter:
-    """A place where a cashier takes cash (a city hall window, a service desk): every cash
-    top-up there debits its drawer account, which the daily close reconciles with the cash."""
-
-    id: str
-    region: str
-    currency: str
-    name: str
-    drawer_account_id: int
-
-
 class SizeClass(StrEnum):
     LOCAL = "local"
     LARGE_CHAIN = "large_chain"  # points restricted to local shops cannot be spent here

@@ -9,31 +9,18 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Integer,
     LargeBinary,
     Table,
     Text,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ledger.models import metadata
 
 _now = text("aizu_clock()")
 
-counters = Table(
-    "counters",
-    metadata,
-    Column("id", Text, primary_key=True),
-    Column("region_code", Text, ForeignKey("regions.code"), nullable=False),
-    Column("currency", Text, ForeignKey("currencies.code"), nullable=False),
-    Column("name", Text, nullable=False),
-    Column("drawer_account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, unique=True),
-    Column(
-        "created_at",
-        DateTime(timezone=True),
-        nullable=False,
-        server_default=text("aizu_clock()"),
-    ),
-)
 
 merchants = Table(
     "merchants",
@@ -80,30 +67,58 @@ used_qr_nonces = Table(
     Column("used_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )
 
-departments = Table(
-    "departments",
+settlement_profiles = Table(
+    "settlement_profiles",
     metadata,
     Column("region_code", Text, ForeignKey("regions.code"), primary_key=True),
-    Column("code", Text, primary_key=True),
-    Column("name_ja", Text, nullable=False),
-    Column("name_en", Text, nullable=False),
-    Column(
-        "revenue_account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, unique=True
-    ),
+    Column("client_code", Text, nullable=False),
+    Column("client_name", Text, nullable=False),
+    Column("bank_code", Text, nullable=False),
+    Column("bank_name", Text, nullable=False),
+    Column("branch_code", Text, nullable=False),
+    Column("branch_name", Text, nullable=False),
+    Column("account_type", Text, nullable=False),
+    Column("account_number", Text, nullable=False),
+    Column("payout_days", ARRAY(Integer), nullable=False),
+    Column("payouts_account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )
 
-fee_versions = Table(
-    "fee_versions",
+
+payout_batches = Table(
+    "payout_batches",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("region_code", Text, ForeignKey("regions.code"), nullable=False),
+    Column("transfer_date", Date, nullable=False),
+    Column("scheduled", Boolean, nullable=False),
+    Column("payout_count", Integer, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("file", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+
+payouts = Table(
+    "payouts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("batch_id", Text, ForeignKey("payout_batches.id"), nullable=False),
+    Column("merchant_id", Text, ForeignKey("merchants.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("hold_id", BigInteger, ForeignKey("holds.id"), nullable=False, unique=True),
+    Column("customer_code", Text, nullable=False, unique=True),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("result_code", Text),
+    Column("resolved_at", DateTime(timezone=True)),
+)
+
+
+payout_requests = Table(
+    "payout_requests",
     metadata,
     Column("id", BigInteger, primary_key=True),
-    Column("region_code", Text, nullable=False),
-    Column("procedure_code", Text, nullable=False),
-    Column("name_ja", Text, nullable=False),
-    Column("name_en", Text, nullable=False),
-    Column("department_code", Text, nullable=False),
-    Column("fee", BigInteger, nullable=False),
-    Column("valid_from", Date, nullable=False),
-    Column("sample", Boolean, nullable=False, server_default="false"),
-    Column("recorded_by", Text, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("merchant_id", Text, ForeignKey("merchants.id"), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("batch_id", Text, ForeignKey("payout_batches.id")),
 )

@@ -42,7 +42,6 @@ TOPUP_REFERENCE = re.compile(r"(?<![0-9A-Z])[2-9A-HJ-NP-Z]{10}(?![0-9A-Z])")
 
 class InvalidStatement(ReconciliationError):
     code = "invalid_statement"
-    http_status = 422
 
 
 @dataclass(frozen=True, slots=True)

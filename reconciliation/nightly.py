@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 class InvariantViolation(ReconciliationError):
     code = "invariant_violation"
-    http_status = 409
 
 
 class NightStopped(ReconciliationError):
@@ -43,7 +42,6 @@ class NightStopped(ReconciliationError):
     books, for the dates after it)."""
 
     code = "night_stopped"
-    http_status = 409
 
     def __init__(self, detail: str, *, day: date, step: str, violation: bool) -> None:
         super().__init__(detail)

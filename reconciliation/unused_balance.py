@@ -29,7 +29,6 @@ DEPOSIT_THRESHOLD = 10_000_000
 
 class NotABaseDate(ReconciliationError):
     code = "not_a_base_date"
-    http_status = 422
 
 
 @dataclass(frozen=True, slots=True)

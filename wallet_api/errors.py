@@ -1,215 +1,130 @@
-"""The HTTP service's own refusals, each with a stable code and status, rendered like the
-ledger's as RFC 9457 problem+json by the one handler in `wallet_api.app`."""
+"""Refusals of the wallet features (wallets, devices, cards, consent, payments, bank top-ups),
+each with a stable code."""
 
 from __future__ import annotations
 
-from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
-
-
-def problem_document(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    """An RFC 9457 problem document with the stable `code` clients branch on."""
-    return {
-        "type": f"about:blank#{code}",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "code": code,
-        "detail": detail,
-        **extra,
-    }
+from ledger.errors import DomainError
 
 
-class ApiError(Exception):
-    code: ClassVar[str] = "bad_request"
-    http_status: ClassVar[int] = 400
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-    def document(self) -> dict[str, Any]:
-        return problem_document(self.http_status, self.code, self.detail)
+class WalletError(DomainError):
+    code = "bad_request"
 
 
 class KeptRefusal(Exception):
     """A refusal whose cause is itself recorded (a wrong PIN counts): the request's changes are
     committed with the refusal as its response, and a replay gets the same refusal."""
 
-    def __init__(self, refusal: ApiError) -> None:
+    def __init__(self, refusal: DomainError) -> None:
         super().__init__(refusal.detail)
         self.refusal = refusal
 
 
-class Unauthenticated(ApiError):
-    code = "unauthenticated"
-    http_status = 401
-
-
-class Forbidden(ApiError):
+class Forbidden(WalletError):
     code = "forbidden"
-    http_status = 403
 
 
-class NotFound(ApiError):
-    code = "not_found"
-    http_status = 404
-
-
-class IdempotencyKeyRequired(ApiError):
-    code = "idempotency_key_required"
-    http_status = 400
-
-
-class IdempotencyConflict(ApiError):
-    code = "idempotency_conflict"
-    http_status = 409
-
-
-class AlreadyExists(ApiError):
+class AlreadyExists(WalletError):
     code = "already_exists"
-    http_status = 409
 
 
-class WalletClosed(ApiError):
+class WalletClosed(WalletError):
     code = "wallet_closed"
-    http_status = 409
 
 
-class BalanceCapExceeded(ApiError):
+class BalanceCapExceeded(WalletError):
     code = "balance_cap_exceeded"
-    http_status = 409
 
 
-class DailyTopupLimitExceeded(ApiError):
+class DailyTopupLimitExceeded(WalletError):
     code = "daily_topup_limit_exceeded"
-    http_status = 409
 
 
-class RateLimited(ApiError):
+class RateLimited(WalletError):
     code = "rate_limited"
-    http_status = 429
 
     def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
 
 
-class InvalidInput(ApiError):
+class InvalidInput(WalletError):
     code = "invalid_request"
-    http_status = 422
 
 
-class UnknownRegion(ApiError):
+class UnknownRegion(WalletError):
     code = "unknown_region"
-    http_status = 404
 
 
-class UnknownWallet(ApiError):
+class UnknownWallet(WalletError):
     code = "unknown_wallet"
-    http_status = 404
 
 
-class UnknownTopup(ApiError):
+class UnknownTopup(WalletError):
     code = "unknown_topup"
-    http_status = 404
 
 
-class TopupNotPending(ApiError):
+class TopupNotPending(WalletError):
     code = "topup_not_pending"
-    http_status = 409
 
 
-class UnknownDevice(ApiError):
+class UnknownDevice(WalletError):
     code = "unknown_device"
-    http_status = 404
 
 
-class DeviceRevoked(ApiError):
+class DeviceRevoked(WalletError):
     code = "device_revoked"
-    http_status = 403
 
 
-class BadSignature(ApiError):
+class BadSignature(WalletError):
     code = "bad_signature"
-    http_status = 403
 
 
-class StaleIntent(ApiError):
+class StaleIntent(WalletError):
     code = "stale_intent"
-    http_status = 403
 
 
-class ReplayedIntent(ApiError):
+class ReplayedIntent(WalletError):
     code = "replayed_intent"
-    http_status = 409
 
 
-class UnknownCard(ApiError):
+class UnknownCard(WalletError):
     code = "unknown_card"
-    http_status = 404
 
 
-class CardBlocked(ApiError):
+class CardBlocked(WalletError):
     code = "card_blocked"
-    http_status = 403
 
 
-class CardLocked(ApiError):
+class CardLocked(WalletError):
     code = "card_locked"
-    http_status = 423
 
 
-class WrongPin(ApiError):
+class WrongPin(WalletError):
     code = "wrong_pin"
-    http_status = 403
 
     def __init__(self, detail: str, *, attempts_left: int) -> None:
         super().__init__(detail)
         self.attempts_left = attempts_left
 
-    def document(self) -> dict[str, Any]:
-        return {**super().document(), "attempts_left": self.attempts_left}
+    def extra(self) -> dict[str, Any]:
+        return {"attempts_left": self.attempts_left}
 
 
-class OutdatedConsentText(ApiError):
+class OutdatedConsentText(WalletError):
     code = "outdated_consent_text"
-    http_status = 409
 
 
-class IntentMismatch(ApiError):
+class IntentMismatch(WalletError):
     """The payment intent the wallet signed is not for what the code asks."""
 
     code = "intent_mismatch"
-    http_status = 422
 
 
-class UnknownPayment(ApiError):
+class UnknownPayment(WalletError):
     code = "unknown_payment"
-    http_status = 404
 
 
-class RefundExceedsPayment(ApiError):
+class RefundExceedsPayment(WalletError):
     code = "refund_exceeds_payment"
-    http_status = 409
-
-
-class ShiftNotOpen(ApiError):
-    code = "shift_not_open"
-    http_status = 409
-
-
-class ShiftAlreadyOpen(ApiError):
-    code = "shift_already_open"
-    http_status = 409
-
-
-class UnknownInvoice(ApiError):
-    code = "unknown_invoice"
-    http_status = 404
-
-
-class InvoiceNotPayable(ApiError):
-    code = "invoice_not_payable"
-    http_status = 409

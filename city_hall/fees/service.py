@@ -8,11 +8,11 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from city_hall.errors import InvalidRequest, UnknownDepartment, UnknownProcedure
 from city_hall.fees import repository, sample
 from city_hall.fees.domain import Department, FeeVersion
 from ledger import service as ledger
 from ledger.domain import MAX_AMOUNT, AccountCategory, AccountSpec
-from merchant.errors import InvalidMerchant, UnknownDepartment, UnknownProcedure
 
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
@@ -22,7 +22,7 @@ async def add_department(
 ) -> Department:
     """A department and its revenue account (or the existing one of that code)."""
     if not _CODE.match(code):
-        raise InvalidMerchant(f"a department code must match {_CODE.pattern}")
+        raise InvalidRequest(f"a department code must match {_CODE.pattern}")
     existing = await repository.get_department(session, region, code)
     if existing is not None:
         return existing
@@ -52,9 +52,9 @@ async def set_fee(
     """A procedure's fee (and names, department) from `valid_from` on, as a new version; the
     versions before stay, and what was charged under them stays as it was."""
     if not _CODE.match(procedure_code):
-        raise InvalidMerchant(f"a procedure code must match {_CODE.pattern}")
+        raise InvalidRequest(f"a procedure code must match {_CODE.pattern}")
     if isinstance(fee, bool) or not isinstance(fee, int) or not 0 < fee <= MAX_AMOUNT:
-        raise InvalidMerchant("a fee is a positive whole number of yen")
+        raise InvalidRequest("a fee is a positive whole number of yen")
     if await repository.get_department(session, region, department_code) is None:
         raise UnknownDepartment(f"region {region} has no department {department_code}")
     return await repository.insert_fee_version(

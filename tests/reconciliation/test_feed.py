@@ -26,7 +26,7 @@ from tests.reconciliation.test_statistics import resident
 from tests.wallet_api.api import new_region
 from tests.wallet_api.test_charges import charge, shown_token
 from tests.wallet_api.test_payments import shop
-from wallet_api.http.auth import Role
+from wallet_api.actor import Role
 from wallet_api.nightly import STEPS
 from wallet_api.nightly import exports as nightly_exports
 from wallet_api.nightly import statistics as nightly_statistics

@@ -19,7 +19,7 @@ from tests.wallet_api.api import Region, new_region
 from tests.wallet_api.test_campaigns import buy, campaign
 from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
 from tests.wallet_api.test_settlement import PROFILE
-from wallet_api.http.auth import Role
+from wallet_api.actor import Role
 from wallet_api.nightly import STEPS
 
 

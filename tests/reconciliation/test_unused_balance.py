@@ -11,7 +11,7 @@ from tests.wallet_api.api import Api, new_region
 from tests.wallet_api.test_campaigns import buy, campaign
 from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
 from tests.wallet_api.test_spend_back import spend_back
-from wallet_api.http.auth import Role
+from wallet_api.actor import Role
 
 Sessions = async_sessionmaker[AsyncSession]
 

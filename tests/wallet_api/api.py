@@ -15,7 +15,8 @@ from fastapi import FastAPI
 from nacl.signing import SigningKey
 from pydantic import BaseModel
 
-from wallet_api.http.auth import LocalIssuer, Role
+from wallet_api.actor import Role
+from wallet_api.http.auth import LocalIssuer
 
 
 @dataclass

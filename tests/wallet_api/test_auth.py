@@ -14,8 +14,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from wallet_api.errors import Unauthenticated
-from wallet_api.http.auth import LocalIssuer, OidcVerifier, Role, principal_from_claims
+from wallet_api.actor import Role
+from wallet_api.http.auth import LocalIssuer, OidcVerifier, actor_from_claims
+from wallet_api.http.problems import Unauthenticated
 
 ISSUER = "https://id.city.example"
 
@@ -66,9 +67,9 @@ async def test_provider_tokens_are_verified_against_its_jwks(
     provider_key: rsa.RSAPrivateKey, jwks_url: str
 ) -> None:
     verifier = OidcVerifier(issuer=ISSUER, jwks_url=jwks_url, roles_claim="aizu_roles")
-    principal = await verifier.verify(provider_token(provider_key))
-    assert principal.subject == "S123"
-    assert principal.roles == {Role.RESIDENT}
+    actor = await verifier.verify(provider_token(provider_key))
+    assert actor.subject == "S123"
+    assert actor.roles == {Role.RESIDENT}
 
 
 @pytest.mark.parametrize(
@@ -99,10 +100,10 @@ async def test_tokens_signed_by_another_key_are_refused(jwks_url: str) -> None:
 async def test_local_issuer_round_trip_and_expiry() -> None:
     issuer = LocalIssuer.generate()
     token = issuer.issue("S1", [Role.CASHIER], counter="city-hall-1")
-    principal = await issuer.verify(token)
-    assert principal.subject == "S1"
-    assert principal.roles == frozenset({Role.CASHIER})
-    assert principal.counter == "city-hall-1"
+    actor = await issuer.verify(token)
+    assert actor.subject == "S1"
+    assert actor.roles == frozenset({Role.CASHIER})
+    assert actor.counter == "city-hall-1"
     stale = issuer.issue("S1", [Role.RESIDENT], now=datetime.now(UTC) - timedelta(hours=2))
     with pytest.raises(Unauthenticated):
         await issuer.verify(stale)
@@ -110,6 +111,6 @@ async def test_local_issuer_round_trip_and_expiry() -> None:
 
 def test_scoped_roles_need_their_scope() -> None:
     claims = {"sub": "S1", "roles": ["cashier", "merchant_staff", "auditor"]}
-    assert principal_from_claims(claims).roles == {Role.AUDITOR}
+    assert actor_from_claims(claims).roles == {Role.AUDITOR}
     with pytest.raises(Unauthenticated):
-        principal_from_claims({"roles": ["resident"]})
+        actor_from_claims({"roles": ["resident"]})

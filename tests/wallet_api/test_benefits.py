@@ -16,7 +16,7 @@ from tests.wallet_api.api import Api, Region, new_region, public_key_text
 from tests.wallet_api.test_campaigns import lots
 from tests.wallet_api.test_eligibility import Resident, resident
 from tests.wallet_api.test_payments import Payer, dynamic_code, pay, shop
-from wallet_api.http.auth import Role
+from wallet_api.actor import Role
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -10,12 +10,12 @@ from collections import Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from merchant import service as merchant
+from city_hall import service as city_hall
 from tests.ledger.books import assert_books_ok
 from tests.wallet_api.api import Api, Region, new_region
 from tests.wallet_api.test_campaigns import buy, campaign, lots
 from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
-from wallet_api.http.auth import Principal, Role
+from wallet_api.actor import Actor, Role
 from wallet_api.wallets import service as wallets
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -28,11 +28,11 @@ async def residents_with_yen(
     same service calls the endpoints make: the purchases under test are what goes over HTTP."""
     opened = []
     async with sessions() as session:
-        counter = await merchant.get_counter(session, region.counter)
+        counter = await city_hall.get_counter(session, region.counter)
         for _ in range(count):
             subject = f"s-{secrets.token_hex(6)}"
-            principal = Principal(subject, frozenset({Role.RESIDENT}))
-            wallet = await wallets.open_wallet(session, principal, region.code)
+            actor = Actor(subject, frozenset({Role.RESIDENT}))
+            wallet = await wallets.open_wallet(session, actor, region.code)
             await wallets.top_up_at_counter(
                 session, counter=counter, wallet_id=wallet.id, amount=10_000
             )

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.wallet_api.api import Api, Region, new_region, open_wallet, top_up
-from wallet_api.http.auth import Role
+from wallet_api.actor import Role
 
 
 async def card_of(api: Api, region: Region, wallet_id: str, pin: str = "4821") -> dict[str, str]:

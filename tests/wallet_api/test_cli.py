@@ -21,7 +21,8 @@ from sqlalchemy.engine import URL
 
 from ledger.database import ensure_database
 from tests.conftest import libpq_conninfo
-from wallet_api.http.auth import LocalIssuer, Role
+from wallet_api.actor import Role
+from wallet_api.http.auth import LocalIssuer
 
 AIZU = [sys.executable, "-c", "from wallet_api.cli.main import main; main()"]
 
@@ -132,10 +133,10 @@ def test_token_issue_prints_a_token_the_local_issuer_accepts(tmp_path: Path) -> 
         check=True,
     )
     issuer = LocalIssuer.from_data_dir(tmp_path)
-    principal = asyncio.run(issuer.verify(result.stdout.strip()))
-    assert principal.subject == "S9"
-    assert principal.roles == frozenset({Role.CASHIER})
-    assert principal.counter == "window-1"
+    actor = asyncio.run(issuer.verify(result.stdout.strip()))
+    assert actor.subject == "S9"
+    assert actor.roles == frozenset({Role.CASHIER})
+    assert actor.counter == "window-1"
     assert (tmp_path / "local-issuer.key").stat().st_mode & 0o077 == 0
     refused = subprocess.run(
         [*AIZU, "token", "issue", "--role", "cashier", "--subject", "S9"],

@@ -25,8 +25,8 @@ from ledger.domain import (
 )
 from tests.wallet_api.api import Api, Region, new_region
 from tests.wallet_api.test_payments import Payer, payer
+from wallet_api.actor import Role
 from wallet_api.devices.domain import PaymentIntent
-from wallet_api.http.auth import Role
 
 Sessions = async_sessionmaker[AsyncSession]
 

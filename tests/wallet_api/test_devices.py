@@ -11,11 +11,11 @@ import pytest
 from nacl.signing import SigningKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledger.errors import DomainError
 from tests.wallet_api.api import Api, new_region, open_wallet, public_key_text
 from wallet_api.devices.domain import PaymentIntent
 from wallet_api.devices.service import accept_intent
 from wallet_api.errors import (
-    ApiError,
     BadSignature,
     DeviceRevoked,
     InvalidInput,
@@ -134,7 +134,7 @@ async def test_forged_tampered_unsigned_stale_and_revoked_intents_are_refused(
 ) -> None:
     wallet_id, device_id, key, resident = await registered_device(api)
     intent = intent_for(wallet_id, device_id)
-    refusals: list[tuple[PaymentIntent, str, type[ApiError]]] = [
+    refusals: list[tuple[PaymentIntent, str, type[DomainError]]] = [
         (intent, signed(SigningKey.generate(), intent), BadSignature),  # another key
         (intent_for(wallet_id, device_id, amount=99_999), signed(key, intent), BadSignature),
         (intent, "", InvalidInput),  # unsigned

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.wallet_api.api import Api, Region, new_region
-from wallet_api.http.auth import Role
+from wallet_api.actor import Role
 
 
 async def with_sample(api: Api) -> Region:

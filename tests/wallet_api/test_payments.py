@@ -35,8 +35,8 @@ from tests.wallet_api.api import (
     public_key_text,
     top_up,
 )
+from wallet_api.actor import Role
 from wallet_api.devices.domain import PaymentIntent
-from wallet_api.http.auth import Role
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -8,8 +8,9 @@ import pytest
 
 from ledger.config import Settings
 from tests.wallet_api.api import Api, new_region, open_wallet, top_up
+from wallet_api.actor import Role
 from wallet_api.http.app import token_verifier_for
-from wallet_api.http.auth import LocalIssuer, Role
+from wallet_api.http.auth import LocalIssuer
 
 
 async def wallet_posted(api: Api, wallet_id: str, operator: dict[str, str]) -> int:

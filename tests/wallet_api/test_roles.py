@@ -20,8 +20,9 @@ from tests.wallet_api.api import (
     open_wallet,
     public_key_text,
 )
+from wallet_api.actor import Role
 from wallet_api.http.app import ROUTERS
-from wallet_api.http.auth import Allow, Role
+from wallet_api.http.auth import Allow
 
 ROLE_REFUSAL = "this operation is not open to the caller's roles"
 

@@ -14,7 +14,7 @@ from tests.ledger.books import assert_books_ok
 from tests.wallet_api.api import Api, Region, new_region
 from tests.wallet_api.test_payments import Payer, dynamic_code, pay, payer, shop
 from tests.wallet_api.test_refunds import refund
-from wallet_api.http.auth import Role
+from wallet_api.actor import Role
 
 Sessions = async_sessionmaker[AsyncSession]
 

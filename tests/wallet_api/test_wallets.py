@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.ledger.books import assert_books_ok
 from tests.wallet_api.api import Api, new_region, open_wallet, top_up
-from wallet_api.http.auth import Role
+from wallet_api.actor import Role
 
 
 async def test_resident_opens_a_wallet_tops_up_at_a_counter_and_reads_it(

@@ -11,12 +11,12 @@ from datetime import datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.domain import BUSINESS_TIMEZONE
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 from merchant.settlement import repository as settlement
 from merchant.settlement.repository import PayoutBatch
 from reconciliation import bank
 from reconciliation.bank import OpenLine, StatementLine
-from wallet_api.errors import ApiError, DailyTopupLimitExceeded
+from wallet_api.errors import DailyTopupLimitExceeded
 from wallet_api.wallets import repository as wallet_repository
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Topup, TopupChannel, TopupStatus
@@ -65,7 +65,7 @@ async def _match_transfer_in(session: AsyncSession, region: str, line: Statement
         except DailyTopupLimitExceeded as later:
             # Not refused: the nightly chain tries the line again on another day.
             return Match(line, None, None, f"top-up {reference} waits: {later.detail}")
-        except (ApiError, LedgerError) as refused:
+        except DomainError as refused:
             # The yen cannot become points (the wallet is full or closed): they go back.
             await wallets.refuse_bank_topup(session, reference, refused.detail)
             return Match(line, topup.id, None, f"refused, to be sent back: {refused.detail}")

@@ -16,7 +16,7 @@ import click
 
 from ledger.config import get_settings
 from ledger.database import create_engine, resolve_database_url, session_factory
-from wallet_api.http.auth import Role
+from wallet_api.actor import Role
 
 
 @click.group()

@@ -31,7 +31,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns import service as campaigns
 from campaigns.domain import Eligibility, PremiumSets, ResidentRecord, SpendBack
-from campaigns.errors import CampaignError
 from city_hall import service as city_hall
 from city_hall.fees import service as fees
 from ledger import service as ledger
@@ -44,7 +43,7 @@ from ledger.domain import (
     shifted_clock,
     utc_now,
 )
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 from merchant import service as merchants
 from merchant.domain import AccountType, BankAccount, Merchant, MerchantProfile, SizeClass
 from merchant.errors import MerchantError
@@ -52,13 +51,13 @@ from merchant.settlement import repository as settlement_repository
 from merchant.settlement import service as settlement
 from merchant.zengin import Originator
 from reconciliation.nightly import Night, incomplete, left_incomplete, run_night
+from wallet_api.actor import Actor, Role
 from wallet_api.consent import service as consent
 from wallet_api.consent.domain import AGE_BANDS, TERMS, Purpose
 from wallet_api.devices import service as devices
 from wallet_api.devices.domain import PaymentIntent
-from wallet_api.errors import ApiError
-from wallet_api.http.auth import Principal, Role
 from wallet_api.nightly import STEPS
+from wallet_api.payments import invoices
 from wallet_api.payments import service as payments
 from wallet_api.payments.service import CPM_PAYEE
 from wallet_api.wallets import service as wallets
@@ -98,7 +97,7 @@ class Parameters:
 @dataclass(slots=True)
 class Person:
     wallet: Wallet
-    principal: Principal
+    actor: Actor
     key: SigningKey | None
     device_id: str | None
     resident: bool
@@ -168,7 +167,7 @@ class City:
         async with self.sessions() as session:
             try:
                 done = await work(session)
-            except (ApiError, LedgerError, MerchantError, CampaignError) as refused:
+            except DomainError as refused:
                 await session.rollback()
                 self.report.refusals[refused.code] += 1
                 return None
@@ -199,7 +198,7 @@ async def set_up(city: City, first_day: date) -> None:
             currency=CURRENCY,
             currency_name="Aizu coin",
         )
-        await merchants.open_counter(
+        await city_hall.open_counter(
             session, counter_id=COUNTER, name="City Hall, window 1", currency=CURRENCY
         )
         await fees.load_sample(session, REGION, valid_from=first_day, recorded_by="simulation")
@@ -232,13 +231,13 @@ async def set_up(city: City, first_day: date) -> None:
         assert shop is not None
         city.shops.append(shop)
 
-    counter = await city.step(lambda s: merchants.get_counter(s, COUNTER))
+    counter = await city.step(lambda s: city_hall.get_counter(s, COUNTER))
     assert counter is not None
     records = []
     for number in range(p.residents):
         resident = rng.random() >= p.visitor_share
         subject = f"sim-{'resident' if resident else 'visitor'}-{number:06d}"
-        principal = Principal(subject, frozenset({Role.RESIDENT if resident else Role.VISITOR}))
+        actor = Actor(subject, frozenset({Role.RESIDENT if resident else Role.VISITOR}))
         pays = rng.random() < p.payer_share
         key = SigningKey.generate() if pays else None
         consents = resident and rng.random() < p.consent_share
@@ -247,14 +246,14 @@ async def set_up(city: City, first_day: date) -> None:
 
         async def person(
             session: AsyncSession,
-            principal: Principal = principal,
+            actor: Actor = actor,
             key: SigningKey | None = key,
             consents: bool = consents,
             district: str = district,
             funds: int = funds,
             resident: bool = resident,
         ) -> Person:
-            wallet = await wallets.open_wallet(session, principal, REGION)
+            wallet = await wallets.open_wallet(session, actor, REGION)
             await wallets.top_up_at_counter(
                 session, counter=counter, wallet_id=wallet.id, amount=funds
             )
@@ -275,7 +274,7 @@ async def set_up(city: City, first_day: date) -> None:
                     granted=True,
                     text_version=TERMS[Purpose.STATISTICS].text_version,
                 )
-            return Person(wallet, principal, key, device_id, resident)
+            return Person(wallet, actor, key, device_id, resident)
 
         made = await city.step(person)
         assert made is not None
@@ -288,7 +287,7 @@ async def set_up(city: City, first_day: date) -> None:
 
 async def pay(city: City, person: Person, shop: Merchant, amount: int) -> bool:
     intent, signature = _signed(person, CPM_PAYEE, amount)
-    staff = Principal(f"staff-{shop.id}", frozenset({Role.MERCHANT_STAFF}), merchant=shop.id)
+    staff = Actor(f"staff-{shop.id}", frozenset({Role.MERCHANT_STAFF}), merchant=shop.id)
     receipt = await city.step(
         lambda s: payments.charge_token(
             s,
@@ -385,7 +384,7 @@ async def campaigns_of_the_city(city: City, first_day: date) -> None:
 async def _apply(session: AsyncSession, campaign_id: str, person: Person, sets: int) -> None:
     campaign = await campaigns.get_campaign(session, campaign_id)
     [who] = await campaigns.people(
-        session, [(person.wallet.id, person.principal.subject, person.resident)]
+        session, [(person.wallet.id, person.actor.subject, person.resident)]
     )
     await campaigns.apply(session, campaign, who, sets=sets, now=utc_now())
 
@@ -399,11 +398,9 @@ async def _buy(session: AsyncSession, campaign_id: str, person: Person, sets: in
     held = (await ledger.balance(session, wallet.purchased_lot_id)).available
     short = campaign.terms.price * sets - held
     if short > 0:
-        counter = await merchants.get_counter(session, COUNTER)
+        counter = await city_hall.get_counter(session, COUNTER)
         await wallets.top_up_at_counter(session, counter=counter, wallet_id=wallet.id, amount=short)
-    [who] = await campaigns.people(
-        session, [(wallet.id, person.principal.subject, person.resident)]
-    )
+    [who] = await campaigns.people(session, [(wallet.id, person.actor.subject, person.resident)])
     purchase = await campaigns.buy_sets(
         session, campaign, who, purchased_lot_id=wallet.purchased_lot_id, sets=sets, now=utc_now()
     )
@@ -482,14 +479,13 @@ async def _pay_supplier(session: AsyncSession, shop: Merchant, supplier: Merchan
 
 async def _fees_at_city_hall(city: City) -> None:
     """A shift at city hall's counter: certificates paid from the app."""
-    cashier = Principal("sim-cashier", frozenset({Role.CASHIER}), counter=COUNTER)
-    await city.step(lambda s: city_hall.open_shift(s, cashier, COUNTER))
+    await city.step(lambda s: city_hall.open_shift(s, COUNTER, cashier="sim-cashier"))
     for person in city.people:
         if not person.resident or person.key is None or city.random.random() >= city.p.fee_share:
             continue
         shown = await city.step(
             lambda s: city_hall.create_invoice(
-                s, cashier, COUNTER, [("residence-cert", 1)], city.platform_key
+                s, COUNTER, [("residence-cert", 1)], city.platform_key
             )
         )
         if shown is None:
@@ -497,8 +493,8 @@ async def _fees_at_city_hall(city: City) -> None:
         intent, signature = _signed(person, f"counter:{COUNTER}", shown.invoice.total)
         paid = await city.step(
             partial(
-                city_hall.pay_invoice,
-                principal=person.principal,
+                invoices.pay_invoice,
+                actor=person.actor,
                 qr_payload=shown.qr_payload,
                 intent=intent,
                 signature=signature,
@@ -506,7 +502,7 @@ async def _fees_at_city_hall(city: City) -> None:
             )
         )
         city.report.fees += paid is not None
-    await city.step(lambda s: city_hall.close_shift(s, cashier, COUNTER))
+    await city.step(lambda s: city_hall.close_shift(s, COUNTER))
 
 
 def _signed(person: Person, payee: str, amount: int) -> tuple[PaymentIntent, str]:
@@ -574,6 +570,5 @@ async def simulate(
         await engine.dispose()
 
 
-class SimulationRefused(ApiError):
+class SimulationRefused(DomainError):
     code = "simulation_refused"
-    http_status = 409

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,15 +16,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
 
-from campaigns.errors import CampaignError
 from ledger.config import Settings
 from ledger.database import create_engine, session_factory
-from ledger.errors import LedgerError
+from ledger.errors import DomainError
 from ledger.keys import private_key_file
-from merchant.errors import MerchantError
-from reconciliation.errors import ReconciliationError
-from wallet_api.errors import PROBLEM_MEDIA_TYPE, ApiError, RateLimited, problem_document
+from wallet_api.errors import RateLimited
 from wallet_api.http.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.http.problems import PROBLEM_MEDIA_TYPE, problem, refusal_document, status_of
 from wallet_api.http.routers.bank_statements import router as bank_router
 from wallet_api.http.routers.campaigns import register_router
 from wallet_api.http.routers.campaigns import router as campaigns_router
@@ -81,14 +78,6 @@ def token_verifier_for(settings: Settings) -> TokenVerifier:
     return LocalIssuer.from_data_dir(settings.data_dir)
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
-    return JSONResponse(
-        problem_document(status, code, detail, **extra),
-        status_code=status,
-        media_type=PROBLEM_MEDIA_TYPE,
-    )
-
-
 def create_app(
     database_url: URL,
     settings: Settings,
@@ -125,24 +114,16 @@ def create_app(
         "Errors are RFC 9457 problem documents with a stable `code`.",
     )
 
-    @app.exception_handler(LedgerError)
-    @app.exception_handler(CampaignError)
-    @app.exception_handler(MerchantError)
-    @app.exception_handler(ReconciliationError)
-    @app.exception_handler(ApiError)
+    @app.exception_handler(DomainError)
     async def refusal(request: Request, error: Exception) -> JSONResponse:
-        assert isinstance(
-            error, LedgerError | CampaignError | MerchantError | ReconciliationError | ApiError
+        assert isinstance(error, DomainError)
+        status = status_of(error)
+        response = JSONResponse(
+            refusal_document(error), status_code=status, media_type=PROBLEM_MEDIA_TYPE
         )
-        if isinstance(error, ApiError):
-            response = JSONResponse(
-                error.document(), status_code=error.http_status, media_type=PROBLEM_MEDIA_TYPE
-            )
-        else:
-            response = problem(error.http_status, error.code, error.detail)
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after_seconds)
-        if error.http_status == 401:
+        if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
 

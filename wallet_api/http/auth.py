@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
@@ -20,7 +19,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.keys import private_key_file
-from wallet_api.errors import Forbidden, Unauthenticated
+from wallet_api.actor import Actor, Role
+from wallet_api.errors import Forbidden
+from wallet_api.http.problems import Unauthenticated
 
 AUDIENCE = "aizu"
 LOCAL_ISSUER = "aizu-local"
@@ -28,33 +29,7 @@ CLOCK_SKEW = timedelta(seconds=30)
 _ALGORITHMS = ["EdDSA", "ES256", "RS256", "PS256"]
 
 
-class Role(StrEnum):
-    RESIDENT = "resident"
-    VISITOR = "visitor"
-    MERCHANT_STAFF = "merchant_staff"  # scoped to one merchant
-    CASHIER = "cashier"  # scoped to one counter
-    SUPERVISOR = "supervisor"  # approves refunds of city fees
-    CAMPAIGN_ADMIN = "campaign_admin"
-    ECONOMIST = "economist"
-    AUDITOR = "auditor"
-    OPERATOR = "operator"
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The caller: an identity subject, its roles, and the merchant or counter a scoped role is
-    bound to."""
-
-    subject: str
-    roles: frozenset[Role]
-    merchant: str | None = None
-    counter: str | None = None
-
-    def has(self, *roles: Role) -> bool:
-        return not self.roles.isdisjoint(roles)
-
-
-def principal_from_claims(claims: Mapping[str, Any], roles_claim: str = "roles") -> Principal:
+def actor_from_claims(claims: Mapping[str, Any], roles_claim: str = "roles") -> Actor:
     """Read the roles a token grants. Roles this service does not know are ignored (a provider
     carries others); a scoped role without its scope is not granted."""
     subject = claims.get("sub")
@@ -73,11 +48,11 @@ def principal_from_claims(claims: Mapping[str, Any], roles_claim: str = "roles")
         roles.discard(Role.MERCHANT_STAFF)
     if counter is None:
         roles.discard(Role.CASHIER)
-    return Principal(subject, frozenset(roles), merchant, counter)
+    return Actor(subject, frozenset(roles), merchant, counter)
 
 
 class TokenVerifier(Protocol):
-    async def verify(self, token: str) -> Principal: ...
+    async def verify(self, token: str) -> Actor: ...
 
 
 def _decode(token: str, key: Any, *, issuer: str, audience: str) -> dict[str, Any]:
@@ -139,11 +114,11 @@ class LocalIssuer:
             claims["counter"] = counter
         return jwt.encode(claims, self.private_key, algorithm="EdDSA")
 
-    async def verify(self, token: str) -> Principal:
+    async def verify(self, token: str) -> Actor:
         claims = _decode(
             token, self.private_key.public_key(), issuer=self.issuer, audience=self.audience
         )
-        return principal_from_claims(claims)
+        return actor_from_claims(claims)
 
 
 @dataclass
@@ -160,22 +135,22 @@ class OidcVerifier:
     def __post_init__(self) -> None:
         self._client = jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=600)
 
-    async def verify(self, token: str) -> Principal:
+    async def verify(self, token: str) -> Actor:
         try:
             signing_key = await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {error}") from None
         claims = _decode(token, signing_key.key, issuer=self.issuer, audience=self.audience)
-        return principal_from_claims(claims, self.roles_claim)
+        return actor_from_claims(claims, self.roles_claim)
 
 
 _bearer = HTTPBearer(auto_error=False, description="An OAuth2 access token (JWT).")
 
 
-async def current_principal(
+async def current_actor(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+) -> Actor:
     if credentials is None:
         raise Unauthenticated("send an access token: Authorization: Bearer <token>")
     verifier: TokenVerifier = request.app.state.token_verifier
@@ -189,9 +164,7 @@ class Allow:
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
 
-    async def __call__(
-        self, principal: Annotated[Principal, Depends(current_principal)]
-    ) -> Principal:
-        if not principal.has(*self.roles):
+    async def __call__(self, actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        if not actor.has(*self.roles):
             raise Forbidden("this operation is not open to the caller's roles")
-        return principal
+        return actor

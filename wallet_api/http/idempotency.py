@@ -11,15 +11,16 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.domain import fingerprint
-from wallet_api.errors import (
-    PROBLEM_MEDIA_TYPE,
-    IdempotencyConflict,
-    IdempotencyKeyRequired,
-    InvalidInput,
-    KeptRefusal,
-)
+from ledger.errors import IdempotencyConflict
+from wallet_api.actor import Actor
+from wallet_api.errors import InvalidInput, KeptRefusal
 from wallet_api.http import repository
-from wallet_api.http.auth import Principal
+from wallet_api.http.problems import (
+    PROBLEM_MEDIA_TYPE,
+    IdempotencyKeyRequired,
+    refusal_document,
+    status_of,
+)
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -27,7 +28,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 async def respond_once(
     request: Request,
     session: AsyncSession,
-    principal: Principal,
+    actor: Actor,
     key: str | None,
     body: BaseModel | None,
     operation: Callable[[], Awaitable[tuple[int, BaseModel]]],
@@ -49,8 +50,8 @@ async def respond_once(
             "body": body.model_dump(mode="json") if body is not None else None,
         }
     )
-    if not await repository.claim_request(session, principal.subject, key, request_hash):
-        stored = await repository.stored_response(session, principal.subject, key)
+    if not await repository.claim_request(session, actor.subject, key, request_hash):
+        stored = await repository.stored_response(session, actor.subject, key)
         if stored.request_hash != request_hash:
             raise IdempotencyConflict(f"Idempotency-Key {key!r} was used for another request")
         return JSONResponse(
@@ -64,12 +65,12 @@ async def respond_once(
     except KeptRefusal as kept:
         refusal = kept.refusal
         await repository.store_response(
-            session, principal.subject, key, refusal.http_status, refusal.document()
+            session, actor.subject, key, status_of(refusal), refusal_document(refusal)
         )
         await session.commit()
         raise refusal from None
     content = result.model_dump(mode="json")
     kept_content = {k: None if k in kept_without else v for k, v in content.items()}
-    await repository.store_response(session, principal.subject, key, status_code, kept_content)
+    await repository.store_response(session, actor.subject, key, status_code, kept_content)
     await session.commit()
     return JSONResponse(content, status_code=status_code)

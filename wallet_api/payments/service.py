@@ -14,20 +14,17 @@ from campaigns.domain import Shop
 from campaigns.service import Reward
 from ledger import service as ledger
 from ledger.domain import (
-    BREAKAGE_ACCOUNT,
-    AccountCategory,
-    AccountSpec,
     Entry,
     EntryKind,
     EntryRequest,
     IdempotencyKey,
     PostingLine,
-    plan_lot_refund,
     require_amount,
     utc_now,
 )
 from merchant import service as merchants
 from merchant.domain import Merchant, SizeClass
+from wallet_api.actor import Actor, Role
 from wallet_api.cards import service as cards
 from wallet_api.devices import service as devices
 from wallet_api.devices.domain import PaymentIntent
@@ -37,7 +34,6 @@ from wallet_api.errors import (
     RefundExceedsPayment,
     UnknownPayment,
 )
-from wallet_api.http.auth import Principal, Role
 from wallet_api.payments import repository
 from wallet_api.payments.repository import Payment
 from wallet_api.wallets import service as wallets
@@ -58,7 +54,7 @@ class PaymentReceipt:
 
 async def pay_code(
     session: AsyncSession,
-    principal: Principal,
+    actor: Actor,
     *,
     qr_payload: str,
     intent: PaymentIntent,
@@ -71,7 +67,7 @@ async def pay_code(
     static code. One entry then moves the amount from the wallet's eligible lots, in spending
     order (local-shops points only at a local shop), to the shop."""
     now = utc_now()
-    wallet = await wallets.own_wallet(session, principal, intent.wallet_id)
+    wallet = await wallets.own_wallet(session, actor, intent.wallet_id)
     merchant, code = await merchants.read_code(session, qr_payload, platform_key, now=now)
     if intent.payee != merchant.id:
         raise IntentMismatch(f"the intent pays {intent.payee}, the code is {merchant.id}'s")
@@ -146,7 +142,7 @@ async def _pay(
 
 async def charge_token(
     session: AsyncSession,
-    principal: Principal,
+    actor: Actor,
     merchant_id: str,
     *,
     token: PaymentIntent,
@@ -158,7 +154,7 @@ async def charge_token(
     payee `CPM_PAYEE` whose amount is the most the resident allows; it is accepted once,
     fresh, from an active device of the wallet."""
     require_amount(amount)
-    merchant = await staff_merchant(session, principal, merchant_id)
+    merchant = await staff_merchant(session, actor, merchant_id)
     if token.payee != CPM_PAYEE:
         raise IntentMismatch(f"a shown token names payee {CPM_PAYEE!r}")
     if amount > token.amount:
@@ -179,7 +175,7 @@ async def charge_token(
 
 async def charge_card(
     session: AsyncSession,
-    principal: Principal,
+    actor: Actor,
     merchant_id: str,
     *,
     card_payload: str,
@@ -189,7 +185,7 @@ async def charge_card(
     """A resident's printed card, the static consumer-presented code: scanned at the shop and
     guarded by the PIN (a wrong PIN counts, and is refused as `KeptRefusal`)."""
     require_amount(amount)
-    merchant = await staff_merchant(session, principal, merchant_id)
+    merchant = await staff_merchant(session, actor, merchant_id)
     card = await cards.check_pin(session, card_payload, pin)
     # The wallet's lock first, as every payment and refund of it takes.
     wallet = await wallets.locked_wallet(session, card.wallet_id)
@@ -204,8 +200,8 @@ async def charge_card(
     )
 
 
-async def staff_merchant(session: AsyncSession, principal: Principal, merchant_id: str) -> Merchant:
-    if not principal.has(Role.MERCHANT_STAFF) or principal.merchant != merchant_id:
+async def staff_merchant(session: AsyncSession, actor: Actor, merchant_id: str) -> Merchant:
+    if not actor.has(Role.MERCHANT_STAFF) or actor.merchant != merchant_id:
         raise Forbidden("only the shop's own staff charge for it")
     merchant = await merchants.get_merchant(session, merchant_id)
     merchants.require_open(merchant)
@@ -225,35 +221,8 @@ class Refund:
     to_breakage: int  # of those, the share of lots that had expired meanwhile
 
 
-async def refund_to_lots(
-    session: AsyncSession,
-    paid_entry_id: int,
-    returned: dict[int, int],
-    amount: int,
-    currency: str,
-) -> tuple[dict[int, int], dict[int, int], int]:
-    """Where `amount` of what the entry took from a wallet's lots goes back: the plan per lot
-    (`plan_lot_refund`: the lot spent last first, never more than it gave, `returned` already
-    given back), the credits to post (an expired lot's share to breakage instead), and that
-    share."""
-    paid = await ledger.get_entry(session, paid_entry_id)
-    spent = {line.account_id: -line.amount for line in paid.lines if line.amount < 0}
-    lots = [await ledger.get_account(session, lot_id) for lot_id in spent]
-    plan = plan_lot_refund(lots, spent, returned, amount)
-    now = utc_now()
-    expired = {lot.id for lot in lots if lot.is_expired(now)}
-    credits = {lot_id: points for lot_id, points in plan.items() if lot_id not in expired}
-    to_breakage = sum(points for lot_id, points in plan.items() if lot_id in expired)
-    if to_breakage:
-        breakage = await ledger.open_account(
-            session, AccountSpec(currency, BREAKAGE_ACCOUNT, AccountCategory.SYSTEM, True)
-        )
-        credits[breakage.id] = credits.get(breakage.id, 0) + to_breakage
-    return plan, credits, to_breakage
-
-
 async def refund_payment(
-    session: AsyncSession, principal: Principal, payment_id: str, amount: int
+    session: AsyncSession, actor: Actor, payment_id: str, amount: int
 ) -> Refund:
     """Refund all or part of a payment, by the receiving shop's staff only, never beyond what
     is left of it. The points go back to the lots they came from, the lot spent last first
@@ -263,7 +232,7 @@ async def refund_payment(
     payment = await repository.lock_payment(session, payment_id)
     if payment is None:
         raise UnknownPayment(f"unknown payment {payment_id}")
-    if not principal.has(Role.MERCHANT_STAFF) or principal.merchant != payment.merchant_id:
+    if not actor.has(Role.MERCHANT_STAFF) or actor.merchant != payment.merchant_id:
         raise Forbidden("only the shop that was paid refunds its payment")
     # The payer's wallet next: its payments and refunds take turns, so a refund's claw-back
     # of spend-back, which touches several of the wallet's lots, never deadlocks with them.
@@ -273,7 +242,7 @@ async def refund_payment(
         raise RefundExceedsPayment(f"{left} of this payment is left to refund")
     merchant = await merchants.get_merchant(session, payment.merchant_id)
     returned = await repository.returned_per_lot(session, payment.id)
-    plan, credits, to_breakage = await refund_to_lots(
+    plan, credits, to_breakage = await ledger.refund_to_lots(
         session, payment.entry_id, returned, amount, merchant.profile.currency
     )
     refund_id = f"r-{secrets.token_hex(8)}"

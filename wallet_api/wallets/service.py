@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from city_hall.domain import Counter
 from ledger import service as ledger
 from ledger.domain import (
     MAX_AMOUNT,
@@ -27,7 +28,7 @@ from ledger.domain import (
     transfer_lines,
     utc_now,
 )
-from merchant.domain import Counter
+from wallet_api.actor import Actor, Role
 from wallet_api.errors import (
     AlreadyExists,
     BalanceCapExceeded,
@@ -40,7 +41,6 @@ from wallet_api.errors import (
     UnknownWallet,
     WalletClosed,
 )
-from wallet_api.http.auth import Principal, Role
 from wallet_api.wallets import repository
 from wallet_api.wallets.domain import (
     DEFAULT_POLICY,
@@ -123,19 +123,19 @@ async def update_policy(session: AsyncSession, region: str, limits: dict[str, An
 # --- wallets ------------------------------------------------------------------------------
 
 
-async def open_wallet(session: AsyncSession, principal: Principal, region: str) -> Wallet:
+async def open_wallet(session: AsyncSession, actor: Actor, region: str) -> Wallet:
     """Open the caller's wallet in a region: a resident's is linked to the identity subject,
     one per region; a visitor's expires after the region's visitor period."""
-    if principal.has(Role.RESIDENT):
+    if actor.has(Role.RESIDENT):
         kind, expires_at = WalletKind.RESIDENT, None
-    elif principal.has(Role.VISITOR):
+    elif actor.has(Role.VISITOR):
         kind = WalletKind.VISITOR
     else:
         raise Forbidden("only residents and visitors open wallets")
     policy = await get_policy(session, region)
     if kind is WalletKind.VISITOR:
         expires_at = utc_now() + timedelta(days=policy.visitor_wallet_days)
-    if await repository.wallet_of_subject(session, principal.subject, region) is not None:
+    if await repository.wallet_of_subject(session, actor.subject, region) is not None:
         raise AlreadyExists(f"the caller already has a wallet in {region}")
     wallet_id = f"w-{secrets.token_hex(8)}"
     lot = await ledger.open_account(
@@ -154,7 +154,7 @@ async def open_wallet(session: AsyncSession, principal: Principal, region: str) 
         wallet_id=wallet_id,
         region=region,
         currency=policy.currency,
-        subject=principal.subject,
+        subject=actor.subject,
         kind=kind,
         purchased_lot_id=lot.id,
         expires_at=expires_at,
@@ -171,27 +171,27 @@ async def get_wallet(session: AsyncSession, wallet_id: str) -> Wallet:
     return wallet
 
 
-async def wallet_for(session: AsyncSession, principal: Principal, wallet_id: str) -> Wallet:
+async def wallet_for(session: AsyncSession, actor: Actor, wallet_id: str) -> Wallet:
     """The wallet, if the caller may see it: its holder, or an operator."""
     wallet = await get_wallet(session, wallet_id)
-    if principal.has(Role.OPERATOR):
+    if actor.has(Role.OPERATOR):
         return wallet
-    if principal.has(Role.RESIDENT, Role.VISITOR) and wallet.subject == principal.subject:
+    if actor.has(Role.RESIDENT, Role.VISITOR) and wallet.subject == actor.subject:
         return wallet
     raise Forbidden("the wallet belongs to someone else")
 
 
-async def own_wallet(session: AsyncSession, principal: Principal, wallet_id: str) -> Wallet:
+async def own_wallet(session: AsyncSession, actor: Actor, wallet_id: str) -> Wallet:
     """The wallet, if the caller is its holder: for what only the holder does (registering a
     phone, consenting, giving demographics), whatever other roles the caller also has."""
     wallet = await get_wallet(session, wallet_id)
-    if principal.has(Role.RESIDENT, Role.VISITOR) and wallet.subject == principal.subject:
+    if actor.has(Role.RESIDENT, Role.VISITOR) and wallet.subject == actor.subject:
         return wallet
     raise Forbidden("only the wallet's holder may do this")
 
 
-async def wallets_of(session: AsyncSession, principal: Principal) -> list[Wallet]:
-    return await repository.wallets_of_subject(session, principal.subject)
+async def wallets_of(session: AsyncSession, actor: Actor) -> list[Wallet]:
+    return await repository.wallets_of_subject(session, actor.subject)
 
 
 @dataclass(frozen=True, slots=True)

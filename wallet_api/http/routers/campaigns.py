@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import service
 from campaigns.domain import Person
 from ledger.domain import utc_now
-from wallet_api.http.auth import Allow, Principal, Role
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.idempotency import respond_once
+from wallet_api.http.roles import AnyRole, CampaignAdmin, CampaignReader, Holder
 from wallet_api.http.schemas.campaigns import (
     ApplicationCreate,
     ApplicationOut,
@@ -38,11 +38,6 @@ from wallet_api.wallets.domain import Wallet, WalletKind
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 register_router = APIRouter(prefix="/v1/resident-register", tags=["campaigns"])
 
-Admin = Annotated[Principal, Depends(Allow(Role.CAMPAIGN_ADMIN))]
-Holder = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR))]
-Analyst = Annotated[Principal, Depends(Allow(Role.CAMPAIGN_ADMIN, Role.ECONOMIST, Role.AUDITOR))]
-AnyRole = Annotated[Principal, Depends(Allow(*Role))]
-
 
 async def _person(session: AsyncSession, wallet: Wallet) -> Person:
     (found,) = await service.people(
@@ -56,7 +51,7 @@ async def create_campaign(
     body: Annotated[CampaignCreate, Body()],
     request: Request,
     session: SessionDep,
-    principal: Admin,
+    actor: CampaignAdmin,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """A campaign of one of three kinds (`kind`); every number is a setting. The city funds its
@@ -74,11 +69,11 @@ async def create_campaign(
         )
         return 201, CampaignOut.of(campaign)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/{campaign_id}")
-async def read_campaign(campaign_id: str, session: SessionDep, principal: AnyRole) -> CampaignOut:
+async def read_campaign(campaign_id: str, session: SessionDep, actor: AnyRole) -> CampaignOut:
     return CampaignOut.of(await service.get_campaign(session, campaign_id))
 
 
@@ -88,14 +83,14 @@ async def buy_sets(
     body: PurchaseCreate,
     request: Request,
     session: SessionDep,
-    principal: Holder,
+    actor: Holder,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Buy premium sets with the wallet's purchased points."""
 
     async def operation() -> tuple[int, PurchaseOut]:
         campaign = await service.get_campaign(session, campaign_id)
-        wallet = await wallets.own_wallet(session, principal, body.wallet_id)
+        wallet = await wallets.own_wallet(session, actor, body.wallet_id)
         # One person's purchases take turns, so each is counted against the cap.
         await wallet_repository.get_wallet(session, wallet.id, lock=True)
         purchase = await service.buy_sets(
@@ -108,7 +103,7 @@ async def buy_sets(
         )
         return 201, PurchaseOut.of(purchase)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.post("/{campaign_id}/applications", status_code=201, response_model=ApplicationOut)
@@ -117,24 +112,24 @@ async def apply(
     body: ApplicationCreate,
     request: Request,
     session: SessionDep,
-    principal: Holder,
+    actor: Holder,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Apply for sets of a lottery campaign, once per wallet, while applications are open."""
 
     async def operation() -> tuple[int, ApplicationOut]:
         campaign = await service.get_campaign(session, campaign_id)
-        wallet = await wallets.own_wallet(session, principal, body.wallet_id)
+        wallet = await wallets.own_wallet(session, actor, body.wallet_id)
         application = await service.apply(
             session, campaign, await _person(session, wallet), sets=body.sets, now=utc_now()
         )
         return 201, ApplicationOut.of(campaign.id, application)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/{campaign_id}/lottery")
-async def read_lottery(campaign_id: str, session: SessionDep, principal: AnyRole) -> LotteryOut:
+async def read_lottery(campaign_id: str, session: SessionDep, actor: AnyRole) -> LotteryOut:
     """The seed's hash; after the draw, the seed, every application and every round's
     winners: all that is needed to re-run the draw."""
     campaign = await service.get_campaign(session, campaign_id)
@@ -146,7 +141,7 @@ async def draw_lottery(
     campaign_id: str,
     request: Request,
     session: SessionDep,
-    principal: Admin,
+    actor: CampaignAdmin,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Draw the first round once applications have closed, revealing the seed."""
@@ -155,7 +150,7 @@ async def draw_lottery(
         campaign = await service.get_campaign(session, campaign_id)
         return 201, LotteryOut.of(await service.draw_lottery(session, campaign, now=utc_now()))
 
-    return await respond_once(request, session, principal, idempotency_key, None, operation)
+    return await respond_once(request, session, actor, idempotency_key, None, operation)
 
 
 @router.post("/{campaign_id}/lottery/rounds", status_code=201, response_model=LotteryOut)
@@ -164,7 +159,7 @@ async def draw_next_round(
     body: RoundCreate,
     request: Request,
     session: SessionDep,
-    principal: Admin,
+    actor: CampaignAdmin,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Offer the sets left unbought to the next applications down the ranking, once the last
@@ -177,7 +172,7 @@ async def draw_next_round(
         )
         return 201, LotteryOut.of(drawn)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.post("/{campaign_id}/benefit-payouts", status_code=201, response_model=BenefitPayoutOut)
@@ -186,7 +181,7 @@ async def pay_benefit(
     body: BenefitPayoutCreate,
     request: Request,
     session: SessionDep,
-    principal: Admin,
+    actor: CampaignAdmin,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Credit the listed residents with the benefit: each eligible one once, whatever lists
@@ -212,7 +207,7 @@ async def pay_benefit(
         subject_of = {wallet.id: subject for subject, wallet in usable.items()}
         return 201, BenefitPayoutOut.of(payout, subject_of, unpaid)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.post("/{campaign_id}/budget-return", status_code=201, response_model=BudgetReturnOut)
@@ -220,7 +215,7 @@ async def return_budget(
     campaign_id: str,
     request: Request,
     session: SessionDep,
-    principal: Admin,
+    actor: CampaignAdmin,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Once the campaign has closed, move what is left of its budget back to the city."""
@@ -230,11 +225,11 @@ async def return_budget(
         returned = await service.return_budget(session, campaign, now=utc_now())
         return 201, BudgetReturnOut(campaign_id=campaign.id, returned=returned)
 
-    return await respond_once(request, session, principal, idempotency_key, None, operation)
+    return await respond_once(request, session, actor, idempotency_key, None, operation)
 
 
 @router.get("/{campaign_id}/report")
-async def read_report(campaign_id: str, session: SessionDep, principal: Analyst) -> ReportOut:
+async def read_report(campaign_id: str, session: SessionDep, actor: CampaignReader) -> ReportOut:
     """Applications, winners, sets sold, points issued by lot, spent at local shops and at all
     shops, breakage and the budget."""
     campaign = await service.get_campaign(session, campaign_id)
@@ -246,7 +241,7 @@ async def record_residents(
     body: ResidentRecordsCreate,
     request: Request,
     session: SessionDep,
-    principal: Admin,
+    actor: CampaignAdmin,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Add or correct records of the city's resident register (household, district, birth
@@ -258,4 +253,4 @@ async def record_residents(
         await service.record_residents(session, records)
         return 200, ResidentRecordsOut(recorded=len(records))
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from wallet_api.actor import Actor
 from wallet_api.cards import service
 from wallet_api.cards.domain import Card
-from wallet_api.http.auth import Allow, Principal, Role
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.idempotency import REPLAYED_HEADER, respond_once
+from wallet_api.http.roles import CashierOrStaff, Operator, ResidentOrOperator
 from wallet_api.http.schemas.cards import (
     SHOWN_ONCE,
     CardAuthenticate,
@@ -26,15 +26,11 @@ from wallet_api.wallets.domain import Wallet
 
 router = APIRouter(prefix="/v1", tags=["cards"])
 
-Operator = Annotated[Principal, Depends(Allow(Role.OPERATOR))]
-OwnerOrOperator = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.OPERATOR))]
-Terminal = Annotated[Principal, Depends(Allow(Role.CASHIER, Role.MERCHANT_STAFF))]
 
-
-async def _card_for(session: SessionDep, principal: Principal, card_id: str) -> tuple[Card, Wallet]:
+async def _card_for(session: SessionDep, actor: Actor, card_id: str) -> tuple[Card, Wallet]:
     """The card, if the caller may see it: its wallet's resident, or an operator."""
     card = await service.get_card(session, card_id)
-    wallet = await wallets.wallet_for(session, principal, card.wallet_id)
+    wallet = await wallets.wallet_for(session, actor, card.wallet_id)
     return card, wallet
 
 
@@ -44,24 +40,24 @@ async def issue_card(
     body: CardIssue,
     request: Request,
     session: SessionDep,
-    principal: Operator,
+    actor: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Issue a printed QR card for a resident's wallet, guarded by a four-digit PIN. The answer
     carries the QR code (payload, PNG, SVG) to print; it is shown this once."""
 
     async def operation() -> tuple[int, PrintedCardOut]:
-        wallet = await wallets.wallet_for(session, principal, wallet_id)
+        wallet = await wallets.wallet_for(session, actor, wallet_id)
         return 201, PrintedCardOut.printed(await service.issue_card(session, wallet, body.pin))
 
     return await respond_once(
-        request, session, principal, idempotency_key, body, operation, kept_without=SHOWN_ONCE
+        request, session, actor, idempotency_key, body, operation, kept_without=SHOWN_ONCE
     )
 
 
 @router.get("/cards/{card_id}")
-async def read_card(card_id: str, session: SessionDep, principal: OwnerOrOperator) -> CardOut:
-    card, _ = await _card_for(session, principal, card_id)
+async def read_card(card_id: str, session: SessionDep, actor: ResidentOrOperator) -> CardOut:
+    card, _ = await _card_for(session, actor, card_id)
     return CardOut.of(card)
 
 
@@ -70,7 +66,7 @@ async def authenticate_card(
     body: CardAuthenticate,
     request: Request,
     session: SessionDep,
-    principal: Terminal,
+    actor: CashierOrStaff,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """A shop or counter scanned a card and the resident typed the PIN. A wrong PIN is
@@ -81,7 +77,7 @@ async def authenticate_card(
         card = await service.check_pin(session, body.qr_payload, body.pin)
         return 200, CardHolderOut(card_id=card.id, wallet_id=card.wallet_id)
 
-    response = await respond_once(request, session, principal, idempotency_key, body, operation)
+    response = await respond_once(request, session, actor, idempotency_key, body, operation)
     if response.status_code == 200 and response.headers.get(REPLAYED_HEADER):
         # A replayed yes must still be true: the card may have been blocked since.
         await service.require_in_use(session, json.loads(bytes(response.body))["card_id"])
@@ -93,16 +89,16 @@ async def block_card(
     card_id: str,
     request: Request,
     session: SessionDep,
-    principal: OwnerOrOperator,
+    actor: ResidentOrOperator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Block a lost card at once; the wallet and its points stay."""
 
     async def operation() -> tuple[int, CardOut]:
-        card, _ = await _card_for(session, principal, card_id)
+        card, _ = await _card_for(session, actor, card_id)
         return 200, CardOut.of(await service.block_card(session, card))
 
-    return await respond_once(request, session, principal, idempotency_key, None, operation)
+    return await respond_once(request, session, actor, idempotency_key, None, operation)
 
 
 @router.post("/cards/{card_id}/replace", status_code=201, response_model=PrintedCardOut)
@@ -111,17 +107,17 @@ async def replace_card(
     body: CardIssue,
     request: Request,
     session: SessionDep,
-    principal: Operator,
+    actor: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Replace a lost or locked card: the old one is blocked, a new one with a new PIN is
     printed for the same wallet, and the balance stays."""
 
     async def operation() -> tuple[int, PrintedCardOut]:
-        card, wallet = await _card_for(session, principal, card_id)
+        card, wallet = await _card_for(session, actor, card_id)
         replacement = await service.replace_card(session, wallet, card, body.pin)
         return 201, PrintedCardOut.printed(replacement)
 
     return await respond_once(
-        request, session, principal, idempotency_key, body, operation, kept_without=SHOWN_ONCE
+        request, session, actor, idempotency_key, body, operation, kept_without=SHOWN_ONCE
     )

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from city_hall.fees import service
 from ledger.domain import business_date, utc_now
-from wallet_api.http.auth import Allow, Principal, Role
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.idempotency import respond_once
+from wallet_api.http.roles import AnyRole, Operator, OperatorOrAuditor
 from wallet_api.http.schemas.city_hall import (
     DepartmentIn,
     DepartmentList,
@@ -25,13 +25,9 @@ from wallet_api.http.schemas.city_hall import (
 
 router = APIRouter(prefix="/v1/regions/{region}", tags=["city hall"])
 
-Operator = Annotated[Principal, Depends(Allow(Role.OPERATOR))]
-Overseer = Annotated[Principal, Depends(Allow(Role.OPERATOR, Role.AUDITOR))]
-AnyRole = Annotated[Principal, Depends(Allow(*Role))]
-
 
 @router.get("/departments")
-async def list_departments(region: str, session: SessionDep, principal: AnyRole) -> DepartmentList:
+async def list_departments(region: str, session: SessionDep, actor: AnyRole) -> DepartmentList:
     departments = await service.departments(session, region)
     return DepartmentList(departments=[DepartmentOut.of(d) for d in departments])
 
@@ -42,7 +38,7 @@ async def add_department(
     body: DepartmentIn,
     request: Request,
     session: SessionDep,
-    principal: Operator,
+    actor: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """A department of city hall, with the revenue account its fees are booked to."""
@@ -53,14 +49,14 @@ async def add_department(
         )
         return 201, DepartmentOut.of(department)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/fees")
 async def fee_catalogue(
     region: str,
     session: SessionDep,
-    principal: AnyRole,
+    actor: AnyRole,
     on: Annotated[date | None, Query(description="The day (default: today in Japan).")] = None,
 ) -> FeeList:
     """The procedures and their fees in force on a day."""
@@ -70,7 +66,7 @@ async def fee_catalogue(
 
 @router.put("/fees/{procedure}")
 async def set_fee(
-    region: str, procedure: str, body: FeeIn, session: SessionDep, principal: Operator
+    region: str, procedure: str, body: FeeIn, session: SessionDep, actor: Operator
 ) -> FeeOut:
     """A procedure's fee from a date on (a new version: what was charged before stays)."""
     version = await service.set_fee(
@@ -82,7 +78,7 @@ async def set_fee(
         department_code=body.department,
         fee=body.fee,
         valid_from=body.valid_from,
-        recorded_by=principal.subject,
+        recorded_by=actor.subject,
     )
     await session.commit()
     return FeeOut.of(version)
@@ -90,7 +86,7 @@ async def set_fee(
 
 @router.get("/fees/{procedure}/history")
 async def fee_history(
-    region: str, procedure: str, session: SessionDep, principal: Overseer
+    region: str, procedure: str, session: SessionDep, actor: OperatorOrAuditor
 ) -> FeeList:
     """Every version of a procedure's fee, in the order recorded, with who recorded it."""
     return FeeList(fees=[FeeOut.of(v) for v in await service.history(session, region, procedure)])
@@ -102,7 +98,7 @@ async def load_sample_catalogue(
     body: SampleLoad,
     request: Request,
     session: SessionDep,
-    principal: Operator,
+    actor: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Load the sample catalogue (26 common procedures, five departments), marked as sample
@@ -110,8 +106,8 @@ async def load_sample_catalogue(
 
     async def operation() -> tuple[int, FeeList]:
         versions = await service.load_sample(
-            session, region, valid_from=body.valid_from, recorded_by=principal.subject
+            session, region, valid_from=body.valid_from, recorded_by=actor.subject
         )
         return 201, FeeList(fees=[FeeOut.of(v) for v in versions])
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from wallet_api.consent import service
 from wallet_api.consent.domain import TERMS
-from wallet_api.errors import NotFound
-from wallet_api.http.auth import Allow, Principal, Role
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.idempotency import respond_once
+from wallet_api.http.problems import NotFound
+from wallet_api.http.roles import AnyRole, Holder, HolderOrOperator
 from wallet_api.http.schemas.consent import (
     ConsentDecision,
     ConsentOverview,
@@ -27,23 +25,19 @@ from wallet_api.wallets.service import own_wallet, wallet_for
 
 router = APIRouter(prefix="/v1", tags=["consent"])
 
-Holder = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR))]
-HolderOrOperator = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR, Role.OPERATOR))]
-AnyRole = Annotated[Principal, Depends(Allow(*Role))]
-
 
 @router.get("/consent-purposes")
-async def consent_purposes(principal: AnyRole) -> TermsList:
+async def consent_purposes(actor: AnyRole) -> TermsList:
     """What each purpose uses, for whom, and the text (with its version) a resident agrees to."""
     return TermsList(purposes=[TermsOut.of(terms) for terms in TERMS.values()])
 
 
 @router.get("/wallets/{wallet_id}/consents")
 async def read_consents(
-    wallet_id: str, session: SessionDep, principal: HolderOrOperator
+    wallet_id: str, session: SessionDep, actor: HolderOrOperator
 ) -> ConsentOverview:
     """The consent in force per purpose, and every grant and revocation, oldest first."""
-    wallet = await wallet_for(session, principal, wallet_id)
+    wallet = await wallet_for(session, actor, wallet_id)
     current, history = await service.consent_state(session, wallet)
     return ConsentOverview(
         current=[ConsentStateOut.of(state) for state in current],
@@ -57,26 +51,24 @@ async def decide_consent(
     body: ConsentDecision,
     request: Request,
     session: SessionDep,
-    principal: Holder,
+    actor: Holder,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Grant (under the text version shown) or revoke a purpose; both are kept as history."""
 
     async def operation() -> tuple[int, ConsentRecordOut]:
-        wallet = await own_wallet(session, principal, wallet_id)
+        wallet = await own_wallet(session, actor, wallet_id)
         record = await service.decide(
             session, wallet, body.purpose, granted=body.granted, text_version=body.text_version
         )
         return 201, ConsentRecordOut.of(record)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/wallets/{wallet_id}/demographics")
-async def read_demographics(
-    wallet_id: str, session: SessionDep, principal: Holder
-) -> DemographicsOut:
-    wallet = await own_wallet(session, principal, wallet_id)
+async def read_demographics(wallet_id: str, session: SessionDep, actor: Holder) -> DemographicsOut:
+    wallet = await own_wallet(session, actor, wallet_id)
     demographics = await service.get_demographics(session, wallet)
     if demographics is None:
         raise NotFound("no demographics given")
@@ -85,11 +77,11 @@ async def read_demographics(
 
 @router.put("/wallets/{wallet_id}/demographics")
 async def give_demographics(
-    wallet_id: str, body: DemographicsIn, session: SessionDep, principal: Holder
+    wallet_id: str, body: DemographicsIn, session: SessionDep, actor: Holder
 ) -> DemographicsOut:
     """Give age band and district; they are kept apart from the ledger and used only for the
     purposes consented to."""
-    wallet = await own_wallet(session, principal, wallet_id)
+    wallet = await own_wallet(session, actor, wallet_id)
     demographics = await service.set_demographics(
         session, wallet, age_band=body.age_band, district=body.district
     )
@@ -98,9 +90,9 @@ async def give_demographics(
 
 
 @router.delete("/wallets/{wallet_id}/demographics", status_code=204)
-async def withdraw_demographics(wallet_id: str, session: SessionDep, principal: Holder) -> Response:
+async def withdraw_demographics(wallet_id: str, session: SessionDep, actor: Holder) -> Response:
     """Delete the demographics given."""
-    wallet = await own_wallet(session, principal, wallet_id)
+    wallet = await own_wallet(session, actor, wallet_id)
     await service.withdraw_demographics(session, wallet)
     await session.commit()
     return Response(status_code=204)

@@ -6,15 +6,23 @@ import base64
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from city_hall import repository, service
+from city_hall import service
 from merchant.images import qr_png
-from wallet_api.errors import Forbidden, UnknownInvoice
-from wallet_api.http.auth import Allow, Principal, Role
+from wallet_api.actor import Role
+from wallet_api.errors import Forbidden
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.idempotency import respond_once
+from wallet_api.http.roles import (
+    Cashier,
+    CashierOrOperator,
+    CounterCashier,
+    Holder,
+    OperatorOrAuditor,
+    Supervisor,
+)
 from wallet_api.http.schemas.city_hall import (
     CancellationIn,
     CardPin,
@@ -27,14 +35,9 @@ from wallet_api.http.schemas.city_hall import (
     ShownInvoiceOut,
 )
 from wallet_api.http.schemas.payments import CodePayment
+from wallet_api.payments import invoices
 
 router = APIRouter(prefix="/v1", tags=["city hall"])
-
-Cashier = Annotated[Principal, Depends(Allow(Role.CASHIER))]
-CashierOrOperator = Annotated[Principal, Depends(Allow(Role.CASHIER, Role.OPERATOR))]
-Supervisor = Annotated[Principal, Depends(Allow(Role.SUPERVISOR))]
-Overseer = Annotated[Principal, Depends(Allow(Role.OPERATOR, Role.AUDITOR))]
-Holder = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR))]
 
 
 @router.post("/counters/{counter_id}/shifts", status_code=201, response_model=ShiftOut)
@@ -42,13 +45,13 @@ async def open_shift(
     counter_id: str,
     request: Request,
     session: SessionDep,
-    principal: Cashier,
+    actor: CounterCashier,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """The cashier opens the counter's shift for today (one open shift a counter)."""
 
     async def operation() -> tuple[int, ShiftOut]:
-        shift = await service.open_shift(session, principal, counter_id)
+        shift = await service.open_shift(session, counter_id, cashier=actor.subject)
         return 201, ShiftOut(
             id=shift.id,
             counter_id=shift.counter_id,
@@ -58,7 +61,7 @@ async def open_shift(
             closed_at=shift.closed_at,
         )
 
-    return await respond_once(request, session, principal, idempotency_key, None, operation)
+    return await respond_once(request, session, actor, idempotency_key, None, operation)
 
 
 @router.post("/counters/{counter_id}/invoices", status_code=201, response_model=ShownInvoiceOut)
@@ -67,7 +70,7 @@ async def create_invoice(
     body: InvoiceCreate,
     request: Request,
     session: SessionDep,
-    principal: Cashier,
+    actor: CounterCashier,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """An invoice of procedures at today's fees, and the code the counter shows for its total
@@ -76,7 +79,6 @@ async def create_invoice(
     async def operation() -> tuple[int, ShownInvoiceOut]:
         shown = await service.create_invoice(
             session,
-            principal,
             counter_id,
             [(line.procedure, line.quantity) for line in body.lines],
             request.app.state.platform_key,
@@ -87,18 +89,16 @@ async def create_invoice(
             png_base64=base64.b64encode(qr_png(shown.qr_payload)).decode(),
         )
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/invoices/{invoice_id}")
 async def read_invoice(
-    invoice_id: str, session: SessionDep, principal: CashierOrOperator
+    invoice_id: str, session: SessionDep, actor: CashierOrOperator
 ) -> InvoiceOut:
     """An invoice and whether it is paid (the counter's screen polls this)."""
-    invoice = await repository.get_invoice(session, invoice_id)
-    if invoice is None:
-        raise UnknownInvoice(f"unknown invoice {invoice_id}")
-    if not principal.has(Role.OPERATOR) and principal.counter != invoice.counter_id:
+    invoice = await service.get_invoice(session, invoice_id)
+    if not actor.has(Role.OPERATOR) and actor.counter != invoice.counter_id:
         raise Forbidden("a cashier sees the invoices of their own counter")
     return InvoiceOut.of(invoice)
 
@@ -108,24 +108,24 @@ async def pay_fees(
     body: CodePayment,
     request: Request,
     session: SessionDep,
-    principal: Holder,
+    actor: Holder,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Pay the invoice a city counter shows (its code's payee is `counter:<id>`), with an intent
     signed by a device of the wallet; the answer is the numbered receipt."""
 
     async def operation() -> tuple[int, FeeReceiptOut]:
-        receipt = await service.pay_invoice(
+        paid = await invoices.pay_invoice(
             session,
-            principal,
+            actor,
             qr_payload=body.qr_payload,
             intent=body.intent.intent(),
             signature=body.signature,
             platform_key=request.app.state.platform_key.verify_key,
         )
-        return 201, FeeReceiptOut.of(receipt)
+        return 201, FeeReceiptOut.of(paid)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.post("/invoices/{invoice_id}/card-payments", status_code=201, response_model=FeeReceiptOut)
@@ -134,18 +134,18 @@ async def pay_invoice_by_card(
     body: CardPin,
     request: Request,
     session: SessionDep,
-    principal: Cashier,
+    actor: Cashier,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """The cashier scans the resident's printed card and the resident types the PIN."""
 
     async def operation() -> tuple[int, FeeReceiptOut]:
-        receipt = await service.pay_invoice_by_card(
-            session, principal, invoice_id, card_payload=body.qr_payload, pin=body.pin
+        paid = await invoices.pay_invoice_by_card(
+            session, actor, invoice_id, card_payload=body.qr_payload, pin=body.pin
         )
-        return 201, FeeReceiptOut.of(receipt)
+        return 201, FeeReceiptOut.of(paid)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.post("/invoices/{invoice_id}/cancellations", status_code=201, response_model=FeeRefundOut)
@@ -154,14 +154,14 @@ async def cancel_procedure(
     body: CancellationIn,
     request: Request,
     session: SessionDep,
-    principal: Supervisor,
+    actor: Supervisor,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Cancel a paid procedure and refund its fee to the wallet (a supervisor's approval)."""
 
     async def operation() -> tuple[int, FeeRefundOut]:
         refund = await service.cancel_procedure(
-            session, principal, invoice_id, body.line_no, body.reason
+            session, invoice_id, body.line_no, reason=body.reason, approved_by=actor.subject
         )
         return 201, FeeRefundOut(
             id=refund.id,
@@ -173,7 +173,7 @@ async def cancel_procedure(
             approved_by=refund.approved_by,
         )
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.post("/counters/{counter_id}/shifts/close")
@@ -181,17 +181,17 @@ async def close_shift(
     counter_id: str,
     request: Request,
     session: SessionDep,
-    principal: Cashier,
+    actor: CounterCashier,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Close the shift: counts and totals per procedure and department, refunds, and the
     ledger's own totals for the counter and day beside them (`matches` says if they agree)."""
 
     async def operation() -> tuple[int, CloseReport]:
-        report = await service.close_shift(session, principal, counter_id)
+        report = await service.close_shift(session, counter_id)
         return 200, CloseReport(report=report)
 
-    return await respond_once(request, session, principal, idempotency_key, None, operation)
+    return await respond_once(request, session, actor, idempotency_key, None, operation)
 
 
 @router.get(
@@ -202,7 +202,7 @@ async def close_shift(
 async def fee_revenue_csv(
     region: str,
     session: SessionDep,
-    principal: Overseer,
+    actor: OperatorOrAuditor,
     day: Annotated[date, Query(alias="date", description="The business date.")],
 ) -> Response:
     """The day's fee revenue per department and procedure, for the municipal accounting system:

@@ -5,19 +5,19 @@ point down only."""
 from __future__ import annotations
 
 import base64
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from merchant import service
 from merchant.domain import Merchant
 from merchant.images import qr_png, qr_svg
+from wallet_api.actor import Actor, Role
 from wallet_api.devices.service import decode_base64url
 from wallet_api.errors import Forbidden
-from wallet_api.http.auth import Allow, Principal, Role
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.idempotency import respond_once
+from wallet_api.http.roles import Operator, Staff, StaffOrOperator
 from wallet_api.http.schemas.merchants import (
     MerchantCreate,
     MerchantOut,
@@ -29,14 +29,10 @@ from wallet_api.http.schemas.merchants import (
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
 
-Operator = Annotated[Principal, Depends(Allow(Role.OPERATOR))]
-Staff = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF))]
-StaffOrOperator = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF, Role.OPERATOR))]
 
-
-async def merchant_for(session: SessionDep, principal: Principal, merchant_id: str) -> Merchant:
+async def merchant_for(session: SessionDep, actor: Actor, merchant_id: str) -> Merchant:
     """The merchant, if the caller is its staff (or an operator)."""
-    if not principal.has(Role.OPERATOR) and principal.merchant != merchant_id:
+    if not actor.has(Role.OPERATOR) and actor.merchant != merchant_id:
         raise Forbidden("merchant staff act only for the merchant of their token")
     return await service.get_merchant(session, merchant_id)
 
@@ -46,7 +42,7 @@ async def onboard_merchant(
     body: MerchantCreate,
     request: Request,
     session: SessionDep,
-    principal: Operator,
+    actor: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Onboard a shop: names (the katakana one for bank transfers), category (MCC and JSIC),
@@ -55,23 +51,23 @@ async def onboard_merchant(
     async def operation() -> tuple[int, MerchantOut]:
         return 201, MerchantOut.of(await service.onboard_merchant(session, body.profile()))
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/{merchant_id}")
 async def read_merchant(
-    merchant_id: str, session: SessionDep, principal: StaffOrOperator
+    merchant_id: str, session: SessionDep, actor: StaffOrOperator
 ) -> MerchantOut:
-    return MerchantOut.of(await merchant_for(session, principal, merchant_id))
+    return MerchantOut.of(await merchant_for(session, actor, merchant_id))
 
 
 @router.get("/{merchant_id}/qr")
 async def static_qr(
-    merchant_id: str, request: Request, session: SessionDep, principal: StaffOrOperator
+    merchant_id: str, request: Request, session: SessionDep, actor: StaffOrOperator
 ) -> QrCodeOut:
     """The shop's printed code (static: the customer types the amount), signed by the
     platform, as its EMV payload and as PNG and SVG for printing."""
-    merchant = await merchant_for(session, principal, merchant_id)
+    merchant = await merchant_for(session, actor, merchant_id)
     payload = service.static_code(merchant, request.app.state.platform_key)
     return QrCodeOut(
         payload=payload,
@@ -86,27 +82,27 @@ async def register_terminal(
     body: TerminalRegister,
     request: Request,
     session: SessionDep,
-    principal: Staff,
+    actor: Staff,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Register a till's or tablet's Ed25519 public key; the server never sees its private key."""
 
     async def operation() -> tuple[int, TerminalOut]:
-        merchant = await merchant_for(session, principal, merchant_id)
+        merchant = await merchant_for(session, actor, merchant_id)
         key = decode_base64url(body.public_key, what="public_key", length=32)
         terminal = await service.register_terminal(
             session, merchant, label=body.label, public_key=key
         )
         return 201, TerminalOut.of(terminal)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/{merchant_id}/terminals")
 async def list_terminals(
-    merchant_id: str, session: SessionDep, principal: StaffOrOperator
+    merchant_id: str, session: SessionDep, actor: StaffOrOperator
 ) -> TerminalList:
-    merchant = await merchant_for(session, principal, merchant_id)
+    merchant = await merchant_for(session, actor, merchant_id)
     terminals = await service.merchant_terminals(session, merchant)
     return TerminalList(terminals=[TerminalOut.of(t) for t in terminals])
 
@@ -117,13 +113,13 @@ async def revoke_terminal(
     terminal_id: str,
     request: Request,
     session: SessionDep,
-    principal: StaffOrOperator,
+    actor: StaffOrOperator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Revoke a lost or retired terminal: codes it signs are refused from now on."""
 
     async def operation() -> tuple[int, TerminalOut]:
-        merchant = await merchant_for(session, principal, merchant_id)
+        merchant = await merchant_for(session, actor, merchant_id)
         return 200, TerminalOut.of(await service.revoke_terminal(session, merchant, terminal_id))
 
-    return await respond_once(request, session, principal, idempotency_key, None, operation)
+    return await respond_once(request, session, actor, idempotency_key, None, operation)

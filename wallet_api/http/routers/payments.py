@@ -8,15 +8,15 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.domain import IdempotencyKey, utc_now
 from merchant import service as merchants
-from wallet_api.http.auth import Allow, Principal, Role
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.idempotency import respond_once
+from wallet_api.http.roles import Holder, Staff, StaffOrOperator
 from wallet_api.http.routers.merchants import merchant_for
 from wallet_api.http.schemas.payments import (
     B2BPayment,
@@ -38,17 +38,13 @@ router = APIRouter(prefix="/v1", tags=["payments"])
 # Longer than any payment's transaction: one stamped earlier but committed later is not skipped.
 POLL_OVERLAP = timedelta(seconds=10)
 
-Holder = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR))]
-Staff = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF))]
-StaffOrOperator = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF, Role.OPERATOR))]
-
 
 @router.post("/payments", status_code=201, response_model=PaymentReceiptOut)
 async def pay_code(
     body: CodePayment,
     request: Request,
     session: SessionDep,
-    principal: Holder,
+    actor: Holder,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Pay a scanned shop code. The app signs an intent (wallet, device, payee, amount, nonce,
@@ -58,7 +54,7 @@ async def pay_code(
     async def operation() -> tuple[int, PaymentReceiptOut]:
         receipt = await service.pay_code(
             session,
-            principal,
+            actor,
             qr_payload=body.qr_payload,
             intent=body.intent.intent(),
             signature=body.signature,
@@ -66,7 +62,7 @@ async def pay_code(
         )
         return 201, PaymentReceiptOut.of(receipt)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.post("/payments/{payment_id}/refunds", status_code=201, response_model=RefundOut)
@@ -75,17 +71,17 @@ async def refund_payment(
     body: RefundCreate,
     request: Request,
     session: SessionDep,
-    principal: Staff,
+    actor: Staff,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Refund all or part of a payment (the receiving shop's staff only, never beyond what is
     left of it); the points go back to the lots they came from, the lot spent last first."""
 
     async def operation() -> tuple[int, RefundOut]:
-        refund = await service.refund_payment(session, principal, payment_id, body.amount)
+        refund = await service.refund_payment(session, actor, payment_id, body.amount)
         return 201, RefundOut.of(refund)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.post(
@@ -96,7 +92,7 @@ async def charge_token(
     body: TokenCharge,
     request: Request,
     session: SessionDep,
-    principal: Staff,
+    actor: Staff,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Consumer-presented: charge the token the wallet app shows (signed by its device, good
@@ -105,7 +101,7 @@ async def charge_token(
     async def operation() -> tuple[int, PaymentReceiptOut]:
         receipt = await service.charge_token(
             session,
-            principal,
+            actor,
             merchant_id,
             token=body.token.intent(),
             signature=body.signature,
@@ -113,7 +109,7 @@ async def charge_token(
         )
         return 201, PaymentReceiptOut.of(receipt)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.post(
@@ -124,7 +120,7 @@ async def charge_card(
     body: CardCharge,
     request: Request,
     session: SessionDep,
-    principal: Staff,
+    actor: Staff,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Charge a resident's printed card; the resident types the PIN."""
@@ -132,7 +128,7 @@ async def charge_card(
     async def operation() -> tuple[int, PaymentReceiptOut]:
         receipt = await service.charge_card(
             session,
-            principal,
+            actor,
             merchant_id,
             card_payload=body.qr_payload,
             pin=body.pin,
@@ -140,7 +136,7 @@ async def charge_card(
         )
         return 201, PaymentReceiptOut.of(receipt)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.post("/merchants/{merchant_id}/b2b-payments", status_code=201, response_model=B2BPaymentOut)
@@ -149,14 +145,14 @@ async def pay_another_shop(
     body: B2BPayment,
     request: Request,
     session: SessionDep,
-    principal: Staff,
+    actor: Staff,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Business to business: pay another shop of the region in points (counted as local
     re-circulation in the statistics)."""
 
     async def operation() -> tuple[int, B2BPaymentOut]:
-        payer = await service.staff_merchant(session, principal, merchant_id)
+        payer = await service.staff_merchant(session, actor, merchant_id)
         payee = await merchants.get_merchant(session, body.to_merchant)
         assert idempotency_key is not None  # respond_once refuses a request without one
         entry = await merchants.pay_merchant(
@@ -175,21 +171,21 @@ async def pay_another_shop(
             recorded_at=entry.recorded_at,
         )
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/merchants/{merchant_id}/payments")
 async def merchant_payments(
     merchant_id: str,
     session: SessionDep,
-    principal: StaffOrOperator,
+    actor: StaffOrOperator,
     after: Annotated[datetime | None, Query(description="`next_after` of the last answer.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> PaymentList:
     """The shop's payments, oldest first: the polling fallback of the event stream. A payment
     is stamped when it is made and seen when it commits, so `next_after` stays a little behind
     the newest one and the next answer may repeat a payment or two: keep them by id."""
-    merchant = await merchant_for(session, principal, merchant_id)
+    merchant = await merchant_for(session, actor, merchant_id)
     payments = await repository.merchant_payments(session, merchant.id, after=after, limit=limit)
     newest = payments[-1].created_at if payments else after
     if newest is not None and len(payments) < limit:
@@ -205,13 +201,13 @@ async def merchant_payments(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def payment_events(
-    merchant_id: str, request: Request, session: SessionDep, principal: StaffOrOperator
+    merchant_id: str, request: Request, session: SessionDep, actor: StaffOrOperator
 ) -> StreamingResponse:
     """Server-sent events: an `event: payment` with the payment as `data` the moment one to
     this shop commits (a comment line every 15 seconds keeps the stream open). The first line,
     `: listening`, says the stream is live. After a drop, reconnect and poll `/payments` for
     what was missed. At most 20 streams a shop per API process."""
-    merchant = await merchant_for(session, principal, merchant_id)
+    merchant = await merchant_for(session, actor, merchant_id)
     await session.close()  # the stream must not hold a pooled connection idle in a transaction
     state = request.app.state
     # Subscribed before answering, so a shop over its stream limit gets a 429, not a stream.

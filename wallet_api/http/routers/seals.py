@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
 from ledger.domain import business_date, utc_now
 from reconciliation import nightly, seals
 from reconciliation.errors import NotSealed
 from reconciliation.unused_balance import unused_balance
+from wallet_api.actor import Role
 from wallet_api.errors import Forbidden, UnknownPayment
-from wallet_api.http.auth import Allow, Principal, Role
 from wallet_api.http.deps import SessionDep
+from wallet_api.http.roles import OperatorOrAuditor, PayerOrPayee
 from wallet_api.http.schemas.seals import NightOut, ReceiptOut, SealOut, UnusedBalanceOut
 from wallet_api.payments import repository as payments
 from wallet_api.wallets import service as wallets
@@ -22,11 +23,6 @@ from wallet_api.wallets import service as wallets
 # No token: a seal is published for anyone to check the books against.
 public_router = APIRouter(prefix="/v1/seals", tags=["seals"])
 router = APIRouter(prefix="/v1", tags=["seals"])
-
-Auditor = Annotated[Principal, Depends(Allow(Role.AUDITOR, Role.OPERATOR))]
-PaymentParty = Annotated[
-    Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR, Role.MERCHANT_STAFF))
-]
 
 
 @public_router.get("/{currency}")
@@ -53,33 +49,31 @@ async def read_seal(currency: str, business_date: date, session: SessionDep) -> 
 async def entry_receipt(
     entry_id: Annotated[int, Path(ge=1, le=2**63 - 1)],  # an entry id is a PostgreSQL bigint
     session: SessionDep,
-    principal: Auditor,
+    actor: OperatorOrAuditor,
 ) -> ReceiptOut:
     """Any entry of a sealed day, with its inclusion proof."""
     return ReceiptOut.of(await seals.receipt(session, entry_id))
 
 
 @router.get("/payments/{payment_id}/receipt")
-async def payment_receipt(
-    payment_id: str, session: SessionDep, principal: PaymentParty
-) -> ReceiptOut:
+async def payment_receipt(payment_id: str, session: SessionDep, actor: PayerOrPayee) -> ReceiptOut:
     """A payment's entry, once its day is sealed, with the proof that it is in the seal: for
     the payer and the shop that was paid."""
     payment = await payments.get_payment(session, payment_id)
     if payment is None:
         raise UnknownPayment(f"unknown payment {payment_id}")
-    paid_shop = principal.has(Role.MERCHANT_STAFF) and principal.merchant == payment.merchant_id
+    paid_shop = actor.has(Role.MERCHANT_STAFF) and actor.merchant == payment.merchant_id
     if not paid_shop:
-        if not principal.has(Role.RESIDENT, Role.VISITOR):
+        if not actor.has(Role.RESIDENT, Role.VISITOR):
             raise Forbidden("only the payer and the shop paid read a payment's receipt")
-        await wallets.own_wallet(session, principal, payment.wallet_id)
+        await wallets.own_wallet(session, actor, payment.wallet_id)
     return ReceiptOut.of(await seals.receipt(session, payment.entry_id))
 
 
 @router.get("/nightly")
 async def nightly_status(
     session: SessionDep,
-    principal: Auditor,
+    actor: OperatorOrAuditor,
     since: Annotated[date | None, Query(description="Default: 30 days ago.")] = None,
     until: Annotated[date | None, Query(description="Default: today.")] = None,
 ) -> list[NightOut]:
@@ -97,7 +91,7 @@ async def nightly_status(
 async def read_unused_balance(
     region: str,
     session: SessionDep,
-    principal: Auditor,
+    actor: OperatorOrAuditor,
     base_date: Annotated[date, Query(description="31 March or 30 September, once over.")],
 ) -> UnusedBalanceOut:
     """The prepaid points (top-ups and premium sets) bought and not yet spent at the end of a

@@ -3,15 +3,13 @@ batches with their Zengin files, and the bank's results."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from merchant.settlement import service
-from wallet_api.http.auth import Allow, Principal, Role
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.idempotency import respond_once
+from wallet_api.http.roles import Operator, Staff
 from wallet_api.http.schemas.settlement import (
     BankResults,
     BatchCreate,
@@ -24,13 +22,10 @@ from wallet_api.payments.service import staff_merchant
 
 router = APIRouter(prefix="/v1", tags=["settlement"])
 
-Operator = Annotated[Principal, Depends(Allow(Role.OPERATOR))]
-Staff = Annotated[Principal, Depends(Allow(Role.MERCHANT_STAFF))]
-
 
 @router.put("/regions/{region}/settlement")
 async def set_settlement_profile(
-    region: str, body: SettlementProfileIn, session: SessionDep, principal: Operator
+    region: str, body: SettlementProfileIn, session: SessionDep, actor: Operator
 ) -> SettlementProfileOut:
     """The account payouts are sent from and the payout days (31: the month's last day)."""
     profile = await service.set_profile(session, region, body.originator(), body.payout_days)
@@ -49,17 +44,17 @@ async def request_payout(
     merchant_id: str,
     request: Request,
     session: SessionDep,
-    principal: Staff,
+    actor: Staff,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Ask to be paid out in the next batch, without waiting for a payout day."""
 
     async def operation() -> tuple[int, PayoutRequestOut]:
-        merchant = await staff_merchant(session, principal, merchant_id)
+        merchant = await staff_merchant(session, actor, merchant_id)
         await service.request_payout(session, merchant.id)
         return 201, PayoutRequestOut(merchant_id=merchant.id, requested=True)
 
-    return await respond_once(request, session, principal, idempotency_key, None, operation)
+    return await respond_once(request, session, actor, idempotency_key, None, operation)
 
 
 @router.post("/regions/{region}/payout-batches", status_code=201, response_model=BatchOut)
@@ -68,7 +63,7 @@ async def run_payout_batch(
     body: BatchCreate,
     request: Request,
     session: SessionDep,
-    principal: Operator,
+    actor: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Pay out every shop with points available on a payout day (else those who asked): each
@@ -77,11 +72,11 @@ async def run_payout_batch(
     async def operation() -> tuple[int, BatchOut]:
         return 201, BatchOut.of(await service.run_batch(session, region, body.transfer_date))
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/payout-batches/{batch_id}")
-async def read_payout_batch(batch_id: str, session: SessionDep, principal: Operator) -> BatchOut:
+async def read_payout_batch(batch_id: str, session: SessionDep, actor: Operator) -> BatchOut:
     return BatchOut.of(await service.get_batch(session, batch_id))
 
 
@@ -90,7 +85,7 @@ async def read_payout_batch(batch_id: str, session: SessionDep, principal: Opera
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-async def payout_file(batch_id: str, session: SessionDep, principal: Operator) -> Response:
+async def payout_file(batch_id: str, session: SessionDep, actor: Operator) -> Response:
     """The batch's Zengin 総合振込 file (CP932, records of 120 bytes, CR LF), for the bank."""
     run = await service.get_batch(session, batch_id)
     return Response(
@@ -106,7 +101,7 @@ async def import_bank_results(
     body: BankResults,
     request: Request,
     session: SessionDep,
-    principal: Operator,
+    actor: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """The bank's result: a paid payout captures its hold, a failed one releases it. Importing
@@ -115,4 +110,4 @@ async def import_bank_results(
     async def operation() -> tuple[int, BatchOut]:
         return 200, BatchOut.of(await service.import_results(session, batch_id, body.parsed()))
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)

@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from reconciliation import feed
 from reconciliation.dictionary import as_json
 from wallet_api.errors import InvalidInput
-from wallet_api.http.auth import Allow, Principal, Role
 from wallet_api.http.deps import SessionDep
+from wallet_api.http.roles import StatisticsReader
 
 router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
 
-Analyst = Annotated[Principal, Depends(Allow(Role.ECONOMIST, Role.AUDITOR, Role.OPERATOR))]
 MAX_DAYS = 366
 
 
@@ -44,7 +43,7 @@ def _span(since: date, until: date | None) -> date:
 
 
 @router.get("/dictionary")
-async def dictionary(principal: Analyst) -> dict[str, Any]:
+async def dictionary(actor: StatisticsReader) -> dict[str, Any]:
     """Every figure and column: meaning, unit, source, suppression rule."""
     return as_json()
 
@@ -53,7 +52,7 @@ async def dictionary(principal: Analyst) -> dict[str, Any]:
 async def read_figures(
     currency: str,
     session: SessionDep,
-    principal: Analyst,
+    actor: StatisticsReader,
     since: Annotated[date, Query(description="First business date.")],
     until: Annotated[date | None, Query(description="Last business date; default since.")] = None,
 ) -> list[FigureOut]:
@@ -69,7 +68,7 @@ async def read_figures(
 async def read_cells(
     currency: str,
     session: SessionDep,
-    principal: Analyst,
+    actor: StatisticsReader,
     since: Annotated[date, Query(description="First business date.")],
     until: Annotated[date | None, Query(description="Last business date; default since.")] = None,
     table: Annotated[str | None, Query(description="One table; default all.")] = None,

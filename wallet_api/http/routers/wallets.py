@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from merchant import service as merchant
-from wallet_api.errors import Forbidden
-from wallet_api.http.auth import Allow, Principal, Role
+from city_hall import service as city_hall
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.idempotency import respond_once
+from wallet_api.http.roles import (
+    AnyRole,
+    CounterCashier,
+    CounterCashierOrOperator,
+    Holder,
+    HolderOrOperator,
+    Operator,
+)
 from wallet_api.http.schemas.counters import CounterCreate, CounterOut
 from wallet_api.http.schemas.wallets import (
     BalanceOut,
@@ -33,12 +39,6 @@ from wallet_api.wallets import service
 
 router = APIRouter(prefix="/v1")
 
-Operator = Annotated[Principal, Depends(Allow(Role.OPERATOR))]
-Holder = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR))]
-HolderOrOperator = Annotated[Principal, Depends(Allow(Role.RESIDENT, Role.VISITOR, Role.OPERATOR))]
-Cashier = Annotated[Principal, Depends(Allow(Role.CASHIER))]
-AnyRole = Annotated[Principal, Depends(Allow(*Role))]
-
 
 # --- regions ------------------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ async def create_region(
     body: RegionCreate,
     request: Request,
     session: SessionDep,
-    principal: Operator,
+    actor: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Set up a region: its currency, the account receiving bank transfers, its wallet policy."""
@@ -64,18 +64,18 @@ async def create_region(
         )
         return 201, PolicyOut.of(policy)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/regions/{region}/policy", tags=["regions"])
-async def read_policy(region: str, session: SessionDep, principal: AnyRole) -> PolicyOut:
+async def read_policy(region: str, session: SessionDep, actor: AnyRole) -> PolicyOut:
     """The region's wallet limits."""
     return PolicyOut.of(await service.get_policy(session, region))
 
 
 @router.put("/regions/{region}/policy", tags=["regions"])
 async def update_policy(
-    region: str, body: PolicyLimits, session: SessionDep, principal: Operator
+    region: str, body: PolicyLimits, session: SessionDep, actor: Operator
 ) -> PolicyOut:
     """Change the limits given; the others stay. Repeating the same PUT changes nothing more."""
     policy = await service.update_policy(session, region, body.given())
@@ -91,35 +91,27 @@ async def create_counter(
     body: CounterCreate,
     request: Request,
     session: SessionDep,
-    principal: Operator,
+    actor: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Open a counter where cashiers take cash, with its drawer account."""
 
     async def operation() -> tuple[int, CounterOut]:
-        counter = await merchant.open_counter(
+        counter = await city_hall.open_counter(
             session, counter_id=body.id, name=body.name, currency=body.currency
         )
         return 201, CounterOut.of(counter)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/counters/{counter_id}", tags=["counters"])
 async def read_counter(
     counter_id: str,
     session: SessionDep,
-    principal: Annotated[Principal, Depends(Allow(Role.OPERATOR, Role.CASHIER))],
+    actor: CounterCashierOrOperator,
 ) -> CounterOut:
-    _require_counter_access(principal, counter_id)
-    return CounterOut.of(await merchant.get_counter(session, counter_id))
-
-
-def _require_counter_access(principal: Principal, counter_id: str) -> None:
-    if principal.has(Role.OPERATOR):
-        return
-    if principal.counter != counter_id:
-        raise Forbidden("a cashier acts only at the counter of their token")
+    return CounterOut.of(await city_hall.get_counter(session, counter_id))
 
 
 @router.post(
@@ -133,21 +125,20 @@ async def top_up_at_counter(
     body: CounterTopupCreate,
     request: Request,
     session: SessionDep,
-    principal: Cashier,
+    actor: CounterCashier,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """The cashier took cash: the counter's drawer is debited and the wallet's purchased points
     credited in one entry, within the wallet's balance cap and daily top-up limit."""
-    _require_counter_access(principal, counter_id)
 
     async def operation() -> tuple[int, TopupReceiptOut]:
-        counter = await merchant.get_counter(session, counter_id)
+        counter = await city_hall.get_counter(session, counter_id)
         receipt = await service.top_up_at_counter(
             session, counter=counter, wallet_id=body.wallet_id, amount=body.amount
         )
         return 201, TopupReceiptOut.of(receipt)
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 # --- wallets ------------------------------------------------------------------------------
@@ -158,38 +149,32 @@ async def open_wallet(
     body: WalletOpen,
     request: Request,
     session: SessionDep,
-    principal: Holder,
+    actor: Holder,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Open the caller's wallet in a region (a resident's: one per region; a visitor's expires)."""
 
     async def operation() -> tuple[int, WalletOut]:
-        return 201, WalletOut.of(await service.open_wallet(session, principal, body.region))
+        return 201, WalletOut.of(await service.open_wallet(session, actor, body.region))
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.get("/wallets", tags=["wallets"])
-async def list_my_wallets(session: SessionDep, principal: Holder) -> WalletList:
+async def list_my_wallets(session: SessionDep, actor: Holder) -> WalletList:
     """The caller's wallets."""
-    return WalletList(
-        wallets=[WalletOut.of(w) for w in await service.wallets_of(session, principal)]
-    )
+    return WalletList(wallets=[WalletOut.of(w) for w in await service.wallets_of(session, actor)])
 
 
 @router.get("/wallets/{wallet_id}", tags=["wallets"])
-async def read_wallet(
-    wallet_id: str, session: SessionDep, principal: HolderOrOperator
-) -> WalletOut:
-    return WalletOut.of(await service.wallet_for(session, principal, wallet_id))
+async def read_wallet(wallet_id: str, session: SessionDep, actor: HolderOrOperator) -> WalletOut:
+    return WalletOut.of(await service.wallet_for(session, actor, wallet_id))
 
 
 @router.get("/wallets/{wallet_id}/balance", tags=["wallets"])
-async def read_balance(
-    wallet_id: str, session: SessionDep, principal: HolderOrOperator
-) -> BalanceOut:
+async def read_balance(wallet_id: str, session: SessionDep, actor: HolderOrOperator) -> BalanceOut:
     """Total posted, pending and available points, and the same per lot in spending order."""
-    wallet = await service.wallet_for(session, principal, wallet_id)
+    wallet = await service.wallet_for(session, actor, wallet_id)
     return BalanceOut.of(await service.wallet_balance(session, wallet))
 
 
@@ -197,14 +182,14 @@ async def read_balance(
 async def read_history(
     wallet_id: str,
     session: SessionDep,
-    principal: HolderOrOperator,
+    actor: HolderOrOperator,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[
         int | None, Query(ge=1, description="`next_before` of the last page.")
     ] = None,
 ) -> HistoryOut:
     """Entries that moved the wallet, newest first, with the lots used and the other side."""
-    wallet = await service.wallet_for(session, principal, wallet_id)
+    wallet = await service.wallet_for(session, actor, wallet_id)
     entries = await service.wallet_history(session, wallet, limit=limit, before_entry_id=before)
     return HistoryOut(
         entries=[HistoryEntryOut.of(entry) for entry in entries],
@@ -220,17 +205,17 @@ async def request_bank_topup(
     body: BankTopupCreate,
     request: Request,
     session: SessionDep,
-    principal: Holder,
+    actor: Holder,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """A top-up by bank transfer: the answer's reference goes on the transfer, and the points
     are credited once the transfer is matched."""
 
     async def operation() -> tuple[int, TopupOut]:
-        wallet = await service.own_wallet(session, principal, wallet_id)
+        wallet = await service.own_wallet(session, actor, wallet_id)
         return 201, TopupOut.of(await service.request_bank_topup(session, wallet, body.amount))
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)
 
 
 @router.post("/bank-topups/{reference}/confirm", tags=["top-ups"], response_model=TopupReceiptOut)
@@ -238,7 +223,7 @@ async def confirm_bank_topup(
     reference: str,
     request: Request,
     session: SessionDep,
-    principal: Operator,
+    actor: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """The transfer is on the bank statement: credit the wallet (the reconciliation job will do
@@ -247,7 +232,7 @@ async def confirm_bank_topup(
     async def operation() -> tuple[int, TopupReceiptOut]:
         return 200, TopupReceiptOut.of(await service.confirm_bank_topup(session, reference))
 
-    return await respond_once(request, session, principal, idempotency_key, None, operation)
+    return await respond_once(request, session, actor, idempotency_key, None, operation)
 
 
 @router.post("/bank-topups/{reference}/refuse", tags=["top-ups"], response_model=TopupOut)
@@ -256,7 +241,7 @@ async def refuse_bank_topup(
     body: BankTopupRefusal,
     request: Request,
     session: SessionDep,
-    principal: Operator,
+    actor: Operator,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """The transfer cannot be credited: mark it refused (the yen are sent back)."""
@@ -264,4 +249,4 @@ async def refuse_bank_topup(
     async def operation() -> tuple[int, TopupOut]:
         return 200, TopupOut.of(await service.refuse_bank_topup(session, reference, body.reason))
 
-    return await respond_once(request, session, principal, idempotency_key, body, operation)
+    return await respond_once(request, session, actor, idempotency_key, body, operation)

@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from city_hall.domain import Invoice
 from city_hall.fees.domain import Department, FeeVersion
-from city_hall.repository import Invoice
-from city_hall.service import FeeReceipt
 from ledger.domain import MAX_AMOUNT
 from wallet_api.http.schemas.wallets import BalanceOut
+from wallet_api.payments.invoices import PaidInvoice
 
 _CODE = r"^[a-z][a-z0-9-]{1,39}$"
 
@@ -214,7 +214,8 @@ class FeeReceiptOut(BaseModel):
     balance: BalanceOut
 
     @classmethod
-    def of(cls, receipt: FeeReceipt) -> FeeReceiptOut:
+    def of(cls, paid: PaidInvoice) -> FeeReceiptOut:
+        receipt = paid.receipt
         return cls(
             receipt_number=f"{receipt.counter_id}-{receipt.fiscal_year}-{receipt.number:06d}",
             counter_id=receipt.counter_id,
@@ -223,7 +224,7 @@ class FeeReceiptOut(BaseModel):
             issued_at=receipt.issued_at,
             entry_id=receipt.entry.id,
             invoice=InvoiceOut.of(receipt.invoice),
-            balance=BalanceOut.of(receipt.balance),
+            balance=BalanceOut.of(paid.balance),
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from merchant.domain import Counter
+from city_hall.domain import Counter
 
 
 class CounterCreate(BaseModel):

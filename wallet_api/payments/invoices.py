@@ -1,0 +1,102 @@
+"""A wallet pays a city hall invoice: from the app, by scanning the counter's code and signing
+an intent, or at the counter with the printed card and its PIN. City hall books the fees and
+numbers the receipt (`city_hall.service.pay_invoice`); this side checks who pays with what."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from nacl.signing import VerifyKey
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from city_hall import service as city_hall
+from city_hall.domain import Invoice
+from city_hall.errors import InvoiceNotPayable, UnknownInvoice
+from city_hall.service import PAYEE_PREFIX, FeeReceipt
+from ledger.domain import IdempotencyKey, utc_now
+from merchant import emv
+from merchant.errors import QrExpired
+from wallet_api.actor import Actor
+from wallet_api.cards import service as cards
+from wallet_api.devices import service as devices
+from wallet_api.devices.domain import PaymentIntent
+from wallet_api.errors import Forbidden, IntentMismatch
+from wallet_api.wallets import service as wallets
+from wallet_api.wallets.domain import Wallet
+from wallet_api.wallets.service import WalletBalance
+
+
+@dataclass(frozen=True, slots=True)
+class PaidInvoice:
+    receipt: FeeReceipt
+    balance: WalletBalance
+
+
+async def pay_invoice(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    qr_payload: str,
+    intent: PaymentIntent,
+    signature: str,
+    platform_key: VerifyKey,
+) -> PaidInvoice:
+    """Pay the invoice a counter shows. One entry takes the total from the wallet's lots and
+    books each line's fee to its department's revenue; the receipt gets the counter's next
+    number in the fiscal year."""
+    now = utc_now()
+    code = emv.verify(emv.decode(qr_payload), platform_key)
+    if not code.dynamic or not code.merchant_id.startswith(PAYEE_PREFIX) or code.nonce is None:
+        raise IntentMismatch("this is not a city counter's invoice code")
+    assert code.expires_at is not None
+    assert code.amount is not None  # a dynamic code has both
+    if code.expires_at <= now:
+        raise QrExpired("this invoice's code has expired: ask the counter for a new one")
+    if intent.payee != code.merchant_id or intent.amount != code.amount:
+        raise IntentMismatch("the intent is not for this invoice's payee and total")
+    wallet = await wallets.own_wallet(session, actor, intent.wallet_id)
+    try:
+        invoice = await city_hall.locked_invoice(session, code.nonce)
+    except UnknownInvoice:
+        raise UnknownInvoice("this invoice is not known") from None
+    if invoice.counter_id != code.merchant_id.removeprefix(PAYEE_PREFIX):
+        raise UnknownInvoice("this invoice is not known")
+    city_hall.require_payable(invoice, now)
+    if invoice.total != code.amount:
+        raise InvoiceNotPayable(f"invoice {invoice.id} is not for {code.amount}")
+    policy = await wallets.get_policy(session, wallet.region)
+    await devices.accept_intent(session, wallet, policy, intent, signature, now=now)
+    key = IdempotencyKey(f"intent:{intent.device_id}", intent.nonce)
+    return await _pay(session, wallet, invoice, key, now)
+
+
+async def pay_invoice_by_card(
+    session: AsyncSession, actor: Actor, invoice_id: str, *, card_payload: str, pin: str
+) -> PaidInvoice:
+    """The resident without a smartphone pays the counter's invoice with the printed card and
+    PIN, typed at that counter (a wrong PIN counts, and is refused as `KeptRefusal`)."""
+    now = utc_now()
+    invoice = await city_hall.locked_invoice(session, invoice_id)
+    if not actor.is_cashier_at(invoice.counter_id):
+        raise Forbidden("a cashier acts only at the counter of their token")
+    city_hall.require_payable(invoice, now)
+    card = await cards.check_pin(session, card_payload, pin)
+    wallet = await wallets.get_wallet(session, card.wallet_id)
+    key = IdempotencyKey(f"card:{card.id}", secrets.token_hex(16))
+    return await _pay(session, wallet, invoice, key, now)
+
+
+async def _pay(
+    session: AsyncSession, wallet: Wallet, invoice: Invoice, key: IdempotencyKey, now: datetime
+) -> PaidInvoice:
+    receipt = await city_hall.pay_invoice(
+        session,
+        invoice,
+        holder_id=wallet.id,
+        currency=wallet.currency,
+        idempotency=key,
+        now=now,
+    )
+    return PaidInvoice(receipt, await wallets.wallet_balance(session, wallet))
