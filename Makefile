@@ -33,9 +33,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
+# The floor under line and branch coverage is in pyproject.toml ([tool.coverage.report]).
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
 test-machine-postgres: $(VENV)/.installed-test
 	DATABASE_URL=$(MACHINE_DATABASE_URL) $(BIN)/pytest

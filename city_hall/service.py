@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from nacl.signing import SigningKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_hall import repository
@@ -41,11 +40,8 @@ from ledger.domain import (
     business_date,
     utc_now,
 )
-from merchant import emv
 
-PAYEE_PREFIX = "counter:"  # a code's payee is "counter:<id>" for a city counter
 INVOICE_LIFETIME = timedelta(minutes=15)
-GOVERNMENT_MCC = "9399"  # government services, not elsewhere classified
 
 
 async def open_counter(
@@ -103,21 +99,13 @@ async def open_shift(session: AsyncSession, counter_id: str, *, cashier: str) ->
     return shift
 
 
-@dataclass(frozen=True, slots=True)
-class ShownInvoice:
-    invoice: Invoice
-    qr_payload: str
-
-
 async def create_invoice(
     session: AsyncSession,
     counter_id: str,
     procedures: list[tuple[str, int]],
-    platform_key: SigningKey,
-) -> ShownInvoice:
-    """An invoice of procedures (code, quantity) at today's fees, and the dynamic code the
-    counter shows for its total: the same EMV payload as a shop's, signed by the platform (the
-    counter's screen is the city's own), its nonce the invoice id."""
+) -> Invoice:
+    """An invoice of procedures (code, quantity) at today's fees, payable for
+    `INVOICE_LIFETIME`."""
     if not 1 <= len(procedures) <= 20:
         raise InvalidRequest("an invoice has 1 to 20 lines")
     shift = await repository.open_shift_of(session, counter_id)
@@ -149,20 +137,7 @@ async def create_invoice(
     )
     invoice = await repository.get_invoice(session, invoice_id)
     assert invoice is not None
-    payload = emv.encode(
-        emv.MerchantCode(
-            merchant_id=f"{PAYEE_PREFIX}{counter.id}",
-            terminal_id=counter.id,
-            mcc=GOVERNMENT_MCC,
-            name="CITY HALL",
-            city=counter.region[:15].upper(),
-            amount=invoice.total,
-            expires_at=expires_at,
-            nonce=invoice.id,
-        ),
-        platform_key,
-    )
-    return ShownInvoice(invoice, payload)
+    return invoice
 
 
 @dataclass(frozen=True, slots=True)

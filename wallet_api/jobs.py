@@ -1,30 +1,27 @@
-"""The Celery app of the nightly jobs: `celery -A reconciliation.worker worker --beat`.
+"""The Celery app of the nightly jobs, run by `aizu worker` (with `--beat` for the schedule).
 
 The broker is CELERY_BROKER_URL (Redis or RabbitMQ) in production. Without it, kombu's
 SQLAlchemy transport keeps the queue in a database of its own (`<database>_broker`) on the
 ledger's PostgreSQL, the embedded one by default, so nothing else needs installing. Beat runs
 the chain at 01:30 Asia/Tokyo; the task catches up every night due, in date order.
 
-Which steps the chain runs is a setting (`AIZU_NIGHTLY_STEPS`, "module:attribute"), read when
-the task runs: the steps belong to packages this one does not import.
+The app is built by `make_app` with the steps the chain runs passed in; importing this module
+starts nothing and opens no connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 from celery import Celery, Task
 from celery.schedules import crontab
 from nacl.signing import SigningKey
-from pydantic import Field
 from sqlalchemy.engine import URL
 
-from ledger.config import Settings, get_settings
+from ledger.config import Settings
 from ledger.database import create_engine, ensure_database, resolve_database_url, session_factory
 from ledger.domain import utc_now
 from ledger.keys import private_key_file
@@ -38,10 +35,6 @@ RETRIES = 6
 RETRY_AFTER_SECONDS = 600
 
 
-class WorkerSettings(Settings):
-    nightly_steps: str = Field(default="wallet_api.nightly:STEPS", alias="AIZU_NIGHTLY_STEPS")
-
-
 def broker_url(settings: Settings) -> str:
     if settings.celery_broker_url:
         return settings.celery_broker_url
@@ -53,8 +46,8 @@ def broker_url(settings: Settings) -> str:
     return "sqla+" + sync.render_as_string(hide_password=False)
 
 
-def make_app(settings: Settings | None = None) -> Celery:
-    settings = settings or get_settings()
+def make_app(settings: Settings, steps: Sequence[Step]) -> Celery:
+    """The Celery app whose nightly task runs `steps`, on the settings' broker."""
     celery = Celery("aizu", broker=broker_url(settings))
     celery.conf.update(
         timezone="Asia/Tokyo",
@@ -67,21 +60,17 @@ def make_app(settings: Settings | None = None) -> Celery:
             "nightly-chain": {"task": NIGHTLY_TASK, "schedule": crontab(hour=1, minute=30)}
         },
     )
+
+    def nightly(task: Task[Any, Any]) -> list[str]:
+        return run_nightly(task, settings, steps)
+
     celery.task(name=NIGHTLY_TASK, bind=True, max_retries=RETRIES)(nightly)
     return celery
 
 
-@cache
-def nightly_steps(spec: str) -> Sequence[Step]:
-    module, _, attribute = spec.partition(":")
-    steps: Sequence[Step] = getattr(importlib.import_module(module), attribute)
-    return steps
-
-
-def nightly(task: Task[Any, Any]) -> list[str]:
+def run_nightly(task: Task[Any, Any], settings: Settings, steps: Sequence[Step]) -> list[str]:
     """Catch up every night due; a failed step is retried, a broken invariant is not (it needs
     a person: the status endpoint and the log say which)."""
-    settings = WorkerSettings()
     key = SigningKey(private_key_file(settings.platform_key_path))
 
     async def run() -> list[str]:
@@ -89,7 +78,7 @@ def nightly(task: Task[Any, Any]) -> list[str]:
         try:
             nights = await run_due_nights(
                 session_factory(engine),
-                nightly_steps(settings.nightly_steps),
+                steps,
                 now=utc_now(),
                 platform_key=key,
                 k_threshold=settings.k_anonymity,
@@ -107,6 +96,3 @@ def nightly(task: Task[Any, Any]) -> list[str]:
             raise
         log.warning("nightly chain stopped, retrying: %s", stopped.detail)
         raise task.retry(exc=stopped, countdown=RETRY_AFTER_SECONDS) from stopped
-
-
-app = make_app()

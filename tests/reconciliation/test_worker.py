@@ -18,12 +18,13 @@ import pytest
 from celery.schedules import crontab
 from sqlalchemy import text
 
+from ledger.config import Settings
 from ledger.domain import business_date
 from tests.conftest import libpq_conninfo
 from tests.reconciliation.conftest import City
 from tests.wallet_api.api import new_region
 from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
-from wallet_api.jobs import NIGHTLY_TASK, WorkerSettings, make_app
+from wallet_api.jobs import NIGHTLY_TASK, make_app
 from wallet_api.nightly import STEPS
 
 REDIS = ("127.0.0.1", 6379)
@@ -52,10 +53,7 @@ def worker_env(city: City, tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def start_worker(env: dict[str, str], queue: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "-A", "wallet_api.jobs", "worker", "-Q", queue),
-            *("--pool", "solo", "--loglevel", "INFO", "--without-gossip", "--without-mingle"),
-        ],
+        [sys.executable, "-m", "wallet_api.cli", "worker", "--queue", queue],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -81,9 +79,10 @@ async def run_through_worker(city: City, env: dict[str, str]) -> None:
     yesterday = (business_date(datetime.now(UTC)) - timedelta(days=1)).isoformat()
 
     sender = make_app(
-        WorkerSettings.model_validate(
+        Settings.model_validate(
             {"DATABASE_URL": env["DATABASE_URL"], "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL")}
-        )
+        ),
+        STEPS,
     )
     # A queue of its own: another run's worker on the same broker never takes this task.
     queue = f"nightly-test-{secrets.token_hex(4)}"
@@ -130,7 +129,7 @@ async def test_a_worker_on_redis_runs_the_night_once(
 
 
 def test_beat_runs_the_chain_at_half_past_one_in_japan() -> None:
-    app = make_app(WorkerSettings.model_validate({"CELERY_BROKER_URL": "memory://"}))
+    app = make_app(Settings.model_validate({"CELERY_BROKER_URL": "memory://"}), STEPS)
     assert app.conf.timezone == "Asia/Tokyo"
     [entry] = app.conf.beat_schedule.values()
     assert entry["task"] == NIGHTLY_TASK

@@ -56,13 +56,7 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
     jobs = None
     if worker:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        jobs = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [
-                *(sys.executable, "-m", "celery", "-A", "wallet_api.jobs", "worker"),
-                *("--beat", "--pool", "solo", "--loglevel", "INFO"),
-                *("--schedule", str(settings.data_dir / "celerybeat-schedule")),
-            ]
-        )
+        jobs = subprocess.Popen([sys.executable, "-m", "wallet_api.cli", "worker", "--beat"])
     try:
         uvicorn.run(
             create_app(url, settings),
@@ -78,6 +72,24 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
 
 def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
+
+
+@main.command()
+@click.option("--beat/--no-beat", default=False, help="Also run the schedule (one beat only).")
+@click.option("--queue", default=None, help="Take tasks from this queue only.")
+def worker(beat: bool, queue: str | None) -> None:
+    """Run a Celery worker for the nightly chain (with --beat: and its 01:30 schedule)."""
+    from wallet_api.jobs import make_app
+    from wallet_api.nightly import STEPS
+
+    settings = get_settings()
+    arguments = ["worker", "--pool", "solo", "--loglevel", "INFO"]
+    if beat:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        arguments += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
+    if queue:
+        arguments += ["-Q", queue, "--without-gossip", "--without-mingle"]
+    make_app(settings, STEPS).worker_main(arguments)
 
 
 @main.group()

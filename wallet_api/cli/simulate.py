@@ -484,9 +484,7 @@ async def _fees_at_city_hall(city: City) -> None:
         if not person.resident or person.key is None or city.random.random() >= city.p.fee_share:
             continue
         shown = await city.step(
-            lambda s: city_hall.create_invoice(
-                s, COUNTER, [("residence-cert", 1)], city.platform_key
-            )
+            lambda s: invoices.show_invoice(s, COUNTER, [("residence-cert", 1)], city.platform_key)
         )
         if shown is None:
             continue

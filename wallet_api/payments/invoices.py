@@ -8,13 +8,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from nacl.signing import VerifyKey
+from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_hall import service as city_hall
 from city_hall.domain import Invoice
 from city_hall.errors import InvoiceNotPayable, UnknownInvoice
-from city_hall.service import PAYEE_PREFIX, FeeReceipt
+from city_hall.service import FeeReceipt
 from ledger.domain import IdempotencyKey, utc_now
 from merchant import emv
 from merchant.errors import QrExpired
@@ -26,6 +26,42 @@ from wallet_api.errors import Forbidden, IntentMismatch
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet
 from wallet_api.wallets.service import WalletBalance
+
+PAYEE_PREFIX = "counter:"  # a code's payee is "counter:<id>" for a city counter
+GOVERNMENT_MCC = "9399"  # government services, not elsewhere classified
+
+
+@dataclass(frozen=True, slots=True)
+class ShownInvoice:
+    invoice: Invoice
+    qr_payload: str
+
+
+async def show_invoice(
+    session: AsyncSession,
+    counter_id: str,
+    procedures: list[tuple[str, int]],
+    platform_key: SigningKey,
+) -> ShownInvoice:
+    """An invoice of procedures (code, quantity) at today's fees, and the dynamic code the
+    counter shows for its total: the same EMV payload as a shop's, signed by the platform (the
+    counter's screen is the city's own), its nonce the invoice id."""
+    invoice = await city_hall.create_invoice(session, counter_id, procedures)
+    counter = await city_hall.get_counter(session, counter_id)
+    payload = emv.encode(
+        emv.MerchantCode(
+            merchant_id=f"{PAYEE_PREFIX}{counter.id}",
+            terminal_id=counter.id,
+            mcc=GOVERNMENT_MCC,
+            name="CITY HALL",
+            city=counter.region[:15].upper(),
+            amount=invoice.total,
+            expires_at=invoice.expires_at,
+            nonce=invoice.id,
+        ),
+        platform_key,
+    )
+    return ShownInvoice(invoice, payload)
 
 
 @dataclass(frozen=True, slots=True)

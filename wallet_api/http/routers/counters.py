@@ -77,7 +77,7 @@ async def create_invoice(
     (valid 15 minutes, paid once)."""
 
     async def operation() -> tuple[int, ShownInvoiceOut]:
-        shown = await service.create_invoice(
+        shown = await invoices.show_invoice(
             session,
             counter_id,
             [(line.procedure, line.quantity) for line in body.lines],
