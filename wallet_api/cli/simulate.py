@@ -60,6 +60,7 @@ from wallet_api.nightly import STEPS
 from wallet_api.payments import invoices
 from wallet_api.payments import service as payments
 from wallet_api.payments.service import CPM_PAYEE
+from wallet_api.wallets import campaigns as wallet_campaigns
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet
 
@@ -382,27 +383,25 @@ async def campaigns_of_the_city(city: City, first_day: date) -> None:
 
 
 async def _apply(session: AsyncSession, campaign_id: str, person: Person, sets: int) -> None:
-    campaign = await campaigns.get_campaign(session, campaign_id)
-    [who] = await campaigns.people(
-        session, [(person.wallet.id, person.actor.subject, person.resident)]
+    await wallet_campaigns.apply(
+        session, person.actor, campaign_id, wallet_id=person.wallet.id, sets=sets
     )
-    await campaigns.apply(session, campaign, who, sets=sets, now=utc_now())
 
 
 async def _buy(session: AsyncSession, campaign_id: str, person: Person, sets: int) -> int:
     """A winner brings the cash the sets cost to city hall's counter, then buys them."""
     campaign = await campaigns.get_campaign(session, campaign_id)
-    wallet = await wallets.locked_wallet(session, person.wallet.id)
     assert isinstance(campaign.terms, PremiumSets)
     # The price is paid from purchased points.
-    held = (await ledger.balance(session, wallet.purchased_lot_id)).available
+    held = (await ledger.balance(session, person.wallet.purchased_lot_id)).available
     short = campaign.terms.price * sets - held
     if short > 0:
         counter = await city_hall.get_counter(session, COUNTER)
-        await wallets.top_up_at_counter(session, counter=counter, wallet_id=wallet.id, amount=short)
-    [who] = await campaigns.people(session, [(wallet.id, person.actor.subject, person.resident)])
-    purchase = await campaigns.buy_sets(
-        session, campaign, who, purchased_lot_id=wallet.purchased_lot_id, sets=sets, now=utc_now()
+        await wallets.top_up_at_counter(
+            session, counter=counter, wallet_id=person.wallet.id, amount=short
+        )
+    purchase = await wallet_campaigns.buy_sets(
+        session, person.actor, campaign_id, wallet_id=person.wallet.id, sets=sets
     )
     return purchase.sets
 

@@ -1,9 +1,18 @@
 """Replay-safe POSTs: the first response to a caller's Idempotency-Key is stored in the same
-transaction as the change it reports, and a replay gets that response again."""
+transaction as the change it reports, and a replay gets that response again.
+
+An endpoint opts in with `@idempotent` between its route decorator and its definition. It is
+written as a plain endpoint returning its response model; it must take the database session as
+`session` and the caller as `actor`, and its request body, if any, as `body`. The decorator adds
+the Idempotency-Key header and answers with the route's status code."""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
 from collections.abc import Awaitable, Callable
+from typing import Any, overload
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -12,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.domain import fingerprint
 from ledger.errors import IdempotencyConflict
-from wallet_api.actor import Actor
 from wallet_api.errors import InvalidInput, KeptRefusal
 from wallet_api.http import repository
+from wallet_api.http.deps import IdempotencyKeyHeader
 from wallet_api.http.problems import (
     PROBLEM_MEDIA_TYPE,
     IdempotencyKeyRequired,
@@ -24,53 +33,106 @@ from wallet_api.http.problems import (
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
+Endpoint = Callable[..., Awaitable[BaseModel]]
+Answered = Callable[..., Awaitable[JSONResponse]]
+# Checks a stored success still holds before it is replayed (given the session and its body).
+ReplayCheck = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
-async def respond_once(
-    request: Request,
-    session: AsyncSession,
-    actor: Actor,
-    key: str | None,
-    body: BaseModel | None,
-    operation: Callable[[], Awaitable[tuple[int, BaseModel]]],
+# Parameter names the decorator adds; an endpoint that declares them gets them too.
+_REQUEST = "request"
+_KEY = "idempotency_key"
+
+
+@overload
+def idempotent(endpoint: Endpoint) -> Answered: ...
+
+
+@overload
+def idempotent(
+    *, kept_without: frozenset[str] = ..., check_replay: ReplayCheck | None = ...
+) -> Callable[[Endpoint], Answered]: ...
+
+
+def idempotent(
+    endpoint: Endpoint | None = None,
     *,
     kept_without: frozenset[str] = frozenset(),
-) -> JSONResponse:
-    """Run `operation` once per (caller, key) and commit; answer a replay of the same request
+    check_replay: ReplayCheck | None = None,
+) -> Answered | Callable[[Endpoint], Answered]:
+    """Run the endpoint once per (caller, key) and commit; answer a replay of the same request
     with the stored response, and the same key on another request with 409. A refusal undoes
     everything and stores nothing, except a `KeptRefusal`, which is committed as the response.
     Fields in `kept_without` (secrets shown once) are stored, and replayed, as null."""
-    if key is None:
-        raise IdempotencyKeyRequired("this request changes state: send an Idempotency-Key header")
-    if not 1 <= len(key) <= 200:
-        raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
-    request_hash = fingerprint(
-        {
-            "method": request.method,
-            "path": request.url.path,
-            "body": body.model_dump(mode="json") if body is not None else None,
-        }
-    )
-    if not await repository.claim_request(session, actor.subject, key, request_hash):
-        stored = await repository.stored_response(session, actor.subject, key)
-        if stored.request_hash != request_hash:
-            raise IdempotencyConflict(f"Idempotency-Key {key!r} was used for another request")
-        return JSONResponse(
-            stored.body,
-            status_code=stored.status_code,
-            headers={REPLAYED_HEADER: "true"},
-            media_type=PROBLEM_MEDIA_TYPE if stored.status_code >= 400 else None,
+    if endpoint is None:
+        return functools.partial(idempotent, kept_without=kept_without, check_replay=check_replay)
+    hints = typing.get_type_hints(endpoint, include_extras=True)
+    signature = inspect.signature(endpoint)
+    declared = signature.parameters
+    for needed in ("session", "actor"):
+        if needed not in declared:
+            raise TypeError(f"{endpoint.__qualname__} must take `{needed}` to be idempotent")
+    parameters = [p.replace(annotation=hints[p.name]) for p in declared.values()]
+    if _REQUEST not in declared:
+        parameters.append(
+            inspect.Parameter(_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
         )
-    try:
-        status_code, result = await operation()
-    except KeptRefusal as kept:
-        refusal = kept.refusal
-        await repository.store_response(
-            session, actor.subject, key, status_of(refusal), refusal_document(refusal)
+    if _KEY not in declared:
+        parameters.append(
+            inspect.Parameter(
+                _KEY, inspect.Parameter.KEYWORD_ONLY, annotation=IdempotencyKeyHeader, default=None
+            )
         )
+
+    @functools.wraps(endpoint)
+    async def once(**arguments: Any) -> JSONResponse:
+        request: Request = arguments[_REQUEST]
+        key: str | None = arguments[_KEY]
+        session: AsyncSession = arguments["session"]
+        subject: str = arguments["actor"].subject
+        body: BaseModel | None = arguments.get("body")
+        own = {name: value for name, value in arguments.items() if name in declared}
+        if key is None:
+            raise IdempotencyKeyRequired(
+                "this request changes state: send an Idempotency-Key header"
+            )
+        if not 1 <= len(key) <= 200:
+            raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
+        request_hash = fingerprint(
+            {
+                "method": request.method,
+                "path": request.url.path,
+                "body": body.model_dump(mode="json") if body is not None else None,
+            }
+        )
+        if not await repository.claim_request(session, subject, key, request_hash):
+            stored = await repository.stored_response(session, subject, key)
+            if stored.request_hash != request_hash:
+                raise IdempotencyConflict(f"Idempotency-Key {key!r} was used for another request")
+            if check_replay is not None and stored.status_code < 400:
+                await check_replay(session, stored.body)
+            return JSONResponse(
+                stored.body,
+                status_code=stored.status_code,
+                headers={REPLAYED_HEADER: "true"},
+                media_type=PROBLEM_MEDIA_TYPE if stored.status_code >= 400 else None,
+            )
+        try:
+            result = await endpoint(**own)
+        except KeptRefusal as kept:
+            refusal = kept.refusal
+            await repository.store_response(
+                session, subject, key, status_of(refusal), refusal_document(refusal)
+            )
+            await session.commit()
+            raise refusal from None
+        status_code = request.scope["route"].status_code or 200
+        content = result.model_dump(mode="json")
+        kept_content = {k: None if k in kept_without else v for k, v in content.items()}
+        await repository.store_response(session, subject, key, status_code, kept_content)
         await session.commit()
-        raise refusal from None
-    content = result.model_dump(mode="json")
-    kept_content = {k: None if k in kept_without else v for k, v in content.items()}
-    await repository.store_response(session, actor.subject, key, status_code, kept_content)
-    await session.commit()
-    return JSONResponse(content, status_code=status_code)
+        return JSONResponse(content, status_code=status_code)
+
+    once.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=parameters, return_annotation=hints.get("return", inspect.Signature.empty)
+    )
+    return once

@@ -37,7 +37,8 @@ from wallet_api.errors import (
 from wallet_api.payments import repository
 from wallet_api.payments.repository import Payment
 from wallet_api.wallets import service as wallets
-from wallet_api.wallets.domain import Wallet, WalletKind
+from wallet_api.wallets.campaigns import person_of
+from wallet_api.wallets.domain import Wallet
 from wallet_api.wallets.service import WalletBalance
 
 CPM_PAYEE = "any-shop"  # the payee of a token the wallet shows (consumer-presented)
@@ -124,12 +125,9 @@ async def _pay(
         amount=amount,
     )
     profile = merchant.profile
-    (payer,) = await campaigns.people(
-        session, [(wallet.id, wallet.subject, wallet.kind is WalletKind.RESIDENT)]
-    )
     rewards = await campaigns.earn_spend_back(
         session,
-        payer,
+        await person_of(session, wallet),
         Shop(merchant.id, profile.size_class.value, profile.jsic_major, profile.district),
         currency=wallet.currency,
         payment_entry_id=entry.id,
@@ -206,6 +204,41 @@ async def staff_merchant(session: AsyncSession, actor: Actor, merchant_id: str) 
     merchant = await merchants.get_merchant(session, merchant_id)
     merchants.require_open(merchant)
     return merchant
+
+
+@dataclass(frozen=True, slots=True)
+class ShopPayment:
+    """One shop paying another (business to business)."""
+
+    payer: Merchant
+    payee: Merchant
+    amount: int
+    entry: Entry
+
+
+async def pay_another_shop(
+    session: AsyncSession,
+    actor: Actor,
+    merchant_id: str,
+    *,
+    to_merchant: str,
+    amount: int,
+    description: str,
+    request_key: str,
+) -> ShopPayment:
+    """The shop's staff pays another shop of the region; `request_key` (the caller's key for
+    this request) makes a retry post nothing twice."""
+    payer = await staff_merchant(session, actor, merchant_id)
+    payee = await merchants.get_merchant(session, to_merchant)
+    entry = await merchants.pay_merchant(
+        session,
+        payer,
+        payee,
+        amount,
+        idempotency=IdempotencyKey(f"b2b:{payer.id}", request_key),
+        description=description,
+    )
+    return ShopPayment(payer, payee, amount, entry)
 
 
 # --- refunds ----------------------------------------------------------------------------------

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query
 
 from city_hall.fees import service
 from ledger.domain import business_date, utc_now
-from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.http.idempotency import respond_once
+from wallet_api.http.deps import SessionDep
+from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import AnyRole, Operator, OperatorOrAuditor
 from wallet_api.http.schemas.city_hall import (
     DepartmentIn,
@@ -32,24 +31,19 @@ async def list_departments(region: str, session: SessionDep, actor: AnyRole) -> 
     return DepartmentList(departments=[DepartmentOut.of(d) for d in departments])
 
 
-@router.post("/departments", status_code=201, response_model=DepartmentOut)
+@router.post("/departments", status_code=201)
+@idempotent
 async def add_department(
     region: str,
     body: DepartmentIn,
-    request: Request,
     session: SessionDep,
     actor: Operator,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> DepartmentOut:
     """A department of city hall, with the revenue account its fees are booked to."""
-
-    async def operation() -> tuple[int, DepartmentOut]:
-        department = await service.add_department(
-            session, region, body.code, body.name_ja, body.name_en
-        )
-        return 201, DepartmentOut.of(department)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    department = await service.add_department(
+        session, region, body.code, body.name_ja, body.name_en
+    )
+    return DepartmentOut.of(department)
 
 
 @router.get("/fees")
@@ -92,22 +86,17 @@ async def fee_history(
     return FeeList(fees=[FeeOut.of(v) for v in await service.history(session, region, procedure)])
 
 
-@router.post("/fees/sample", status_code=201, response_model=FeeList)
+@router.post("/fees/sample", status_code=201)
+@idempotent
 async def load_sample_catalogue(
     region: str,
     body: SampleLoad,
-    request: Request,
     session: SessionDep,
     actor: Operator,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> FeeList:
     """Load the sample catalogue (26 common procedures, five departments), marked as sample
     data to be replaced by the city's own."""
-
-    async def operation() -> tuple[int, FeeList]:
-        versions = await service.load_sample(
-            session, region, valid_from=body.valid_from, recorded_by=actor.subject
-        )
-        return 201, FeeList(fees=[FeeOut.of(v) for v in versions])
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    versions = await service.load_sample(
+        session, region, valid_from=body.valid_from, recorded_by=actor.subject
+    )
+    return FeeList(fees=[FeeOut.of(v) for v in versions])

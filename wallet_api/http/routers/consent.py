@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
 
 from wallet_api.consent import service
 from wallet_api.consent.domain import TERMS
-from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.http.idempotency import respond_once
+from wallet_api.http.deps import SessionDep
+from wallet_api.http.idempotency import idempotent
 from wallet_api.http.problems import NotFound
 from wallet_api.http.roles import AnyRole, Holder, HolderOrOperator
 from wallet_api.http.schemas.consent import (
@@ -45,25 +44,20 @@ async def read_consents(
     )
 
 
-@router.post("/wallets/{wallet_id}/consents", status_code=201, response_model=ConsentRecordOut)
+@router.post("/wallets/{wallet_id}/consents", status_code=201)
+@idempotent
 async def decide_consent(
     wallet_id: str,
     body: ConsentDecision,
-    request: Request,
     session: SessionDep,
     actor: Holder,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> ConsentRecordOut:
     """Grant (under the text version shown) or revoke a purpose; both are kept as history."""
-
-    async def operation() -> tuple[int, ConsentRecordOut]:
-        wallet = await own_wallet(session, actor, wallet_id)
-        record = await service.decide(
-            session, wallet, body.purpose, granted=body.granted, text_version=body.text_version
-        )
-        return 201, ConsentRecordOut.of(record)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    wallet = await own_wallet(session, actor, wallet_id)
+    record = await service.decide(
+        session, wallet, body.purpose, granted=body.granted, text_version=body.text_version
+    )
+    return ConsentRecordOut.of(record)
 
 
 @router.get("/wallets/{wallet_id}/demographics")

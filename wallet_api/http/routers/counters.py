@@ -7,14 +7,14 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from city_hall import service
 from merchant.images import qr_png
 from wallet_api.actor import Role
 from wallet_api.errors import Forbidden
-from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.http.idempotency import respond_once
+from wallet_api.http.deps import SessionDep
+from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import (
     Cashier,
     CashierOrOperator,
@@ -40,56 +40,47 @@ from wallet_api.payments import invoices
 router = APIRouter(prefix="/v1", tags=["city hall"])
 
 
-@router.post("/counters/{counter_id}/shifts", status_code=201, response_model=ShiftOut)
+@router.post("/counters/{counter_id}/shifts", status_code=201)
+@idempotent
 async def open_shift(
     counter_id: str,
-    request: Request,
     session: SessionDep,
     actor: CounterCashier,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> ShiftOut:
     """The cashier opens the counter's shift for today (one open shift a counter)."""
-
-    async def operation() -> tuple[int, ShiftOut]:
-        shift = await service.open_shift(session, counter_id, cashier=actor.subject)
-        return 201, ShiftOut(
-            id=shift.id,
-            counter_id=shift.counter_id,
-            cashier=shift.cashier,
-            business_date=shift.business_date,
-            opened_at=shift.opened_at,
-            closed_at=shift.closed_at,
-        )
-
-    return await respond_once(request, session, actor, idempotency_key, None, operation)
+    shift = await service.open_shift(session, counter_id, cashier=actor.subject)
+    return ShiftOut(
+        id=shift.id,
+        counter_id=shift.counter_id,
+        cashier=shift.cashier,
+        business_date=shift.business_date,
+        opened_at=shift.opened_at,
+        closed_at=shift.closed_at,
+    )
 
 
-@router.post("/counters/{counter_id}/invoices", status_code=201, response_model=ShownInvoiceOut)
+@router.post("/counters/{counter_id}/invoices", status_code=201)
+@idempotent
 async def create_invoice(
     counter_id: str,
     body: InvoiceCreate,
     request: Request,
     session: SessionDep,
     actor: CounterCashier,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> ShownInvoiceOut:
     """An invoice of procedures at today's fees, and the code the counter shows for its total
     (valid 15 minutes, paid once)."""
-
-    async def operation() -> tuple[int, ShownInvoiceOut]:
-        shown = await invoices.show_invoice(
-            session,
-            counter_id,
-            [(line.procedure, line.quantity) for line in body.lines],
-            request.app.state.platform_key,
-        )
-        return 201, ShownInvoiceOut(
-            invoice=InvoiceOut.of(shown.invoice),
-            qr_payload=shown.qr_payload,
-            png_base64=base64.b64encode(qr_png(shown.qr_payload)).decode(),
-        )
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    shown = await invoices.show_invoice(
+        session,
+        counter_id,
+        [(line.procedure, line.quantity) for line in body.lines],
+        request.app.state.platform_key,
+    )
+    return ShownInvoiceOut(
+        invoice=InvoiceOut.of(shown.invoice),
+        qr_payload=shown.qr_payload,
+        png_base64=base64.b64encode(qr_png(shown.qr_payload)).decode(),
+    )
 
 
 @router.get("/invoices/{invoice_id}")
@@ -103,95 +94,76 @@ async def read_invoice(
     return InvoiceOut.of(invoice)
 
 
-@router.post("/fee-payments", status_code=201, response_model=FeeReceiptOut)
+@router.post("/fee-payments", status_code=201)
+@idempotent
 async def pay_fees(
     body: CodePayment,
     request: Request,
     session: SessionDep,
     actor: Holder,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> FeeReceiptOut:
     """Pay the invoice a city counter shows (its code's payee is `counter:<id>`), with an intent
     signed by a device of the wallet; the answer is the numbered receipt."""
-
-    async def operation() -> tuple[int, FeeReceiptOut]:
-        paid = await invoices.pay_invoice(
-            session,
-            actor,
-            qr_payload=body.qr_payload,
-            intent=body.intent.intent(),
-            signature=body.signature,
-            platform_key=request.app.state.platform_key.verify_key,
-        )
-        return 201, FeeReceiptOut.of(paid)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    paid = await invoices.pay_invoice(
+        session,
+        actor,
+        qr_payload=body.qr_payload,
+        intent=body.intent.intent(),
+        signature=body.signature,
+        platform_key=request.app.state.platform_key.verify_key,
+    )
+    return FeeReceiptOut.of(paid)
 
 
-@router.post("/invoices/{invoice_id}/card-payments", status_code=201, response_model=FeeReceiptOut)
+@router.post("/invoices/{invoice_id}/card-payments", status_code=201)
+@idempotent
 async def pay_invoice_by_card(
     invoice_id: str,
     body: CardPin,
-    request: Request,
     session: SessionDep,
     actor: Cashier,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> FeeReceiptOut:
     """The cashier scans the resident's printed card and the resident types the PIN."""
-
-    async def operation() -> tuple[int, FeeReceiptOut]:
-        paid = await invoices.pay_invoice_by_card(
-            session, actor, invoice_id, card_payload=body.qr_payload, pin=body.pin
-        )
-        return 201, FeeReceiptOut.of(paid)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    paid = await invoices.pay_invoice_by_card(
+        session, actor, invoice_id, card_payload=body.qr_payload, pin=body.pin
+    )
+    return FeeReceiptOut.of(paid)
 
 
-@router.post("/invoices/{invoice_id}/cancellations", status_code=201, response_model=FeeRefundOut)
+@router.post("/invoices/{invoice_id}/cancellations", status_code=201)
+@idempotent
 async def cancel_procedure(
     invoice_id: str,
     body: CancellationIn,
-    request: Request,
     session: SessionDep,
     actor: Supervisor,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> FeeRefundOut:
     """Cancel a paid procedure and refund its fee to the wallet (a supervisor's approval)."""
-
-    async def operation() -> tuple[int, FeeRefundOut]:
-        refund = await service.cancel_procedure(
-            session, invoice_id, body.line_no, reason=body.reason, approved_by=actor.subject
-        )
-        return 201, FeeRefundOut(
-            id=refund.id,
-            invoice_id=refund.invoice.id,
-            line_no=refund.line_no,
-            amount=refund.amount,
-            entry_id=refund.entry.id,
-            receipt_number=refund.receipt_number,
-            approved_by=refund.approved_by,
-        )
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    refund = await service.cancel_procedure(
+        session, invoice_id, body.line_no, reason=body.reason, approved_by=actor.subject
+    )
+    return FeeRefundOut(
+        id=refund.id,
+        invoice_id=refund.invoice.id,
+        line_no=refund.line_no,
+        amount=refund.amount,
+        entry_id=refund.entry.id,
+        receipt_number=refund.receipt_number,
+        approved_by=refund.approved_by,
+    )
 
 
 @router.post("/counters/{counter_id}/shifts/close")
+@idempotent
 async def close_shift(
     counter_id: str,
-    request: Request,
     session: SessionDep,
     actor: CounterCashier,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> CloseReport:
     """Close the shift: counts and totals per procedure and department, refunds, and the
     ledger's own totals for the counter and day beside them (`matches` says if they agree)."""
-
-    async def operation() -> tuple[int, CloseReport]:
-        report = await service.close_shift(session, counter_id)
-        return 200, CloseReport(report=report)
-
-    return await respond_once(request, session, actor, idempotency_key, None, operation)
+    report = await service.close_shift(session, counter_id)
+    return CloseReport(report=report)
 
 
 @router.get(

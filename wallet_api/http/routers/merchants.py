@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from merchant import service
 from merchant.domain import Merchant
@@ -15,8 +14,8 @@ from merchant.images import qr_png, qr_svg
 from wallet_api.actor import Actor, Role
 from wallet_api.devices.service import decode_base64url
 from wallet_api.errors import Forbidden
-from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.http.idempotency import respond_once
+from wallet_api.http.deps import SessionDep
+from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import Operator, Staff, StaffOrOperator
 from wallet_api.http.schemas.merchants import (
     MerchantCreate,
@@ -37,21 +36,16 @@ async def merchant_for(session: SessionDep, actor: Actor, merchant_id: str) -> M
     return await service.get_merchant(session, merchant_id)
 
 
-@router.post("", status_code=201, response_model=MerchantOut)
+@router.post("", status_code=201)
+@idempotent
 async def onboard_merchant(
     body: MerchantCreate,
-    request: Request,
     session: SessionDep,
     actor: Operator,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> MerchantOut:
     """Onboard a shop: names (the katakana one for bank transfers), category (MCC and JSIC),
     district, size class, payout bank account; its ledger account is opened with it."""
-
-    async def operation() -> tuple[int, MerchantOut]:
-        return 201, MerchantOut.of(await service.onboard_merchant(session, body.profile()))
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    return MerchantOut.of(await service.onboard_merchant(session, body.profile()))
 
 
 @router.get("/{merchant_id}")
@@ -76,26 +70,19 @@ async def static_qr(
     )
 
 
-@router.post("/{merchant_id}/terminals", status_code=201, response_model=TerminalOut)
+@router.post("/{merchant_id}/terminals", status_code=201)
+@idempotent
 async def register_terminal(
     merchant_id: str,
     body: TerminalRegister,
-    request: Request,
     session: SessionDep,
     actor: Staff,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> TerminalOut:
     """Register a till's or tablet's Ed25519 public key; the server never sees its private key."""
-
-    async def operation() -> tuple[int, TerminalOut]:
-        merchant = await merchant_for(session, actor, merchant_id)
-        key = decode_base64url(body.public_key, what="public_key", length=32)
-        terminal = await service.register_terminal(
-            session, merchant, label=body.label, public_key=key
-        )
-        return 201, TerminalOut.of(terminal)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    merchant = await merchant_for(session, actor, merchant_id)
+    key = decode_base64url(body.public_key, what="public_key", length=32)
+    terminal = await service.register_terminal(session, merchant, label=body.label, public_key=key)
+    return TerminalOut.of(terminal)
 
 
 @router.get("/{merchant_id}/terminals")
@@ -107,19 +94,14 @@ async def list_terminals(
     return TerminalList(terminals=[TerminalOut.of(t) for t in terminals])
 
 
-@router.post("/{merchant_id}/terminals/{terminal_id}/revoke", response_model=TerminalOut)
+@router.post("/{merchant_id}/terminals/{terminal_id}/revoke")
+@idempotent
 async def revoke_terminal(
     merchant_id: str,
     terminal_id: str,
-    request: Request,
     session: SessionDep,
     actor: StaffOrOperator,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> TerminalOut:
     """Revoke a lost or retired terminal: codes it signs are refused from now on."""
-
-    async def operation() -> tuple[int, TerminalOut]:
-        merchant = await merchant_for(session, actor, merchant_id)
-        return 200, TerminalOut.of(await service.revoke_terminal(session, merchant, terminal_id))
-
-    return await respond_once(request, session, actor, idempotency_key, None, operation)
+    merchant = await merchant_for(session, actor, merchant_id)
+    return TerminalOut.of(await service.revoke_terminal(session, merchant, terminal_id))

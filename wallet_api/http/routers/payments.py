@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.domain import IdempotencyKey, utc_now
-from merchant import service as merchants
+from ledger.domain import utc_now
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.http.idempotency import respond_once
+from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import Holder, Staff, StaffOrOperator
 from wallet_api.http.routers.merchants import merchant_for
 from wallet_api.http.schemas.payments import (
@@ -39,139 +38,105 @@ router = APIRouter(prefix="/v1", tags=["payments"])
 POLL_OVERLAP = timedelta(seconds=10)
 
 
-@router.post("/payments", status_code=201, response_model=PaymentReceiptOut)
+@router.post("/payments", status_code=201)
+@idempotent
 async def pay_code(
     body: CodePayment,
     request: Request,
     session: SessionDep,
     actor: Holder,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> PaymentReceiptOut:
     """Pay a scanned shop code. The app signs an intent (wallet, device, payee, amount, nonce,
     time) with its device key; the server checks the code's signature, expiry and single use,
     and the intent, then posts one entry from the wallet's eligible lots to the shop."""
-
-    async def operation() -> tuple[int, PaymentReceiptOut]:
-        receipt = await service.pay_code(
-            session,
-            actor,
-            qr_payload=body.qr_payload,
-            intent=body.intent.intent(),
-            signature=body.signature,
-            platform_key=request.app.state.platform_key.verify_key,
-        )
-        return 201, PaymentReceiptOut.of(receipt)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    receipt = await service.pay_code(
+        session,
+        actor,
+        qr_payload=body.qr_payload,
+        intent=body.intent.intent(),
+        signature=body.signature,
+        platform_key=request.app.state.platform_key.verify_key,
+    )
+    return PaymentReceiptOut.of(receipt)
 
 
-@router.post("/payments/{payment_id}/refunds", status_code=201, response_model=RefundOut)
+@router.post("/payments/{payment_id}/refunds", status_code=201)
+@idempotent
 async def refund_payment(
     payment_id: str,
     body: RefundCreate,
-    request: Request,
     session: SessionDep,
     actor: Staff,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> RefundOut:
     """Refund all or part of a payment (the receiving shop's staff only, never beyond what is
     left of it); the points go back to the lots they came from, the lot spent last first."""
-
-    async def operation() -> tuple[int, RefundOut]:
-        refund = await service.refund_payment(session, actor, payment_id, body.amount)
-        return 201, RefundOut.of(refund)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    refund = await service.refund_payment(session, actor, payment_id, body.amount)
+    return RefundOut.of(refund)
 
 
-@router.post(
-    "/merchants/{merchant_id}/charges/token", status_code=201, response_model=PaymentReceiptOut
-)
+@router.post("/merchants/{merchant_id}/charges/token", status_code=201)
+@idempotent
 async def charge_token(
     merchant_id: str,
     body: TokenCharge,
-    request: Request,
     session: SessionDep,
     actor: Staff,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> PaymentReceiptOut:
     """Consumer-presented: charge the token the wallet app shows (signed by its device, good
     for two minutes, once, up to the amount the resident set)."""
-
-    async def operation() -> tuple[int, PaymentReceiptOut]:
-        receipt = await service.charge_token(
-            session,
-            actor,
-            merchant_id,
-            token=body.token.intent(),
-            signature=body.signature,
-            amount=body.amount,
-        )
-        return 201, PaymentReceiptOut.of(receipt)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    receipt = await service.charge_token(
+        session,
+        actor,
+        merchant_id,
+        token=body.token.intent(),
+        signature=body.signature,
+        amount=body.amount,
+    )
+    return PaymentReceiptOut.of(receipt)
 
 
-@router.post(
-    "/merchants/{merchant_id}/charges/card", status_code=201, response_model=PaymentReceiptOut
-)
+@router.post("/merchants/{merchant_id}/charges/card", status_code=201)
+@idempotent
 async def charge_card(
     merchant_id: str,
     body: CardCharge,
-    request: Request,
     session: SessionDep,
     actor: Staff,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> PaymentReceiptOut:
     """Charge a resident's printed card; the resident types the PIN."""
-
-    async def operation() -> tuple[int, PaymentReceiptOut]:
-        receipt = await service.charge_card(
-            session,
-            actor,
-            merchant_id,
-            card_payload=body.qr_payload,
-            pin=body.pin,
-            amount=body.amount,
-        )
-        return 201, PaymentReceiptOut.of(receipt)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    receipt = await service.charge_card(
+        session,
+        actor,
+        merchant_id,
+        card_payload=body.qr_payload,
+        pin=body.pin,
+        amount=body.amount,
+    )
+    return PaymentReceiptOut.of(receipt)
 
 
-@router.post("/merchants/{merchant_id}/b2b-payments", status_code=201, response_model=B2BPaymentOut)
+@router.post("/merchants/{merchant_id}/b2b-payments", status_code=201)
+@idempotent
 async def pay_another_shop(
     merchant_id: str,
     body: B2BPayment,
-    request: Request,
     session: SessionDep,
     actor: Staff,
     idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> B2BPaymentOut:
     """Business to business: pay another shop of the region in points (counted as local
     re-circulation in the statistics)."""
-
-    async def operation() -> tuple[int, B2BPaymentOut]:
-        payer = await service.staff_merchant(session, actor, merchant_id)
-        payee = await merchants.get_merchant(session, body.to_merchant)
-        assert idempotency_key is not None  # respond_once refuses a request without one
-        entry = await merchants.pay_merchant(
-            session,
-            payer,
-            payee,
-            body.amount,
-            idempotency=IdempotencyKey(f"b2b:{payer.id}", idempotency_key),
-            description=body.description,
-        )
-        return 201, B2BPaymentOut(
-            entry_id=entry.id,
-            from_merchant=payer.id,
-            to_merchant=payee.id,
-            amount=body.amount,
-            recorded_at=entry.recorded_at,
-        )
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    assert idempotency_key is not None  # @idempotent refuses a request without one
+    paid = await service.pay_another_shop(
+        session,
+        actor,
+        merchant_id,
+        to_merchant=body.to_merchant,
+        amount=body.amount,
+        description=body.description,
+        request_key=idempotency_key,
+    )
+    return B2BPaymentOut.of(paid)
 
 
 @router.get("/merchants/{merchant_id}/payments")

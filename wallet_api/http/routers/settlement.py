@@ -4,11 +4,10 @@ batches with their Zengin files, and the bank's results."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from merchant.settlement import service
-from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.http.idempotency import respond_once
+from wallet_api.http.deps import SessionDep
+from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import Operator, Staff
 from wallet_api.http.schemas.settlement import (
     BankResults,
@@ -37,42 +36,31 @@ async def set_settlement_profile(
     )
 
 
-@router.post(
-    "/merchants/{merchant_id}/payout-requests", status_code=201, response_model=PayoutRequestOut
-)
+@router.post("/merchants/{merchant_id}/payout-requests", status_code=201)
+@idempotent
 async def request_payout(
     merchant_id: str,
     request: Request,
     session: SessionDep,
     actor: Staff,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> PayoutRequestOut:
     """Ask to be paid out in the next batch, without waiting for a payout day."""
-
-    async def operation() -> tuple[int, PayoutRequestOut]:
-        merchant = await staff_merchant(session, actor, merchant_id)
-        await service.request_payout(session, merchant.id)
-        return 201, PayoutRequestOut(merchant_id=merchant.id, requested=True)
-
-    return await respond_once(request, session, actor, idempotency_key, None, operation)
+    merchant = await staff_merchant(session, actor, merchant_id)
+    await service.request_payout(session, merchant.id)
+    return PayoutRequestOut(merchant_id=merchant.id, requested=True)
 
 
-@router.post("/regions/{region}/payout-batches", status_code=201, response_model=BatchOut)
+@router.post("/regions/{region}/payout-batches", status_code=201)
+@idempotent
 async def run_payout_batch(
     region: str,
     body: BatchCreate,
-    request: Request,
     session: SessionDep,
     actor: Operator,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> BatchOut:
     """Pay out every shop with points available on a payout day (else those who asked): each
     payout holds the shop's available points, and the batch's Zengin file is written."""
-
-    async def operation() -> tuple[int, BatchOut]:
-        return 201, BatchOut.of(await service.run_batch(session, region, body.transfer_date))
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    return BatchOut.of(await service.run_batch(session, region, body.transfer_date))
 
 
 @router.get("/payout-batches/{batch_id}")
@@ -95,19 +83,14 @@ async def payout_file(batch_id: str, session: SessionDep, actor: Operator) -> Re
     )
 
 
-@router.post("/payout-batches/{batch_id}/results", response_model=BatchOut)
+@router.post("/payout-batches/{batch_id}/results")
+@idempotent
 async def import_bank_results(
     batch_id: str,
     body: BankResults,
-    request: Request,
     session: SessionDep,
     actor: Operator,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> BatchOut:
     """The bank's result: a paid payout captures its hold, a failed one releases it. Importing
     the same result twice pays nothing twice."""
-
-    async def operation() -> tuple[int, BatchOut]:
-        return 200, BatchOut.of(await service.import_results(session, batch_id, body.parsed()))
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    return BatchOut.of(await service.import_results(session, batch_id, body.parsed()))

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 
 from city_hall import service as city_hall
-from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
-from wallet_api.http.idempotency import respond_once
+from wallet_api.http.deps import SessionDep
+from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import (
     AnyRole,
     CounterCashier,
@@ -43,28 +42,23 @@ router = APIRouter(prefix="/v1")
 # --- regions ------------------------------------------------------------------------------
 
 
-@router.post("/regions", tags=["regions"], status_code=201, response_model=PolicyOut)
+@router.post("/regions", tags=["regions"], status_code=201)
+@idempotent
 async def create_region(
     body: RegionCreate,
-    request: Request,
     session: SessionDep,
     actor: Operator,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> PolicyOut:
     """Set up a region: its currency, the account receiving bank transfers, its wallet policy."""
-
-    async def operation() -> tuple[int, PolicyOut]:
-        policy = await service.set_up_region(
-            session,
-            code=body.code,
-            name=body.name,
-            currency=body.currency,
-            currency_name=body.currency_name,
-            limits=body.limits.given(),
-        )
-        return 201, PolicyOut.of(policy)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    policy = await service.set_up_region(
+        session,
+        code=body.code,
+        name=body.name,
+        currency=body.currency,
+        currency_name=body.currency_name,
+        limits=body.limits.given(),
+    )
+    return PolicyOut.of(policy)
 
 
 @router.get("/regions/{region}/policy", tags=["regions"])
@@ -86,23 +80,18 @@ async def update_policy(
 # --- counters -----------------------------------------------------------------------------
 
 
-@router.post("/counters", tags=["counters"], status_code=201, response_model=CounterOut)
+@router.post("/counters", tags=["counters"], status_code=201)
+@idempotent
 async def create_counter(
     body: CounterCreate,
-    request: Request,
     session: SessionDep,
     actor: Operator,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> CounterOut:
     """Open a counter where cashiers take cash, with its drawer account."""
-
-    async def operation() -> tuple[int, CounterOut]:
-        counter = await city_hall.open_counter(
-            session, counter_id=body.id, name=body.name, currency=body.currency
-        )
-        return 201, CounterOut.of(counter)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    counter = await city_hall.open_counter(
+        session, counter_id=body.id, name=body.name, currency=body.currency
+    )
+    return CounterOut.of(counter)
 
 
 @router.get("/counters/{counter_id}", tags=["counters"])
@@ -118,46 +107,35 @@ async def read_counter(
     "/counters/{counter_id}/topups",
     tags=["top-ups"],
     status_code=201,
-    response_model=TopupReceiptOut,
 )
+@idempotent
 async def top_up_at_counter(
     counter_id: str,
     body: CounterTopupCreate,
-    request: Request,
     session: SessionDep,
     actor: CounterCashier,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> TopupReceiptOut:
     """The cashier took cash: the counter's drawer is debited and the wallet's purchased points
     credited in one entry, within the wallet's balance cap and daily top-up limit."""
-
-    async def operation() -> tuple[int, TopupReceiptOut]:
-        counter = await city_hall.get_counter(session, counter_id)
-        receipt = await service.top_up_at_counter(
-            session, counter=counter, wallet_id=body.wallet_id, amount=body.amount
-        )
-        return 201, TopupReceiptOut.of(receipt)
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    counter = await city_hall.get_counter(session, counter_id)
+    receipt = await service.top_up_at_counter(
+        session, counter=counter, wallet_id=body.wallet_id, amount=body.amount
+    )
+    return TopupReceiptOut.of(receipt)
 
 
 # --- wallets ------------------------------------------------------------------------------
 
 
-@router.post("/wallets", tags=["wallets"], status_code=201, response_model=WalletOut)
+@router.post("/wallets", tags=["wallets"], status_code=201)
+@idempotent
 async def open_wallet(
     body: WalletOpen,
-    request: Request,
     session: SessionDep,
     actor: Holder,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> WalletOut:
     """Open the caller's wallet in a region (a resident's: one per region; a visitor's expires)."""
-
-    async def operation() -> tuple[int, WalletOut]:
-        return 201, WalletOut.of(await service.open_wallet(session, actor, body.region))
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    return WalletOut.of(await service.open_wallet(session, actor, body.region))
 
 
 @router.get("/wallets", tags=["wallets"])
@@ -197,56 +175,40 @@ async def read_history(
     )
 
 
-@router.post(
-    "/wallets/{wallet_id}/bank-topups", tags=["top-ups"], status_code=201, response_model=TopupOut
-)
+@router.post("/wallets/{wallet_id}/bank-topups", tags=["top-ups"], status_code=201)
+@idempotent
 async def request_bank_topup(
     wallet_id: str,
     body: BankTopupCreate,
     request: Request,
     session: SessionDep,
     actor: Holder,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> TopupOut:
     """A top-up by bank transfer: the answer's reference goes on the transfer, and the points
     are credited once the transfer is matched."""
-
-    async def operation() -> tuple[int, TopupOut]:
-        wallet = await service.own_wallet(session, actor, wallet_id)
-        return 201, TopupOut.of(await service.request_bank_topup(session, wallet, body.amount))
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    wallet = await service.own_wallet(session, actor, wallet_id)
+    return TopupOut.of(await service.request_bank_topup(session, wallet, body.amount))
 
 
-@router.post("/bank-topups/{reference}/confirm", tags=["top-ups"], response_model=TopupReceiptOut)
+@router.post("/bank-topups/{reference}/confirm", tags=["top-ups"])
+@idempotent
 async def confirm_bank_topup(
     reference: str,
-    request: Request,
     session: SessionDep,
     actor: Operator,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> TopupReceiptOut:
     """The transfer is on the bank statement: credit the wallet (the reconciliation job will do
     this by itself)."""
-
-    async def operation() -> tuple[int, TopupReceiptOut]:
-        return 200, TopupReceiptOut.of(await service.confirm_bank_topup(session, reference))
-
-    return await respond_once(request, session, actor, idempotency_key, None, operation)
+    return TopupReceiptOut.of(await service.confirm_bank_topup(session, reference))
 
 
-@router.post("/bank-topups/{reference}/refuse", tags=["top-ups"], response_model=TopupOut)
+@router.post("/bank-topups/{reference}/refuse", tags=["top-ups"])
+@idempotent
 async def refuse_bank_topup(
     reference: str,
     body: BankTopupRefusal,
-    request: Request,
     session: SessionDep,
     actor: Operator,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> TopupOut:
     """The transfer cannot be credited: mark it refused (the yen are sent back)."""
-
-    async def operation() -> tuple[int, TopupOut]:
-        return 200, TopupOut.of(await service.refuse_bank_topup(session, reference, body.reason))
-
-    return await respond_once(request, session, actor, idempotency_key, body, operation)
+    return TopupOut.of(await service.refuse_bank_topup(session, reference, body.reason))

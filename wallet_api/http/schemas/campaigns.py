@@ -26,7 +26,8 @@ from campaigns.domain import (
     SpendBack,
     sets_within_budget,
 )
-from campaigns.service import Lottery, Payout, Report
+from campaigns.service import Lottery, Report
+from wallet_api.wallets.campaigns import BenefitPayout
 
 Points = Annotated[StrictInt, Field(gt=0, le=10**12)]
 District = Annotated[str, Field(min_length=1, max_length=100)]
@@ -395,14 +396,11 @@ class BenefitPayoutOut(BaseModel):
     points: int
 
     @classmethod
-    def of(
-        cls, payout: Payout, subject_of: dict[str, str], unpaid: dict[str, str]
-    ) -> BenefitPayoutOut:
+    def of(cls, payout: BenefitPayout) -> BenefitPayoutOut:
         return cls(
-            paid=[subject_of[w] for w in payout.paid],
-            paid_before=[subject_of[w] for w in payout.paid_before],
-            refused=[Refused(subject=subject_of[w], reason=r) for w, r in payout.refused.items()]
-            + [Refused(subject=s, reason=reason) for s, reason in unpaid.items()],
+            paid=payout.paid,
+            paid_before=payout.paid_before,
+            refused=[Refused(subject=s, reason=why) for s, why in payout.refused.items()],
             points=payout.points,
         )
 

@@ -10,7 +10,7 @@ from ledger.domain import MAX_AMOUNT
 from wallet_api.devices.domain import PaymentIntent
 from wallet_api.http.schemas.wallets import BalanceOut
 from wallet_api.payments.repository import Payment
-from wallet_api.payments.service import PaymentReceipt, Refund
+from wallet_api.payments.service import PaymentReceipt, Refund, ShopPayment
 
 
 class IntentIn(BaseModel):
@@ -234,3 +234,13 @@ class B2BPaymentOut(BaseModel):
     to_merchant: str
     amount: int
     recorded_at: datetime
+
+    @classmethod
+    def of(cls, paid: ShopPayment) -> B2BPaymentOut:
+        return cls(
+            entry_id=paid.entry.id,
+            from_merchant=paid.payer.id,
+            to_merchant=paid.payee.id,
+            amount=paid.amount,
+            recorded_at=paid.entry.recorded_at,
+        )

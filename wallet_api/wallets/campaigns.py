@@ -1,0 +1,105 @@
+"""A wallet's part in the city's campaigns: applying for premium sets, buying them, and the
+benefit paid to the residents a list names. Campaigns see a wallet as a `Person` (with the
+resident register's record for a resident); each call here looks the wallet up, takes the locks
+the campaign's rules count on, and hands the campaign that person. Each takes the caller's
+session and never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns import service as campaigns
+from campaigns.domain import Application, Person, Purchase
+from campaigns.service import Payout
+from ledger.domain import utc_now
+from wallet_api.actor import Actor
+from wallet_api.wallets import repository
+from wallet_api.wallets.domain import Wallet, WalletKind
+from wallet_api.wallets.service import locked_wallet, own_wallet
+
+
+async def person_of(session: AsyncSession, wallet: Wallet) -> Person:
+    (person,) = await campaigns.people(
+        session, [(wallet.id, wallet.subject, wallet.kind is WalletKind.RESIDENT)]
+    )
+    return person
+
+
+async def apply(
+    session: AsyncSession,
+    actor: Actor,
+    campaign_id: str,
+    *,
+    wallet_id: str,
+    sets: int,
+    now: datetime | None = None,
+) -> Application:
+    """The wallet's holder applies for sets of a lottery campaign."""
+    campaign = await campaigns.get_campaign(session, campaign_id)
+    wallet = await own_wallet(session, actor, wallet_id)
+    person = await person_of(session, wallet)
+    return await campaigns.apply(session, campaign, person, sets=sets, now=now or utc_now())
+
+
+async def buy_sets(
+    session: AsyncSession,
+    actor: Actor,
+    campaign_id: str,
+    *,
+    wallet_id: str,
+    sets: int,
+    now: datetime | None = None,
+) -> Purchase:
+    """The wallet's holder buys premium sets with the wallet's purchased points. The wallet is
+    locked first: one person's purchases take turns, so each is counted against the cap."""
+    campaign = await campaigns.get_campaign(session, campaign_id)
+    wallet = await own_wallet(session, actor, wallet_id)
+    wallet = await locked_wallet(session, wallet.id)
+    return await campaigns.buy_sets(
+        session,
+        campaign,
+        await person_of(session, wallet),
+        purchased_lot_id=wallet.purchased_lot_id,
+        sets=sets,
+        now=now or utc_now(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BenefitPayout:
+    """A benefit payout told by subject, as the list named them."""
+
+    paid: list[str]
+    paid_before: list[str]
+    refused: dict[str, str]  # subject -> why it was not paid
+    points: int
+
+
+async def pay_benefit(
+    session: AsyncSession, campaign_id: str, subjects: list[str], *, now: datetime | None = None
+) -> BenefitPayout:
+    """Credit the benefit to the residents listed by subject: each eligible one once, whatever
+    lists name them again. Those without a usable wallet in the campaign's region are reported,
+    with those the campaign refuses."""
+    now = now or utc_now()
+    campaign = await campaigns.get_campaign(session, campaign_id)
+    subjects = list(dict.fromkeys(subjects))
+    found = await repository.wallets_in_region(session, subjects, campaign.region)
+    usable = {subject: wallet for subject, wallet in found.items() if wallet.is_usable(now)}
+    people = await campaigns.people(
+        session, [(w.id, s, w.kind is WalletKind.RESIDENT) for s, w in usable.items()]
+    )
+    payout: Payout = await campaigns.pay_benefit(session, campaign, people, now=now)
+    subject_of = {wallet.id: subject for subject, wallet in usable.items()}
+    refused = {subject_of[wallet_id]: why for wallet_id, why in payout.refused.items()}
+    refused |= {s: "no wallet in this region" for s in subjects if s not in found}
+    refused |= {s: "the wallet is closed" for s in found if s not in usable}
+    return BenefitPayout(
+        paid=[subject_of[w] for w in payout.paid],
+        paid_before=[subject_of[w] for w in payout.paid_before],
+        refused=refused,
+        points=payout.points,
+    )
