@@ -18,7 +18,7 @@ from city_hall.service import FeeReceipt
 from ledger.domain import IdempotencyKey, utc_now
 from merchant import emv
 from merchant.errors import QrExpired
-from wallet_api.actor import Actor
+from wallet_api.actor import Actor, Role
 from wallet_api.cards import service as cards
 from wallet_api.devices import service as devices
 from wallet_api.devices.domain import PaymentIntent
@@ -35,6 +35,14 @@ GOVERNMENT_MCC = "9399"  # government services, not elsewhere classified
 class ShownInvoice:
     invoice: Invoice
     qr_payload: str
+
+
+async def invoice_for(session: AsyncSession, actor: Actor, invoice_id: str) -> Invoice:
+    """The invoice, if the caller is a cashier of its counter (or an operator)."""
+    invoice = await city_hall.get_invoice(session, invoice_id)
+    if not actor.has(Role.OPERATOR) and actor.counter != invoice.counter_id:
+        raise Forbidden("a cashier sees the invoices of their own counter")
+    return invoice
 
 
 async def show_invoice(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from nacl.signing import VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -198,6 +199,13 @@ async def charge_card(
     )
 
 
+async def merchant_for(session: AsyncSession, actor: Actor, merchant_id: str) -> Merchant:
+    """The shop, if the caller is its staff (or an operator)."""
+    if not actor.has(Role.OPERATOR) and actor.merchant != merchant_id:
+        raise Forbidden("merchant staff act only for the merchant of their token")
+    return await merchants.get_merchant(session, merchant_id)
+
+
 async def staff_merchant(session: AsyncSession, actor: Actor, merchant_id: str) -> Merchant:
     if not actor.has(Role.MERCHANT_STAFF) or actor.merchant != merchant_id:
         raise Forbidden("only the shop's own staff charge for it")
@@ -239,6 +247,53 @@ async def pay_another_shop(
         description=description,
     )
     return ShopPayment(payer, payee, amount, entry)
+
+
+# --- reading payments --------------------------------------------------------------------------
+
+
+# Longer than any payment's transaction: one stamped earlier but committed later is not skipped.
+POLL_OVERLAP = timedelta(seconds=10)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentPage:
+    payments: list[Payment]
+    next_after: datetime | None  # the cursor of the next poll
+
+
+async def merchant_payments(
+    session: AsyncSession, actor: Actor, merchant_id: str, *, after: datetime | None, limit: int
+) -> PaymentPage:
+    """The shop's payments after a cursor, oldest first. A payment is stamped when it is made and
+    seen when it commits, so the next cursor stays a little behind the newest one and the next
+    poll may repeat a payment or two."""
+    merchant = await merchant_for(session, actor, merchant_id)
+    payments = await repository.merchant_payments(session, merchant.id, after=after, limit=limit)
+    newest = payments[-1].created_at if payments else after
+    if newest is not None and len(payments) < limit:
+        newest = min(newest, utc_now() - POLL_OVERLAP)
+        if after is not None:
+            newest = max(newest, after)
+    return PaymentPage(payments, newest)
+
+
+async def find_payment(session: AsyncSession, payment_id: str) -> Payment | None:
+    """The payment, or None (the event stream skips one it cannot find)."""
+    return await repository.get_payment(session, payment_id)
+
+
+async def payment_for(session: AsyncSession, actor: Actor, payment_id: str) -> Payment:
+    """The payment, if the caller is its payer or the shop's staff."""
+    payment = await repository.get_payment(session, payment_id)
+    if payment is None:
+        raise UnknownPayment(f"unknown payment {payment_id}")
+    paid_shop = actor.has(Role.MERCHANT_STAFF) and actor.merchant == payment.merchant_id
+    if not paid_shop:
+        if not actor.has(Role.RESIDENT, Role.VISITOR):
+            raise Forbidden("only the payer and the shop paid read a payment's receipt")
+        await wallets.own_wallet(session, actor, payment.wallet_id)
+    return payment
 
 
 # --- refunds ----------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ async def authenticate_card(
     recorded and refused with the attempts left (a replay of the same request does not count
     twice); five in a row lock the card."""
     card = await service.check_pin(session, body.qr_payload, body.pin)
-    return CardHolderOut(card_id=card.id, wallet_id=card.wallet_id)
+    return CardHolderOut.of(card)
 
 
 @router.post("/cards/{card_id}/block")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import date
 from typing import Annotated
 
@@ -10,9 +9,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from city_hall import service
-from merchant.images import qr_png
-from wallet_api.actor import Role
-from wallet_api.errors import Forbidden
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import (
@@ -49,14 +45,7 @@ async def open_shift(
 ) -> ShiftOut:
     """The cashier opens the counter's shift for today (one open shift a counter)."""
     shift = await service.open_shift(session, counter_id, cashier=actor.subject)
-    return ShiftOut(
-        id=shift.id,
-        counter_id=shift.counter_id,
-        cashier=shift.cashier,
-        business_date=shift.business_date,
-        opened_at=shift.opened_at,
-        closed_at=shift.closed_at,
-    )
+    return ShiftOut.of(shift)
 
 
 @router.post("/counters/{counter_id}/invoices", status_code=201)
@@ -76,11 +65,7 @@ async def create_invoice(
         [(line.procedure, line.quantity) for line in body.lines],
         request.app.state.platform_key,
     )
-    return ShownInvoiceOut(
-        invoice=InvoiceOut.of(shown.invoice),
-        qr_payload=shown.qr_payload,
-        png_base64=base64.b64encode(qr_png(shown.qr_payload)).decode(),
-    )
+    return ShownInvoiceOut.of(shown)
 
 
 @router.get("/invoices/{invoice_id}")
@@ -88,10 +73,7 @@ async def read_invoice(
     invoice_id: str, session: SessionDep, actor: CashierOrOperator
 ) -> InvoiceOut:
     """An invoice and whether it is paid (the counter's screen polls this)."""
-    invoice = await service.get_invoice(session, invoice_id)
-    if not actor.has(Role.OPERATOR) and actor.counter != invoice.counter_id:
-        raise Forbidden("a cashier sees the invoices of their own counter")
-    return InvoiceOut.of(invoice)
+    return InvoiceOut.of(await invoices.invoice_for(session, actor, invoice_id))
 
 
 @router.post("/fee-payments", status_code=201)
@@ -142,15 +124,7 @@ async def cancel_procedure(
     refund = await service.cancel_procedure(
         session, invoice_id, body.line_no, reason=body.reason, approved_by=actor.subject
     )
-    return FeeRefundOut(
-        id=refund.id,
-        invoice_id=refund.invoice.id,
-        line_no=refund.line_no,
-        amount=refund.amount,
-        entry_id=refund.entry.id,
-        receipt_number=refund.receipt_number,
-        approved_by=refund.approved_by,
-    )
+    return FeeRefundOut.of(refund)
 
 
 @router.post("/counters/{counter_id}/shifts/close")

@@ -4,16 +4,10 @@ point down only."""
 
 from __future__ import annotations
 
-import base64
-
 from fastapi import APIRouter, Request
 
 from merchant import service
-from merchant.domain import Merchant
-from merchant.images import qr_png, qr_svg
-from wallet_api.actor import Actor, Role
 from wallet_api.devices.service import decode_base64url
-from wallet_api.errors import Forbidden
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import Operator, Staff, StaffOrOperator
@@ -25,15 +19,9 @@ from wallet_api.http.schemas.merchants import (
     TerminalOut,
     TerminalRegister,
 )
+from wallet_api.payments.service import merchant_for
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
-
-
-async def merchant_for(session: SessionDep, actor: Actor, merchant_id: str) -> Merchant:
-    """The merchant, if the caller is its staff (or an operator)."""
-    if not actor.has(Role.OPERATOR) and actor.merchant != merchant_id:
-        raise Forbidden("merchant staff act only for the merchant of their token")
-    return await service.get_merchant(session, merchant_id)
 
 
 @router.post("", status_code=201)
@@ -63,11 +51,7 @@ async def static_qr(
     platform, as its EMV payload and as PNG and SVG for printing."""
     merchant = await merchant_for(session, actor, merchant_id)
     payload = service.static_code(merchant, request.app.state.platform_key)
-    return QrCodeOut(
-        payload=payload,
-        png_base64=base64.b64encode(qr_png(payload)).decode(),
-        svg=qr_svg(payload),
-    )
+    return QrCodeOut.of(payload)
 
 
 @router.post("/{merchant_id}/terminals", status_code=201)

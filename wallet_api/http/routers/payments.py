@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.domain import utc_now
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import Holder, Staff, StaffOrOperator
-from wallet_api.http.routers.merchants import merchant_for
 from wallet_api.http.schemas.payments import (
     B2BPayment,
     B2BPaymentOut,
@@ -29,13 +27,10 @@ from wallet_api.http.schemas.payments import (
     RefundOut,
     TokenCharge,
 )
-from wallet_api.payments import repository, service
+from wallet_api.payments import service
 from wallet_api.payments.events import CLOSED
 
 router = APIRouter(prefix="/v1", tags=["payments"])
-
-# Longer than any payment's transaction: one stamped earlier but committed later is not skipped.
-POLL_OVERLAP = timedelta(seconds=10)
 
 
 @router.post("/payments", status_code=201)
@@ -150,14 +145,8 @@ async def merchant_payments(
     """The shop's payments, oldest first: the polling fallback of the event stream. A payment
     is stamped when it is made and seen when it commits, so `next_after` stays a little behind
     the newest one and the next answer may repeat a payment or two: keep them by id."""
-    merchant = await merchant_for(session, actor, merchant_id)
-    payments = await repository.merchant_payments(session, merchant.id, after=after, limit=limit)
-    newest = payments[-1].created_at if payments else after
-    if newest is not None and len(payments) < limit:
-        newest = min(newest, utc_now() - POLL_OVERLAP)
-        if after is not None:
-            newest = max(newest, after)
-    return PaymentList(payments=[PaymentOut.of(p) for p in payments], next_after=newest)
+    page = await service.merchant_payments(session, actor, merchant_id, after=after, limit=limit)
+    return PaymentList.of(page)
 
 
 @router.get(
@@ -172,7 +161,7 @@ async def payment_events(
     this shop commits (a comment line every 15 seconds keeps the stream open). The first line,
     `: listening`, says the stream is live. After a drop, reconnect and poll `/payments` for
     what was missed. At most 20 streams a shop per API process."""
-    merchant = await merchant_for(session, actor, merchant_id)
+    merchant = await service.merchant_for(session, actor, merchant_id)
     await session.close()  # the stream must not hold a pooled connection idle in a transaction
     state = request.app.state
     # Subscribed before answering, so a shop over its stream limit gets a 429, not a stream.
@@ -201,7 +190,7 @@ async def _payment_events(
             if payment_id == CLOSED:
                 return
             async with sessions() as reader:
-                payment = await repository.get_payment(reader, payment_id)
+                payment = await service.find_payment(reader, payment_id)
             if payment is not None:
                 data = PaymentOut.of(payment).model_dump_json()
                 yield f"id: {payment.id}\nevent: payment\ndata: {data}\n\n"

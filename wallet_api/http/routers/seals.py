@@ -12,12 +12,10 @@ from ledger.domain import business_date, utc_now
 from reconciliation import nightly, seals
 from reconciliation.errors import NotSealed
 from reconciliation.unused_balance import unused_balance
-from wallet_api.actor import Role
-from wallet_api.errors import Forbidden, UnknownPayment
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.roles import OperatorOrAuditor, PayerOrPayee
 from wallet_api.http.schemas.seals import NightOut, ReceiptOut, SealOut, UnusedBalanceOut
-from wallet_api.payments import repository as payments
+from wallet_api.payments import service as payments
 from wallet_api.wallets import service as wallets
 
 # No token: a seal is published for anyone to check the books against.
@@ -59,14 +57,7 @@ async def entry_receipt(
 async def payment_receipt(payment_id: str, session: SessionDep, actor: PayerOrPayee) -> ReceiptOut:
     """A payment's entry, once its day is sealed, with the proof that it is in the seal: for
     the payer and the shop that was paid."""
-    payment = await payments.get_payment(session, payment_id)
-    if payment is None:
-        raise UnknownPayment(f"unknown payment {payment_id}")
-    paid_shop = actor.has(Role.MERCHANT_STAFF) and actor.merchant == payment.merchant_id
-    if not paid_shop:
-        if not actor.has(Role.RESIDENT, Role.VISITOR):
-            raise Forbidden("only the payer and the shop paid read a payment's receipt")
-        await wallets.own_wallet(session, actor, payment.wallet_id)
+    payment = await payments.payment_for(session, actor, payment_id)
     return ReceiptOut.of(await seals.receipt(session, payment.entry_id))
 
 

@@ -29,11 +29,7 @@ async def set_settlement_profile(
     """The account payouts are sent from and the payout days (31: the month's last day)."""
     profile = await service.set_profile(session, region, body.originator(), body.payout_days)
     await session.commit()
-    return SettlementProfileOut(
-        region=profile.region,
-        payout_days=list(profile.payout_days),
-        payouts_account_id=profile.payouts_account_id,
-    )
+    return SettlementProfileOut.of(profile)
 
 
 @router.post("/merchants/{merchant_id}/payout-requests", status_code=201)

@@ -6,33 +6,17 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from reconciliation import feed
 from reconciliation.dictionary import as_json
 from wallet_api.errors import InvalidInput
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.roles import StatisticsReader
+from wallet_api.http.schemas.statistics import CellOut, FigureOut
 
 router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
 
 MAX_DAYS = 366
-
-
-class FigureOut(BaseModel):
-    business_date: date
-    name: str
-    value: float | None
-
-
-class CellOut(BaseModel):
-    business_date: date
-    table: str
-    row: str
-    column: str
-    amount: int
-    count: int
-    people: int
 
 
 def _span(since: date, until: date | None) -> date:
@@ -58,10 +42,7 @@ async def read_figures(
 ) -> list[FigureOut]:
     """The figures of each business date in the range (dates the nightly chain computed)."""
     last = _span(since, until)
-    return [
-        FigureOut(business_date=f.business_date, name=f.name, value=f.value)
-        for f in await feed.figures(session, currency, since, last)
-    ]
+    return [FigureOut.of(f) for f in await feed.figures(session, currency, since, last)]
 
 
 @router.get("/{currency}/cells")
@@ -75,15 +56,4 @@ async def read_cells(
 ) -> list[CellOut]:
     """The published cells of the tables (flows, campaign uptake) in the range."""
     last = _span(since, until)
-    return [
-        CellOut(
-            business_date=c.business_date,
-            table=c.table,
-            row=c.row,
-            column=c.column,
-            amount=c.amount,
-            count=c.count,
-            people=c.people,
-        )
-        for c in await feed.cells(session, currency, since, last, table)
-    ]
+    return [CellOut.of(c) for c in await feed.cells(session, currency, since, last, table)]

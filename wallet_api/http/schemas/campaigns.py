@@ -21,12 +21,12 @@ from campaigns.domain import (
     Campaign,
     Eligibility,
     PremiumSets,
-    Purchase,
     ResidentRecord,
     SpendBack,
     sets_within_budget,
 )
 from campaigns.service import Lottery, Report
+from wallet_api.http.schemas.record import RecordOut
 from wallet_api.wallets.campaigns import BenefitPayout
 
 Points = Annotated[StrictInt, Field(gt=0, le=10**12)]
@@ -272,7 +272,7 @@ class PurchaseCreate(BaseModel):
     sets: StrictInt = Field(ge=1, le=100)
 
 
-class PurchaseOut(BaseModel):
+class PurchaseOut(RecordOut):
     id: str
     campaign_id: str
     wallet_id: str
@@ -280,18 +280,6 @@ class PurchaseOut(BaseModel):
     price: int
     points: int
     entry_id: int
-
-    @classmethod
-    def of(cls, purchase: Purchase) -> PurchaseOut:
-        return cls(
-            id=purchase.id,
-            campaign_id=purchase.campaign_id,
-            wallet_id=purchase.wallet_id,
-            sets=purchase.sets,
-            price=purchase.price,
-            points=purchase.points,
-            entry_id=purchase.entry_id,
-        )
 
 
 class ApplicationCreate(BaseModel):

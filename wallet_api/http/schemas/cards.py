@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wallet_api.cards.domain import Card, PrintedCard
 from wallet_api.cards.service import card_png, card_svg
+from wallet_api.http.schemas.record import RecordOut
 
 Pin = Field(pattern=r"^[0-9]{4}$", description="Four digits.")
 
@@ -19,7 +20,7 @@ class CardIssue(BaseModel):
     pin: str = Pin
 
 
-class CardOut(BaseModel):
+class CardOut(RecordOut):
     id: str
     wallet_id: str
     status: str
@@ -27,18 +28,6 @@ class CardOut(BaseModel):
     issued_at: datetime
     blocked_at: datetime | None
     replaced_by: str | None
-
-    @classmethod
-    def of(cls, card: Card) -> CardOut:
-        return cls(
-            id=card.id,
-            wallet_id=card.wallet_id,
-            status=card.status.value,
-            failed_attempts=card.failed_attempts,
-            issued_at=card.issued_at,
-            blocked_at=card.blocked_at,
-            replaced_by=card.replaced_by,
-        )
 
 
 # The secret-bearing fields: in the answer that prints the card, never stored, so a replay of
@@ -81,3 +70,7 @@ class CardHolderOut(BaseModel):
 
     card_id: str
     wallet_id: str
+
+    @classmethod
+    def of(cls, card: Card) -> CardHolderOut:
+        return cls(card_id=card.id, wallet_id=card.wallet_id)

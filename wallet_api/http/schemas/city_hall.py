@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from city_hall.domain import Invoice
-from city_hall.fees.domain import Department, FeeVersion
+from city_hall.fees.domain import FeeVersion
+from city_hall.service import FeeRefund
 from ledger.domain import MAX_AMOUNT
+from merchant.images import qr_png
+from wallet_api.http.schemas.record import RecordOut
 from wallet_api.http.schemas.wallets import BalanceOut
-from wallet_api.payments.invoices import PaidInvoice
+from wallet_api.payments.invoices import PaidInvoice, ShownInvoice
 
 _CODE = r"^[a-z][a-z0-9-]{1,39}$"
 
@@ -29,20 +33,11 @@ class DepartmentIn(BaseModel):
     name_en: str = Field(min_length=1, max_length=100)
 
 
-class DepartmentOut(BaseModel):
+class DepartmentOut(RecordOut):
     code: str
     name_ja: str
     name_en: str
     revenue_account_id: int
-
-    @classmethod
-    def of(cls, department: Department) -> DepartmentOut:
-        return cls(
-            code=department.code,
-            name_ja=department.name_ja,
-            name_en=department.name_en,
-            revenue_account_id=department.revenue_account_id,
-        )
 
 
 class DepartmentList(BaseModel):
@@ -112,7 +107,7 @@ class SampleLoad(BaseModel):
     valid_from: date
 
 
-class ShiftOut(BaseModel):
+class ShiftOut(RecordOut):
     id: str
     counter_id: str
     cashier: str
@@ -200,6 +195,14 @@ class ShownInvoiceOut(BaseModel):
     qr_payload: str
     png_base64: str
 
+    @classmethod
+    def of(cls, shown: ShownInvoice) -> ShownInvoiceOut:
+        return cls(
+            invoice=InvoiceOut.of(shown.invoice),
+            qr_payload=shown.qr_payload,
+            png_base64=base64.b64encode(qr_png(shown.qr_payload)).decode(),
+        )
+
 
 class FeeReceiptOut(BaseModel):
     """The numbered receipt: per counter and fiscal year, without gaps."""
@@ -246,6 +249,18 @@ class FeeRefundOut(BaseModel):
     entry_id: int
     receipt_number: int = Field(description="The receipt this refund undoes part of.")
     approved_by: str
+
+    @classmethod
+    def of(cls, refund: FeeRefund) -> FeeRefundOut:
+        return cls(
+            id=refund.id,
+            invoice_id=refund.invoice.id,
+            line_no=refund.line_no,
+            amount=refund.amount,
+            entry_id=refund.entry.id,
+            receipt_number=refund.receipt_number,
+            approved_by=refund.approved_by,
+        )
 
 
 class CloseReport(BaseModel):

@@ -7,8 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wallet_api.consent.domain import ConsentRecord, Demographics, Purpose, PurposeTerms
+from wallet_api.consent.domain import ConsentRecord, Purpose, PurposeTerms
 from wallet_api.consent.service import ConsentState
+from wallet_api.http.schemas.record import RecordOut
 
 
 class TermsOut(BaseModel):
@@ -102,15 +103,7 @@ class DemographicsIn(BaseModel):
     district: str | None = Field(default=None, min_length=1, max_length=100)
 
 
-class DemographicsOut(BaseModel):
+class DemographicsOut(RecordOut):
     age_band: str | None
     district: str | None
     updated_at: datetime
-
-    @classmethod
-    def of(cls, demographics: Demographics) -> DemographicsOut:
-        return cls(
-            age_band=demographics.age_band,
-            district=demographics.district,
-            updated_at=demographics.updated_at,
-        )

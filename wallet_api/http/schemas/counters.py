@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from city_hall.domain import Counter
+from wallet_api.http.schemas.record import RecordOut
 
 
 class CounterCreate(BaseModel):
@@ -20,19 +20,9 @@ class CounterCreate(BaseModel):
     currency: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,11}$")
 
 
-class CounterOut(BaseModel):
+class CounterOut(RecordOut):
     id: str
     region: str
     currency: str
     name: str
     drawer_account_id: int
-
-    @classmethod
-    def of(cls, counter: Counter) -> CounterOut:
-        return cls(
-            id=counter.id,
-            region=counter.region,
-            currency=counter.currency,
-            name=counter.name,
-            drawer_account_id=counter.drawer_account_id,
-        )

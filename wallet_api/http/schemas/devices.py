@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wallet_api.devices.domain import Device
+from wallet_api.http.schemas.record import PublicKeyText, RecordOut
 
 
 class DeviceRegister(BaseModel):
@@ -26,26 +25,14 @@ class DeviceRegister(BaseModel):
     label: str = Field(min_length=1, max_length=100)
 
 
-class DeviceOut(BaseModel):
+class DeviceOut(RecordOut):
     id: str
     wallet_id: str
-    public_key: str
+    public_key: PublicKeyText
     label: str
     status: str
     created_at: datetime
     revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, device: Device) -> DeviceOut:
-        return cls(
-            id=device.id,
-            wallet_id=device.wallet_id,
-            public_key=base64.urlsafe_b64encode(device.public_key).decode().rstrip("="),
-            label=device.label,
-            status=device.status.value,
-            created_at=device.created_at,
-            revoked_at=device.revoked_at,
-        )
 
 
 class DeviceList(BaseModel):

@@ -13,8 +13,9 @@ from merchant.domain import (
     Merchant,
     MerchantProfile,
     SizeClass,
-    Terminal,
 )
+from merchant.images import qr_png, qr_svg
+from wallet_api.http.schemas.record import PublicKeyText, RecordOut
 
 _KANA = r"^[0-9A-Z\uff65-\uff9f ()./-]{1,30}$"
 
@@ -149,26 +150,14 @@ class TerminalRegister(BaseModel):
     )
 
 
-class TerminalOut(BaseModel):
+class TerminalOut(RecordOut):
     id: str
     merchant_id: str
     label: str
-    public_key: str
+    public_key: PublicKeyText
     status: str
     created_at: datetime
     revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, terminal: Terminal) -> TerminalOut:
-        return cls(
-            id=terminal.id,
-            merchant_id=terminal.merchant_id,
-            label=terminal.label,
-            public_key=base64.urlsafe_b64encode(terminal.public_key).decode().rstrip("="),
-            status=terminal.status,
-            created_at=terminal.created_at,
-            revoked_at=terminal.revoked_at,
-        )
 
 
 class TerminalList(BaseModel):
@@ -181,3 +170,11 @@ class QrCodeOut(BaseModel):
     payload: str
     png_base64: str = Field(description="PNG, 20 pixels a module: about 7 cm at 300 dpi.")
     svg: str = Field(description="SVG, 1.5 mm a module.")
+
+    @classmethod
+    def of(cls, payload: str) -> QrCodeOut:
+        return cls(
+            payload=payload,
+            png_base64=base64.b64encode(qr_png(payload)).decode(),
+            svg=qr_svg(payload),
+        )

@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ledger.domain import MAX_AMOUNT
 from wallet_api.devices.domain import PaymentIntent
+from wallet_api.http.schemas.record import RecordOut
 from wallet_api.http.schemas.wallets import BalanceOut
-from wallet_api.payments.repository import Payment
-from wallet_api.payments.service import PaymentReceipt, Refund, ShopPayment
+from wallet_api.payments.service import PaymentPage, PaymentReceipt, Refund, ShopPayment
 
 
 class IntentIn(BaseModel):
@@ -66,7 +66,7 @@ class LotUsed(BaseModel):
     amount: int = Field(description="Points taken from this lot.")
 
 
-class PaymentOut(BaseModel):
+class PaymentOut(RecordOut):
     id: str
     entry_id: int
     wallet_id: str
@@ -76,20 +76,6 @@ class PaymentOut(BaseModel):
     amount: int
     refunded: int
     created_at: datetime
-
-    @classmethod
-    def of(cls, payment: Payment) -> PaymentOut:
-        return cls(
-            id=payment.id,
-            entry_id=payment.entry_id,
-            wallet_id=payment.wallet_id,
-            merchant_id=payment.merchant_id,
-            terminal_id=payment.terminal_id,
-            method=payment.method,
-            amount=payment.amount,
-            refunded=payment.refunded,
-            created_at=payment.created_at,
-        )
 
 
 class SpendBackOut(BaseModel):
@@ -135,6 +121,10 @@ class PaymentList(BaseModel):
     next_after: datetime | None = Field(
         description="Pass as `after` next time; payments already seen may come again."
     )
+
+    @classmethod
+    def of(cls, page: PaymentPage) -> PaymentList:
+        return cls(payments=[PaymentOut.of(p) for p in page.payments], next_after=page.next_after)
 
 
 class RefundCreate(BaseModel):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from merchant.settlement.service import BankResult, BatchRun
 from merchant.zengin import Originator
+from wallet_api.http.schemas.record import RecordOut
 
 _KANA = r"^[0-9A-Z\uff62\uff63\uff65-\uff9f ()\-./,]{1,40}$"
 
@@ -55,7 +56,7 @@ class SettlementProfileIn(BaseModel):
         )
 
 
-class SettlementProfileOut(BaseModel):
+class SettlementProfileOut(RecordOut):
     region: str
     payout_days: list[int]
     payouts_account_id: int

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt
 
 from ledger.domain import MAX_AMOUNT, EntryLeg, HolderEntry, LotBalance
-from wallet_api.wallets.domain import RegionPolicy, Topup, Wallet
+from wallet_api.http.schemas.record import RecordOut
 from wallet_api.wallets.service import TopupReceipt, WalletBalance
 
 Points = Annotated[
@@ -54,7 +54,7 @@ class RegionCreate(BaseModel):
     limits: PolicyLimits = Field(default_factory=PolicyLimits)
 
 
-class PolicyOut(BaseModel):
+class PolicyOut(RecordOut):
     region: str
     currency: str
     max_wallet_balance: int
@@ -62,18 +62,6 @@ class PolicyOut(BaseModel):
     payments_per_minute: int
     pin_attempts_per_minute: int
     visitor_wallet_days: int
-
-    @classmethod
-    def of(cls, policy: RegionPolicy) -> PolicyOut:
-        return cls(
-            region=policy.region,
-            currency=policy.currency,
-            max_wallet_balance=policy.max_wallet_balance,
-            daily_topup_limit=policy.daily_topup_limit,
-            payments_per_minute=policy.payments_per_minute,
-            pin_attempts_per_minute=policy.pin_attempts_per_minute,
-            visitor_wallet_days=policy.visitor_wallet_days,
-        )
 
 
 # --- wallets ------------------------------------------------------------------------------
@@ -85,7 +73,7 @@ class WalletOpen(BaseModel):
     region: str = Field(pattern=r"^[a-z][a-z0-9-]{1,39}$")
 
 
-class WalletOut(BaseModel):
+class WalletOut(RecordOut):
     id: str
     region: str
     currency: str
@@ -93,18 +81,6 @@ class WalletOut(BaseModel):
     status: str
     expires_at: datetime | None
     created_at: datetime
-
-    @classmethod
-    def of(cls, wallet: Wallet) -> WalletOut:
-        return cls(
-            id=wallet.id,
-            region=wallet.region,
-            currency=wallet.currency,
-            kind=wallet.kind.value,
-            status=wallet.status.value,
-            expires_at=wallet.expires_at,
-            created_at=wallet.created_at,
-        )
 
 
 class WalletList(BaseModel):
@@ -216,7 +192,7 @@ class BankTopupRefusal(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class TopupOut(BaseModel):
+class TopupOut(RecordOut):
     id: int
     wallet_id: str
     channel: str
@@ -229,23 +205,6 @@ class TopupOut(BaseModel):
     requested_at: datetime
     resolved_at: datetime | None
     resolution: str | None
-
-    @classmethod
-    def of(cls, topup: Topup) -> TopupOut:
-        return cls(
-            id=topup.id,
-            wallet_id=topup.wallet_id,
-            channel=topup.channel.value,
-            counter_id=topup.counter_id,
-            amount=topup.amount,
-            status=topup.status.value,
-            reference=topup.reference,
-            entry_id=topup.entry_id,
-            business_date=topup.business_date,
-            requested_at=topup.requested_at,
-            resolved_at=topup.resolved_at,
-            resolution=topup.resolution,
-        )
 
 
 class TopupReceiptOut(BaseModel):
