@@ -1,4 +1,4 @@
-"""Tables of the campaigns package, on the ledger's metadata (the migrations own the schema)."""
+"""Tables of the campaigns package, on the ledger's metadata."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     Table,
     Text,
@@ -51,6 +52,13 @@ campaign_purchases = Table(
     Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("household", Text),
+    Index("campaign_purchases_by_wallet", "campaign_id", "wallet_id"),
+    Index(
+        "campaign_purchases_by_household",
+        "campaign_id",
+        "household",
+        postgresql_where=text("household IS NOT NULL"),
+    ),
 )
 
 resident_register = Table(
@@ -80,6 +88,7 @@ campaign_applications = Table(
     Column("wallet_id", Text, nullable=False),
     Column("sets", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    UniqueConstraint("campaign_id", "wallet_id"),
 )
 
 campaign_rounds = Table(

@@ -10,9 +10,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
     Integer,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -54,7 +58,7 @@ departments = Table(
 fee_versions = Table(
     "fee_versions",
     metadata,
-    Column("id", BigInteger, primary_key=True),
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("region_code", Text, nullable=False),
     Column("procedure_code", Text, nullable=False),
     Column("name_ja", Text, nullable=False),
@@ -65,6 +69,10 @@ fee_versions = Table(
     Column("sample", Boolean, nullable=False, server_default="false"),
     Column("recorded_by", Text, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    ForeignKeyConstraint(
+        ["region_code", "department_code"], ["departments.region_code", "departments.code"]
+    ),
+    Index("fee_versions_lookup", "region_code", "procedure_code", "valid_from", "id"),
 )
 
 
@@ -78,6 +86,12 @@ counter_shifts = Table(
     Column("opened_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("closed_at", DateTime(timezone=True)),
     Column("close_report", JSONB),
+    Index(
+        "counter_shifts_one_open",
+        "counter_id",
+        unique=True,
+        postgresql_where=text("closed_at IS NULL"),
+    ),
 )
 
 
@@ -145,4 +159,8 @@ fee_refunds = Table(
     Column("approved_by", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    ForeignKeyConstraint(
+        ["invoice_id", "line_no"], ["invoice_lines.invoice_id", "invoice_lines.line_no"]
+    ),
+    UniqueConstraint("invoice_id", "line_no"),
 )

@@ -1,5 +1,7 @@
-"""Tables of the ledger. The schema itself is owned by the Alembic migrations, which also add the
-triggers that make entries and postings append-only and every entry balanced."""
+"""Tables of the ledger, on the metadata every package's tables share. These tables are the
+schema; the migrations build it (`aizu db check` finds any difference) and add what tables do
+not describe: the triggers that keep entries and postings append-only and every entry balanced,
+and the CHECK constraints."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
+    Index,
     MetaData,
     Table,
     Text,
@@ -42,7 +46,7 @@ currencies = Table(
 accounts = Table(
     "accounts",
     metadata,
-    Column("id", BigInteger, primary_key=True),
+    Column("id", BigInteger, Identity(), primary_key=True),
     Column("currency", Text, ForeignKey("currencies.code"), nullable=False),
     Column("code", Text, nullable=False),
     Column("category", Text, nullable=False),
@@ -57,13 +61,16 @@ accounts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
     UniqueConstraint("currency", "code"),
     UniqueConstraint("id", "currency"),
+    Index(
+        "accounts_holder", "holder_id", "currency", postgresql_where=text("holder_id IS NOT NULL")
+    ),
 )
 
 journal_entries = Table(
     "journal_entries",
     metadata,
     # The identity is the ledger's monotonic sequence, which the daily seal orders by.
-    Column("id", BigInteger, primary_key=True),
+    Column("id", BigInteger, Identity(), primary_key=True),
     Column("currency", Text, ForeignKey("currencies.code"), nullable=False),
     Column("kind", Text, nullable=False),
     Column("description", Text, nullable=False, server_default=""),
@@ -77,7 +84,7 @@ journal_entries = Table(
 postings = Table(
     "postings",
     metadata,
-    Column("id", BigInteger, primary_key=True),
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("entry_id", BigInteger, nullable=False),
     Column("account_id", BigInteger, nullable=False),
     Column("currency", Text, nullable=False),
@@ -89,12 +96,13 @@ postings = Table(
     ),
     ForeignKeyConstraint(["account_id", "currency"], ["accounts.id", "accounts.currency"]),
     UniqueConstraint("entry_id", "account_id"),
+    Index("postings_account_history", "account_id", "id"),
 )
 
 holds = Table(
     "holds",
     metadata,
-    Column("id", BigInteger, primary_key=True),
+    Column("id", BigInteger, Identity(), primary_key=True),
     Column("currency", Text, nullable=False),
     Column("account_id", BigInteger, nullable=False),
     Column("destination_account_id", BigInteger, nullable=False),
@@ -107,6 +115,8 @@ holds = Table(
     Column("capture_entry_id", BigInteger, ForeignKey("journal_entries.id")),
     Column("metadata", JSONB, nullable=False, server_default="{}"),
     ForeignKeyConstraint(["account_id", "currency"], ["accounts.id", "accounts.currency"]),
+    Index("holds_pending_by_account", "account_id", postgresql_where=text("status = 'pending'")),
+    Index("holds_pending_by_expiry", "expires_at", postgresql_where=text("status = 'pending'")),
     ForeignKeyConstraint(
         ["destination_account_id", "currency"], ["accounts.id", "accounts.currency"]
     ),
@@ -119,7 +129,11 @@ ledger_requests = Table(
     Column("key", Text, primary_key=True),
     Column("operation", Text, nullable=False),
     Column("request_hash", Text, nullable=False),
-    Column("entry_id", BigInteger),
-    Column("hold_id", BigInteger),
+    Column(
+        "entry_id",
+        BigInteger,
+        ForeignKey("journal_entries.id", deferrable=True, initially="DEFERRED"),
+    ),
+    Column("hold_id", BigInteger, ForeignKey("holds.id", deferrable=True, initially="DEFERRED")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )

@@ -1,4 +1,4 @@
-"""Tables of the merchant package, on the ledger's metadata (the migrations own the schema)."""
+"""Tables of the merchant package (shops, terminals, settlement), on the ledger's metadata."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Identity,
+    Index,
     Integer,
     LargeBinary,
     Table,
@@ -57,6 +59,7 @@ terminals = Table(
     Column("status", Text, nullable=False, server_default="active"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("revoked_at", DateTime(timezone=True)),
+    Index("terminals_by_merchant", "merchant_id"),
 )
 
 used_qr_nonces = Table(
@@ -111,14 +114,21 @@ payouts = Table(
     Column("status", Text, nullable=False, server_default="pending"),
     Column("result_code", Text),
     Column("resolved_at", DateTime(timezone=True)),
+    Index("payouts_by_batch", "batch_id"),
 )
 
 
 payout_requests = Table(
     "payout_requests",
     metadata,
-    Column("id", BigInteger, primary_key=True),
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("merchant_id", Text, ForeignKey("merchants.id"), nullable=False),
     Column("requested_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("batch_id", Text, ForeignKey("payout_batches.id")),
+    Index(
+        "payout_requests_one_open",
+        "merchant_id",
+        unique=True,
+        postgresql_where=text("batch_id IS NULL"),
+    ),
 )

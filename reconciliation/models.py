@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Float, Integer, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    text,
+)
 
 from ledger.models import metadata
+
+_now = text("aizu_clock()")
 
 daily_seals = Table(
     "daily_seals",
     metadata,
-    Column("currency", Text, primary_key=True),
+    Column("currency", Text, ForeignKey("currencies.code"), primary_key=True),
     Column("business_date", Date, primary_key=True),
     Column("entry_count", Integer, nullable=False),
     Column("first_entry_id", BigInteger),
@@ -29,50 +43,56 @@ nightly_steps = Table(
     Column("status", Text, nullable=False),
     Column("detail", Text, nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("1")),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )
 
 nightly_nights = Table(
     "nightly_nights",
     metadata,
     Column("business_date", Date, primary_key=True),
-    Column("completed_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )
 
 bank_statements = Table(
     "bank_statements",
     metadata,
     Column("id", Text, primary_key=True),
-    Column("region_code", Text, nullable=False),
+    Column("region_code", Text, ForeignKey("regions.code"), nullable=False),
     Column("line_count", Integer, nullable=False),
     Column("first_date", Date, nullable=False),
     Column("last_date", Date, nullable=False),
-    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )
 
 bank_statement_lines = Table(
     "bank_statement_lines",
     metadata,
-    Column("region_code", Text, primary_key=True),
+    Column("region_code", Text, ForeignKey("regions.code"), primary_key=True),
     Column("fingerprint", Text, primary_key=True),
-    Column("statement_id", Text, nullable=False),
+    Column("statement_id", Text, ForeignKey("bank_statements.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("value_date", Date, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("reference", Text, nullable=False),
     Column("description", Text, nullable=False),
-    Column("status", Text, nullable=False),
-    Column("topup_id", BigInteger),
-    Column("batch_id", Text),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("topup_id", BigInteger, ForeignKey("topups.id"), unique=True),
+    Column("batch_id", Text, ForeignKey("payout_batches.id"), unique=True),
     Column("note", Text),
     Column("settled_at", DateTime(timezone=True)),
+    Index(
+        "bank_statement_lines_open",
+        "region_code",
+        "value_date",
+        postgresql_where=text("status = 'open'"),
+    ),
 )
 
 stat_figures = Table(
     "stat_figures",
     metadata,
     Column("business_date", Date, primary_key=True),
-    Column("currency", Text, primary_key=True),
+    Column("currency", Text, ForeignKey("currencies.code"), primary_key=True),
     Column("name", Text, primary_key=True),
     Column("value", Float),
 )
@@ -81,7 +101,7 @@ stat_cells = Table(
     "stat_cells",
     metadata,
     Column("business_date", Date, primary_key=True),
-    Column("currency", Text, primary_key=True),
+    Column("currency", Text, ForeignKey("currencies.code"), primary_key=True),
     Column("table_name", Text, primary_key=True),
     Column("row_key", Text, primary_key=True),
     Column("column_key", Text, primary_key=True),

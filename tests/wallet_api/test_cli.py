@@ -23,6 +23,7 @@ from ledger.database import ensure_database
 from tests.conftest import libpq_conninfo
 from wallet_api.actor import Role
 from wallet_api.http.auth import LocalIssuer
+from wallet_api.migrate import check_schema
 
 AIZU = [sys.executable, "-c", "from wallet_api.cli.main import main; main()"]
 
@@ -64,22 +65,25 @@ def test_db_upgrade_then_ledger_check_passes_and_catches_tampering(scratch_datab
     assert "caches 5, its postings sum to 0" in broken.stdout
 
 
-def test_migrations_are_the_schema_the_code_expects(database_url: URL) -> None:
-    """The packages' models.py describe the tables the migrations create: same tables, same
-    columns."""
-    import wallet_api.models  # noqa: F401 - adds its tables (and merchant's) to the metadata
-    from ledger.models import metadata
+def test_migrated_database_matches_the_models(database_url: URL) -> None:
+    """One schema: Alembic's own check finds no difference between the migrations' database and
+    the packages' tables (columns, types, defaults, keys, constraints, indexes)."""
+    check_schema(database_url)
 
-    with psycopg.connect(libpq_conninfo(database_url)) as connection:
-        rows = connection.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'public' AND table_name <> 'alembic_version'"
-        ).fetchall()
-    in_database: dict[str, set[str]] = {}
-    for table, column in rows:
-        in_database.setdefault(table, set()).add(column)
-    in_code = {table.name: {c.name for c in table.columns} for table in metadata.sorted_tables}
-    assert in_database == in_code
+
+def test_db_check_reports_a_database_that_drifted(scratch_database: URL) -> None:
+    assert aizu("db", "upgrade", database=scratch_database).returncode == 0
+    matches = aizu("db", "check", database=scratch_database)
+    assert matches.returncode == 0, matches.stdout + matches.stderr
+    assert "the database matches the models" in matches.stdout
+
+    with psycopg.connect(libpq_conninfo(scratch_database), autocommit=True) as connection:
+        connection.execute("DROP INDEX payments_by_merchant")
+        connection.execute("ALTER TABLE wallets ALTER COLUMN status DROP DEFAULT")
+    drifted = aizu("db", "check", database=scratch_database)
+    assert drifted.returncode == 1
+    assert "payments_by_merchant" in drifted.stdout
+    assert "modify_default" in drifted.stdout and "status" in drifted.stdout
 
 
 def test_embedded_postgres_keeps_data_across_runs_and_stops_on_exit(tmp_path: Path) -> None:

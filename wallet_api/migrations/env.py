@@ -7,6 +7,8 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from wallet_api.migrate import schema
+
 config = context.config
 
 if context.is_offline_mode():
@@ -15,7 +17,12 @@ if context.is_offline_mode():
 engine = create_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=NullPool)
 try:
     with engine.connect() as connection:
-        context.configure(connection=connection, transaction_per_migration=True)
+        context.configure(
+            connection=connection,
+            target_metadata=schema(),
+            compare_server_default=True,
+            transaction_per_migration=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
 finally:

@@ -1,0 +1,21 @@
+"""The table of idempotency records: one stored response per caller and key."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Integer, Table, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+
+from ledger.models import metadata
+
+_now = text("aizu_clock()")
+
+api_requests = Table(
+    "api_requests",
+    metadata,
+    Column("subject", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("request_hash", Text, nullable=False),
+    Column("status_code", Integer),
+    Column("response", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
