@@ -181,7 +181,8 @@ async def pay_invoice(
 ) -> FeeReceipt:
     """One entry from the holder's lots to each line's department revenue, the counter's next
     receipt number, and the invoice paid. The caller holds the invoice's lock
-    (`locked_invoice`)."""
+    (`locked_invoice`); an invoice paid, cancelled or expired is refused."""
+    require_payable(invoice, now)
     counter = await get_counter(session, invoice.counter_id)
     per_department: dict[str, int] = defaultdict(int)
     for line in invoice.lines:
