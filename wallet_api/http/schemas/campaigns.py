@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AliasPath,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -25,7 +26,7 @@ from campaigns.domain import (
     SpendBack,
     sets_within_budget,
 )
-from campaigns.service import Lottery, Report
+from campaigns.service import Lottery
 from wallet_api.http.schemas.record import RecordOut
 from wallet_api.wallets.campaigns import BenefitPayout
 
@@ -398,9 +399,9 @@ class BudgetReturnOut(BaseModel):
     returned: int = Field(description="Points moved back to the city's funds now.")
 
 
-class ReportOut(BaseModel):
-    campaign_id: str
-    kind: str
+class ReportOut(RecordOut):
+    campaign_id: str = Field(validation_alias=AliasPath("campaign", "id"))
+    kind: str = Field(validation_alias=AliasPath("campaign", "kind"))
     applications: int
     sets_applied: int
     winners: int
@@ -420,32 +421,6 @@ class ReportOut(BaseModel):
     budget_funded: int
     budget_returned: int
     budget_left: int
-
-    @classmethod
-    def of(cls, report: Report) -> ReportOut:
-        return cls(
-            campaign_id=report.campaign.id,
-            kind=report.campaign.kind.value,
-            applications=report.applications,
-            sets_applied=report.sets_applied,
-            winners=report.winners,
-            sets_granted=report.sets_granted,
-            purchases=report.purchases,
-            buyers=report.buyers,
-            sets_sold=report.sets_sold,
-            spend_back_rewards=report.spend_back_rewards,
-            rewarded_people=report.rewarded_people,
-            benefit_payouts=report.benefit_payouts,
-            issued_by_lot=report.issued_by_lot,
-            spent_at_local_shops=report.spent_at_local_shops,
-            spent_at_all_shops=report.spent_at_all_shops,
-            taken_back=report.taken_back,
-            breakage=report.breakage,
-            outstanding=report.outstanding,
-            budget_funded=report.budget_funded,
-            budget_returned=report.budget_returned,
-            budget_left=report.budget_left,
-        )
 
 
 class ResidentRecordIn(BaseModel):

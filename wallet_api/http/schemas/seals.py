@@ -7,11 +7,12 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from reconciliation.nightly import NightStatus
-from reconciliation.seals import Receipt, Seal
+from reconciliation.seals import Receipt
 from reconciliation.unused_balance import DEPOSIT_THRESHOLD, UnusedBalance
+from wallet_api.http.schemas.record import RecordOut
 
 
-class SealOut(BaseModel):
+class SealOut(RecordOut):
     """A business date's seal. `message` is the exact UTF-8 text `signature` signs."""
 
     currency: str
@@ -21,26 +22,10 @@ class SealOut(BaseModel):
     last_entry_id: int | None
     root: str = Field(description="Merkle root of the day's entries, hex (RFC 9162 hashing).")
     previous_root: str = Field(description="The day before's root; 64 zeros for the first.")
-    message: str
+    message: str = Field(description="The signed text (the record holds its UTF-8 bytes).")
     signature: str = Field(description="Ed25519 over `message`, hex.")
     public_key: str = Field(description="The platform's Ed25519 public key, hex.")
     sealed_at: datetime
-
-    @classmethod
-    def of(cls, seal: Seal) -> SealOut:
-        return cls(
-            currency=seal.currency,
-            business_date=seal.business_date,
-            entry_count=seal.entry_count,
-            first_entry_id=seal.first_entry_id,
-            last_entry_id=seal.last_entry_id,
-            root=seal.root,
-            previous_root=seal.previous_root,
-            message=seal.message.decode(),
-            signature=seal.signature,
-            public_key=seal.public_key,
-            sealed_at=seal.sealed_at,
-        )
 
 
 class ReceiptOut(BaseModel):

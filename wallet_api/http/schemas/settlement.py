@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
-from merchant.settlement.service import BankResult, BatchRun
+from merchant.settlement.service import BankResult
 from merchant.zengin import Originator
 from wallet_api.http.schemas.record import RecordOut
 
@@ -75,7 +75,7 @@ class BatchCreate(BaseModel):
     transfer_date: date
 
 
-class PayoutOut(BaseModel):
+class PayoutOut(RecordOut):
     id: str
     merchant_id: str
     amount: int
@@ -85,40 +85,15 @@ class PayoutOut(BaseModel):
     resolved_at: datetime | None
 
 
-class BatchOut(BaseModel):
-    id: str
-    region: str
-    transfer_date: date
-    scheduled: bool
-    payout_count: int
-    total: int
-    created_at: datetime
+class BatchOut(RecordOut):
+    id: str = Field(validation_alias=AliasPath("batch", "id"))
+    region: str = Field(validation_alias=AliasPath("batch", "region"))
+    transfer_date: date = Field(validation_alias=AliasPath("batch", "transfer_date"))
+    scheduled: bool = Field(validation_alias=AliasPath("batch", "scheduled"))
+    payout_count: int = Field(validation_alias=AliasPath("batch", "payout_count"))
+    total: int = Field(validation_alias=AliasPath("batch", "total"))
+    created_at: datetime = Field(validation_alias=AliasPath("batch", "created_at"))
     payouts: list[PayoutOut]
-
-    @classmethod
-    def of(cls, run: BatchRun) -> BatchOut:
-        batch = run.batch
-        return cls(
-            id=batch.id,
-            region=batch.region,
-            transfer_date=batch.transfer_date,
-            scheduled=batch.scheduled,
-            payout_count=batch.payout_count,
-            total=batch.total,
-            created_at=batch.created_at,
-            payouts=[
-                PayoutOut(
-                    id=p.id,
-                    merchant_id=p.merchant_id,
-                    amount=p.amount,
-                    customer_code=p.customer_code,
-                    status=p.status,
-                    result_code=p.result_code,
-                    resolved_at=p.resolved_at,
-                )
-                for p in run.payouts
-            ],
-        )
 
 
 class BankResultIn(BaseModel):
