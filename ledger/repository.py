@@ -113,6 +113,16 @@ async def get_currency(session: AsyncSession, code: str) -> tuple[str, str] | No
     return (row.region_code, row.name) if row else None
 
 
+async def all_currencies(session: AsyncSession) -> list[str]:
+    result = await session.execute(text("SELECT code FROM currencies ORDER BY code"))
+    return list(result.scalars())
+
+
+async def all_regions(session: AsyncSession) -> list[str]:
+    result = await session.execute(text("SELECT code FROM regions ORDER BY code"))
+    return list(result.scalars())
+
+
 async def region_currencies(session: AsyncSession, region: str) -> list[str]:
     result = await session.execute(
         text("SELECT code FROM currencies WHERE region_code = :region ORDER BY code"),

@@ -160,6 +160,16 @@ async def create_currency(session: AsyncSession, *, code: str, region: str, name
         raise AlreadyExists(f"currency {code} exists with other attributes")
 
 
+async def currencies(session: AsyncSession) -> list[str]:
+    """Every currency's code, in a fixed order."""
+    return await repository.all_currencies(session)
+
+
+async def regions(session: AsyncSession) -> list[str]:
+    """Every region's code, in a fixed order."""
+    return await repository.all_regions(session)
+
+
 async def currency_region(session: AsyncSession, code: str) -> str:
     """The region that issues a currency."""
     found = await repository.get_currency(session, code)

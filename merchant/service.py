@@ -87,6 +87,11 @@ def require_open(merchant: Merchant) -> None:
         raise MerchantSuspended(f"merchant {merchant.id} is suspended")
 
 
+async def merchants_of(session: AsyncSession, currency: str) -> list[Merchant]:
+    """Every shop taking the currency."""
+    return await repository.merchants_of(session, currency)
+
+
 async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant:
     merchant = await repository.get_merchant(session, merchant_id)
     if merchant is None:

@@ -28,7 +28,7 @@ from ledger.database import (
     start_embedded,
 )
 from tests.ledger.books import Books, open_books
-from tests.wallet_api.api import Api
+from tests.wallet_api.http.api import Api
 from wallet_api.http.app import create_app
 from wallet_api.http.auth import LocalIssuer
 from wallet_api.migrate import upgrade_database

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.service import expire_lots
+from ledger import service as ledger
 from ledger.checks import run_checks
 from ledger.domain import business_date
-from merchant import repository as merchant_repository
+from merchant import service as merchants
 from merchant.errors import NothingToPay
 from merchant.settlement import service as settlement
 from reconciliation.feed import write_exports
@@ -26,12 +26,6 @@ from wallet_api.consent import service as consent
 SETTLEMENT_LEAD = timedelta(days=2)
 
 
-async def _currencies(session: AsyncSession) -> list[str]:
-    """Every currency the nightly chain works through, in a fixed order."""
-    result = await session.execute(text("SELECT code FROM currencies ORDER BY code"))
-    return list(result.scalars())
-
-
 async def expire(session: AsyncSession, night: Night) -> str:
     """Campaign lots that expired by the end of the day give what is left to breakage."""
     _, end = day_bounds(night.business_date)
@@ -44,7 +38,7 @@ async def seal(session: AsyncSession, night: Night) -> str:
         await seal_day(
             session, currency, night.business_date, key=night.platform_key, now=night.now
         )
-        for currency in await _currencies(session)
+        for currency in await ledger.currencies(session)
     ]
     summary = "; ".join(f"{s.currency}: {s.entry_count} entries, root {s.root}" for s in sealed)
     return summary or "no currency to seal"
@@ -81,9 +75,8 @@ async def settle(session: AsyncSession, night: Night) -> str:
 
 async def match(session: AsyncSession, night: Night) -> str:
     """Every region's statement lines still open, tried again; what matches nothing, counted."""
-    regions = (await session.execute(text("SELECT code FROM regions ORDER BY code"))).scalars()
     found = []
-    for region in regions:
+    for region in await ledger.regions(session):
         matched, report = await bank.rematch(session, region)
         open_items = (
             len(report.unmatched_lines) + len(report.topups_not_seen) + len(report.batches_not_seen)
@@ -100,10 +93,10 @@ async def match(session: AsyncSession, night: Night) -> str:
 async def statistics(session: AsyncSession, night: Night) -> str:
     """Each currency's circulation statistics of the day, from consenting residents only."""
     done = []
-    for currency in await _currencies(session):
+    for currency in await ledger.currencies(session):
         shops = {
             m.id: Shop(m.profile.district, m.profile.jsic_major)
-            for m in await merchant_repository.merchants_of(session, currency)
+            for m in await merchants.merchants_of(session, currency)
         }
         stats = await compute(
             session,
@@ -122,7 +115,7 @@ async def exports(session: AsyncSession, night: Night) -> str:
     """The economists' feed: each currency's files of the day."""
     if night.export_dir is None:
         return "no export directory"
-    currencies = await _currencies(session)
+    currencies = await ledger.currencies(session)
     for currency in currencies:
         await write_exports(session, currency, night.business_date, night.export_dir)
     return f"{len(currencies)} currenc(ies) to {night.export_dir}"

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.database import create_engine, session_factory
 from tests.conftest import migrated_database, serving
-from tests.wallet_api.api import Api
+from tests.wallet_api.http.api import Api
 
 
 @dataclass

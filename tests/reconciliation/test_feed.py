@@ -23,9 +23,9 @@ from reconciliation.journal import trial_balance
 from reconciliation.nightly import Night, run_night
 from tests.reconciliation.conftest import City, after
 from tests.reconciliation.test_statistics import resident
-from tests.wallet_api.api import new_region
-from tests.wallet_api.test_charges import charge, shown_token
-from tests.wallet_api.test_payments import shop
+from tests.wallet_api.http.api import new_region
+from tests.wallet_api.http.test_charges import charge, shown_token
+from tests.wallet_api.http.test_payments import shop
 from wallet_api.actor import Role
 from wallet_api.nightly import STEPS
 from wallet_api.nightly import exports as nightly_exports

@@ -15,10 +15,10 @@ from ledger.domain import business_date
 from reconciliation.errors import DayNotOver
 from reconciliation.nightly import Night, NightStopped, Step, run_due_nights, run_night
 from tests.reconciliation.conftest import City, after
-from tests.wallet_api.api import Region, new_region
-from tests.wallet_api.test_campaigns import buy, campaign
-from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
-from tests.wallet_api.test_settlement import PROFILE
+from tests.wallet_api.http.api import Region, new_region
+from tests.wallet_api.http.test_campaigns import buy, campaign
+from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
+from tests.wallet_api.http.test_settlement import PROFILE
 from wallet_api.actor import Role
 from wallet_api.nightly import STEPS
 

@@ -20,8 +20,8 @@ from reconciliation import seals
 from reconciliation.errors import DayNotOver, SealOutOfOrder
 from tests.conftest import libpq_conninfo
 from tests.reconciliation.conftest import City, after
-from tests.wallet_api.api import Api, Region, new_region
-from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
+from tests.wallet_api.http.api import Api, Region, new_region
+from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
 from wallet_api.actor import Role
 
 Sessions = async_sessionmaker[AsyncSession]

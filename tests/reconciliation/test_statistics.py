@@ -16,11 +16,11 @@ from merchant import repository as merchant_repository
 from reconciliation.nightly import Night, run_night
 from reconciliation.statistics import Shop, compute, gini, hhi
 from tests.reconciliation.conftest import City, after
-from tests.wallet_api.api import Api, Region, new_region
-from tests.wallet_api.test_campaigns import buy, buyer, campaign
-from tests.wallet_api.test_charges import charge, shown_token
-from tests.wallet_api.test_payments import Payer, dynamic_code, pay, payer, shop
-from tests.wallet_api.test_refunds import add_premium_lot, refund
+from tests.wallet_api.http.api import Api, Region, new_region
+from tests.wallet_api.http.test_campaigns import buy, buyer, campaign
+from tests.wallet_api.http.test_charges import charge, shown_token
+from tests.wallet_api.http.test_payments import Payer, dynamic_code, pay, payer, shop
+from tests.wallet_api.http.test_refunds import add_premium_lot, refund
 from wallet_api.consent import service as consent
 from wallet_api.nightly import STEPS
 

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reconciliation.unused_balance import UnusedBalance, unused_balance
-from tests.wallet_api.api import Api, new_region
-from tests.wallet_api.test_campaigns import buy, campaign
-from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
-from tests.wallet_api.test_spend_back import spend_back
+from tests.wallet_api.http.api import Api, new_region
+from tests.wallet_api.http.test_campaigns import buy, campaign
+from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
+from tests.wallet_api.http.test_spend_back import spend_back
 from wallet_api.actor import Role
 
 Sessions = async_sessionmaker[AsyncSession]

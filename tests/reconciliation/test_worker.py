@@ -22,8 +22,8 @@ from ledger.config import Settings
 from ledger.domain import business_date
 from tests.conftest import libpq_conninfo
 from tests.reconciliation.conftest import City
-from tests.wallet_api.api import new_region
-from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
+from tests.wallet_api.http.api import new_region
+from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
 from wallet_api.jobs import NIGHTLY_TASK, make_app
 from wallet_api.nightly import STEPS
 

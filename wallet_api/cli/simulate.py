@@ -47,7 +47,6 @@ from ledger.errors import DomainError
 from merchant import service as merchants
 from merchant.domain import AccountType, BankAccount, Merchant, MerchantProfile, SizeClass
 from merchant.errors import MerchantError
-from merchant.settlement import repository as settlement_repository
 from merchant.settlement import service as settlement
 from merchant.zengin import Originator
 from reconciliation.nightly import Night, incomplete, left_incomplete, run_night
@@ -444,16 +443,15 @@ async def _bank_pays_the_batches_of(city: City, day: date) -> None:
 
     async def paid(session: AsyncSession) -> int:
         count = 0
-        for batch in await settlement_repository.batches_until(session, REGION, day):
-            if batch.transfer_date != day:
+        for run in await settlement.batches_until(session, REGION, day):
+            if run.batch.transfer_date != day:
                 continue
-            pending = [
-                p
-                for p in await settlement_repository.batch_payouts(session, batch.id)
+            results = [
+                settlement.BankResult(p.id, paid=True, result_code="0")
+                for p in run.payouts
                 if p.status == "pending"
             ]
-            results = [settlement.BankResult(p.id, paid=True, result_code="0") for p in pending]
-            await settlement.import_results(session, batch.id, results)
+            await settlement.import_results(session, run.batch.id, results)
             count += len(results)
         return count
 
@@ -558,8 +556,8 @@ async def simulate(
             city.report.days.append(day)
 
         async def batched(session: AsyncSession) -> int:
-            batches = await settlement_repository.batches_until(session, REGION, date.max)
-            return sum(batch.payout_count for batch in batches)
+            runs = await settlement.batches_until(session, REGION, date.max)
+            return sum(run.batch.payout_count for run in runs)
 
         city.report.payouts_batched = await city.step(batched) or 0
         return city.report

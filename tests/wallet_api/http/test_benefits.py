@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.service import expire_lots
 from tests.ledger.books import assert_books_ok
-from tests.wallet_api.api import Api, Region, new_region, public_key_text
-from tests.wallet_api.test_campaigns import lots
-from tests.wallet_api.test_eligibility import Resident, resident
-from tests.wallet_api.test_payments import Payer, dynamic_code, pay, shop
+from tests.wallet_api.http.api import Api, Region, new_region, public_key_text
+from tests.wallet_api.http.test_campaigns import lots
+from tests.wallet_api.http.test_eligibility import Resident, resident
+from tests.wallet_api.http.test_payments import Payer, dynamic_code, pay, shop
 from wallet_api.actor import Role
 
 Sessions = async_sessionmaker[AsyncSession]

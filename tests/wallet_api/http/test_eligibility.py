@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.ledger.books import assert_books_ok
-from tests.wallet_api.api import Api, Region, new_region, top_up
-from tests.wallet_api.test_campaigns import buy, campaign
+from tests.wallet_api.http.api import Api, Region, new_region, top_up
+from tests.wallet_api.http.test_campaigns import buy, campaign
 from wallet_api.actor import Role
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -26,7 +26,7 @@ from ledger.domain import (
 )
 from merchant import emv
 from tests.ledger.books import assert_books_ok
-from tests.wallet_api.api import (
+from tests.wallet_api.http.api import (
     Api,
     Region,
     new_merchant,

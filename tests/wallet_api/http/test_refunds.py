@@ -23,8 +23,8 @@ from ledger.domain import (
     transfer_lines,
 )
 from tests.ledger.books import assert_books_ok
-from tests.wallet_api.api import Api, new_region
-from tests.wallet_api.test_payments import Payer, Shop, dynamic_code, pay, payer, shop
+from tests.wallet_api.http.api import Api, new_region
+from tests.wallet_api.http.test_payments import Payer, Shop, dynamic_code, pay, payer, shop
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ledger.config import Settings
-from tests.wallet_api.api import Api, new_region, open_wallet, top_up
+from tests.wallet_api.http.api import Api, new_region, open_wallet, top_up
 from wallet_api.actor import Role
 from wallet_api.http.app import token_verifier_for
 from wallet_api.http.auth import LocalIssuer

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.wallet_api.api import Api, new_region
-from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
+from tests.wallet_api.http.api import Api, new_region
+from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
 from wallet_api.errors import RateLimited
 from wallet_api.payments.events import PaymentNotifier
 

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from merchant.zengin import read_records
 from tests.ledger.books import assert_books_ok
-from tests.wallet_api.api import Api, Region, new_region
-from tests.wallet_api.test_charges import charge, shown_token
-from tests.wallet_api.test_payments import Shop, payer, shop
+from tests.wallet_api.http.api import Api, Region, new_region
+from tests.wallet_api.http.test_charges import charge, shown_token
+from tests.wallet_api.http.test_payments import Shop, payer, shop
 
 Sessions = async_sessionmaker[AsyncSession]
 

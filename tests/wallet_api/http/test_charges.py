@@ -12,8 +12,8 @@ from nacl.signing import SigningKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import service as ledger
-from tests.wallet_api.api import Api, new_region
-from tests.wallet_api.test_payments import Payer, Shop, payer, shop
+from tests.wallet_api.http.api import Api, new_region
+from tests.wallet_api.http.test_payments import Payer, Shop, payer, shop
 from wallet_api.devices.domain import PaymentIntent
 from wallet_api.payments.service import CPM_PAYEE
 

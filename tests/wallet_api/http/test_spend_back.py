@@ -11,9 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.ledger.books import assert_books_ok
-from tests.wallet_api.api import Api, Region, new_region
-from tests.wallet_api.test_payments import Payer, dynamic_code, pay, payer, shop
-from tests.wallet_api.test_refunds import refund
+from tests.wallet_api.http.api import Api, Region, new_region
+from tests.wallet_api.http.test_payments import Payer, dynamic_code, pay, payer, shop
+from tests.wallet_api.http.test_refunds import refund
 from wallet_api.actor import Role
 
 Sessions = async_sessionmaker[AsyncSession]

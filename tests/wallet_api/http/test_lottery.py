@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.ledger.books import assert_books_ok
-from tests.wallet_api.api import Api, new_region, open_wallet
-from tests.wallet_api.test_campaigns import buy, buyer, campaign
+from tests.wallet_api.http.api import Api, new_region, open_wallet
+from tests.wallet_api.http.test_campaigns import buy, buyer, campaign
 from wallet_api.actor import Role
 
 Sessions = async_sessionmaker[AsyncSession]

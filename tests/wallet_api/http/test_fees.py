@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.wallet_api.api import Api, Region, new_region
+from tests.wallet_api.http.api import Api, Region, new_region
 from wallet_api.actor import Role
 
 

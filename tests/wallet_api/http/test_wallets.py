@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.ledger.books import assert_books_ok
-from tests.wallet_api.api import Api, new_region, open_wallet, top_up
+from tests.wallet_api.http.api import Api, new_region, open_wallet, top_up
 from wallet_api.actor import Role
 
 

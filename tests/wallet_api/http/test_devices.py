@@ -12,7 +12,7 @@ from nacl.signing import SigningKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.errors import DomainError
-from tests.wallet_api.api import Api, new_region, open_wallet, public_key_text
+from tests.wallet_api.http.api import Api, new_region, open_wallet, public_key_text
 from wallet_api.devices.domain import PaymentIntent
 from wallet_api.devices.service import accept_intent
 from wallet_api.errors import (

@@ -23,8 +23,8 @@ from ledger.domain import (
     transfer_lines,
     utc_now,
 )
-from tests.wallet_api.api import Api, Region, new_region
-from tests.wallet_api.test_payments import Payer, payer
+from tests.wallet_api.http.api import Api, Region, new_region
+from tests.wallet_api.http.test_payments import Payer, payer
 from wallet_api.actor import Role
 from wallet_api.devices.domain import PaymentIntent
 

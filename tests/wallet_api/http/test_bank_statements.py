@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.domain import business_date
 from tests.ledger.books import assert_books_ok
-from tests.wallet_api.api import Api, Region, new_region, open_wallet, top_up
-from tests.wallet_api.test_settlement import PROFILE, shops_with_takings
+from tests.wallet_api.http.api import Api, Region, new_region, open_wallet, top_up
+from tests.wallet_api.http.test_settlement import PROFILE, shops_with_takings
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.wallet_api.api import Api, new_region, open_wallet
+from tests.wallet_api.http.api import Api, new_region, open_wallet
 
 
 async def test_consent_is_granted_revoked_and_kept_as_history(api: Api) -> None:

@@ -12,7 +12,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from nacl.signing import SigningKey
 
-from tests.wallet_api.api import (
+from tests.wallet_api.http.api import (
     Api,
     body_models,
     new_merchant,

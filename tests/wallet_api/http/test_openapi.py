@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
-from tests.wallet_api.api import Api, body_models
+from tests.wallet_api.http.api import Api, body_models
 from wallet_api.http.app import ROUTERS
 
 

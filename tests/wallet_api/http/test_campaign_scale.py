@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from city_hall import service as city_hall
 from tests.ledger.books import assert_books_ok
-from tests.wallet_api.api import Api, Region, new_region
-from tests.wallet_api.test_campaigns import buy, campaign, lots
-from tests.wallet_api.test_payments import dynamic_code, pay, payer, shop
+from tests.wallet_api.http.api import Api, Region, new_region
+from tests.wallet_api.http.test_campaigns import buy, campaign, lots
+from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
 from wallet_api.actor import Actor, Role
 from wallet_api.wallets import service as wallets
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.service import expire_lots
 from tests.ledger.books import assert_books_ok
-from tests.wallet_api.api import Api, Region, new_region, open_wallet, top_up
+from tests.wallet_api.http.api import Api, Region, new_region, open_wallet, top_up
 from wallet_api.actor import Role
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -10,7 +10,7 @@ from nacl.signing import SigningKey
 from PIL import Image
 
 from merchant import emv
-from tests.wallet_api.api import (
+from tests.wallet_api.http.api import (
     Api,
     merchant_body,
     new_merchant,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.wallet_api.api import Api, Region, new_region, open_wallet, top_up
+from tests.wallet_api.http.api import Api, Region, new_region, open_wallet, top_up
 from wallet_api.actor import Role
 
 
