@@ -1,7 +1,7 @@
 """Tables of the ledger, on the metadata every package's tables share. These tables are the
-schema; the migrations build it (`aizu db check` finds any difference) and add what tables do
-not describe: the triggers that keep entries and postings append-only and every entry balanced,
-and the CHECK constraints."""
+schema; the migrations build it (`aizu db check` finds a difference in what Alembic compares)
+and add what it does not: the triggers that keep entries and postings append-only and every
+entry balanced, the CHECK constraints and the conditions of partial indexes."""
 
 from __future__ import annotations
 

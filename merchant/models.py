@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Sequence,
     Table,
     Text,
     text,
@@ -101,6 +102,9 @@ payout_batches = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )
 
+
+# Numbers the payouts' customer codes in the transfer files.
+payout_customer_codes = Sequence("payout_customer_codes", metadata=metadata)
 
 payouts = Table(
     "payouts",

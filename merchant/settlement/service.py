@@ -154,12 +154,10 @@ async def get_batch(session: AsyncSession, batch_id: str) -> BatchRun:
     return BatchRun(batch, await repository.batch_payouts(session, batch_id))
 
 
-async def batches_until(session: AsyncSession, region: str, until: date) -> list[BatchRun]:
-    """The region's batches transferring on or before `until`, by transfer date."""
-    return [
-        BatchRun(batch, await repository.batch_payouts(session, batch.id))
-        for batch in await repository.batches_until(session, region, until)
-    ]
+async def batches_until(session: AsyncSession, region: str, until: date) -> list[PayoutBatch]:
+    """The region's batches transferring on or before `until`, by transfer date (their payouts:
+    `get_batch`)."""
+    return await repository.batches_until(session, region, until)
 
 
 @dataclass(frozen=True, slots=True)

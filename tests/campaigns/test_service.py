@@ -123,8 +123,8 @@ async def test_a_set_costs_its_price_and_gives_both_lots(
 
     with pytest.raises(PersonalCapReached):
         await service.buy_sets(session, sets, buyer, purchased_lot_id=lot.id, sets=1, now=NOW)
+    other, other_lot = await resident(session, books, cash=10_000)
     with pytest.raises(OutsideSaleWindow):
-        other, other_lot = await resident(session, books, cash=10_000)
         await service.buy_sets(
             session, sets, other, purchased_lot_id=other_lot.id, sets=1, now=OPEN[1]
         )

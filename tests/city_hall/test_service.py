@@ -133,7 +133,8 @@ async def test_an_invoice_charges_the_fee_of_the_day_per_line(
     ]
     assert invoice.total == 1_050
     assert invoice.status == "open"
-    assert invoice.expires_at - utc_now() <= service.INVOICE_LIFETIME
+    left = invoice.expires_at - utc_now()
+    assert service.INVOICE_LIFETIME - timedelta(minutes=1) < left <= service.INVOICE_LIFETIME
 
     # A new fee from tomorrow leaves today's invoices at today's fee.
     await fees.set_fee(
@@ -182,8 +183,8 @@ async def test_paying_books_each_department_and_numbers_receipts_without_gaps(
 
     year = fiscal_year(business_date(utc_now()))
     assert [(r.counter_id, r.fiscal_year, r.number) for r in receipts] == [
-        (city.counter.id, year, receipts[0].number),
-        (city.counter.id, year, receipts[0].number + 1),
+        (city.counter.id, year, 1),  # a new counter's first receipt of the year
+        (city.counter.id, year, 2),
     ]
     assert receipts[0].invoice.status == "paid"
     assert await available(session, city) == 10_000 - first.total - second.total

@@ -443,9 +443,10 @@ async def _bank_pays_the_batches_of(city: City, day: date) -> None:
 
     async def paid(session: AsyncSession) -> int:
         count = 0
-        for run in await settlement.batches_until(session, REGION, day):
-            if run.batch.transfer_date != day:
+        for batch in await settlement.batches_until(session, REGION, day):
+            if batch.transfer_date != day:
                 continue
+            run = await settlement.get_batch(session, batch.id)
             results = [
                 settlement.BankResult(p.id, paid=True, result_code="0")
                 for p in run.payouts
@@ -556,8 +557,8 @@ async def simulate(
             city.report.days.append(day)
 
         async def batched(session: AsyncSession) -> int:
-            runs = await settlement.batches_until(session, REGION, date.max)
-            return sum(run.batch.payout_count for run in runs)
+            batches = await settlement.batches_until(session, REGION, date.max)
+            return sum(batch.payout_count for batch in batches)
 
         city.report.payouts_batched = await city.step(batched) or 0
         return city.report

@@ -22,6 +22,7 @@ from ledger.errors import DomainError
 from ledger.keys import private_key_file
 from wallet_api.errors import RateLimited
 from wallet_api.http.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.http.idempotency import request_hash_key
 from wallet_api.http.problems import PROBLEM_MEDIA_TYPE, problem, refusal_document, status_of
 from wallet_api.http.routers.bank_statements import router as bank_router
 from wallet_api.http.routers.campaigns import register_router
@@ -99,6 +100,7 @@ def create_app(
         app.state.platform_key = platform_key or SigningKey(
             private_key_file(settings.platform_key_path)
         )
+        app.state.request_hash_key = request_hash_key(app.state.platform_key)
         app.state.payment_notifier = PaymentNotifier(engine)
         try:
             yield

@@ -9,17 +9,20 @@ the Idempotency-Key header and answers with the route's status code."""
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import inspect
+import json
 import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, overload
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from nacl.signing import SigningKey
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.domain import fingerprint
 from ledger.errors import IdempotencyConflict
 from wallet_api.errors import InvalidInput, KeptRefusal
 from wallet_api.http import repository
@@ -41,6 +44,33 @@ ReplayCheck = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 # Parameter names the decorator adds; an endpoint that declares them gets them too.
 _REQUEST = "request"
 _KEY = "idempotency_key"
+
+
+def request_hash_key(platform_key: SigningKey) -> bytes:
+    """The key of the stored requests' hashes, derived from the platform's key: a body with a
+    secret of few digits (a card's PIN) cannot be found again from its stored hash by trying
+    every value, as a plain hash would allow."""
+    return hashlib.sha256(b"aizu api_requests hash\0" + bytes(platform_key)).digest()
+
+
+def _is_model(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _request_hash(request: Request, body: BaseModel | None) -> str:
+    canonical = json.dumps(
+        {
+            "method": request.method,
+            "path": request.url.path,
+            "body": body.model_dump(mode="json") if body is not None else None,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    key: bytes = request.app.state.request_hash_key
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
 @overload
@@ -71,6 +101,10 @@ def idempotent(
     for needed in ("session", "actor"):
         if needed not in declared:
             raise TypeError(f"{endpoint.__qualname__} must take `{needed}` to be idempotent")
+    for name in declared:
+        # The body is what tells a replay from another request under the same key.
+        if name != "body" and _is_model(hints[name]):
+            raise TypeError(f"{endpoint.__qualname__} must call its request body `body`")
     parameters = [p.replace(annotation=hints[p.name]) for p in declared.values()]
     if _REQUEST not in declared:
         parameters.append(
@@ -97,13 +131,7 @@ def idempotent(
             )
         if not 1 <= len(key) <= 200:
             raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
-        request_hash = fingerprint(
-            {
-                "method": request.method,
-                "path": request.url.path,
-                "body": body.model_dump(mode="json") if body is not None else None,
-            }
-        )
+        request_hash = _request_hash(request, body)
         if not await repository.claim_request(session, subject, key, request_hash):
             stored = await repository.stored_response(session, subject, key)
             if stored.request_hash != request_hash:

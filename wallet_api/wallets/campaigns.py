@@ -12,13 +12,28 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import service as campaigns
-from campaigns.domain import Application, Person, Purchase
+from campaigns.domain import Application, Campaign, Person, Purchase
+from campaigns.errors import NotEligible
 from campaigns.service import Payout
 from ledger.domain import utc_now
 from wallet_api.actor import Actor
+from wallet_api.errors import WalletClosed
 from wallet_api.wallets import repository
 from wallet_api.wallets.domain import Wallet, WalletKind
 from wallet_api.wallets.service import locked_wallet, own_wallet
+
+
+async def _taking_part(
+    session: AsyncSession, actor: Actor, campaign: Campaign, wallet_id: str, now: datetime
+) -> Wallet:
+    """The holder's wallet, if it may take part: in the campaign's region (a person with wallets
+    in two regions applies once, with the one there) and neither closed nor expired."""
+    wallet = await own_wallet(session, actor, wallet_id)
+    if wallet.region != campaign.region:
+        raise NotEligible(f"{campaign.name} is for wallets of {campaign.region}")
+    if not wallet.is_usable(now):
+        raise WalletClosed(f"wallet {wallet.id} is closed or expired")
+    return wallet
 
 
 async def person_of(session: AsyncSession, wallet: Wallet) -> Person:
@@ -38,10 +53,11 @@ async def apply(
     now: datetime | None = None,
 ) -> Application:
     """The wallet's holder applies for sets of a lottery campaign."""
+    now = now or utc_now()
     campaign = await campaigns.get_campaign(session, campaign_id)
-    wallet = await own_wallet(session, actor, wallet_id)
+    wallet = await _taking_part(session, actor, campaign, wallet_id, now)
     person = await person_of(session, wallet)
-    return await campaigns.apply(session, campaign, person, sets=sets, now=now or utc_now())
+    return await campaigns.apply(session, campaign, person, sets=sets, now=now)
 
 
 async def buy_sets(
@@ -55,8 +71,9 @@ async def buy_sets(
 ) -> Purchase:
     """The wallet's holder buys premium sets with the wallet's purchased points. The wallet is
     locked first: one person's purchases take turns, so each is counted against the cap."""
+    now = now or utc_now()
     campaign = await campaigns.get_campaign(session, campaign_id)
-    wallet = await own_wallet(session, actor, wallet_id)
+    wallet = await _taking_part(session, actor, campaign, wallet_id, now)
     wallet = await locked_wallet(session, wallet.id)
     return await campaigns.buy_sets(
         session,
@@ -64,7 +81,7 @@ async def buy_sets(
         await person_of(session, wallet),
         purchased_lot_id=wallet.purchased_lot_id,
         sets=sets,
-        now=now or utc_now(),
+        now=now,
     )
 
 
