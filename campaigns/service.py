@@ -61,7 +61,7 @@ from ledger.domain import (
 )
 from ledger.errors import InsufficientFunds, LedgerError
 
-CAMPAIGN_ID = re.compile(r"^cp-[a-z0-9-]{2,37}$")
+CAMPAIGN_ID = re.compile(r"cp-[a-z0-9-]{2,37}")
 CITY_FUNDS = "system:city-funds"  # the city's yen behind its campaigns' budgets
 
 
@@ -76,7 +76,7 @@ async def create_campaign(
 ) -> Campaign:
     """A campaign with its budget (funded by the city at once), its breakage account and, for a
     lottery, the secret seed whose hash is published from now on."""
-    if not CAMPAIGN_ID.match(campaign_id):
+    if not CAMPAIGN_ID.fullmatch(campaign_id):
         raise InvalidCampaign(f"a campaign id must match {CAMPAIGN_ID.pattern}")
     if not 1 <= len(name) <= 200:
         raise InvalidCampaign("a campaign's name is 1 to 200 characters")

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-COUNTER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+COUNTER_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 
 
 def fiscal_year(day: date) -> int:

@@ -49,7 +49,7 @@ async def open_counter(
 ) -> Counter:
     """Open a counter with its cash drawer account in the currency's region, or return the
     existing one with the same attributes."""
-    if not COUNTER_ID.match(counter_id):
+    if not COUNTER_ID.fullmatch(counter_id):
         raise InvalidRequest(f"counter id must match {COUNTER_ID.pattern}")
     if not 1 <= len(name) <= 200:
         raise InvalidRequest("counter name must be 1 to 200 characters")

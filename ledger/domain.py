@@ -32,9 +32,9 @@ from ledger.errors import (
 BUSINESS_TIMEZONE = ZoneInfo("Asia/Tokyo")
 # Far below BIGINT's limit so that sums over millions of postings cannot overflow.
 MAX_AMOUNT = 10**15
-_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,119}$")
-_CURRENCY_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
-_REGION_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+_CODE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,119}")
+_CURRENCY_PATTERN = re.compile(r"[A-Z][A-Z0-9]{1,11}")
+_REGION_PATTERN = re.compile(r"[a-z][a-z0-9-]{1,39}")
 
 # System accounts written by one package and read by another (statistics read the books).
 PAYOUTS_ACCOUNT = "system:payouts"  # points redeemed for yen sent to shops' banks
@@ -127,19 +127,19 @@ def require_amount(value: object, *, what: str = "amount") -> int:
 
 
 def require_code(value: str, *, what: str) -> str:
-    if not isinstance(value, str) or not _CODE_PATTERN.match(value):
+    if not isinstance(value, str) or not _CODE_PATTERN.fullmatch(value):
         raise InvalidRequest(f"{what} must match {_CODE_PATTERN.pattern}")
     return value
 
 
 def require_currency_code(value: str) -> str:
-    if not isinstance(value, str) or not _CURRENCY_PATTERN.match(value):
+    if not isinstance(value, str) or not _CURRENCY_PATTERN.fullmatch(value):
         raise InvalidRequest(f"currency code must match {_CURRENCY_PATTERN.pattern}")
     return value
 
 
 def require_region_code(value: str) -> str:
-    if not isinstance(value, str) or not _REGION_PATTERN.match(value):
+    if not isinstance(value, str) or not _REGION_PATTERN.fullmatch(value):
         raise InvalidRequest(f"region code must match {_REGION_PATTERN.pattern}")
     return value
 

@@ -22,10 +22,14 @@ class AccountType(StrEnum):
     OTHER = "9"
 
 
-# Names in bank transfers: half-width katakana (JIS X 0201), upper-case letters, digits and the
-# few signs the Zengin format allows.
-KANA_NAME = re.compile(r"^[0-9A-Z\uff65-\uff9f ()./-]{1,30}$")
-MERCHANT_ID = re.compile(r"^m-[a-z0-9-]{2,38}$")
+# What banks take in a name of a transfer (the Zengin character set): digits, upper-case letters,
+# half-width katakana without the small ones (ｧ-ｯ), the voiced-sound marks, space and
+# ( ) - . / , \ ｢ ｣. Not the middle dot ･ nor the long-vowel mark ｰ, which banks refuse.
+ZENGIN_CHARACTERS = r"0-9A-Z\uff66\uff71-\uff9f\uff62\uff63 ()\-./,\\"
+KANA_NAME = re.compile(f"[{ZENGIN_CHARACTERS}]{{1,30}}")
+# Zengin deposit types: ordinary, current, savings, other.
+DEPOSIT_TYPES = ("1", "2", "4", "9")
+MERCHANT_ID = re.compile(r"m-[a-z0-9-]{2,38}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ CURRENCY_YEN = "392"
 COUNTRY = "JP"
 STATIC, DYNAMIC = "11", "12"
 
-_TAG = re.compile(r"^[0-9]{2}$")
+_TAG = re.compile(r"[0-9]{2}")
 
 
 def crc16(text: str) -> str:
@@ -52,7 +52,7 @@ def parse_tlv(text: str) -> list[tuple[str, str]]:
     position = 0
     while position < len(text):
         tag, length = text[position : position + 2], text[position + 2 : position + 4]
-        if not _TAG.match(tag) or not re.fullmatch(r"[0-9]{2}", length) or length == "00":
+        if not _TAG.fullmatch(tag) or not re.fullmatch(r"[0-9]{2}", length) or length == "00":
             raise QrMalformed(f"no data object at position {position}")
         end = position + 4 + int(length)
         if end > len(text):
@@ -68,7 +68,7 @@ def parse_tlv(text: str) -> list[tuple[str, str]]:
 def build_tlv(objects: list[tuple[str, str]]) -> str:
     parts = []
     for tag, value in objects:
-        if not _TAG.match(tag) or not 1 <= len(value) <= 99:
+        if not _TAG.fullmatch(tag) or not 1 <= len(value) <= 99:
             raise ValueError(f"data object {tag} must hold 1 to 99 characters")
         parts.append(f"{tag}{len(value):02d}{value}")
     return "".join(parts)

@@ -30,14 +30,14 @@ from merchant.errors import (
 
 def _check_profile(profile: MerchantProfile) -> None:
     problems = []
-    if not MERCHANT_ID.match(profile.id):
+    if not MERCHANT_ID.fullmatch(profile.id):
         problems.append(f"id must match {MERCHANT_ID.pattern}")
-    if not _PRINTABLE_ASCII.match(profile.qr_name) or len(profile.qr_name) > 25:
+    if not _PRINTABLE_ASCII.fullmatch(profile.qr_name) or len(profile.qr_name) > 25:
         problems.append("qr_name must be 1 to 25 printable ASCII characters (EMV tag 59)")
-    if not _PRINTABLE_ASCII.match(profile.qr_city) or len(profile.qr_city) > 15:
+    if not _PRINTABLE_ASCII.fullmatch(profile.qr_city) or len(profile.qr_city) > 15:
         problems.append("qr_city must be 1 to 15 printable ASCII characters (EMV tag 60)")
     for name, value in (("kana_name", profile.kana_name), ("account holder", profile.bank.holder)):
-        if not KANA_NAME.match(value):
+        if not KANA_NAME.fullmatch(value):
             problems.append(f"{name} must be half-width katakana, A-Z, 0-9 or ( ) . / -")
     if not re.fullmatch(r"[0-9]{4}", profile.mcc):
         problems.append("mcc must be four digits")
@@ -54,7 +54,7 @@ def _check_profile(profile: MerchantProfile) -> None:
         raise InvalidMerchant("; ".join(problems))
 
 
-_PRINTABLE_ASCII = re.compile(r"^[ -~]+$")
+_PRINTABLE_ASCII = re.compile(r"[ -~]+")
 
 
 async def onboard_merchant(session: AsyncSession, profile: MerchantProfile) -> Merchant:

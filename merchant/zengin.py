@@ -20,36 +20,43 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from merchant.domain import DEPOSIT_TYPES, ZENGIN_CHARACTERS
 from merchant.errors import InvalidMerchant
 
 RECORD_BYTES = 120
 ENCODING = "cp932"
 LINE_END = b"\r\n"
 
-# What a name field may hold: half-width katakana, upper-case letters, digits, space and the
-# few signs banks accept.
-_KANA_FIELD = re.compile(r"^[0-9A-Z\uff62\uff63\uff65-\uff9f ()\-./,\\]*$")
-_DIGITS = re.compile(r"^[0-9]*$")
+_KANA_FIELD = re.compile(f"[{ZENGIN_CHARACTERS}]*")
+_DIGITS = re.compile(r"[0-9]*")
 
 
 def _kana(value: str, width: int, what: str) -> str:
-    if not _KANA_FIELD.match(value):
-        raise InvalidMerchant(f"{what} must be half-width katakana, A-Z, 0-9 or ( ) - . / ,")
+    if not _KANA_FIELD.fullmatch(value):
+        raise InvalidMerchant(
+            f"{what} must be half-width katakana (no small kana, ･ or ｰ), A-Z, 0-9 or ( ) - . / ,"
+        )
     if len(value) > width:
         raise InvalidMerchant(f"{what} holds at most {width} characters")
     return value.ljust(width)
 
 
+def _deposit_type(value: str) -> str:
+    if value not in DEPOSIT_TYPES:
+        raise InvalidMerchant(f"deposit type must be one of {', '.join(DEPOSIT_TYPES)}")
+    return value
+
+
 def _code(value: str, width: int, what: str) -> str:
     """A code of exactly `width` digits (a bank or branch number: padding would name another)."""
-    if not _DIGITS.match(value) or len(value) != width:
+    if not _DIGITS.fullmatch(value) or len(value) != width:
         raise InvalidMerchant(f"{what} must be exactly {width} digits")
     return value
 
 
 def _number(value: int | str, width: int, what: str) -> str:
     text = str(value)
-    if not _DIGITS.match(text) or len(text) > width:
+    if not _DIGITS.fullmatch(text) or len(text) > width:
         raise InvalidMerchant(f"{what} must be at most {width} digits")
     return text.zfill(width)
 
@@ -91,7 +98,7 @@ def header(originator: Originator, transfer_date: date) -> str:
         + _kana(originator.bank_name, 15, "bank name")
         + _code(originator.branch_code, 3, "branch code")
         + _kana(originator.branch_name, 15, "branch name")
-        + _code(originator.account_type, 1, "deposit type")
+        + _deposit_type(originator.account_type)
         + _number(originator.account_number, 7, "account number")
         + " " * 17
     )
@@ -110,7 +117,7 @@ def data(transfer: Transfer) -> str:
         + _code(transfer.branch_code, 3, "branch code")
         + " " * 15  # branch name: likewise
         + " " * 4  # clearing house number: unused
-        + _code(transfer.account_type, 1, "deposit type")
+        + _deposit_type(transfer.account_type)
         + _number(transfer.account_number, 7, "account number")
         + _kana(transfer.recipient, 30, "recipient")
         + _number(transfer.amount, 10, "amount")

@@ -14,14 +14,14 @@ from city_hall.fees.domain import Department, FeeVersion
 from ledger import service as ledger
 from ledger.domain import MAX_AMOUNT, AccountCategory, AccountSpec
 
-_CODE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+_CODE = re.compile(r"[a-z][a-z0-9-]{1,39}")
 
 
 async def add_department(
     session: AsyncSession, region: str, code: str, name_ja: str, name_en: str
 ) -> Department:
     """A department and its revenue account (or the existing one of that code)."""
-    if not _CODE.match(code):
+    if not _CODE.fullmatch(code):
         raise InvalidRequest(f"a department code must match {_CODE.pattern}")
     existing = await repository.get_department(session, region, code)
     if existing is not None:
@@ -51,7 +51,7 @@ async def set_fee(
 ) -> FeeVersion:
     """A procedure's fee (and names, department) from `valid_from` on, as a new version; the
     versions before stay, and what was charged under them stays as it was."""
-    if not _CODE.match(procedure_code):
+    if not _CODE.fullmatch(procedure_code):
         raise InvalidRequest(f"a procedure code must match {_CODE.pattern}")
     if isinstance(fee, bool) or not isinstance(fee, int) or not 0 < fee <= MAX_AMOUNT:
         raise InvalidRequest("a fee is a positive whole number of yen")

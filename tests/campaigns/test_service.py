@@ -339,15 +339,16 @@ async def test_a_campaign_is_created_once_with_valid_terms(
             terms=premium_sets(),
             eligibility=Eligibility(),
         )
-    with pytest.raises(InvalidCampaign):
-        await service.create_campaign(
-            session,
-            campaign_id="not-a-campaign-id",
-            region=books.region,
-            name="Bad id",
-            terms=premium_sets(),
-            eligibility=Eligibility(),
-        )
+    for bad_id in ("not-a-campaign-id", "cp-spring\n"):
+        with pytest.raises(InvalidCampaign):
+            await service.create_campaign(
+                session,
+                campaign_id=bad_id,
+                region=books.region,
+                name="Bad id",
+                terms=premium_sets(),
+                eligibility=Eligibility(),
+            )
     with pytest.raises(InvalidCampaign):
         premium_sets(
             sale_from=datetime(2026, 1, 2, tzinfo=UTC), sale_until=datetime(2026, 1, 1, tzinfo=UTC)

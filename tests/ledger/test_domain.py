@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -23,6 +24,9 @@ from ledger.domain import (
     lot_spending_key,
     plan_lot_refund,
     plan_lot_spend,
+    require_code,
+    require_currency_code,
+    require_region_code,
 )
 from ledger.errors import InsufficientFunds, InvalidAmount, InvalidRequest
 
@@ -189,3 +193,20 @@ def test_refunds_undo_a_payment_from_its_end_and_never_return_twice(
         assert partly == spending_order[len(spending_order) - len(partly) :]
         for lot_id in partly[1:]:
             assert returned[lot_id] == spent[lot_id]
+
+
+@pytest.mark.parametrize(
+    ("check", "value"),
+    [
+        (lambda v: require_code(v, what="code"), "system:cash"),
+        (require_currency_code, "AIZU"),
+        (require_region_code, "aizu"),
+    ],
+)
+def test_a_code_with_a_trailing_line_feed_is_refused(
+    check: Callable[[str], str], value: str
+) -> None:
+    assert check(value) == value
+    for variant in (f"{value}\n", f"\n{value}", f"{value}\r\n"):
+        with pytest.raises(InvalidRequest):
+            check(variant)

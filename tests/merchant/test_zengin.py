@@ -3,6 +3,7 @@ them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -25,8 +26,8 @@ CITY = Originator(
     account_type="1",
     account_number="7654321",
 )
-RAMEN = Transfer("0123", "456", "1", "1234567", "ｶ)ｱｲﾂﾞﾗｰﾒﾝ", 128_500, "42")
-SAKE = Transfer("0456", "078", "2", "0000123", "ｱｲﾂﾞｼｭｿﾞｳ(ｶ", 9_999_999_999)
+RAMEN = Transfer("0123", "456", "1", "1234567", "ｶ)ｱｲﾂﾞﾗ-ﾒﾝ", 128_500, "42")
+SAKE = Transfer("0456", "078", "2", "0000123", "ｱｲﾂﾞｼﾕｿﾞｳ(ｶ", 9_999_999_999)
 
 
 def test_a_file_is_header_data_trailer_end_of_120_bytes_each() -> None:
@@ -47,7 +48,7 @@ def test_a_file_is_header_data_trailer_end_of_120_bytes_each() -> None:
 
     assert first[0:1] == "2" and first[1:5] == "0123" and first[20:23] == "456"
     assert first[42:43] == "1" and first[43:50] == "1234567"
-    assert first[50:80].rstrip() == "ｶ)ｱｲﾂﾞﾗｰﾒﾝ"
+    assert first[50:80].rstrip() == "ｶ)ｱｲﾂﾞﾗ-ﾒﾝ"
     assert first[80:90] == "0000128500"
     assert first[90:91] == "0" and first[91:101] == "0000000042"
     assert first[111:112] == "7"
@@ -69,8 +70,35 @@ def test_a_file_is_header_data_trailer_end_of_120_bytes_each() -> None:
         Transfer("0123", "456", "1", "12345678", "ｱｲﾂﾞ", 100),  # account number long
         Transfer("0123", "456", "1", "1234567", "ｱｲﾂﾞ", 0),
         Transfer("0123", "456", "1", "1234567", "ｱｲﾂﾞ", 10_000_000_000),
+        # A trailing line feed in any field would put a line break into the file.
+        Transfer("012\n", "456", "1", "1234567", "ｱｲﾂﾞ", 100),
+        Transfer("0123", "456", "1", "123456\n", "ｱｲﾂﾞ", 100),
+        Transfer("0123", "456", "1", "1234567", "ｱｲﾂﾞ\n", 100),
+        Transfer("0123", "456", "1", "1234567", "ｱｲﾂﾞ", 100, "42\n"),
+        # Characters banks refuse in a name: small kana, the middle dot, the long-vowel mark.
+        Transfer("0123", "456", "1", "1234567", "ｷｭｳｼｭｳ", 100),
+        Transfer("0123", "456", "1", "1234567", "ｱｲﾂﾞ･ﾐｾ", 100),
+        Transfer("0123", "456", "1", "1234567", "ﾗｰﾒﾝ", 100),
+        # Deposit types are 1, 2, 4 and 9 only.
+        Transfer("0123", "456", "3", "1234567", "ｱｲﾂﾞ", 100),
+        Transfer("0123", "456", "0", "1234567", "ｱｲﾂﾞ", 100),
     ],
 )
 def test_what_the_format_cannot_carry_is_refused_before_writing(transfer: Transfer) -> None:
     with pytest.raises(InvalidMerchant):
         bulk_transfer_file(CITY, date(2026, 12, 15), [transfer])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"client_code": "123456789\n"},
+        {"client_name": "ｱｲﾂﾞﾜｶﾏﾂｼ\n"},
+        {"bank_name": "ﾄｳﾎｳｷﾞﾝｺｰ"},
+        {"account_type": "5"},
+        {"account_number": "765432\n"},
+    ],
+)
+def test_an_originator_the_format_cannot_carry_is_refused(change: dict[str, str]) -> None:
+    with pytest.raises(InvalidMerchant):
+        bulk_transfer_file(replace(CITY, **change), date(2026, 12, 15), [RAMEN])

@@ -38,11 +38,11 @@ from wallet_api.errors import (
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet, WalletKind
 
-_PIN = re.compile(r"^[0-9]{4}$")
+_PIN = re.compile(r"[0-9]{4}")
 
 
 def _require_pin(pin: str) -> bytes:
-    if not _PIN.match(pin):
+    if not _PIN.fullmatch(pin):
         raise InvalidInput("a PIN is exactly four digits")
     return pin.encode()
 

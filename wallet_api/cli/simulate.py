@@ -220,12 +220,12 @@ async def set_up(city: City, first_day: date) -> None:
             display_name=f"Shop {number}",
             qr_name=f"Shop {number}",
             qr_city="Aizuwakamatsu",
-            kana_name=f"ｼｮｯﾌﾟ{number}",
+            kana_name=f"ｼﾖﾂﾌﾟ{number}",
             mcc="5812" if sector == "M" else "5411",
             jsic_major=sector,
             district=city.pick(DISTRICTS),
             size_class=SizeClass.LARGE_CHAIN if chain else SizeClass.LOCAL,
-            bank=BankAccount("0001", "123", AccountType.ORDINARY, f"{number:07d}", "ｼｮｯﾌﾟ"),
+            bank=BankAccount("0001", "123", AccountType.ORDINARY, f"{number:07d}", "ｼﾖﾂﾌﾟ"),
         )
         shop = await city.step(partial(merchants.onboard_merchant, profile=profile))
         assert shop is not None

@@ -120,7 +120,7 @@ def merchant_body(
         "display_name": "会津ラーメン",
         "qr_name": "Aizu Ramen",
         "qr_city": "Aizuwakamatsu",
-        "kana_name": "ｶ)ｱｲﾂﾞﾗｰﾒﾝ",
+        "kana_name": "ｶ)ｱｲﾂﾞﾗ-ﾒﾝ",
         "mcc": "5812",
         "jsic_major": sector,
         "district": district,
@@ -130,7 +130,7 @@ def merchant_body(
             "branch_code": "123",
             "account_type": "1",
             "account_number": "1234567",
-            "holder": "ｶ)ｱｲﾂﾞﾗｰﾒﾝ",
+            "holder": "ｶ)ｱｲﾂﾞﾗ-ﾒﾝ",
         },
     }
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from merchant.domain import (
+    ZENGIN_CHARACTERS,
     AccountType,
     BankAccount,
     Merchant,
@@ -17,7 +18,7 @@ from merchant.domain import (
 from merchant.images import qr_png, qr_svg
 from wallet_api.http.schemas.record import PublicKeyText, RecordOut
 
-_KANA = r"^[0-9A-Z\uff65-\uff9f ()./-]{1,30}$"
+_KANA = f"^[{ZENGIN_CHARACTERS}]{{1,30}}$"
 
 
 class BankAccountIn(BaseModel):
@@ -42,7 +43,7 @@ class MerchantCreate(BaseModel):
                     "display_name": "会津ラーメン",
                     "qr_name": "Aizu Ramen",
                     "qr_city": "Aizuwakamatsu",
-                    "kana_name": "ｶ)ｱｲﾂﾞﾗｰﾒﾝ",
+                    "kana_name": "ｶ)ｱｲﾂﾞﾗ-ﾒﾝ",
                     "mcc": "5812",
                     "jsic_major": "M",
                     "district": "Kitaaizu",
@@ -52,7 +53,7 @@ class MerchantCreate(BaseModel):
                         "branch_code": "123",
                         "account_type": "1",
                         "account_number": "1234567",
-                        "holder": "ｶ)ｱｲﾂﾞﾗｰﾒﾝ",
+                        "holder": "ｶ)ｱｲﾂﾞﾗ-ﾒﾝ",
                     },
                 }
             ]

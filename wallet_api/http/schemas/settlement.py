@@ -6,11 +6,12 @@ from datetime import date, datetime
 
 from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
+from merchant.domain import ZENGIN_CHARACTERS
 from merchant.settlement.service import BankResult
 from merchant.zengin import Originator
 from wallet_api.http.schemas.record import RecordOut
 
-_KANA = r"^[0-9A-Z\uff62\uff63\uff65-\uff9f ()\-./,]{1,40}$"
+_KANA = f"^[{ZENGIN_CHARACTERS}]{{1,40}}$"
 
 
 class SettlementProfileIn(BaseModel):
