@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-COUNTER_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
+# A counter's id is the terminal label of the codes it shows (EMV tag 62-07, at most 25).
+COUNTER_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,24}")
 
 
 def fiscal_year(day: date) -> int:

@@ -32,6 +32,13 @@ COUNTRY = "JP"
 STATIC, DYNAMIC = "11", "12"
 
 _TAG = re.compile(r"[0-9]{2}")
+_CRC = re.compile(r"[0-9A-F]{4}")
+MAX_PAYLOAD = 512  # characters, EMV MPM 4.1
+MAX_TERMINAL_LABEL = 25  # additional data 62-07
+# Top-level data objects every EMV MPM payload holds (and a merchant account, 02 to 51).
+MANDATORY = ("00", "52", "53", "58", "59", "60")
+_AMOUNT = re.compile(r"[0-9]{1,13}")  # tag 54 holds at most 13; yen have no decimals
+_DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 def crc16(text: str) -> str:
@@ -75,18 +82,30 @@ def build_tlv(objects: list[tuple[str, str]]) -> str:
 
 
 def parse_payload(payload: str) -> dict[str, str]:
-    """The top-level data objects of an EMV MPM payload, once its format and CRC check out."""
+    """The top-level data objects of an EMV MPM payload, once its size, format, CRC and
+    mandatory fields check out."""
+    if len(payload) > MAX_PAYLOAD:
+        raise QrMalformed(f"an EMV payload holds at most {MAX_PAYLOAD} characters")
+    try:
+        payload.encode()
+    except UnicodeEncodeError:
+        raise QrMalformed("the payload is not valid text") from None
     if not payload.startswith("000201"):
         raise QrMalformed("an EMV payload starts with the payload format indicator 000201")
     if len(payload) < 14 or payload[-8:-4] != "6304":
         raise QrMalformed("an EMV payload ends with its CRC, 6304 and four hex digits")
-    if crc16(payload[:-4]) != payload[-4:].upper():
+    if not _CRC.fullmatch(payload[-4:]):
+        raise QrMalformed("the CRC is four upper-case hex digits")
+    if crc16(payload[:-4]) != payload[-4:]:
         raise QrBadCrc("the payload's CRC does not match its content")
     objects = dict(parse_tlv(payload[:-8]))
     if "63" in objects:
         raise QrMalformed("the CRC must be the last data object")
     if objects.get("01") not in (None, STATIC, DYNAMIC):
         raise QrMalformed("point of initiation must be 11 (static) or 12 (dynamic)")
+    missing = [tag for tag in MANDATORY if tag not in objects]
+    if missing or not any(f"{tag:02d}" in objects for tag in range(2, 52)):
+        raise QrMalformed(f"mandatory data objects are missing: {missing or ['02-51']}")
     return objects
 
 
@@ -116,6 +135,8 @@ def encode(code: MerchantCode, key: SigningKey) -> str:
     """The signed payload of a code: static (no amount) or dynamic (amount, expiry, nonce)."""
     account = [("00", GUID), ("01", code.merchant_id)]
     additional: list[tuple[str, str]] = []
+    if code.terminal_id is not None and len(code.terminal_id) > MAX_TERMINAL_LABEL:
+        raise ValueError(f"a terminal label holds at most {MAX_TERMINAL_LABEL} characters")
     if code.terminal_id is not None:
         account.append(("02", code.terminal_id))
         additional.append(("07", code.terminal_id))
@@ -150,6 +171,13 @@ class ReadCode:
     signature: bytes
 
 
+def _digits(value: str, pattern: re.Pattern[str]) -> str:
+    # int() alone would take " 12", "+12", "1_2" and digits of other scripts.
+    if not pattern.fullmatch(value):
+        raise ValueError(f"{value!r} is not a number the code may hold")
+    return value
+
+
 def decode(payload: str) -> ReadCode:
     """Read one of our codes (format, CRC and our fields; the signature is checked by
     `verify` with the key of whoever the code names)."""
@@ -166,8 +194,10 @@ def decode(payload: str) -> ReadCode:
     try:
         if objects["53"] != CURRENCY_YEN or objects["58"] != COUNTRY:
             raise QrNotOurs("this code is not for yen in Japan")
-        amount = int(objects["54"]) if dynamic else None
-        expires_at = datetime.fromtimestamp(int(account["03"]), UTC) if dynamic else None
+        amount = int(_digits(objects["54"], _AMOUNT)) if dynamic else None
+        expires_at = (
+            datetime.fromtimestamp(int(_digits(account["03"], _DIGITS)), UTC) if dynamic else None
+        )
         code = MerchantCode(
             merchant_id=account["01"],
             terminal_id=account.get("02"),

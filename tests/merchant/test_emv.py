@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
+from merchant.domain import MERCHANT_ID
 from merchant.emv import (
     GUID,
     MerchantCode,
@@ -33,6 +34,7 @@ from merchant.errors import (
 
 # Published examples: Brazil's Pix manual (BCB), a Cambodian KHQR/EMV library's README, and a
 # Thai PromptPay code as decoded in a public write-up. Their CRCs were computed by their authors.
+# The PromptPay example lacks fields EMV makes mandatory (52, 59, 60): it is refused whole.
 PIX = (
     "00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-4266554400005204000053039865802BR"
     "5913Fulano de Tal6008BRASILIA62070503***63041D3D"
@@ -61,7 +63,9 @@ def test_public_payloads_parse_with_their_published_crc() -> None:
         "840",
         "Kuntheas Shop",
     )
-    promptpay = parse_payload(PROMPTPAY)
+    with pytest.raises(QrMalformed, match="mandatory"):
+        parse_payload(PROMPTPAY)
+    promptpay = dict(parse_tlv(PROMPTPAY[:-8]))
     assert dict(parse_tlv(promptpay["29"])) == {"00": "A000000677010111", "01": "0066918695214"}
     for payload in (PIX, KHQR, PROMPTPAY):
         assert crc16(payload[:-4]) == payload[-4:]
@@ -79,7 +83,7 @@ def test_every_altered_character_is_refused(payload: str) -> None:
 
 
 def test_other_networks_codes_are_not_ours() -> None:
-    for payload in (PIX, KHQR, PROMPTPAY):
+    for payload in (PIX, KHQR):
         with pytest.raises(QrNotOurs):
             decode(payload)
 
@@ -93,6 +97,33 @@ def test_malformed_payloads_are_refused() -> None:
         parse_payload(with_crc("000201" + "5802JP5802JP"))  # a tag twice
     with pytest.raises(QrMalformed):
         parse_payload(with_crc("000201" + "010213"))  # neither static nor dynamic
+
+
+def test_a_payload_beyond_what_emv_allows_is_refused() -> None:
+    payload = encode(dynamic_code(), KEY)
+    # A code whose CRC has a letter in it, written in lower case.
+    lettered = next(
+        p
+        for p in (encode(dynamic_code(1_200 + n), KEY) for n in range(100))
+        if p[-4:].isalnum() and not p[-4:].isdigit()
+    )
+    lower = lettered[:-4] + lettered[-4:].lower()
+    for refused in (
+        payload[:-8] + "\ud800" + payload[-8:],  # a lone surrogate: not text at all
+        lower,  # the CRC is upper-case hex
+        with_crc(payload[:-8] + "6499" + "x" * 99 + "6599" + "x" * 99 + "6699" + "x" * 99),
+        with_crc("000201" + "5802JP5303392"),  # no name, city, category or merchant account
+    ):
+        with pytest.raises(QrMalformed):
+            parse_payload(refused)
+
+
+@pytest.mark.parametrize("amount", ["12345678901234", " 1200", "+1200", "1_200", "١٢٠٠", "12.5"])
+def test_an_amount_emv_cannot_hold_or_yen_do_not_have_is_refused(amount: str) -> None:
+    payload = encode(dynamic_code(), KEY)
+    tampered = with_crc(payload[:-8].replace("54041200", f"54{len(amount):02d}{amount}"))
+    with pytest.raises(QrMalformed):
+        decode(tampered)
 
 
 KEY = SigningKey.generate()
@@ -178,3 +209,28 @@ def test_an_expiry_beyond_any_calendar_is_malformed_not_a_crash() -> None:
     forged = [(t, build_tlv(list(account.items())) if t == "26" else v) for t, v in fields]
     with pytest.raises(QrMalformed):
         decode(with_crc(build_tlv(forged)))
+
+
+LONGEST_FIRST = st.integers(3, 64).map(lambda n: "m-" + "x" * (n - 2))
+
+
+@given(
+    merchant_id=(st.from_regex(MERCHANT_ID, fullmatch=True) | LONGEST_FIRST).filter(
+        lambda m: MERCHANT_ID.fullmatch(m)
+    ),
+    amount=st.integers(1, 10**12),
+)
+def test_a_code_of_any_shop_id_reads_back(merchant_id: str, amount: int) -> None:
+    """Every shop id onboarding lets through fits the merchant account template, with the
+    longest name and city a shop may print and a terminal's id."""
+    code = MerchantCode(
+        merchant_id=merchant_id,
+        terminal_id="t-0123456789ab",
+        mcc="5812",
+        name="N" * 25,
+        city="C" * 15,
+        amount=amount,
+        expires_at=datetime(2026, 11, 23, 12, 5, tzinfo=UTC),
+        nonce="a1b2c3d4e5f6a7b8a1b2c3d4",
+    )
+    assert verify(decode(encode(code, KEY)), KEY.verify_key) == code

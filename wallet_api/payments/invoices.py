@@ -12,7 +12,7 @@ from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_hall import service as city_hall
-from city_hall.domain import Invoice
+from city_hall.domain import Counter, Invoice
 from city_hall.errors import InvoiceNotPayable, UnknownInvoice
 from city_hall.service import FeeReceipt
 from ledger.domain import IdempotencyKey, utc_now
@@ -56,20 +56,22 @@ async def show_invoice(
     counter's screen is the city's own), its nonce the invoice id."""
     invoice = await city_hall.create_invoice(session, counter_id, procedures)
     counter = await city_hall.get_counter(session, counter_id)
-    payload = emv.encode(
-        emv.MerchantCode(
-            merchant_id=f"{PAYEE_PREFIX}{counter.id}",
-            terminal_id=counter.id,
-            mcc=GOVERNMENT_MCC,
-            name="CITY HALL",
-            city=counter.region[:15].upper(),
-            amount=invoice.total,
-            expires_at=invoice.expires_at,
-            nonce=invoice.id,
-        ),
-        platform_key,
+    return ShownInvoice(invoice, emv.encode(invoice_code(counter, invoice), platform_key))
+
+
+def invoice_code(counter: Counter, invoice: Invoice) -> emv.MerchantCode:
+    """What the counter's code says: the counter as payee and as terminal (which is why a
+    counter id fits EMV's 25-character terminal label), the total, expiry and invoice."""
+    return emv.MerchantCode(
+        merchant_id=f"{PAYEE_PREFIX}{counter.id}",
+        terminal_id=counter.id,
+        mcc=GOVERNMENT_MCC,
+        name="CITY HALL",
+        city=counter.region[:15].upper(),
+        amount=invoice.total,
+        expires_at=invoice.expires_at,
+        nonce=invoice.id,
     )
-    return ShownInvoice(invoice, payload)
 
 
 @dataclass(frozen=True, slots=True)

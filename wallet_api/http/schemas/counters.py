@@ -15,7 +15,7 @@ class CounterCreate(BaseModel):
         },
     )
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,24}$")
     name: str = Field(min_length=1, max_length=200)
     currency: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,11}$")
 
