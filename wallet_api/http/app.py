@@ -22,8 +22,15 @@ from ledger.errors import DomainError
 from ledger.keys import private_key_file
 from wallet_api.errors import RateLimited
 from wallet_api.http.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.http.body_limit import BodyLimit
 from wallet_api.http.idempotency import request_hash_key
-from wallet_api.http.problems import PROBLEM_MEDIA_TYPE, problem, refusal_document, status_of
+from wallet_api.http.problems import (
+    PROBLEM_MEDIA_TYPE,
+    MalformedBody,
+    problem,
+    refusal_document,
+    status_of,
+)
 from wallet_api.http.routers.bank_statements import router as bank_router
 from wallet_api.http.routers.campaigns import register_router
 from wallet_api.http.routers.campaigns import router as campaigns_router
@@ -141,6 +148,12 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.__cause__ is not None:
+            # FastAPI could not read the body: our limit stopped it, or the JSON is beyond
+            # reading (nested too deep for the parser, say).
+            if isinstance(error.__cause__, DomainError):
+                return await refusal(request, error.__cause__)
+            return problem(400, MalformedBody.code, "the body is not JSON the service can read")
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         return problem(error.status_code, code, str(error.detail))
 
@@ -164,6 +177,7 @@ def create_app(
 
     for router in (*ROUTERS, *PUBLIC_ROUTERS):
         app.include_router(router)
+    app.add_middleware(BodyLimit)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> JSONResponse:

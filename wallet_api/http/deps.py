@@ -22,8 +22,8 @@ IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        description="Required: a key unique to this request (a UUID); a replay with the same "
-        "key returns the first response.",
+        description="Required: a key unique to this request (a UUID; 1 to 200 visible ASCII "
+        "characters); a replay with the same key returns the first response.",
         examples=["9b2f6a0e-4c1d-4a57-9a59-3f1e8c2d7b10"],
     ),
 ]

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import inspect
 import json
+import re
 import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, overload
@@ -40,6 +41,9 @@ Endpoint = Callable[..., Awaitable[BaseModel]]
 Answered = Callable[..., Awaitable[JSONResponse]]
 # Checks a stored success still holds before it is replayed (given the session and its body).
 ReplayCheck = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+
+# What a key may be: a UUID, or any other token of visible ASCII, stored and logged as is.
+IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,200}")
 
 # Parameter names the decorator adds; an endpoint that declares them gets them too.
 _REQUEST = "request"
@@ -129,8 +133,10 @@ def idempotent(
             raise IdempotencyKeyRequired(
                 "this request changes state: send an Idempotency-Key header"
             )
-        if not 1 <= len(key) <= 200:
-            raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            raise InvalidInput(
+                "Idempotency-Key must be 1 to 200 visible ASCII characters (no spaces)"
+            )
         request_hash = _request_hash(request, body)
         if not await repository.claim_request(session, subject, key, request_hash):
             stored = await repository.stored_response(session, subject, key)

@@ -22,6 +22,7 @@ _CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
         "city_hall_error",
         "idempotency_key_required",
         "ledger_error",
+        "malformed_body",
         "merchant_error",
         "reconciliation_error",
         "refused",
@@ -114,6 +115,7 @@ _CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
         "qr_not_ours",
         "unbalanced_entry",
     ),
+    413: ("request_too_large",),
     423: ("card_locked",),
     429: ("rate_limited",),
     503: ("ledger_busy",),
@@ -137,6 +139,16 @@ class IdempotencyKeyRequired(HttpRefusal):
 
 class NotFound(HttpRefusal):
     code = "not_found"
+
+
+class RequestTooLarge(HttpRefusal):
+    code = "request_too_large"
+
+
+class MalformedBody(HttpRefusal):
+    """A body that is not JSON the service can read (broken, or nested too deep)."""
+
+    code = "malformed_body"
 
 
 def problem_document(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
