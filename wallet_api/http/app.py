@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from nacl.signing import SigningKey
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -115,7 +116,9 @@ def create_app(
             await app.state.payment_notifier.close()
             await engine.dispose()
 
-    app = FastAPI(
+    # The docs pages' scripts and styles are served from a package, not a CDN: they work offline.
+    app = FastAPIOffline(
+        static_url="/docs-assets",
         title="Aizu regional currency ledger",
         version="0.1.0",
         lifespan=lifespan,
