@@ -3,6 +3,7 @@ first use, whole or not at all, readable by their owner only."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -30,3 +31,9 @@ def private_key_file(path: Path, *, size: int = 32) -> bytes:
     if len(key) != size:
         raise ValueError(f"{path} must hold a {size}-byte key")
     return key
+
+
+def key_id(public_key: bytes) -> str:
+    """A public key's short, stable name: what a seal or a published key set calls it, so a
+    verifier picks the right key once keys are rotated."""
+    return hashlib.sha256(public_key).hexdigest()[:16]

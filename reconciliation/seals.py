@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.checks import Violation
 from ledger.domain import BUSINESS_TIMEZONE
+from ledger.keys import key_id
 from reconciliation.errors import DayNotOver, NotSealed, SealOutOfOrder, UnknownEntry
 from reconciliation.merkle import inclusion_proof, leaf_hash, root_of
 from reconciliation.models import daily_seals
@@ -77,6 +78,10 @@ class Seal:
     signature: str  # hex, Ed25519 over seal_message
     public_key: str  # hex
     sealed_at: datetime
+
+    @property
+    def key_id(self) -> str:
+        return key_id(bytes.fromhex(self.public_key))
 
     @property
     def message(self) -> bytes:

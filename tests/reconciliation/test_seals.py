@@ -4,6 +4,7 @@ upset the other tests' books): a receipt checked with PyNaCl and hashlib alone, 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -103,7 +104,13 @@ async def test_a_payment_receipt_checks_against_the_published_seal(city: City) -
     assert public.json()["root"] == sealed.root
     listed = await api.client.get(f"/v1/seals/{region.currency}")
     assert [s["business_date"] for s in listed.json()] == [today.isoformat()]
-    trusted_key = bytes(api.platform_key.verify_key).hex()
+    # The key comes from the published key set, picked by the id the seal names.
+    keys = (await api.client.get("/v1/keys")).json()["keys"]
+    (published,) = [key for key in keys if key["kid"] == public.json()["key_id"]]
+    assert (published["kty"], published["crv"], published["alg"]) == ("OKP", "Ed25519", "EdDSA")
+    x = base64.urlsafe_b64decode(published["x"] + "=" * (-len(published["x"]) % 4))
+    assert x.hex() == published["hex"] == bytes(api.platform_key.verify_key).hex()
+    trusted_key = published["hex"]
 
     payment = paid[1]["payment"]
     response = await api.get(f"/v1/payments/{payment['id']}/receipt", resident.headers)

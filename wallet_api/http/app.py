@@ -42,6 +42,7 @@ from wallet_api.http.routers.counters import router as counter_router
 from wallet_api.http.routers.devices import router as devices_router
 from wallet_api.http.routers.merchants import router as merchants_router
 from wallet_api.http.routers.payments import router as payments_router
+from wallet_api.http.routers.seals import keys_router
 from wallet_api.http.routers.seals import public_router as public_seals_router
 from wallet_api.http.routers.seals import router as seals_router
 from wallet_api.http.routers.settlement import router as settlement_router
@@ -69,7 +70,7 @@ ROUTERS = (
     statistics_router,
 )
 # Routers open to anyone, without a token.
-PUBLIC_ROUTERS = (public_seals_router,)
+PUBLIC_ROUTERS = (public_seals_router, keys_router)
 
 
 def token_verifier_for(settings: Settings) -> TokenVerifier:

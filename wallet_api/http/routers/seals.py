@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from ledger.domain import business_date, utc_now
 from reconciliation import nightly, seals
@@ -14,13 +14,29 @@ from reconciliation.errors import NotSealed
 from reconciliation.unused_balance import unused_balance
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.roles import OperatorOrAuditor, PayerOrPayee
-from wallet_api.http.schemas.seals import NightOut, ReceiptOut, SealOut, UnusedBalanceOut
+from wallet_api.http.schemas.seals import (
+    KeySet,
+    NightOut,
+    PublicKeyOut,
+    ReceiptOut,
+    SealOut,
+    UnusedBalanceOut,
+)
 from wallet_api.payments import service as payments
 from wallet_api.wallets import service as wallets
 
 # No token: a seal is published for anyone to check the books against.
 public_router = APIRouter(prefix="/v1/seals", tags=["seals"])
+keys_router = APIRouter(prefix="/v1/keys", tags=["seals"])
 router = APIRouter(prefix="/v1", tags=["seals"])
+
+
+@keys_router.get("")
+async def public_keys(request: Request) -> KeySet:
+    """The platform's public keys (a JSON Web Key Set), to verify seals, receipts and the
+    QR codes it signs without trusting the seal being checked. Each has a `kid`; a seal names
+    the one that signed it (`key_id`), so old seals still verify once a new key is in use."""
+    return KeySet(keys=[PublicKeyOut.of(request.app.state.platform_key.verify_key)])
 
 
 @public_router.get("/{currency}")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import date, datetime
 
+from nacl.signing import VerifyKey
 from pydantic import BaseModel, Field
 
+from ledger.keys import key_id
 from reconciliation.nightly import NightStatus
 from reconciliation.seals import Receipt
 from reconciliation.unused_balance import DEPOSIT_THRESHOLD, UnusedBalance
@@ -25,6 +28,7 @@ class SealOut(RecordOut):
     message: str = Field(description="The signed text (the record holds its UTF-8 bytes).")
     signature: str = Field(description="Ed25519 over `message`, hex.")
     public_key: str = Field(description="The platform's Ed25519 public key, hex.")
+    key_id: str = Field(description="The key's `kid` in `/v1/keys`.")
     sealed_at: datetime
 
 
@@ -113,3 +117,30 @@ class UnusedBalanceOut(BaseModel):
             deposit_threshold=DEPOSIT_THRESHOLD,
             deposit_required=report.deposit_required,
         )
+
+
+class PublicKeyOut(BaseModel):
+    """A JSON Web Key (RFC 8037) of the platform, with its hex form beside."""
+
+    kty: str = "OKP"
+    crv: str = "Ed25519"
+    alg: str = "EdDSA"
+    use: str = "sig"
+    kid: str = Field(description="The key id seals name (`key_id`).")
+    x: str = Field(description="The public key, unpadded base64url.")
+    hex: str = Field(description="The same key in hex, as seals carry it.")
+    signs: list[str] = Field(description="What the key signs.")
+
+    @classmethod
+    def of(cls, key: VerifyKey) -> PublicKeyOut:
+        raw = bytes(key)
+        return cls(
+            kid=key_id(raw),
+            x=base64.urlsafe_b64encode(raw).decode().rstrip("="),
+            hex=raw.hex(),
+            signs=["daily seals", "shop and counter QR codes"],
+        )
+
+
+class KeySet(BaseModel):
+    keys: list[PublicKeyOut]
