@@ -63,6 +63,18 @@ terminals = Table(
     Index("terminals_by_merchant", "merchant_id"),
 )
 
+merchant_status_changes = Table(
+    "merchant_status_changes",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("merchant_id", Text, ForeignKey("merchants.id"), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changed_by", Text, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Index("merchant_status_changes_by_merchant", "merchant_id", "id"),
+)
+
 used_qr_nonces = Table(
     "used_qr_nonces",
     metadata,

@@ -111,6 +111,33 @@ async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant | No
     return _merchant(row) if row else None
 
 
+async def lock_merchant(session: AsyncSession, merchant_id: str) -> Merchant | None:
+    row = (
+        await session.execute(
+            text(f"SELECT {_MERCHANT_COLUMNS} FROM merchants WHERE id = :id FOR UPDATE"),
+            {"id": merchant_id},
+        )
+    ).first()
+    return _merchant(row) if row else None
+
+
+async def change_status(
+    session: AsyncSession, merchant_id: str, status: str, *, reason: str, changed_by: str
+) -> None:
+    """Set the shop's status and keep the change with who made it and why."""
+    await session.execute(
+        text("UPDATE merchants SET status = :status WHERE id = :id"),
+        {"id": merchant_id, "status": status},
+    )
+    await session.execute(
+        text(
+            "INSERT INTO merchant_status_changes (merchant_id, status, reason, changed_by) "
+            "VALUES (:id, :status, :reason, :by)"
+        ),
+        {"id": merchant_id, "status": status, "reason": reason, "by": changed_by},
+    )
+
+
 async def merchants_of(session: AsyncSession, currency: str) -> list[Merchant]:
     """Every shop taking the currency, by id."""
     rows = await session.execute(

@@ -81,6 +81,26 @@ async def onboard_merchant(session: AsyncSession, profile: MerchantProfile) -> M
     return merchant
 
 
+async def set_status(
+    session: AsyncSession, merchant_id: str, status: str, *, reason: str, changed_by: str
+) -> Merchant:
+    """Suspend a shop (`suspended`: it takes no payments, its refunds and payouts go on) or
+    reinstate it (`active`). The change is kept with who made it and why; asking for the
+    status the shop has already changes nothing."""
+    if status not in ("active", "suspended"):
+        raise InvalidMerchant("a shop's status is active or suspended")
+    if not 1 <= len(reason) <= 500:
+        raise InvalidMerchant("give a reason of 1 to 500 characters")
+    merchant = await repository.lock_merchant(session, merchant_id)
+    if merchant is None:
+        raise UnknownMerchant(f"unknown merchant {merchant_id}")
+    if merchant.status != status:
+        await repository.change_status(
+            session, merchant_id, status, reason=reason, changed_by=changed_by
+        )
+    return await get_merchant(session, merchant_id)
+
+
 def require_open(merchant: Merchant) -> None:
     """A suspended shop takes no payments (refunds to its customers still go through)."""
     if merchant.status != "active":

@@ -9,8 +9,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from nacl.signing import SigningKey
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import service as ledger
@@ -312,13 +314,44 @@ async def test_polling_repeats_recent_payments_rather_than_skip_one(api: Api) ->
 
 
 async def test_a_suspended_shop_takes_no_payments(api: Api, sessions: Sessions) -> None:
+    """An operator suspends a shop and reinstates it; each change is kept, with who and why."""
     region = await new_region(api)
     resident, ramen = await payer(api, region), await shop(api, region)
-    async with sessions() as session:
-        await session.execute(
-            text("UPDATE merchants SET status = 'suspended' WHERE id = :id"), {"id": ramen.id}
-        )
-        await session.commit()
+    why = {"reason": "unpaid licence"}
+    by_staff = await api.post(f"/v1/merchants/{ramen.id}/suspension", ramen.staff, why)
+    assert by_staff.status_code == 403
+    suspended = await api.post(f"/v1/merchants/{ramen.id}/suspension", region.operator, why)
+    assert (suspended.status_code, suspended.json()["status"]) == (200, "suspended")
+    again = await api.post(f"/v1/merchants/{ramen.id}/suspension", region.operator, why)
+    assert again.json()["status"] == "suspended"  # no second change recorded
     refused = await pay(api, resident, dynamic_code(ramen, 300), payee=ramen.id, amount=300)
     assert (refused.status_code, refused.json()["code"]) == (403, "merchant_suspended")
     assert await posted(api, resident) == 10_000
+
+    back = await api.post(
+        f"/v1/merchants/{ramen.id}/reinstatement", region.operator, {"reason": "licence paid"}
+    )
+    assert (back.status_code, back.json()["status"]) == (200, "active")
+    paid = await pay(api, resident, dynamic_code(ramen, 300), payee=ramen.id, amount=300)
+    assert paid.status_code == 201, paid.text
+    unknown = await api.post("/v1/merchants/m-nobody/suspension", region.operator, why)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_merchant")
+    blank = await api.post(f"/v1/merchants/{ramen.id}/suspension", region.operator, {"reason": ""})
+    assert blank.status_code == 422
+
+    async with sessions() as session:
+        changes = (
+            await session.execute(
+                text(
+                    "SELECT status, reason, changed_by FROM merchant_status_changes "
+                    "WHERE merchant_id = :id ORDER BY id"
+                ),
+                {"id": ramen.id},
+            )
+        ).all()
+        assert [(c.status, c.reason) for c in changes] == [
+            ("suspended", "unpaid licence"),
+            ("active", "licence paid"),
+        ]
+        with pytest.raises(DBAPIError, match="append-only"):
+            await session.execute(text("DELETE FROM merchant_status_changes"))

@@ -15,6 +15,7 @@ from wallet_api.http.schemas.merchants import (
     MerchantCreate,
     MerchantOut,
     QrCodeOut,
+    StatusChange,
     TerminalList,
     TerminalOut,
     TerminalRegister,
@@ -41,6 +42,31 @@ async def read_merchant(
     merchant_id: str, session: SessionDep, actor: StaffOrOperator
 ) -> MerchantOut:
     return MerchantOut.of(await merchant_for(session, actor, merchant_id))
+
+
+@router.post("/{merchant_id}/suspension")
+@idempotent
+async def suspend_merchant(
+    merchant_id: str, body: StatusChange, session: SessionDep, actor: Operator
+) -> MerchantOut:
+    """Suspend a shop: it takes no payments from now on (`merchant_suspended`); refunds to its
+    customers and its payouts go on. The change is kept with the operator and the reason."""
+    merchant = await service.set_status(
+        session, merchant_id, "suspended", reason=body.reason, changed_by=actor.subject
+    )
+    return MerchantOut.of(merchant)
+
+
+@router.post("/{merchant_id}/reinstatement")
+@idempotent
+async def reinstate_merchant(
+    merchant_id: str, body: StatusChange, session: SessionDep, actor: Operator
+) -> MerchantOut:
+    """Let a suspended shop take payments again."""
+    merchant = await service.set_status(
+        session, merchant_id, "active", reason=body.reason, changed_by=actor.subject
+    )
+    return MerchantOut.of(merchant)
 
 
 @router.get("/{merchant_id}/qr")

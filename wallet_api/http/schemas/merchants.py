@@ -135,6 +135,15 @@ class MerchantOut(BaseModel):
         )
 
 
+class StatusChange(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "the shop closed for renovation"}]},
+    )
+
+    reason: str = Field(min_length=1, max_length=500, description="Kept with the change.")
+
+
 class TerminalRegister(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
