@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +30,7 @@ from wallet_api.http.problems import (
     PROBLEM_MEDIA_TYPE,
     MalformedBody,
     problem,
+    problem_responses,
     refusal_document,
     status_of,
 )
@@ -48,6 +50,7 @@ from wallet_api.http.routers.seals import router as seals_router
 from wallet_api.http.routers.settlement import router as settlement_router
 from wallet_api.http.routers.statistics import router as statistics_router
 from wallet_api.http.routers.wallets import router as wallets_router
+from wallet_api.http.schemas.problems import Problem
 from wallet_api.payments.events import PaymentNotifier
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,11 @@ ROUTERS = (
 )
 # Routers open to anyone, without a token.
 PUBLIC_ROUTERS = (public_seals_router, keys_router)
+
+# What the OpenAPI document declares each operation may answer besides success.
+REFUSALS = problem_responses(400, 401, 403, 404, 409, 413, 422, 423, 429, 500, 503)
+PUBLIC_REFUSALS = problem_responses(404, 413, 422, 500, 503)
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 def token_verifier_for(settings: Settings) -> TokenVerifier:
@@ -179,8 +187,21 @@ def create_app(
             500, "internal_error", "an unexpected error occurred; the operators have been told"
         )
 
-    for router in (*ROUTERS, *PUBLIC_ROUTERS):
-        app.include_router(router)
+    for router in ROUTERS:
+        app.include_router(router, responses=REFUSALS)
+    for router in PUBLIC_ROUTERS:
+        app.include_router(router, responses=PUBLIC_REFUSALS)
+    base_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = base_openapi()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = Problem.model_json_schema(ref_template=REF_TEMPLATE)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyLimit)
 
     @app.get("/health", tags=["operations"])

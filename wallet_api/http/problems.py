@@ -177,3 +177,30 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
     )
+
+
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of a route's refusals: a problem document per status, with the
+    codes the status is given for."""
+    described: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        codes = list(_CODES_BY_STATUS.get(status, ()))
+        codes += EXTRA_CODES_BY_STATUS.get(status, [])
+        described[status] = {
+            "description": f"{HTTPStatus(status).phrase}: code "
+            + ", ".join(f"`{code}`" for code in sorted(set(codes))),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+    return described
+
+
+# Codes the app's own handlers answer with, beside the services' refusals.
+EXTRA_CODES_BY_STATUS: dict[int, list[str]] = {
+    404: ["not_found"],
+    405: ["method_not_allowed"],
+    422: ["validation_error"],
+    500: ["internal_error"],
+}

@@ -6,7 +6,9 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
 from tests.wallet_api.http.api import Api, body_models
+from wallet_api.actor import Role
 from wallet_api.http.app import ROUTERS
+from wallet_api.http.schemas.problems import Problem
 
 
 async def test_every_request_body_has_an_example_and_paths_are_versioned(api: Api) -> None:
@@ -46,3 +48,35 @@ def test_every_example_is_a_valid_request() -> None:
                     TypeAdapter(annotation).validate_python(example)
                     checked += 1
     assert checked >= 10
+
+
+async def test_every_operation_declares_its_refusals_as_problem_documents(api: Api) -> None:
+    document = (await api.client.get("/openapi.json")).json()
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "code", "detail"} <= set(problem["required"])
+    operations = 0
+    for path, methods in document["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in methods.items():
+            responses = operation["responses"]
+            public = "security" not in operation and path.startswith(("/v1/seals", "/v1/keys"))
+            expected = {"404", "413", "422", "500", "503"} | (
+                set() if public else {"400", "401", "403", "409", "423", "429"}
+            )
+            assert expected <= set(responses), f"{method.upper()} {path}"
+            for status in expected:
+                content = responses[status]["content"]
+                assert content == {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                }, f"{method.upper()} {path} {status}"
+            for status, response in responses.items():
+                if status.startswith("2") and "application/json" in response.get("content", {}):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema, f"{method.upper()} {path}: an empty success schema"
+            operations += 1
+    assert operations >= 60
+    # A real refusal is the document declared.
+    refused = await api.get("/v1/wallets/w-nobody", api.token(Role.OPERATOR))
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert Problem.model_validate(refused.json()).code == "unknown_wallet"
