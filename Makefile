@@ -19,15 +19,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# exec: the service takes make's place, so a signal to stop reaches it.
 run: $(VENV)/.installed
 	@echo "An empty city; for a synthetic one with a week of trade: make demo"
-	$(BIN)/aizu serve
+	exec $(BIN)/aizu serve
 
 # The service on a synthetic city of its own (data directory .aizu-demo), built on first use.
 DEMO := AIZU_DATA_DIR=.aizu-demo
 demo: $(VENV)/.installed
 	$(DEMO) $(BIN)/aizu simulate --residents 2000 --shops 120 --days 7 --if-empty
-	$(DEMO) $(BIN)/aizu serve
+	$(DEMO) exec $(BIN)/aizu serve
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -57,6 +57,14 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
     if worker:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         jobs = subprocess.Popen([sys.executable, "-m", "wallet_api.cli", "worker", "--beat"])
+    bound = f"http://{host or settings.host}:{port or settings.port}"
+    click.echo(f"The service: {bound} (its API, with examples to try, at {bound}/docs)")
+    if not settings.oidc_issuer:
+        click.echo(
+            "A token to try it with: .venv/bin/aizu token issue --role operator --subject ops-1"
+            f" (with AIZU_DATA_DIR={settings.data_dir.resolve()})"
+        )
+    click.echo("A walk through every kind of user: README.md, section 'Walkthrough'")
     try:
         uvicorn.run(
             create_app(url, settings),
@@ -202,6 +210,12 @@ def issue_token(
         raise click.UsageError("a merchant_staff token needs --merchant")
     if "cashier" in roles and not counter:
         raise click.UsageError("a cashier token needs --counter")
+    if not LocalIssuer.key_path(settings.data_dir).exists():
+        # A key made here would sign tokens no running service accepts.
+        raise click.UsageError(
+            f"no local issuer key in {settings.data_dir.resolve()}: run this where the service "
+            "runs (its AIZU_DATA_DIR), after `aizu serve` has started once"
+        )
     issuer = LocalIssuer.from_data_dir(settings.data_dir)
     click.echo(
         issuer.issue(

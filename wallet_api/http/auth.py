@@ -83,10 +83,14 @@ class LocalIssuer:
     def generate(cls) -> LocalIssuer:
         return cls(Ed25519PrivateKey.generate())
 
+    @staticmethod
+    def key_path(data_dir: Path) -> Path:
+        return data_dir / "local-issuer.key"
+
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> LocalIssuer:
         """The data directory's issuer key, created on first use, readable by its owner only."""
-        seed = private_key_file(data_dir / "local-issuer.key")
+        seed = private_key_file(cls.key_path(data_dir))
         return cls(Ed25519PrivateKey.from_private_bytes(seed))
 
     def issue(

@@ -128,6 +128,20 @@ with psycopg.connect(conninfo, autocommit=True) as connection:
 def test_token_issue_prints_a_token_the_local_issuer_accepts(tmp_path: Path) -> None:
     env = {**os.environ, "AIZU_DATA_DIR": str(tmp_path)}
     env.pop("AIZU_OIDC_ISSUER", None)
+    # Where no service has made the issuer's key, no key is made: its tokens would be refused.
+    elsewhere = subprocess.run(
+        [*AIZU, "token", "issue", "--role", "operator", "--subject", "ops-1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert elsewhere.returncode == 2
+    assert f"no local issuer key in {tmp_path.resolve()}" in elsewhere.stderr
+    assert not (tmp_path / "local-issuer.key").exists()
+
+    LocalIssuer.from_data_dir(tmp_path)  # as the service does when it starts
     result = subprocess.run(
         [*AIZU, "token", "issue", "--role", "cashier", "--counter", "window-1", "--subject", "S9"],
         env=env,
@@ -136,8 +150,7 @@ def test_token_issue_prints_a_token_the_local_issuer_accepts(tmp_path: Path) -> 
         timeout=60,
         check=True,
     )
-    issuer = LocalIssuer.from_data_dir(tmp_path)
-    actor = asyncio.run(issuer.verify(result.stdout.strip()))
+    actor = asyncio.run(LocalIssuer.from_data_dir(tmp_path).verify(result.stdout.strip()))
     assert actor.subject == "S9"
     assert actor.roles == frozenset({Role.CASHIER})
     assert actor.counter == "window-1"
@@ -187,6 +200,9 @@ def test_serve_on_the_embedded_default_stops_its_postgres_on_sigterm(tmp_path: P
                 assert time.monotonic() < deadline, "the worker did not come up"
                 time.sleep(0.5)
             assert "beat: Starting..." in log.read_text()
+            # It says where to go next.
+            assert f"http://127.0.0.1:{port}/docs" in log.read_text()
+            assert "aizu token issue" in log.read_text()
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
         finally:
