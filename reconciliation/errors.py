@@ -21,6 +21,12 @@ class SealOutOfOrder(ReconciliationError):
     code = "seal_out_of_order"
 
 
+class SealRepublished(ReconciliationError):
+    """A date's seal differs from the one published for it: the books were changed."""
+
+    code = "invariant_violation"
+
+
 class NotSealed(ReconciliationError):
     code = "not_sealed"
 

@@ -8,9 +8,11 @@ added or removed since its day was sealed."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from nacl.exceptions import BadSignatureError
@@ -21,10 +23,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledger.checks import Violation
 from ledger.domain import BUSINESS_TIMEZONE
 from ledger.keys import key_id
-from reconciliation.errors import DayNotOver, NotSealed, SealOutOfOrder, UnknownEntry
+from reconciliation.errors import (
+    DayNotOver,
+    NotSealed,
+    SealOutOfOrder,
+    SealRepublished,
+    UnknownEntry,
+)
 from reconciliation.merkle import inclusion_proof, leaf_hash, root_of
 from reconciliation.models import daily_seals
 
+# What `check_seals` and `check_published` look at, by the name of their violations.
+SEAL_CHECKS = ("seals_match_entries", "seals_chained", "seals_signed", "seals_published")
 NO_PREVIOUS_ROOT = "0" * 64  # what the first seal of a currency names as the day before's
 
 
@@ -268,9 +278,10 @@ async def receipt(session: AsyncSession, entry_id: int) -> Receipt:
     )
 
 
-async def check_seals(session: AsyncSession, verify_key: VerifyKey) -> list[Violation]:
+async def check_seals(session: AsyncSession, verify_key: VerifyKey | None) -> list[Violation]:
     """Every seal re-computed from the entries as stored now, its link to the day before and
-    its signature: any entry changed, added or removed in a sealed day shows here."""
+    its signature: any entry changed, added or removed in a sealed day shows here. Without
+    the platform's key (None), no signature can be trusted."""
     violations: list[Violation] = []
     currencies = (await session.execute(text("SELECT DISTINCT currency FROM daily_seals"))).all()
     for (currency,) in currencies:
@@ -298,9 +309,96 @@ async def check_seals(session: AsyncSession, verify_key: VerifyKey) -> list[Viol
                 violations.append(
                     Violation("seals_chained", f"{where}: names {seal.previous_root} before it")
                 )
-            try:
-                verify_key.verify(seal.message, bytes.fromhex(seal.signature))
-            except (BadSignatureError, ValueError):
-                violations.append(Violation("seals_signed", f"{where}: bad signature"))
+            if verify_key is None:
+                violations.append(Violation("seals_signed", f"{where}: no platform key to check"))
+            else:
+                try:
+                    verify_key.verify(seal.message, bytes.fromhex(seal.signature))
+                except (BadSignatureError, ValueError):
+                    violations.append(Violation("seals_signed", f"{where}: bad signature"))
             previous = seal
+    return violations
+
+
+# --- seals published outside the database ----------------------------------------------------
+
+_PUBLISHED_FIELDS = (
+    "currency",
+    "business_date",
+    "entry_count",
+    "root",
+    "previous_root",
+    "signature",
+    "public_key",
+)
+
+
+def _published_line(seal: Seal) -> dict[str, Any]:
+    line = {name: getattr(seal, name) for name in _PUBLISHED_FIELDS}
+    line["business_date"] = seal.business_date.isoformat()
+    return line
+
+
+def seal_log(folder: Path, currency: str) -> Path:
+    """The currency's seals as published: one JSON line a day, appended, never rewritten."""
+    return folder / "seals" / f"{currency}.jsonl"
+
+
+def published_seals(folder: Path, currency: str) -> list[dict[str, Any]]:
+    log = seal_log(folder, currency)
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def was_published(seal: Seal, folder: Path) -> bool:
+    """Whether the seal is in its currency's log; a different seal published for its date is
+    refused (the day was sealed anew after its seal was removed)."""
+    line = _published_line(seal)
+    for published in published_seals(folder, seal.currency):
+        if published["business_date"] == line["business_date"]:
+            if published != line:
+                raise SealRepublished(
+                    f"{seal.currency} {seal.business_date} was published with root "
+                    f"{published['root']}, not {seal.root}"
+                )
+            return True
+    return False
+
+
+def publish_seal(seal: Seal, folder: Path) -> None:
+    """Append the seal to its currency's log outside the database, so a root once published
+    cannot be changed quietly there. Publishing the same seal again writes nothing."""
+    if was_published(seal, folder):
+        return
+    log = seal_log(folder, seal.currency)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    with os.fdopen(descriptor, "a") as out:
+        out.write(json.dumps(_published_line(seal), sort_keys=True) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+async def check_published(session: AsyncSession, folder: Path) -> list[Violation]:
+    """Every seal published outside the database is still in it, unchanged."""
+    violations: list[Violation] = []
+    logs = sorted((folder / "seals").glob("*.jsonl")) if (folder / "seals").is_dir() else []
+    for log in logs:
+        currency = log.stem
+        for published in published_seals(folder, currency):
+            day = date.fromisoformat(published["business_date"])
+            stored = await get_seal(session, currency, day)
+            if stored is None:
+                violations.append(
+                    Violation("seals_published", f"{currency} {day}: published, not in the books")
+                )
+            elif _published_line(stored) != published:
+                violations.append(
+                    Violation(
+                        "seals_published",
+                        f"{currency} {day}: published with root {published['root']}, "
+                        f"the books hold {stored.root}",
+                    )
+                )
     return violations

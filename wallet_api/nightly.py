@@ -16,7 +16,15 @@ from merchant.errors import NothingToPay
 from merchant.settlement import service as settlement
 from reconciliation.feed import write_exports
 from reconciliation.nightly import InvariantViolation, Night, Step
-from reconciliation.seals import check_seals, day_bounds, seal_day
+from reconciliation.seals import (
+    check_published,
+    check_seals,
+    day_bounds,
+    get_seal,
+    publish_seal,
+    seal_day,
+    was_published,
+)
 from reconciliation.statistics import Shop, compute, store
 from wallet_api.bank_topups import service as bank
 from wallet_api.consent import service as consent
@@ -34,12 +42,17 @@ async def expire(session: AsyncSession, night: Night) -> str:
 
 
 async def seal(session: AsyncSession, night: Night) -> str:
+    """Seal the day of every currency; a day whose published seal (in the feed's folder) says
+    otherwise is not sealed anew."""
     sealed = [
         await seal_day(
             session, currency, night.business_date, key=night.platform_key, now=night.now
         )
         for currency in await ledger.currencies(session)
     ]
+    if night.export_dir is not None:
+        for each in sealed:
+            was_published(each, night.export_dir)
     summary = "; ".join(f"{s.currency}: {s.entry_count} entries, root {s.root}" for s in sealed)
     return summary or "no currency to seal"
 
@@ -48,6 +61,8 @@ async def check(session: AsyncSession, night: Night) -> str:
     """Every ledger invariant, and every seal against the entries as stored now."""
     report = await run_checks(session)
     violations = report.violations + await check_seals(session, night.platform_key.verify_key)
+    if night.export_dir is not None:
+        violations += await check_published(session, night.export_dir)
     if violations:
         shown = "; ".join(f"{v.check}: {v.detail}" for v in violations[:5])
         raise InvariantViolation(f"{len(violations)} violation(s): {shown}")
@@ -112,12 +127,16 @@ async def statistics(session: AsyncSession, night: Night) -> str:
 
 
 async def exports(session: AsyncSession, night: Night) -> str:
-    """The economists' feed: each currency's files of the day."""
+    """The economists' feed: each currency's files of the day, and the day's seals."""
     if night.export_dir is None:
         return "no export directory"
     currencies = await ledger.currencies(session)
     for currency in currencies:
         await write_exports(session, currency, night.business_date, night.export_dir)
+        sealed = await get_seal(session, currency, night.business_date)
+        if sealed is not None:
+            # Outside the database, where a root once published stays.
+            publish_seal(sealed, night.export_dir)
     return f"{len(currencies)} currenc(ies) to {night.export_dir}"
 
 

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,11 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledger.domain import business_date
 from reconciliation import seals
 from reconciliation.errors import DayNotOver, SealOutOfOrder
+from reconciliation.nightly import Night, NightStopped, run_night
 from tests.conftest import libpq_conninfo
 from tests.reconciliation.conftest import City, after
+from tests.wallet_api.cli.test_cli import aizu
 from tests.wallet_api.http.api import Api, Region, new_region
 from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
 from wallet_api.actor import Role
+from wallet_api.nightly import STEPS
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -198,3 +202,52 @@ async def test_changing_or_adding_a_sealed_entry_fails_the_check(city: City) -> 
     async with city.sessions() as session:
         found = await seals.check_seals(session, verify_key)
     assert "they are now 5 with root" in found[0].detail
+
+
+async def test_a_published_seal_cannot_be_replaced_by_a_new_one(city: City, tmp_path: Path) -> None:
+    """Someone with the database's keys removes a sealed day's seal and its night, alters an
+    entry of the day and runs the night again: the seal published outside the database stops
+    the night, and the check names the missing seal."""
+    region, paid, _ = await a_days_trade(city.api)
+    today = business_date(datetime.now(UTC))
+    night = Night(today, after(today), city.api.platform_key, export_dir=tmp_path)
+    await run_night(city.sessions, night, STEPS)
+    [published] = seals.published_seals(tmp_path, region.currency)
+    async with city.sessions() as session:
+        stored = await seals.get_seal(session, region.currency, today)
+        assert stored is not None and published["root"] == stored.root
+        assert await seals.check_published(session, tmp_path) == []
+
+    with psycopg.connect(libpq_conninfo(city.url), autocommit=True) as connection:
+        connection.execute("SET session_replication_role = replica")  # no triggers fire
+        connection.execute("DELETE FROM daily_seals WHERE business_date = %s", (today,))
+        connection.execute("DELETE FROM nightly_steps WHERE business_date = %s", (today,))
+        connection.execute("DELETE FROM nightly_nights WHERE business_date = %s", (today,))
+        connection.execute(
+            "UPDATE journal_entries SET description = 'nothing to see' WHERE id = %s",
+            (paid[0]["payment"]["entry_id"],),
+        )
+    # `aizu ledger check` finds it at once, before any night runs.
+    key_file = tmp_path / "platform.key"
+    key_file.write_bytes(bytes(city.api.platform_key))
+    key_file.chmod(0o600)
+    checked = aizu(
+        "ledger",
+        "check",
+        database=city.url,
+        AIZU_PLATFORM_KEY_FILE=str(key_file),
+        AIZU_EXPORT_DIR=str(tmp_path),
+    )
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "FAIL seals_published" in checked.stdout
+    assert "ok   cached_balances_match" in checked.stdout  # the balances still add up
+
+    with pytest.raises(NightStopped) as stopped:
+        await run_night(city.sessions, night, STEPS)
+    assert stopped.value.step == "seal"
+    assert f"was published with root {published['root']}" in stopped.value.detail
+    async with city.sessions() as session:
+        [missing] = await seals.check_published(session, tmp_path)
+    assert missing.check == "seals_published"
+    assert "published, not in the books" in missing.detail
+    assert seals.published_seals(tmp_path, region.currency) == [published]  # unchanged

@@ -51,6 +51,7 @@ def test_db_upgrade_then_ledger_check_passes_and_catches_tampering(scratch_datab
     clean = aizu("ledger", "check", database=scratch_database)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "all invariants hold" in clean.stdout
+    assert "ok   seals_match_entries" in clean.stdout  # the seals are checked too
 
     with psycopg.connect(libpq_conninfo(scratch_database), autocommit=True) as connection:
         connection.execute("INSERT INTO regions VALUES ('aizu', 'Aizu')")

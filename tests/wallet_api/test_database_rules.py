@@ -1,0 +1,48 @@
+"""What the database itself keeps fixed beside the books: who a wallet belongs to, and what a
+payment was (only its refunded total grows). Changed behind the service's back, each is
+refused."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.wallet_api.http.api import Api, new_region
+from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def test_a_wallets_holder_and_a_payments_facts_never_change(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await new_region(api)
+    resident, ramen = await payer(api, region), await shop(api, region)
+    paid = await pay(api, resident, dynamic_code(ramen, 500), payee=ramen.id, amount=500)
+    assert paid.status_code == 201, paid.text
+    payment_id = paid.json()["payment"]["id"]
+    refused = [
+        ("UPDATE wallets SET subject = 'someone-else' WHERE id = :wallet", "never change"),
+        ("UPDATE wallets SET region_code = region_code || '' WHERE id = :wallet", None),
+        ("DELETE FROM wallets WHERE id = :wallet", "never deleted"),
+        ("UPDATE payments SET amount = amount + 1 WHERE id = :payment", "only its refunded"),
+        ("UPDATE payments SET merchant_id = merchant_id WHERE id = :payment", None),
+        ("UPDATE payments SET refunded = refunded - 1 WHERE id = :payment", "only its refunded"),
+        ("DELETE FROM payments WHERE id = :payment", "never deleted"),
+    ]
+    ids = {"wallet": resident.wallet_id, "payment": payment_id}
+    for statement, message in refused:
+        async with sessions() as session:
+            if message is None:  # the same value again is no change
+                await session.execute(text(statement), ids)
+                continue
+            with pytest.raises(DBAPIError, match=message):
+                await session.execute(text(statement), ids)
+    async with sessions() as session:  # what may change still can
+        await session.execute(
+            text("UPDATE payments SET refunded = refunded + 100 WHERE id = :payment"), ids
+        )
+        await session.execute(text("UPDATE wallets SET status = 'closed' WHERE id = :wallet"), ids)
+        await session.rollback()
