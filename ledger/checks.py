@@ -5,7 +5,7 @@ books are right). `aizu ledger check`, the tests and the nightly job all run `ru
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -22,15 +22,20 @@ Check = Callable[[AsyncSession], Awaitable[list[Violation]]]
 CHECKS: dict[str, Check] = {}
 
 
-def _sql_check(name: str, sql: str, describe: Callable[..., str]) -> None:
-    """Register a check whose query returns one row per violation."""
+def sql_check(name: str, sql: str, describe: Callable[..., str]) -> Check:
+    """A check whose query returns one row per violation (the packages beside the ledger
+    cross-check their records against their entries with these)."""
 
     async def check(session: AsyncSession) -> list[Violation]:
         rows = (await session.execute(text(sql))).all()
         return [Violation(name, describe(*row)) for row in rows]
 
     check.__name__ = name
-    CHECKS[name] = check
+    return check
+
+
+def _sql_check(name: str, sql: str, describe: Callable[..., str]) -> None:
+    CHECKS[name] = sql_check(name, sql, describe)
 
 
 _sql_check(
@@ -171,9 +176,13 @@ class CheckReport:
         return [v for found in self.results.values() for v in found]
 
 
-async def run_checks(session: AsyncSession, *, new_snapshot: bool = False) -> CheckReport:
-    """Run every registered check. With `new_snapshot` (the session's transaction must not have
-    started yet) all checks see one consistent snapshot, however busy the ledger is."""
+async def run_checks(
+    session: AsyncSession, *, new_snapshot: bool = False, also: Sequence[Check] = ()
+) -> CheckReport:
+    """Run every check of the ledger, and `also` those given. With `new_snapshot` (the
+    session's transaction must not have started yet) all checks see one consistent snapshot,
+    however busy the ledger is."""
     if new_snapshot:
         await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-    return CheckReport({name: await check(session) for name, check in CHECKS.items()})
+    checks = [*CHECKS.values(), *also]
+    return CheckReport({check.__name__: await check(session) for check in checks})

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.service import expire_lots
+from city_hall import checks as invoice_checks
 from ledger import service as ledger
 from ledger.checks import run_checks
 from ledger.domain import business_date
@@ -28,6 +29,11 @@ from reconciliation.seals import (
 from reconciliation.statistics import Shop, compute, store
 from wallet_api.bank_topups import service as bank
 from wallet_api.consent import service as consent
+from wallet_api.payments import checks as payment_checks
+from wallet_api.wallets import checks as topup_checks
+
+# The records beside the books, each cross-checked against the entries it names.
+RECORD_CHECKS = (*payment_checks.CHECKS, *topup_checks.CHECKS, *invoice_checks.CHECKS)
 
 # How far ahead of a payout day its batch is made. The night of day D runs early on D+1, and
 # the bank takes a transfer file (総合振込) by the day before the transfer: so for D+2.
@@ -59,14 +65,14 @@ async def seal(session: AsyncSession, night: Night) -> str:
 
 async def check(session: AsyncSession, night: Night) -> str:
     """Every ledger invariant, and every seal against the entries as stored now."""
-    report = await run_checks(session)
+    report = await run_checks(session, also=RECORD_CHECKS)
     violations = report.violations + await check_seals(session, night.platform_key.verify_key)
     if night.export_dir is not None:
         violations += await check_published(session, night.export_dir)
     if violations:
         shown = "; ".join(f"{v.check}: {v.detail}" for v in violations[:5])
         raise InvariantViolation(f"{len(violations)} violation(s): {shown}")
-    return f"{len(report.results)} ledger checks and the seals hold"
+    return f"{len(report.results)} checks of the books and their records, and the seals, hold"
 
 
 async def settle(session: AsyncSession, night: Night) -> str:

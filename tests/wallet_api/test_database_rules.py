@@ -9,8 +9,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledger.checks import run_checks
 from tests.wallet_api.http.api import Api, new_region
 from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
+from wallet_api.nightly import RECORD_CHECKS
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -46,3 +48,35 @@ async def test_a_wallets_holder_and_a_payments_facts_never_change(
         )
         await session.execute(text("UPDATE wallets SET status = 'closed' WHERE id = :wallet"), ids)
         await session.rollback()
+
+
+async def test_a_record_that_disagrees_with_its_entry_is_found(
+    api: Api, sessions: Sessions
+) -> None:
+    """Behind the triggers (as the database's owner could), a payment's, a top-up's or an
+    invoice's amount changed: the invariant checks name each, the books' own checks alone
+    would not. Done in a transaction that is rolled back: other tests share the database."""
+    region = await new_region(api)
+    resident, ramen = await payer(api, region), await shop(api, region)
+    paid = await pay(api, resident, dynamic_code(ramen, 500), payee=ramen.id, amount=500)
+    assert paid.status_code == 201, paid.text
+    payment_id = paid.json()["payment"]["id"]
+    async with sessions() as session:
+        clean = await run_checks(session, also=RECORD_CHECKS)
+        assert not [
+            v for v in clean.violations if payment_id in v.detail or resident.wallet_id in v.detail
+        ]
+        await session.execute(text("SET LOCAL session_replication_role = replica"))
+        await session.execute(
+            text("UPDATE payments SET amount = 5000 WHERE id = :id"), {"id": payment_id}
+        )
+        await session.execute(
+            text("UPDATE topups SET amount = amount * 2 WHERE wallet_id = :wallet"),
+            {"wallet": resident.wallet_id},
+        )
+        found = await run_checks(session, also=RECORD_CHECKS)
+        await session.rollback()
+    named = {(v.check, v.detail.split()[1]) for v in found.violations}
+    assert ("payments_match_entries", payment_id) in named
+    assert any(check == "topups_match_entries" for check, _ in named)
+    assert not found.results["entries_balanced"]  # the books themselves still balance

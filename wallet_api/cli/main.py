@@ -147,6 +147,7 @@ def check(as_json: bool) -> None:
     from ledger.checks import run_checks
     from ledger.keys import private_key_file
     from reconciliation.seals import SEAL_CHECKS, check_published, check_seals
+    from wallet_api.nightly import RECORD_CHECKS
 
     settings = get_settings()
 
@@ -154,7 +155,7 @@ def check(as_json: bool) -> None:
         engine = create_engine(resolve_database_url(settings), pool_size=1)
         try:
             async with session_factory(engine)() as session:
-                report = await run_checks(session, new_snapshot=True)
+                report = await run_checks(session, new_snapshot=True, also=RECORD_CHECKS)
                 # Read, never made here: a key made now would have signed nothing.
                 key_path = settings.platform_key_path
                 key = (

@@ -28,7 +28,7 @@ async def test_an_operator_onboards_a_shop_with_its_ledger_account(api: Api) -> 
         region.currency,
         "local",
     )
-    assert shop["kana_name"] == "ｶ)ｱｲﾂﾞﾗｰﾒﾝ"
+    assert shop["kana_name"] == "ｶ)ｱｲﾂﾞﾗ-ﾒﾝ"
     assert shop["account_id"] > 0
     again = await api.post("/v1/merchants", region.operator, merchant_body(region, merchant_id))
     assert again.status_code == 409

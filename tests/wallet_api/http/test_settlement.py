@@ -98,7 +98,7 @@ async def test_a_payout_day_pays_every_shop_in_full_and_the_file_says_so(
     assert header.startswith("1210") and header[54:58] == "1215"
     codes = {p["customer_code"]: p["amount"] for p in run["payouts"]}
     assert {record[91:101]: int(record[80:90]) for record in data} == codes
-    assert all(record[50:80].rstrip() == "ｶ)ｱｲﾂﾞﾗｰﾒﾝ" for record in data)
+    assert all(record[50:80].rstrip() == "ｶ)ｱｲﾂﾞﾗ-ﾒﾝ" for record in data)
     assert trailer[1:7] == "000002" and int(trailer[7:19]) == 9_200
     assert end.startswith("9")
     await assert_books_ok(sessions)
