@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from nacl.signing import SigningKey
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
 
@@ -29,6 +31,7 @@ from wallet_api.http.idempotency import request_hash_key
 from wallet_api.http.problems import (
     PROBLEM_MEDIA_TYPE,
     MalformedBody,
+    ServiceUnavailable,
     problem,
     problem_responses,
     refusal_document,
@@ -79,6 +82,24 @@ PUBLIC_ROUTERS = (public_seals_router, keys_router)
 REFUSALS = problem_responses(400, 401, 403, 404, 409, 413, 422, 423, 429, 500, 503)
 PUBLIC_REFUSALS = problem_responses(404, 413, 422, 500, 503)
 REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+# PostgreSQL's classes of errors that mean "not now": connection exceptions, insufficient
+# resources (too many connections), operator intervention (shutting down, starting up).
+UNREACHABLE_SQLSTATES = ("08", "53", "57P")
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(error: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s: %s", type(error).__name__, error)
+    response = problem(
+        503,
+        ServiceUnavailable.code,
+        "the database cannot be reached just now; nothing was done, try again shortly",
+        retry_after_seconds=RETRY_AFTER_SECONDS,
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def token_verifier_for(settings: Settings) -> TokenVerifier:
@@ -172,6 +193,8 @@ def create_app(
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, error: DBAPIError) -> JSONResponse:
         sqlstate = getattr(error.orig, "sqlstate", None) or ""
+        if error.connection_invalidated or sqlstate.startswith(UNREACHABLE_SQLSTATES):
+            return database_unavailable(error)
         if sqlstate.startswith("22"):
             # A data exception: a value PostgreSQL cannot hold (a NUL character, say). The
             # statement failed, so the transaction is rolled back and nothing changed.
@@ -179,6 +202,15 @@ def create_app(
                 422, "invalid_request", "the request holds a value that cannot be stored"
             )
         return await unexpected(request, error)
+
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(TimeoutError)
+    @app.exception_handler(socket.gaierror)
+    @app.exception_handler(PoolTimeout)
+    async def unreachable(request: Request, error: Exception) -> JSONResponse:
+        # The database's address refuses or does not answer, or every pooled connection is
+        # taken: nothing was done, and trying again shortly may work.
+        return database_unavailable(error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -214,7 +246,12 @@ def create_app(
         except Exception as error:
             return JSONResponse(
                 status_code=503,
-                content={"status": "unavailable", "database": type(error).__name__},
+                content={
+                    "status": "unavailable",
+                    "database": "down",
+                    "detail": f"{type(error).__name__}: {error}"[:300],
+                },
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 

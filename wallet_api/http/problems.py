@@ -118,7 +118,7 @@ _CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
     413: ("request_too_large",),
     423: ("card_locked",),
     429: ("rate_limited",),
-    503: ("ledger_busy",),
+    503: ("ledger_busy", "service_unavailable"),
 }
 STATUS_BY_CODE: dict[str, int] = {
     code: status for status, codes in _CODES_BY_STATUS.items() for code in codes
@@ -139,6 +139,12 @@ class IdempotencyKeyRequired(HttpRefusal):
 
 class NotFound(HttpRefusal):
     code = "not_found"
+
+
+class ServiceUnavailable(HttpRefusal):
+    """The database cannot be reached: nothing was done; `Retry-After` says when to try."""
+
+    code = "service_unavailable"
 
 
 class RequestTooLarge(HttpRefusal):

@@ -6,7 +6,9 @@ import httpx
 from sqlalchemy.engine import URL
 
 from ledger.config import Settings
+from wallet_api.actor import Role
 from wallet_api.http.app import create_app
+from wallet_api.http.auth import LocalIssuer
 
 
 async def test_health_reports_the_database(database_url: URL) -> None:
@@ -28,3 +30,30 @@ async def test_health_is_503_when_the_database_is_unreachable(database_url: URL)
             response = await client.get("/health")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
+
+
+async def test_requests_are_503_with_retry_after_when_the_database_is_unreachable(
+    database_url: URL,
+) -> None:
+    """Reads and writes alike: a problem document saying to try again, never a 500."""
+    issuer = LocalIssuer.generate()
+    unreachable = database_url.set(host="127.0.0.1", port=1, query={})
+    app = create_app(unreachable, Settings(), token_verifier=issuer)
+    operator = {"Authorization": f"Bearer {issuer.issue('ops-1', [Role.OPERATOR])}"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            health = await client.get("/health")
+            read = await client.get("/v1/wallets/w-anyone", headers=operator)
+            written = await client.post(
+                "/v1/counters",
+                json={"id": "window-1", "name": "Window 1", "currency": "AIZU"},
+                headers={**operator, "Idempotency-Key": "k-1"},
+            )
+    assert health.json()["database"] == "down"
+    assert "ConnectionRefusedError" in health.json()["detail"]
+    for response in (read, written):
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "service_unavailable"
+        assert response.headers["Retry-After"] == "5"
+        assert response.headers["content-type"].startswith("application/problem+json")
