@@ -71,11 +71,16 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
             host=host or settings.host,
             port=port or settings.port,
             log_level=settings.log_level,
+            # Open event streams never end by themselves: past this, uvicorn closes them.
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
     finally:
         if jobs is not None:
             jobs.terminate()  # a warm shutdown: a running step finishes or rolls back
             jobs.wait(timeout=60)
+
+
+SHUTDOWN_GRACE_SECONDS = 5
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
