@@ -17,6 +17,7 @@ import click
 from ledger.config import get_settings
 from ledger.database import create_engine, resolve_database_url, session_factory
 from wallet_api.actor import Role
+from wallet_api.cli.processes import die_with_parent, hold_lock
 
 
 @click.group()
@@ -47,6 +48,8 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
     from wallet_api.migrate import upgrade_database
 
     settings = get_settings()
+    # One service a data directory: a second would run a second beat on the same schedule.
+    lock = hold_lock(settings.data_dir / "serve.lock", "aizu serve")
     url = resolve_database_url(settings)
     if settings.embedded:
         upgrade_database(url)
@@ -56,7 +59,10 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
     jobs = None
     if worker:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        jobs = subprocess.Popen([sys.executable, "-m", "wallet_api.cli", "worker", "--beat"])
+        jobs = subprocess.Popen(
+            [sys.executable, "-m", "wallet_api.cli", "worker", "--beat"],
+            preexec_fn=die_with_parent,  # one kernel flag: no lock taken between fork and exec
+        )
     bound = f"http://{host or settings.host}:{port or settings.port}"
     click.echo(f"The service: {bound} (its API, with examples to try, at {bound}/docs)")
     if not settings.oidc_issuer:
@@ -78,6 +84,7 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
         if jobs is not None:
             jobs.terminate()  # a warm shutdown: a running step finishes or rolls back
             jobs.wait(timeout=60)
+        lock.close()
 
 
 SHUTDOWN_GRACE_SECONDS = 5
@@ -98,7 +105,8 @@ def worker(beat: bool, queue: str | None) -> None:
     settings = get_settings()
     arguments = ["worker", "--pool", "solo", "--loglevel", "INFO"]
     if beat:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # One schedule a data directory: two beats would start each night twice.
+        hold_lock(settings.data_dir / "beat.lock", "a worker with beat")
         arguments += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
     if queue:
         arguments += ["-Q", queue, "--without-gossip", "--without-mingle"]

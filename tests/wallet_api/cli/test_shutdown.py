@@ -1,5 +1,6 @@
-"""Stopping `aizu serve` while a till listens to its event stream: the stream ends, and the
-service exits within ten seconds whatever is connected."""
+"""How `aizu serve` stops and starts: with a till listening to its event stream it still exits
+within ten seconds; killed outright it leaves no worker behind; and one data directory has one
+service."""
 
 from __future__ import annotations
 
@@ -9,20 +10,28 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psutil
 from nacl.signing import SigningKey
+from sqlalchemy.engine import URL
 
 from tests.wallet_api.cli.test_cli import AIZU
 from tests.wallet_api.http.api import Api, new_merchant, new_region
 from wallet_api.http.auth import LocalIssuer
 
 
-def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(env: dict[str, str], log: Path, *options: str) -> subprocess.Popen[bytes]:
+    """`aizu serve` in a session of its own, as a process manager starts it."""
     with log.open("w") as output:
         return subprocess.Popen(
-            [*AIZU, "serve", "--no-worker"], env=env, stdout=output, stderr=subprocess.STDOUT
+            [*AIZU, "serve", *options],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -33,7 +42,7 @@ async def test_sigterm_with_an_open_event_stream_exits_within_ten_seconds(tmp_pa
     env = {**os.environ, "AIZU_DATA_DIR": str(tmp_path / "data"), "AIZU_PORT": str(port)}
     env.pop("AIZU_OIDC_ISSUER", None)
     log = tmp_path / "serve.log"
-    server = start(env, log)
+    server = start(env, log, "--no-worker")
     try:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
@@ -65,3 +74,54 @@ async def test_sigterm_with_an_open_event_stream_exits_within_ten_seconds(tmp_pa
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.3)
+
+
+def test_one_service_a_data_directory_and_its_worker_dies_with_it(
+    tmp_path: Path, database_url: URL
+) -> None:
+    """A second `aizu serve` on the same data directory is refused; `aizu serve` killed with
+    -9 takes its worker and beat with it (the database, which outlives it, would keep them
+    busy), and the next start goes ahead."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "AIZU_DATA_DIR": str(tmp_path / "data"),
+        "AIZU_PORT": str(port),
+        "DATABASE_URL": database_url.render_as_string(hide_password=False),
+    }
+    log = tmp_path / "serve.log"
+    first = start(env, log)
+    try:
+        wait_for(lambda: " ready." in log.read_text() or first.poll() is not None, "no worker")
+        assert first.poll() is None, log.read_text()
+        second = subprocess.run(
+            [*AIZU, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert second.returncode != 0
+        assert f"aizu serve already runs on {(tmp_path / 'data').resolve()}" in second.stderr
+
+        workers = psutil.Process(first.pid).children(recursive=True)
+        assert any("worker" in " ".join(p.cmdline()) for p in workers)
+        first.kill()  # no chance to stop anything itself
+        first.wait(timeout=10)
+        _, alive = psutil.wait_procs(workers, timeout=60)
+        assert not alive, [p.cmdline() for p in alive]
+    finally:
+        if first.poll() is None:
+            first.kill()
+    again = start(env, log)
+    try:
+        wait_for(lambda: " ready." in log.read_text() or again.poll() is not None, "no restart")
+        assert again.poll() is None, log.read_text()
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.wait(timeout=60)
