@@ -19,7 +19,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-# exec: the service takes make's place, so a signal to stop reaches it.
+# exec: the recipe's shell gives its place to the service, so the SIGTERM make passes on to its
+# child reaches the service itself, not a shell that would not forward it.
 run: $(VENV)/.installed
 	@echo "An empty city; for a synthetic one with a week of trade: make demo"
 	exec $(BIN)/aizu serve

@@ -113,8 +113,14 @@ async def get_currency(session: AsyncSession, code: str) -> tuple[str, str] | No
     return (row.region_code, row.name) if row else None
 
 
-async def all_currencies(session: AsyncSession) -> list[str]:
-    result = await session.execute(text("SELECT code FROM currencies ORDER BY code"))
+async def all_currencies(session: AsyncSession, *, created_before: datetime | None) -> list[str]:
+    result = await session.execute(
+        text(
+            "SELECT code FROM currencies "
+            "WHERE CAST(:before AS timestamptz) IS NULL OR created_at < :before ORDER BY code"
+        ),
+        {"before": created_before},
+    )
     return list(result.scalars())
 
 

@@ -160,9 +160,10 @@ async def create_currency(session: AsyncSession, *, code: str, region: str, name
         raise AlreadyExists(f"currency {code} exists with other attributes")
 
 
-async def currencies(session: AsyncSession) -> list[str]:
-    """Every currency's code, in a fixed order."""
-    return await repository.all_currencies(session)
+async def currencies(session: AsyncSession, *, created_before: datetime | None = None) -> list[str]:
+    """Every currency's code, in a fixed order; with `created_before`, those that existed
+    then (a night of a day before a currency began neither seals nor counts it)."""
+    return await repository.all_currencies(session, created_before=created_before)
 
 
 async def regions(session: AsyncSession) -> list[str]:

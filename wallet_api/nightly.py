@@ -40,6 +40,12 @@ RECORD_CHECKS = (*payment_checks.CHECKS, *topup_checks.CHECKS, *invoice_checks.C
 SETTLEMENT_LEAD = timedelta(days=2)
 
 
+async def _currencies_of(session: AsyncSession, night: Night) -> list[str]:
+    """The currencies that existed by the end of the night's business date (Asia/Tokyo)."""
+    _, end = day_bounds(night.business_date)
+    return await ledger.currencies(session, created_before=end)
+
+
 async def expire(session: AsyncSession, night: Night) -> str:
     """Campaign lots that expired by the end of the day give what is left to breakage."""
     _, end = day_bounds(night.business_date)
@@ -54,7 +60,7 @@ async def seal(session: AsyncSession, night: Night) -> str:
         await seal_day(
             session, currency, night.business_date, key=night.platform_key, now=night.now
         )
-        for currency in await ledger.currencies(session)
+        for currency in await _currencies_of(session, night)
     ]
     if night.export_dir is not None:
         for each in sealed:
@@ -114,7 +120,7 @@ async def match(session: AsyncSession, night: Night) -> str:
 async def statistics(session: AsyncSession, night: Night) -> str:
     """Each currency's circulation statistics of the day, from consenting residents only."""
     done = []
-    for currency in await ledger.currencies(session):
+    for currency in await _currencies_of(session, night):
         shops = {
             m.id: Shop(m.profile.district, m.profile.jsic_major)
             for m in await merchants.merchants_of(session, currency)
@@ -136,7 +142,7 @@ async def exports(session: AsyncSession, night: Night) -> str:
     """The economists' feed: each currency's files of the day, and the day's seals."""
     if night.export_dir is None:
         return "no export directory"
-    currencies = await ledger.currencies(session)
+    currencies = await _currencies_of(session, night)
     for currency in currencies:
         await write_exports(session, currency, night.business_date, night.export_dir)
         sealed = await get_seal(session, currency, night.business_date)

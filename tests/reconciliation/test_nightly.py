@@ -229,3 +229,29 @@ async def test_a_failed_report_leaves_its_night_incomplete_and_holds_back_no_pay
     # A step that keeps the books may not come after a reporting one.
     with pytest.raises(ValueError, match="come before the reporting ones"):
         await run_night(city.sessions, Night(today, later, key), (*steps, STEPS[0]))
+
+
+async def test_a_night_of_a_day_before_a_currency_began_leaves_it_out(city: City) -> None:
+    """Caught up late, the night of a day before a currency was created neither seals an empty
+    day for it nor counts it; its own first day is its first seal."""
+    region = await new_region(city.api)
+    today = business_date(datetime.now(UTC))
+    yesterday = today - timedelta(days=1)
+    key = city.api.platform_key
+    outcomes = await run_night(city.sessions, Night(yesterday, after(today), key), STEPS)
+    detail = {o.step: o.detail for o in outcomes}
+    assert detail["seal"] == "no currency to seal"
+    assert region.currency not in detail["statistics"]
+    await run_night(city.sessions, Night(today, after(today), key), STEPS)
+    async with city.sessions() as session:
+        sealed = (
+            (
+                await session.execute(
+                    text("SELECT business_date FROM daily_seals WHERE currency = :currency"),
+                    {"currency": region.currency},
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sealed == [today]

@@ -72,6 +72,14 @@ async def nights_done(city: City) -> list[tuple[str, str]]:
 async def run_through_worker(city: City, env: dict[str, str]) -> None:
     """Some trade today; the task sent twice; the worker catches up yesterday's night once."""
     region = await new_region(city.api)
+    async with city.sessions() as session:  # a currency that was there yesterday already
+        await session.execute(
+            text(
+                "UPDATE currencies SET created_at = created_at - interval '2 days' WHERE code = :c"
+            ),
+            {"c": region.currency},
+        )
+        await session.commit()
     resident = await payer(city.api, region, 2_000)
     ramen = await shop(city.api, region)
     paid = await pay(city.api, resident, dynamic_code(ramen, 500), payee=ramen.id, amount=500)
