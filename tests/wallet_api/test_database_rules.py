@@ -80,3 +80,40 @@ async def test_a_record_that_disagrees_with_its_entry_is_found(
     assert ("payments_match_entries", payment_id) in named
     assert any(check == "topups_match_entries" for check, _ in named)
     assert not found.results["entries_balanced"]  # the books themselves still balance
+
+
+async def test_whose_a_key_card_account_or_drawer_is_never_changes(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await new_region(api)
+    resident, ramen = await payer(api, region), await shop(api, region)
+    other = await payer(api, region)
+    ids = {
+        "device": resident.device_id,
+        "terminal": ramen.terminal_id,
+        "shop": ramen.id,
+        "counter": region.counter,
+        "other": other.wallet_id,
+    }
+    refused = [
+        "UPDATE devices SET wallet_id = :other WHERE id = :device",
+        "UPDATE devices SET public_key = public_key || '\\x00'::bytea WHERE id = :device",
+        "DELETE FROM devices WHERE id = :device",
+        "UPDATE terminals SET public_key = '\\x00'::bytea WHERE id = :terminal",
+        "UPDATE merchants SET account_id = account_id + 1 WHERE id = :shop",
+        "UPDATE counters SET drawer_account_id = drawer_account_id + 1 WHERE id = :counter",
+        "DELETE FROM counters WHERE id = :counter",
+    ]
+    for statement in refused:
+        async with sessions() as session:
+            with pytest.raises(DBAPIError, match="never"):
+                await session.execute(text(statement), ids)
+    async with sessions() as session:  # a status still changes
+        await session.execute(
+            text("UPDATE devices SET status = 'revoked', revoked_at = now() WHERE id = :device"),
+            ids,
+        )
+        await session.execute(
+            text("UPDATE merchants SET status = 'suspended' WHERE id = :shop"), ids
+        )
+        await session.rollback()

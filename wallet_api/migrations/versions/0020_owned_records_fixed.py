@@ -1,7 +1,9 @@
 """What must not change once written, like the books themselves: who a wallet belongs to, in
 which region and currency, with which lot (changing `subject` would hand a wallet to someone
 else), and what a payment was (its amount, payer, shop and entry; only its refunded total
-grows). Neither is ever deleted.
+grows). Neither is ever deleted. Likewise the key a device or a till signs with and whose it
+is, a card's wallet and secret, a shop's ledger account and a counter's drawer: only their
+status changes.
 
 Revision ID: 0020_owned_records_fixed
 Revises: 0019_merchant_status_changes
@@ -53,9 +55,46 @@ BEGIN
 END $$;
 CREATE TRIGGER payments_fixed BEFORE UPDATE OR DELETE ON payments
     FOR EACH ROW EXECUTE FUNCTION payments_fixed();
+
+-- Whose a key, a card, an account or a drawer is: fixed once written. The columns compared are
+-- passed as the trigger's arguments; everything else (a status, a counter) may change.
+CREATE FUNCTION owner_columns_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    column_name text;
+    before text;
+    after text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION '% rows are never deleted', TG_TABLE_NAME;
+    END IF;
+    FOREACH column_name IN ARRAY TG_ARGV LOOP
+        EXECUTE format('SELECT ($1).%I::text, ($2).%I::text', column_name, column_name)
+            INTO before, after USING OLD, NEW;
+        IF before IS DISTINCT FROM after THEN
+            RAISE EXCEPTION '%.% never changes', TG_TABLE_NAME, column_name;
+        END IF;
+    END LOOP;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER devices_owner_fixed BEFORE UPDATE OR DELETE ON devices
+    FOR EACH ROW EXECUTE FUNCTION owner_columns_fixed('id', 'wallet_id', 'public_key');
+CREATE TRIGGER cards_owner_fixed BEFORE UPDATE OR DELETE ON cards
+    FOR EACH ROW EXECUTE FUNCTION owner_columns_fixed('id', 'wallet_id', 'secret_digest');
+CREATE TRIGGER terminals_owner_fixed BEFORE UPDATE OR DELETE ON terminals
+    FOR EACH ROW EXECUTE FUNCTION owner_columns_fixed('id', 'merchant_id', 'public_key');
+CREATE TRIGGER merchants_account_fixed BEFORE UPDATE OR DELETE ON merchants
+    FOR EACH ROW EXECUTE FUNCTION owner_columns_fixed('id', 'account_id', 'currency');
+CREATE TRIGGER counters_drawer_fixed BEFORE UPDATE OR DELETE ON counters
+    FOR EACH ROW EXECUTE FUNCTION owner_columns_fixed('id', 'drawer_account_id', 'currency');
 """
 
 DOWNGRADE = r"""
+DROP TRIGGER counters_drawer_fixed ON counters;
+DROP TRIGGER merchants_account_fixed ON merchants;
+DROP TRIGGER terminals_owner_fixed ON terminals;
+DROP TRIGGER cards_owner_fixed ON cards;
+DROP TRIGGER devices_owner_fixed ON devices;
+DROP FUNCTION owner_columns_fixed();
 DROP TRIGGER payments_fixed ON payments;
 DROP FUNCTION payments_fixed();
 DROP TRIGGER wallets_never_deleted ON wallets;
