@@ -10,7 +10,6 @@ import base64
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import asdict
@@ -25,7 +24,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.checks import run_checks
-from tests.wallet_api.cli.test_cli import AIZU
+from tests.wallet_api.cli.serve import free_port, start_serve
 from tests.wallet_api.http.api import Api, new_region
 from tests.wallet_api.http.test_payments import Payer, Shop, dynamic_code, payer, shop
 from wallet_api.devices.domain import PaymentIntent
@@ -34,17 +33,6 @@ from wallet_api.nightly import RECORD_CHECKS
 
 PAYERS = 6
 KILL_AFTER = 30  # acknowledged payments
-
-
-def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("a") as output:
-        return subprocess.Popen(
-            [*AIZU, "serve", "--no-worker"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 def output_of(log: Path) -> str:
@@ -86,9 +74,7 @@ def payment_request(by: Payer, to: Shop, amount: int) -> tuple[str, dict[str, An
 async def test_kill_9_under_load_loses_and_doubles_no_payment(
     tmp_path: Path, database_url: URL, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "AIZU_DATA_DIR": str(tmp_path / "data"),
@@ -97,7 +83,7 @@ async def test_kill_9_under_load_loses_and_doubles_no_payment(
     }
     env.pop("AIZU_OIDC_ISSUER", None)
     log = tmp_path / "serve.log"
-    server = start(env, log)
+    server = start_serve(env, log, "--no-worker")
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             await healthy(client, server, log)
@@ -139,7 +125,7 @@ async def test_kill_9_under_load_loses_and_doubles_no_payment(
             )
             server.wait(timeout=30)
 
-            server = start(env, log)
+            server = start_serve(env, log, "--no-worker")
             await healthy(client, server, log)
             settled: dict[str, str] = {}
             for by, key, body in unanswered:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import psutil
 
+from tests.wallet_api.cli.serve import free_port
+
 REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 def test_sigterm_to_make_run_stops_the_service(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(AIZU_DATA_DIR=str(tmp_path / "data"), AIZU_PORT=str(port))
     log = tmp_path / "run.log"

@@ -7,13 +7,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,31 +19,18 @@ import psutil
 from nacl.signing import SigningKey
 from sqlalchemy.engine import URL
 
+from tests.wallet_api.cli.serve import free_port, start_serve, wait_for
 from tests.wallet_api.cli.test_cli import AIZU
 from tests.wallet_api.http.api import Api, new_merchant, new_region
 from wallet_api.http.auth import LocalIssuer
 
 
-def start(env: dict[str, str], log: Path, *options: str) -> subprocess.Popen[bytes]:
-    """`aizu serve` in a session of its own, as a process manager starts it."""
-    with log.open("w") as output:
-        return subprocess.Popen(
-            [*AIZU, "serve", *options],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
 async def test_sigterm_with_an_open_event_stream_exits_within_ten_seconds(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "AIZU_DATA_DIR": str(tmp_path / "data"), "AIZU_PORT": str(port)}
     env.pop("AIZU_OIDC_ISSUER", None)
     log = tmp_path / "serve.log"
-    server = start(env, log, "--no-worker")
+    server = start_serve(env, log, "--no-worker")
     try:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
@@ -79,22 +64,13 @@ async def test_sigterm_with_an_open_event_stream_exits_within_ten_seconds(tmp_pa
             server.kill()
 
 
-def wait_for(condition: Callable[[], bool], what: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.3)
-
-
 def test_one_service_a_data_directory_and_its_worker_dies_with_it(
     tmp_path: Path, database_url: URL
 ) -> None:
     """A second `aizu serve` on the same data directory is refused; `aizu serve` killed with
     -9 takes its worker and beat with it (the database, which outlives it, would keep them
     busy), and the next start goes ahead."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "AIZU_DATA_DIR": str(tmp_path / "data"),
@@ -102,7 +78,7 @@ def test_one_service_a_data_directory_and_its_worker_dies_with_it(
         "DATABASE_URL": database_url.render_as_string(hide_password=False),
     }
     log = tmp_path / "serve.log"
-    first = start(env, log)
+    first = start_serve(env, log)
     try:
         wait_for(lambda: " ready." in log.read_text() or first.poll() is not None, "no worker")
         assert first.poll() is None, log.read_text()
@@ -121,10 +97,13 @@ def test_one_service_a_data_directory_and_its_worker_dies_with_it(
     finally:
         if first.poll() is None:
             first.kill()
-    again = start(env, log)
+    restarted = tmp_path / "again.log"
+    again = start_serve(env, restarted)
     try:
-        wait_for(lambda: " ready." in log.read_text() or again.poll() is not None, "no restart")
-        assert again.poll() is None, log.read_text()
+        wait_for(
+            lambda: " ready." in restarted.read_text() or again.poll() is not None, "no restart"
+        )
+        assert again.poll() is None, restarted.read_text()
     finally:
         again.send_signal(signal.SIGTERM)
         again.wait(timeout=60)
@@ -152,9 +131,7 @@ def test_the_embedded_postgres_is_brought_back_and_stopped_with_the_service(
     """The embedded PostgreSQL killed under a running service: the service starts it again by
     itself; killed again and started by another process this time: stopping the service still
     stops it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     data = tmp_path / "data"
     env = {**os.environ, "AIZU_DATA_DIR": str(data), "AIZU_PORT": str(port)}
     env.pop("DATABASE_URL", None)
@@ -169,7 +146,7 @@ def test_the_embedded_postgres_is_brought_back_and_stopped_with_the_service(
         except OSError:
             return 0
 
-    server = start(env, log, "--no-worker")
+    server = start_serve(env, log, "--no-worker")
     try:
         wait_for(
             lambda: health() == 200 or server.poll() is not None, "the service did not come up"
