@@ -51,3 +51,4 @@ def test_sigterm_to_make_run_stops_the_service(tmp_path: Path) -> None:
     finally:
         if make.poll() is None:
             make.kill()
+            make.wait(timeout=30)

@@ -25,9 +25,16 @@ from tests.wallet_api.http.api import Api, new_merchant, new_region
 from wallet_api.http.auth import LocalIssuer
 
 
-async def test_sigterm_with_an_open_event_stream_exits_within_ten_seconds(tmp_path: Path) -> None:
+async def test_sigterm_with_an_open_event_stream_exits_within_ten_seconds(
+    tmp_path: Path, database_url: URL
+) -> None:
     port = free_port()
-    env = {**os.environ, "AIZU_DATA_DIR": str(tmp_path / "data"), "AIZU_PORT": str(port)}
+    env = {
+        **os.environ,
+        "AIZU_DATA_DIR": str(tmp_path / "data"),
+        "AIZU_PORT": str(port),
+        "DATABASE_URL": database_url.render_as_string(hide_password=False),
+    }
     env.pop("AIZU_OIDC_ISSUER", None)
     log = tmp_path / "serve.log"
     server = start_serve(env, log, "--no-worker")
@@ -62,6 +69,7 @@ async def test_sigterm_with_an_open_event_stream_exits_within_ten_seconds(tmp_pa
     finally:
         if server.poll() is None:
             server.kill()
+            server.wait(timeout=30)
 
 
 def test_one_service_a_data_directory_and_its_worker_dies_with_it(
@@ -97,6 +105,7 @@ def test_one_service_a_data_directory_and_its_worker_dies_with_it(
     finally:
         if first.poll() is None:
             first.kill()
+            first.wait(timeout=30)
     restarted = tmp_path / "again.log"
     again = start_serve(env, restarted)
     try:
@@ -178,3 +187,4 @@ def test_the_embedded_postgres_is_brought_back_and_stopped_with_the_service(
     finally:
         if server.poll() is None:
             server.kill()
+            server.wait(timeout=30)
