@@ -147,7 +147,11 @@ def resolve_database_url(settings: Settings) -> URL:
 
 def create_engine(url: URL, *, pool_size: int = 20, max_overflow: int = 40) -> AsyncEngine:
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        hide_parameters=True,  # errors are logged without the values (PINs' hashes, names)
     )
 
 

@@ -21,10 +21,14 @@ class SealOutOfOrder(ReconciliationError):
     code = "seal_out_of_order"
 
 
-class SealRepublished(ReconciliationError):
-    """A date's seal differs from the one published for it: the books were changed."""
+class InvariantViolation(ReconciliationError):
+    """The books, or a record beside them, are not what they must be: a person must look."""
 
     code = "invariant_violation"
+
+
+class SealRepublished(InvariantViolation):
+    """A date's seal differs from the one published for it: the books were changed."""
 
 
 class NotSealed(ReconciliationError):

@@ -27,14 +27,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.domain import business_date
-from reconciliation.errors import DayNotOver, ReconciliationError
+from reconciliation.errors import DayNotOver, InvariantViolation, ReconciliationError
 from reconciliation.statistics import DEFAULT_K
 
 log = logging.getLogger(__name__)
-
-
-class InvariantViolation(ReconciliationError):
-    code = "invariant_violation"
 
 
 class NightStopped(ReconciliationError):

@@ -8,6 +8,7 @@ added or removed since its day was sealed."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from reconciliation.models import daily_seals
 
 # What `check_seals` and `check_published` look at, by the name of their violations.
 SEAL_CHECKS = ("seals_match_entries", "seals_chained", "seals_signed", "seals_published")
+logger = logging.getLogger(__name__)
 NO_PREVIOUS_ROOT = "0" * 64  # what the first seal of a currency names as the day before's
 
 
@@ -345,17 +347,35 @@ def seal_log(folder: Path, currency: str) -> Path:
 
 
 def published_seals(folder: Path, currency: str) -> list[dict[str, Any]]:
+    """The seals published for the currency. A line that cannot be read (an append cut short
+    by a crash) is passed over with a warning: the next night publishes that seal again."""
     log = seal_log(folder, currency)
     if not log.exists():
         return []
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    published = []
+    for number, line in enumerate(log.read_text().splitlines(), start=1):
+        try:
+            seal = json.loads(line)
+        except json.JSONDecodeError:
+            seal = None
+        if isinstance(seal, dict) and isinstance(seal.get("business_date"), str):
+            published.append(seal)
+        elif line.strip():
+            logger.warning("%s line %d is not a seal; passed over", log, number)
+    return published
 
 
 def was_published(seal: Seal, folder: Path) -> bool:
     """Whether the seal is in its currency's log; a different seal published for its date is
     refused (the day was sealed anew after its seal was removed)."""
     line = _published_line(seal)
-    for published in published_seals(folder, seal.currency):
+    try:
+        published_before = published_seals(folder, seal.currency)
+    except OSError as unreadable:
+        # The feed's folder is the exports step's to fix; sealing and payouts go on.
+        logger.warning("the published seals cannot be read: %s", unreadable)
+        return False
+    for published in published_before:
         if published["business_date"] == line["business_date"]:
             if published != line:
                 raise SealRepublished(
@@ -373,9 +393,13 @@ def publish_seal(seal: Seal, folder: Path) -> None:
         return
     log = seal_log(folder, seal.currency)
     log.parent.mkdir(parents=True, exist_ok=True)
+    # A line cut short by a crash is ended first, so this one stands on a line of its own.
+    cut_short = log.exists() and log.stat().st_size > 0 and not log.read_bytes().endswith(b"\n")
     descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     with os.fdopen(descriptor, "a") as out:
-        out.write(json.dumps(_published_line(seal), sort_keys=True) + "\n")
+        out.write(
+            ("\n" if cut_short else "") + json.dumps(_published_line(seal), sort_keys=True) + "\n"
+        )
         out.flush()
         os.fsync(out.fileno())
 
@@ -386,7 +410,12 @@ async def check_published(session: AsyncSession, folder: Path) -> list[Violation
     logs = sorted((folder / "seals").glob("*.jsonl")) if (folder / "seals").is_dir() else []
     for log in logs:
         currency = log.stem
-        for published in published_seals(folder, currency):
+        try:
+            published_before = published_seals(folder, currency)
+        except OSError as unreadable:
+            logger.warning("the published seals cannot be read: %s", unreadable)
+            continue
+        for published in published_before:
             day = date.fromisoformat(published["business_date"])
             stored = await get_seal(session, currency, day)
             if stored is None:

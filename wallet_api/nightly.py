@@ -15,8 +15,9 @@ from ledger.domain import business_date
 from merchant import service as merchants
 from merchant.errors import NothingToPay
 from merchant.settlement import service as settlement
+from reconciliation.errors import InvariantViolation
 from reconciliation.feed import write_exports
-from reconciliation.nightly import InvariantViolation, Night, Step
+from reconciliation.nightly import Night, Step
 from reconciliation.seals import (
     check_published,
     check_seals,

@@ -7,7 +7,9 @@ import base64
 import dataclasses
 import json
 import logging
+import os
 import signal
+import subprocess
 import sys
 import threading
 from datetime import UTC, datetime
@@ -18,7 +20,7 @@ import click
 from ledger.config import Settings, get_settings
 from ledger.database import create_engine, resolve_database_url, session_factory
 from wallet_api.actor import Role
-from wallet_api.cli.processes import die_with_parent, hold_lock
+from wallet_api.cli.processes import die_with, hold_lock
 
 
 @click.group()
@@ -41,7 +43,6 @@ def main() -> None:
 def serve(host: str | None, port: int | None, worker: bool) -> None:
     """Start the HTTP service (on the embedded PostgreSQL unless DATABASE_URL is set), and a
     Celery worker with beat running the nightly chain."""
-    import subprocess
 
     import uvicorn
 
@@ -52,12 +53,8 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
     # One service a data directory: a second would run a second beat on the same schedule.
     lock = hold_lock(settings.data_dir / "serve.lock", "aizu serve")
     url = resolve_database_url(settings)
-    watching = threading.Event()
     if settings.embedded:
         upgrade_database(url)
-        threading.Thread(
-            target=_keep_embedded_running, args=(settings, watching), daemon=True
-        ).start()
     # uvicorn re-raises the SIGTERM it shut down on; leave through SystemExit instead, so the
     # exit handlers run and the embedded PostgreSQL stops with its last user.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -66,8 +63,12 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         jobs = subprocess.Popen(
             [sys.executable, "-m", "wallet_api.cli", "worker", "--beat"],
-            preexec_fn=die_with_parent,  # one kernel flag: no lock taken between fork and exec
+            preexec_fn=die_with(os.getpid()),
         )
+    # Started after the worker: no thread of ours runs while the child is between fork and exec.
+    watching = threading.Event()
+    watchdog = threading.Thread(target=_keep_running, args=(settings, jobs, watching), daemon=True)
+    watchdog.start()
     bound = f"http://{host or settings.host}:{port or settings.port}"
     click.echo(f"The service: {bound} (its API, with examples to try, at {bound}/docs)")
     if not settings.oidc_issuer:
@@ -87,6 +88,7 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
         )
     finally:
         watching.set()
+        watchdog.join(timeout=10)
         if jobs is not None:
             jobs.terminate()  # a warm shutdown: a running step finishes or rolls back
             jobs.wait(timeout=60)
@@ -97,15 +99,24 @@ SHUTDOWN_GRACE_SECONDS = 5
 EMBEDDED_CHECK_SECONDS = 2
 
 
-def _keep_embedded_running(settings: Settings, stopped: threading.Event) -> None:
-    """The embedded PostgreSQL, started again by the service itself if it goes down."""
+def _keep_running(
+    settings: Settings, jobs: subprocess.Popen[bytes] | None, stopped: threading.Event
+) -> None:
+    """The embedded PostgreSQL started again by the service itself if it goes down; a worker
+    that ended on its own (refused a second beat, say) said loudly."""
     from ledger.database import keep_embedded_running
 
+    log = logging.getLogger(__name__)
+    reported = False
     while not stopped.wait(EMBEDDED_CHECK_SECONDS):
-        try:
-            keep_embedded_running(settings.data_dir)
-        except Exception:
-            logging.getLogger(__name__).exception("could not start the embedded PostgreSQL")
+        if settings.embedded:
+            try:
+                keep_embedded_running(settings.data_dir)
+            except Exception:
+                log.exception("could not start the embedded PostgreSQL")
+        if jobs is not None and jobs.poll() is not None and not reported:
+            log.error("the nightly worker ended (exit %s): no nightly chain runs", jobs.returncode)
+            reported = True
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -124,11 +135,15 @@ def worker(beat: bool, queue: str | None) -> None:
     arguments = ["worker", "--pool", "solo", "--loglevel", "INFO"]
     if beat:
         # One schedule a data directory: two beats would start each night twice.
-        hold_lock(settings.data_dir / "beat.lock", "a worker with beat")
+        beat_lock = hold_lock(settings.data_dir / "beat.lock", "a worker with beat")
         arguments += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
     if queue:
         arguments += ["-Q", queue, "--without-gossip", "--without-mingle"]
-    make_app(settings, STEPS).worker_main(arguments)
+    try:
+        make_app(settings, STEPS).worker_main(arguments)
+    finally:
+        if beat:
+            beat_lock.close()
 
 
 @main.group()

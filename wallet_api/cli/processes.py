@@ -7,12 +7,15 @@ import ctypes
 import fcntl
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 import click
 
 _PR_SET_PDEATHSIG = 1
+# Looked up here, in the parent: the child must not load libraries between fork and exec.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
 def hold_lock(path: Path, what: str) -> IO[str]:
@@ -37,9 +40,14 @@ def hold_lock(path: Path, what: str) -> IO[str]:
     return handle
 
 
-def die_with_parent() -> None:
-    """In a child just forked (`preexec_fn`): have the kernel send it SIGTERM when the process
-    that started it dies, however that dies, so no worker or beat is left behind."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+def die_with(parent: int) -> Callable[[], None]:
+    """For a child about to be forked (`preexec_fn`): have the kernel send it SIGTERM when the
+    process that started it dies, however that dies, so no worker or beat is left behind."""
+
+    def set_death_signal() -> None:
+        if _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # died already, before the flag was set
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return set_death_signal

@@ -95,7 +95,7 @@ def database_unavailable(error: Exception) -> JSONResponse:
     response = problem(
         503,
         ServiceUnavailable.code,
-        "the database cannot be reached just now; nothing was done, try again shortly",
+        "the database cannot be reached just now; try again shortly with the same Idempotency-Key",
         retry_after_seconds=RETRY_AFTER_SECONDS,
     )
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -204,6 +204,7 @@ def create_app(
         return await unexpected(request, error)
 
     @app.exception_handler(ConnectionError)
+    @app.exception_handler(FileNotFoundError)  # the database's Unix socket, its server stopped
     @app.exception_handler(TimeoutError)
     @app.exception_handler(socket.gaierror)
     @app.exception_handler(PoolTimeout)
@@ -244,12 +245,14 @@ def create_app(
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except Exception as error:
+            log.warning("health: the database is down: %s", error)
             return JSONResponse(
                 status_code=503,
+                # The kind of failure only: hosts, users and names stay in the log.
                 content={
                     "status": "unavailable",
                     "database": "down",
-                    "detail": f"{type(error).__name__}: {error}"[:300],
+                    "error": type(error).__name__,
                 },
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )

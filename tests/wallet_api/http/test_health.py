@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pytest
 from sqlalchemy.engine import URL
 
 from ledger.config import Settings
@@ -32,12 +35,18 @@ async def test_health_is_503_when_the_database_is_unreachable(database_url: URL)
     assert response.json()["status"] == "unavailable"
 
 
+@pytest.mark.parametrize("where", ["tcp", "unix socket"])
 async def test_requests_are_503_with_retry_after_when_the_database_is_unreachable(
-    database_url: URL,
+    database_url: URL, where: str, tmp_path: Path
 ) -> None:
-    """Reads and writes alike: a problem document saying to try again, never a 500."""
+    """Reads and writes alike, whether the server's port refuses or its Unix socket is gone
+    (the embedded server stopped): a problem document saying to try again, never a 500."""
     issuer = LocalIssuer.generate()
-    unreachable = database_url.set(host="127.0.0.1", port=1, query={})
+    unreachable = (
+        database_url.set(host="127.0.0.1", port=1, query={})
+        if where == "tcp"
+        else database_url.set(host=None, port=None, query={"host": str(tmp_path)})
+    )
     app = create_app(unreachable, Settings(), token_verifier=issuer)
     operator = {"Authorization": f"Bearer {issuer.issue('ops-1', [Role.OPERATOR])}"}
     async with app.router.lifespan_context(app):
@@ -51,7 +60,7 @@ async def test_requests_are_503_with_retry_after_when_the_database_is_unreachabl
                 headers={**operator, "Idempotency-Key": "k-1"},
             )
     assert health.json()["database"] == "down"
-    assert "ConnectionRefusedError" in health.json()["detail"]
+    assert health.json()["error"] in {"ConnectionRefusedError", "FileNotFoundError"}
     for response in (read, written):
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "service_unavailable"
