@@ -38,7 +38,10 @@ def _check_profile(profile: MerchantProfile) -> None:
         problems.append("qr_city must be 1 to 15 printable ASCII characters (EMV tag 60)")
     for name, value in (("kana_name", profile.kana_name), ("account holder", profile.bank.holder)):
         if not KANA_NAME.fullmatch(value):
-            problems.append(f"{name} must be half-width katakana, A-Z, 0-9 or ( ) . / -")
+            problems.append(
+                f"{name} must be half-width katakana (no small kana, ･ or ｰ), A-Z, 0-9 "
+                "or ( ) - . / , \\ ｢ ｣"
+            )
     if not re.fullmatch(r"[0-9]{4}", profile.mcc):
         problems.append("mcc must be four digits")
     if not re.fullmatch(r"[A-T]", profile.jsic_major):

@@ -245,9 +245,33 @@ async def test_a_published_seal_cannot_be_replaced_by_a_new_one(city: City, tmp_
     with pytest.raises(NightStopped) as stopped:
         await run_night(city.sessions, night, STEPS)
     assert stopped.value.step == "seal"
+    assert stopped.value.violation  # a person must look: not retried as a passing fault
     assert f"was published with root {published['root']}" in stopped.value.detail
     async with city.sessions() as session:
         [missing] = await seals.check_published(session, tmp_path)
     assert missing.check == "seals_published"
     assert "published, not in the books" in missing.detail
     assert seals.published_seals(tmp_path, region.currency) == [published]  # unchanged
+
+
+def test_a_seal_line_cut_short_is_passed_over_and_the_next_stands_alone(tmp_path: Path) -> None:
+    sealed = seals.Seal(
+        "AIZU",
+        date(2026, 12, 1),
+        0,
+        None,
+        None,
+        "a" * 64,
+        "0" * 64,
+        "b" * 128,
+        "c" * 64,
+        datetime(2026, 12, 1, 15, 30, tzinfo=UTC),
+    )
+    log = seals.seal_log(tmp_path, "AIZU")
+    log.parent.mkdir(parents=True)
+    log.write_text('{"business_date": "2026-11-30", "cur')  # a crash mid-append
+    seals.publish_seal(sealed, tmp_path)
+    [published] = seals.published_seals(tmp_path, "AIZU")
+    assert published["root"] == "a" * 64
+    seals.publish_seal(sealed, tmp_path)  # again: nothing more written
+    assert len(log.read_text().splitlines()) == 2

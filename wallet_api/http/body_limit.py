@@ -13,9 +13,9 @@ from wallet_api.http.problems import RequestTooLarge, problem, status_of
 
 # Bodies are small JSON documents; a resident-register upload of 10,000 records is about 2 MB.
 MAX_BODY_BYTES = 4 * 1024 * 1024
-# A bank statement may be a CSV of up to 20 million characters.
+# A bank statement may be a CSV of up to 20 million characters, kana taking 3 bytes each.
 LARGER_BODIES: tuple[tuple[re.Pattern[str], int], ...] = (
-    (re.compile(r"/v1/regions/[^/]+/bank-statements"), 24 * 1024 * 1024),
+    (re.compile(r"/v1/regions/[^/]+/bank-statements"), 64 * 1024 * 1024),
 )
 
 

@@ -12,7 +12,7 @@ from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_hall import service as city_hall
-from city_hall.domain import Counter, Invoice
+from city_hall.domain import COUNTER_ID, Counter, Invoice
 from city_hall.errors import InvoiceNotPayable, UnknownInvoice
 from city_hall.service import FeeReceipt
 from ledger.domain import IdempotencyKey, utc_now
@@ -22,7 +22,7 @@ from wallet_api.actor import Actor, Role
 from wallet_api.cards import service as cards
 from wallet_api.devices import service as devices
 from wallet_api.devices.domain import PaymentIntent
-from wallet_api.errors import Forbidden, IntentMismatch
+from wallet_api.errors import Forbidden, IntentMismatch, InvalidInput
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet
 from wallet_api.wallets.service import WalletBalance
@@ -54,6 +54,11 @@ async def show_invoice(
     """An invoice of procedures (code, quantity) at today's fees, and the dynamic code the
     counter shows for its total: the same EMV payload as a shop's, signed by the platform (the
     counter's screen is the city's own), its nonce the invoice id."""
+    if not COUNTER_ID.fullmatch(counter_id):  # opened before ids were held to what codes carry
+        raise InvalidInput(
+            f"counter {counter_id}'s id is longer than its codes can carry (25 characters): "
+            "open the counter again under a shorter id"
+        )
     invoice = await city_hall.create_invoice(session, counter_id, procedures)
     counter = await city_hall.get_counter(session, counter_id)
     return ShownInvoice(invoice, emv.encode(invoice_code(counter, invoice), platform_key))

@@ -20,10 +20,11 @@ import pytest
 from sqlalchemy.engine import URL
 
 from ledger.database import ensure_database
+from merchant.domain import KANA_NAME
 from tests.conftest import libpq_conninfo
 from wallet_api.actor import Role
 from wallet_api.http.auth import LocalIssuer
-from wallet_api.migrate import check_schema
+from wallet_api.migrate import check_schema, upgrade_database
 
 AIZU = [sys.executable, "-c", "from wallet_api.cli.main import main; main()"]
 
@@ -267,3 +268,32 @@ def test_simulate_builds_a_city_once(scratch_database: URL, tmp_path: Path) -> N
     refused = aizu("simulate", database=scratch_database, **exports)
     assert refused.returncode == 1
     assert "without entries" in refused.stderr
+
+
+def test_names_banks_refuse_are_rewritten_by_the_upgrade(scratch_database: URL) -> None:
+    """A shop named before the banks' character set was enforced (ｰ, ･, small kana) would stop
+    its region's payout file: the upgrade writes its names the way banks do."""
+    upgrade_database(scratch_database, "0020_owned_records_fixed")
+    with psycopg.connect(libpq_conninfo(scratch_database), autocommit=True) as connection:
+        connection.execute("INSERT INTO regions VALUES ('aizu', 'Aizu')")
+        connection.execute("INSERT INTO currencies VALUES ('AIZU', 'aizu', 'Aizu point')")
+        account = connection.execute(
+            "INSERT INTO accounts (currency, code, category, may_go_negative, holder_id) "
+            "VALUES ('AIZU', 'merchant:m-ramen', 'holder', false, 'm-ramen') RETURNING id"
+        ).fetchone()
+        assert account is not None
+        connection.execute(
+            "INSERT INTO merchants (id, region_code, currency, legal_name, display_name, qr_name,"
+            " qr_city, kana_name, mcc, jsic_major, district, size_class, bank_code, branch_code,"
+            " account_type, account_number, account_holder, account_id) VALUES ('m-ramen',"
+            " 'aizu', 'AIZU', 'Ramen', 'Ramen', 'Ramen', 'Aizu', 'ｶ)ｱｲﾂﾞﾗｰﾒﾝ', '5812', 'M',"
+            " 'central', 'local', '0001', '123', '1', '1234567', 'ｷｭｳｼｭｳ･ｼｮｯﾌﾟ', %s)",
+            (account[0],),
+        )
+    upgrade_database(scratch_database)
+    with psycopg.connect(libpq_conninfo(scratch_database), autocommit=True) as connection:
+        names = connection.execute(
+            "SELECT kana_name, account_holder FROM merchants WHERE id = 'm-ramen'"
+        ).fetchone()
+    assert names == ("ｶ)ｱｲﾂﾞﾗ-ﾒﾝ", "ｷﾕｳｼﾕｳ.ｼﾖﾂﾌﾟ")
+    assert all(KANA_NAME.fullmatch(name) for name in names)

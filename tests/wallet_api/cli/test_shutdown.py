@@ -188,3 +188,33 @@ def test_the_embedded_postgres_is_brought_back_and_stopped_with_the_service(
         if server.poll() is None:
             server.kill()
             server.wait(timeout=30)
+
+
+def test_a_second_beat_on_one_data_directory_is_refused(tmp_path: Path, database_url: URL) -> None:
+    """Two beats on one schedule would start each night twice."""
+    env = {
+        **os.environ,
+        "AIZU_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": database_url.render_as_string(hide_password=False),
+    }
+    log = tmp_path / "worker.log"
+    with log.open("w") as output:
+        first = subprocess.Popen(
+            [*AIZU, "worker", "--beat"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for(lambda: " ready." in log.read_text() or first.poll() is not None, "no worker")
+        assert first.poll() is None, log.read_text()
+        second = subprocess.run(
+            [*AIZU, "worker", "--beat"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode != 0
+        assert "a worker with beat already runs on" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=60)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_hall.domain import COUNTER_ID, Counter, Invoice
 from merchant import emv
-from wallet_api.payments.invoices import invoice_code
+from wallet_api.errors import InvalidInput
+from wallet_api.payments.invoices import invoice_code, show_invoice
 
 KEY = SigningKey.generate()
 
@@ -44,3 +47,10 @@ def test_the_code_of_any_counters_invoice_reads_back(
     )
     code = invoice_code(counter, invoice)
     assert emv.verify(emv.decode(emv.encode(code, KEY)), KEY.verify_key) == code
+
+
+async def test_a_counter_opened_with_a_longer_id_is_refused_plainly(session: AsyncSession) -> None:
+    """Opened before ids were held to 25 characters: its invoices are refused with a reason
+    (their codes cannot be written), not a server error."""
+    with pytest.raises(InvalidInput, match="25 characters"):
+        await show_invoice(session, "x" * 30, [("residence-cert", 1)], KEY)

@@ -34,8 +34,9 @@ router = APIRouter(prefix="/v1", tags=["seals"])
 @keys_router.get("")
 async def public_keys(request: Request) -> KeySet:
     """The platform's public keys (a JSON Web Key Set), to verify seals, receipts and the
-    QR codes it signs without trusting the seal being checked. Each has a `kid`; a seal names
-    the one that signed it (`key_id`), so old seals still verify once a new key is in use."""
+    QR codes it signs without trusting the seal being checked. Each has a `kid`, and a seal
+    names the one that signed it (`key_id`): the ground for rotating the key, which the service
+    does not do yet (one key signs everything)."""
     return KeySet(keys=[PublicKeyOut.of(request.app.state.platform_key.verify_key)])
 
 

@@ -86,9 +86,39 @@ CREATE TRIGGER merchants_account_fixed BEFORE UPDATE OR DELETE ON merchants
     FOR EACH ROW EXECUTE FUNCTION owner_columns_fixed('id', 'account_id', 'currency');
 CREATE TRIGGER counters_drawer_fixed BEFORE UPDATE OR DELETE ON counters
     FOR EACH ROW EXECUTE FUNCTION owner_columns_fixed('id', 'drawer_account_id', 'currency');
+
+CREATE FUNCTION never_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is never emptied', TG_TABLE_NAME;
+END $$;
+CREATE TRIGGER wallets_no_truncate BEFORE TRUNCATE ON wallets
+    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+CREATE TRIGGER payments_no_truncate BEFORE TRUNCATE ON payments
+    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+CREATE TRIGGER devices_no_truncate BEFORE TRUNCATE ON devices
+    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+CREATE TRIGGER cards_no_truncate BEFORE TRUNCATE ON cards
+    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+CREATE TRIGGER terminals_no_truncate BEFORE TRUNCATE ON terminals
+    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+CREATE TRIGGER merchants_no_truncate BEFORE TRUNCATE ON merchants
+    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+CREATE TRIGGER counters_no_truncate BEFORE TRUNCATE ON counters
+    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+CREATE TRIGGER merchant_status_changes_no_truncate BEFORE TRUNCATE ON merchant_status_changes
+    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
 """
 
 DOWNGRADE = r"""
+DROP TRIGGER merchant_status_changes_no_truncate ON merchant_status_changes;
+DROP TRIGGER counters_no_truncate ON counters;
+DROP TRIGGER merchants_no_truncate ON merchants;
+DROP TRIGGER terminals_no_truncate ON terminals;
+DROP TRIGGER cards_no_truncate ON cards;
+DROP TRIGGER devices_no_truncate ON devices;
+DROP TRIGGER payments_no_truncate ON payments;
+DROP TRIGGER wallets_no_truncate ON wallets;
+DROP FUNCTION never_truncated();
 DROP TRIGGER counters_drawer_fixed ON counters;
 DROP TRIGGER merchants_account_fixed ON merchants;
 DROP TRIGGER terminals_owner_fixed ON terminals;
