@@ -23,18 +23,13 @@ CREATE TABLE merchant_status_changes (
     changed_at   timestamptz NOT NULL DEFAULT aizu_clock()
 );
 CREATE INDEX merchant_status_changes_by_merchant ON merchant_status_changes (merchant_id, id);
-CREATE FUNCTION merchant_status_changes_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'merchant_status_changes is append-only';
-END $$;
 CREATE TRIGGER merchant_status_changes_append_only
     BEFORE UPDATE OR DELETE ON merchant_status_changes
-    FOR EACH ROW EXECUTE FUNCTION merchant_status_changes_append_only();
+    FOR EACH ROW EXECUTE FUNCTION ledger_forbid_change();
 """
 
 DOWNGRADE = r"""
 DROP TABLE merchant_status_changes;
-DROP FUNCTION merchant_status_changes_append_only();
 """
 
 

@@ -18,25 +18,29 @@ branch_labels = None
 depends_on = None
 
 UPGRADE = r"""
-CREATE FUNCTION wallets_owner_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Whose a wallet, a key, a card, an account or a drawer is: fixed once written. The columns
+-- compared are the trigger's arguments; everything else (a status, a counter) may change.
+CREATE FUNCTION owner_columns_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    column_name text;
+    before text;
+    after text;
 BEGIN
-    IF (NEW.id, NEW.subject, NEW.region_code, NEW.currency, NEW.kind, NEW.purchased_lot_id,
-        NEW.created_at)
-       IS DISTINCT FROM
-       (OLD.id, OLD.subject, OLD.region_code, OLD.currency, OLD.kind, OLD.purchased_lot_id,
-        OLD.created_at) THEN
-        RAISE EXCEPTION 'a wallet''s holder, region, currency and lot never change';
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION '% rows are never deleted', TG_TABLE_NAME;
     END IF;
+    FOREACH column_name IN ARRAY TG_ARGV LOOP
+        EXECUTE format('SELECT ($1).%I::text, ($2).%I::text', column_name, column_name)
+            INTO before, after USING OLD, NEW;
+        IF before IS DISTINCT FROM after THEN
+            RAISE EXCEPTION '%.% never changes', TG_TABLE_NAME, column_name;
+        END IF;
+    END LOOP;
     RETURN NEW;
 END $$;
-CREATE TRIGGER wallets_owner_fixed BEFORE UPDATE ON wallets
-    FOR EACH ROW EXECUTE FUNCTION wallets_owner_fixed();
-CREATE FUNCTION wallets_never_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'a wallet is closed, never deleted';
-END $$;
-CREATE TRIGGER wallets_never_deleted BEFORE DELETE ON wallets
-    FOR EACH ROW EXECUTE FUNCTION wallets_never_deleted();
+CREATE TRIGGER wallets_owner_fixed BEFORE UPDATE OR DELETE ON wallets
+    FOR EACH ROW EXECUTE FUNCTION owner_columns_fixed(
+        'id', 'subject', 'region_code', 'currency', 'kind', 'purchased_lot_id', 'created_at');
 
 CREATE FUNCTION payments_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -56,26 +60,6 @@ END $$;
 CREATE TRIGGER payments_fixed BEFORE UPDATE OR DELETE ON payments
     FOR EACH ROW EXECUTE FUNCTION payments_fixed();
 
--- Whose a key, a card, an account or a drawer is: fixed once written. The columns compared are
--- passed as the trigger's arguments; everything else (a status, a counter) may change.
-CREATE FUNCTION owner_columns_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    column_name text;
-    before text;
-    after text;
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        RAISE EXCEPTION '% rows are never deleted', TG_TABLE_NAME;
-    END IF;
-    FOREACH column_name IN ARRAY TG_ARGV LOOP
-        EXECUTE format('SELECT ($1).%I::text, ($2).%I::text', column_name, column_name)
-            INTO before, after USING OLD, NEW;
-        IF before IS DISTINCT FROM after THEN
-            RAISE EXCEPTION '%.% never changes', TG_TABLE_NAME, column_name;
-        END IF;
-    END LOOP;
-    RETURN NEW;
-END $$;
 CREATE TRIGGER devices_owner_fixed BEFORE UPDATE OR DELETE ON devices
     FOR EACH ROW EXECUTE FUNCTION owner_columns_fixed('id', 'wallet_id', 'public_key');
 CREATE TRIGGER cards_owner_fixed BEFORE UPDATE OR DELETE ON cards
@@ -87,26 +71,23 @@ CREATE TRIGGER merchants_account_fixed BEFORE UPDATE OR DELETE ON merchants
 CREATE TRIGGER counters_drawer_fixed BEFORE UPDATE OR DELETE ON counters
     FOR EACH ROW EXECUTE FUNCTION owner_columns_fixed('id', 'drawer_account_id', 'currency');
 
-CREATE FUNCTION never_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is never emptied', TG_TABLE_NAME;
-END $$;
+-- Emptying a table is refused as the ledger's own tables refuse it.
 CREATE TRIGGER wallets_no_truncate BEFORE TRUNCATE ON wallets
-    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_forbid_change();
 CREATE TRIGGER payments_no_truncate BEFORE TRUNCATE ON payments
-    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_forbid_change();
 CREATE TRIGGER devices_no_truncate BEFORE TRUNCATE ON devices
-    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_forbid_change();
 CREATE TRIGGER cards_no_truncate BEFORE TRUNCATE ON cards
-    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_forbid_change();
 CREATE TRIGGER terminals_no_truncate BEFORE TRUNCATE ON terminals
-    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_forbid_change();
 CREATE TRIGGER merchants_no_truncate BEFORE TRUNCATE ON merchants
-    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_forbid_change();
 CREATE TRIGGER counters_no_truncate BEFORE TRUNCATE ON counters
-    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_forbid_change();
 CREATE TRIGGER merchant_status_changes_no_truncate BEFORE TRUNCATE ON merchant_status_changes
-    FOR EACH STATEMENT EXECUTE FUNCTION never_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_forbid_change();
 """
 
 DOWNGRADE = r"""
@@ -118,19 +99,15 @@ DROP TRIGGER cards_no_truncate ON cards;
 DROP TRIGGER devices_no_truncate ON devices;
 DROP TRIGGER payments_no_truncate ON payments;
 DROP TRIGGER wallets_no_truncate ON wallets;
-DROP FUNCTION never_truncated();
 DROP TRIGGER counters_drawer_fixed ON counters;
 DROP TRIGGER merchants_account_fixed ON merchants;
 DROP TRIGGER terminals_owner_fixed ON terminals;
 DROP TRIGGER cards_owner_fixed ON cards;
 DROP TRIGGER devices_owner_fixed ON devices;
+DROP TRIGGER wallets_owner_fixed ON wallets;
 DROP FUNCTION owner_columns_fixed();
 DROP TRIGGER payments_fixed ON payments;
 DROP FUNCTION payments_fixed();
-DROP TRIGGER wallets_never_deleted ON wallets;
-DROP FUNCTION wallets_never_deleted();
-DROP TRIGGER wallets_owner_fixed ON wallets;
-DROP FUNCTION wallets_owner_fixed();
 """
 
 
