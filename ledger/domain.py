@@ -10,6 +10,7 @@ points (yen received, campaign budgets) go negative by design.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -191,10 +192,13 @@ def require_storable_text(value: str, *, what: str) -> str:
     return value
 
 
-def fingerprint(payload: Mapping[str, Any]) -> str:
-    """A stable hash of a request, to tell a replay from a different request under one key."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def fingerprint(payload: Mapping[str, Any], *, key: bytes | None = None) -> str:
+    """A stable hash of a request, to tell a replay from a different request under one key;
+    with `key`, an HMAC, for a request that may hold a secret of few values (a PIN)."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+    if key is not None:
+        return hmac.new(key, canonical, hashlib.sha256).hexdigest()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import inspect
-import json
 import re
 import typing
 from collections.abc import Awaitable, Callable
@@ -24,6 +22,7 @@ from nacl.signing import SigningKey
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.domain import fingerprint
 from ledger.errors import IdempotencyConflict
 from wallet_api.errors import InvalidInput, KeptRefusal
 from wallet_api.http import repository
@@ -64,17 +63,14 @@ def _is_model(annotation: Any) -> bool:
 
 
 def _request_hash(request: Request, body: BaseModel | None) -> str:
-    canonical = json.dumps(
+    return fingerprint(
         {
             "method": request.method,
             "path": request.url.path,
             "body": body.model_dump(mode="json") if body is not None else None,
         },
-        sort_keys=True,
-        separators=(",", ":"),
+        key=request.app.state.request_hash_key,
     )
-    key: bytes = request.app.state.request_hash_key
-    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
 @overload
