@@ -34,6 +34,13 @@ from wallet_api.http.auth import LocalIssuer
 from wallet_api.migrate import upgrade_database
 
 
+def free_port() -> int:
+    """A port nothing listens on now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def libpq_conninfo(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -131,9 +138,7 @@ async def api(database_url: URL) -> AsyncIterator[Api]:
 @pytest.fixture
 async def live_url(api: Api, database_url: URL) -> AsyncIterator[str]:
     """The same service on a real socket (uvicorn), for what needs real HTTP: event streams."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     app = create_app(
         database_url, Settings(), token_verifier=api.issuer, platform_key=api.platform_key
     )

@@ -1,21 +1,14 @@
-"""Running `aizu serve` as a process in tests: a free port, the process in a session of its
-own (as a process manager starts it), and waiting for what it should do."""
+"""Running `aizu serve` as a process in tests: the process in a session of its own (as a
+process manager starts it), and waiting for what it should do."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.wallet_api.cli.test_cli import AIZU
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_serve(env: dict[str, str], log: Path, *options: str) -> subprocess.Popen[bytes]:

@@ -7,7 +7,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from sqlalchemy.engine import URL
 
 from ledger.database import ensure_database
 from merchant.domain import KANA_NAME
-from tests.conftest import libpq_conninfo
+from tests.conftest import free_port, libpq_conninfo
 from wallet_api.actor import Role
 from wallet_api.http.auth import LocalIssuer
 from wallet_api.migrate import check_schema, upgrade_database
@@ -172,9 +171,7 @@ def test_token_issue_prints_a_token_the_local_issuer_accepts(tmp_path: Path) -> 
 def test_serve_on_the_embedded_default_stops_its_postgres_on_sigterm(tmp_path: Path) -> None:
     """`aizu serve` runs the service and the nightly worker with beat; as a process manager
     stops it, SIGTERM shuts both down and the embedded PostgreSQL with them."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(AIZU_DATA_DIR=str(tmp_path / "data"), AIZU_PORT=str(port))
     log = tmp_path / "serve.log"

@@ -24,7 +24,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.checks import run_checks
-from tests.wallet_api.cli.serve import free_port, start_serve
+from tests.conftest import free_port
+from tests.wallet_api.cli.serve import start_serve
 from tests.wallet_api.http.api import Api, new_region
 from tests.wallet_api.http.test_payments import Payer, Shop, dynamic_code, payer, shop
 from wallet_api.devices.domain import PaymentIntent

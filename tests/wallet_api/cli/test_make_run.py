@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.wallet_api.cli.serve import free_port
+from tests.conftest import free_port
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 

@@ -19,7 +19,8 @@ import psutil
 from nacl.signing import SigningKey
 from sqlalchemy.engine import URL
 
-from tests.wallet_api.cli.serve import free_port, start_serve, wait_for
+from tests.conftest import free_port
+from tests.wallet_api.cli.serve import start_serve, wait_for
 from tests.wallet_api.cli.test_cli import AIZU
 from tests.wallet_api.http.api import Api, new_merchant, new_region
 from wallet_api.http.auth import LocalIssuer
