@@ -19,15 +19,21 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# The pages' front-end packages, from the npm registry as the lockfile pins them (no Node.js).
+PAGES := wallet_api/http/pages
+WEB := $(PAGES)/node_modules/.lockfile-sha256
+$(WEB): $(PAGES)/package-lock.json | $(VENV)/.installed
+	$(BIN)/python -m wallet_api.http.web_packages
+
 # exec: the recipe's shell gives its place to the service, so the SIGTERM make passes on to its
 # child reaches the service itself, not a shell that would not forward it.
-run: $(VENV)/.installed
+run: $(VENV)/.installed $(WEB)
 	@echo "An empty city; for a synthetic one with a week of trade: make demo"
 	exec $(BIN)/aizu serve
 
 # The service on a synthetic city of its own (data directory .aizu-demo), built on first use.
 DEMO := AIZU_DATA_DIR=.aizu-demo
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(WEB)
 	$(DEMO) $(BIN)/aizu simulate --residents 2000 --shops 120 --days 7 --if-empty
 	$(DEMO) exec $(BIN)/aizu serve
 
@@ -38,10 +44,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 
 # The floor under line and branch coverage is in pyproject.toml ([tool.coverage.report]).
-test: lint
+test: lint $(WEB)
 	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
-test-machine-postgres: $(VENV)/.installed-test
+test-machine-postgres: $(VENV)/.installed-test $(WEB)
 	DATABASE_URL=$(MACHINE_DATABASE_URL) $(BIN)/pytest
 
 bench: $(VENV)/.installed

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = Field(default=None, alias="AIZU_OIDC_JWKS_URL")
     oidc_audience: str = Field(default="aizu", alias="AIZU_OIDC_AUDIENCE")
     oidc_roles_claim: str = Field(default="roles", alias="AIZU_OIDC_ROLES_CLAIM")
+    # The service as the provider's client, for browsers signing in (authorization code + PKCE).
+    oidc_client_id: str = Field(default="aizu", alias="AIZU_OIDC_CLIENT_ID")
+    oidc_client_secret: str | None = Field(default=None, alias="AIZU_OIDC_CLIENT_SECRET")
+    # The local sign-in page (anyone, no password): unset means open on the embedded default
+    # without a provider only. Never open while AIZU_OIDC_ISSUER is set.
+    local_sign_in: bool | None = Field(default=None, alias="AIZU_LOCAL_SIGN_IN")
     # The smallest group of residents a published statistic may describe.
     k_anonymity: int = Field(default=10, ge=2, alias="AIZU_K_ANONYMITY")
     # Unset means $AIZU_DATA_DIR/exports: the economists' feed, a folder per currency and date.
@@ -46,6 +52,12 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def local_sign_in_open(self) -> bool:
+        if self.oidc_issuer:
+            return False
+        return self.embedded if self.local_sign_in is None else self.local_sign_in
 
 
 @lru_cache(maxsize=1)

@@ -202,6 +202,16 @@ def fingerprint(payload: Mapping[str, Any], *, key: bytes | None = None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class RegionCurrency:
+    """A region and the currency it issues, as residents choose where they live."""
+
+    code: str
+    name: str
+    currency: str
+    currency_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class IdempotencyKey:
     """A client's key for one request, scoped to the caller so callers cannot collide."""
 

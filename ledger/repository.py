@@ -27,6 +27,7 @@ from ledger.domain import (
     IdempotencyKey,
     LotKind,
     PostedLine,
+    RegionCurrency,
     Restriction,
 )
 
@@ -127,6 +128,16 @@ async def all_currencies(session: AsyncSession, *, created_before: datetime | No
 async def all_regions(session: AsyncSession) -> list[str]:
     result = await session.execute(text("SELECT code FROM regions ORDER BY code"))
     return list(result.scalars())
+
+
+async def regions_with_currencies(session: AsyncSession) -> list[RegionCurrency]:
+    result = await session.execute(
+        text(
+            "SELECT r.code, r.name, c.code AS currency, c.name AS currency_name "
+            "FROM regions r JOIN currencies c ON c.region_code = r.code ORDER BY r.code, c.code"
+        )
+    )
+    return [RegionCurrency(row.code, row.name, row.currency, row.currency_name) for row in result]
 
 
 async def region_currencies(session: AsyncSession, region: str) -> list[str]:

@@ -32,6 +32,7 @@ from ledger.domain import (
     LotBalance,
     LotKind,
     PostingLine,
+    RegionCurrency,
     check_available,
     check_lines_against_accounts,
     fingerprint,
@@ -169,6 +170,11 @@ async def currencies(session: AsyncSession, *, created_before: datetime | None =
 async def regions(session: AsyncSession) -> list[str]:
     """Every region's code, in a fixed order."""
     return await repository.all_regions(session)
+
+
+async def regions_and_currencies(session: AsyncSession) -> list[RegionCurrency]:
+    """Every region with the currency it issues (a region issuing several appears for each)."""
+    return await repository.regions_with_currencies(session)
 
 
 async def currency_region(session: AsyncSession, code: str) -> str:

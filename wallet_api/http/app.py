@@ -27,7 +27,9 @@ from ledger.keys import private_key_file
 from wallet_api.errors import RateLimited
 from wallet_api.http.auth import LocalIssuer, OidcVerifier, TokenVerifier
 from wallet_api.http.body_limit import BodyLimit
+from wallet_api.http.browser_session import OidcClient, sign_in_key
 from wallet_api.http.idempotency import request_hash_key
+from wallet_api.http.pages import SecurityHeaders, mount_pages
 from wallet_api.http.problems import (
     PROBLEM_MEDIA_TYPE,
     MalformedBody,
@@ -50,8 +52,10 @@ from wallet_api.http.routers.payments import router as payments_router
 from wallet_api.http.routers.seals import keys_router
 from wallet_api.http.routers.seals import public_router as public_seals_router
 from wallet_api.http.routers.seals import router as seals_router
+from wallet_api.http.routers.session import router as session_router
 from wallet_api.http.routers.settlement import router as settlement_router
 from wallet_api.http.routers.statistics import router as statistics_router
+from wallet_api.http.routers.wallets import public_router as public_regions_router
 from wallet_api.http.routers.wallets import router as wallets_router
 from wallet_api.http.schemas.problems import Problem
 from wallet_api.payments.events import PaymentNotifier
@@ -76,11 +80,11 @@ ROUTERS = (
     statistics_router,
 )
 # Routers open to anyone, without a token.
-PUBLIC_ROUTERS = (public_seals_router, keys_router)
+PUBLIC_ROUTERS = (public_seals_router, keys_router, session_router, public_regions_router)
 
 # What the OpenAPI document declares each operation may answer besides success.
 REFUSALS = problem_responses(400, 401, 403, 404, 409, 413, 422, 423, 429, 500, 503)
-PUBLIC_REFUSALS = problem_responses(404, 413, 422, 500, 503)
+PUBLIC_REFUSALS = problem_responses(400, 401, 403, 404, 413, 422, 500, 503)
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 
@@ -139,6 +143,14 @@ def create_app(
             private_key_file(settings.platform_key_path)
         )
         app.state.request_hash_key = request_hash_key(app.state.platform_key)
+        app.state.session_issuer = LocalIssuer.for_browser_sessions(bytes(app.state.platform_key))
+        app.state.sign_in_key = sign_in_key(app.state.platform_key)
+        app.state.local_sign_in = settings.local_sign_in_open
+        app.state.oidc_client = (
+            OidcClient(settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret)
+            if settings.oidc_issuer
+            else None
+        )
         app.state.payment_notifier = PaymentNotifier(engine)
         try:
             yield
@@ -236,6 +248,8 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
+    mount_pages(app)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> JSONResponse:

@@ -7,6 +7,7 @@ directory, so the embedded default can be tried (`aizu token issue`)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,10 +22,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ledger.keys import private_key_file
 from wallet_api.actor import Actor, Role
 from wallet_api.errors import Forbidden
+from wallet_api.http.browser_session import SESSION_COOKIE, check_same_origin
 from wallet_api.http.problems import Unauthenticated
 
 AUDIENCE = "aizu"
 LOCAL_ISSUER = "aizu-local"
+SESSION_ISSUER = "aizu-session"
 CLOCK_SKEW = timedelta(seconds=30)
 _ALGORITHMS = ["EdDSA", "ES256", "RS256", "PS256"]
 
@@ -88,6 +91,13 @@ class LocalIssuer:
         return data_dir / "local-issuer.key"
 
     @classmethod
+    def for_browser_sessions(cls, platform_seed: bytes) -> LocalIssuer:
+        """The issuer of signed-in browsers' session tokens, its key derived from the platform's
+        (so every API process of the service shares it and none is stored beside it)."""
+        seed = hashlib.sha256(b"aizu browser session\0" + platform_seed).digest()
+        return cls(Ed25519PrivateKey.from_private_bytes(seed), issuer=SESSION_ISSUER)
+
+    @classmethod
     def from_data_dir(cls, data_dir: Path) -> LocalIssuer:
         """The data directory's issuer key, created on first use, readable by its owner only."""
         seed = private_key_file(cls.key_path(data_dir))
@@ -139,12 +149,30 @@ class OidcVerifier:
     def __post_init__(self) -> None:
         self._client = jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=600)
 
-    async def verify(self, token: str) -> Actor:
+    async def _key_of(self, token: str) -> Any:
         try:
+            if jwt.get_unverified_header(token).get("kid") is None:
+                # A provider with a single key may leave its id out of the token.
+                keys = await asyncio.to_thread(self._client.get_signing_keys)
+                if len(keys) != 1:
+                    raise Unauthenticated("the token names no key and the provider has several")
+                return keys[0].key
             signing_key = await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {error}") from None
-        claims = _decode(token, signing_key.key, issuer=self.issuer, audience=self.audience)
+        return signing_key.key
+
+    async def verify(self, token: str) -> Actor:
+        claims = _decode(
+            token, await self._key_of(token), issuer=self.issuer, audience=self.audience
+        )
+        return actor_from_claims(claims, self.roles_claim)
+
+    async def verify_id_token(self, token: str, *, client_id: str, nonce: str) -> Actor:
+        """Who an ID token names, once it is the provider's, for this client and this sign-in."""
+        claims = _decode(token, await self._key_of(token), issuer=self.issuer, audience=client_id)
+        if claims.get("nonce") != nonce:
+            raise Unauthenticated("the ID token is not for this sign-in (nonce)")
         return actor_from_claims(claims, self.roles_claim)
 
 
@@ -155,10 +183,17 @@ async def current_actor(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
-    if credentials is None:
-        raise Unauthenticated("send an access token: Authorization: Bearer <token>")
+    """The caller of an app (a bearer token) or of a signed-in browser (the session cookie,
+    taken for a change only from the service's own pages)."""
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(credentials.credentials)
+    if credentials is not None:
+        return await verifier.verify(credentials.credentials)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie is None:
+        raise Unauthenticated("send an access token: Authorization: Bearer <token>")
+    check_same_origin(request)
+    sessions: LocalIssuer = request.app.state.session_issuer
+    return await sessions.verify(cookie)
 
 
 class Allow:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from city_hall import service as city_hall
+from ledger import service as ledger
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import (
@@ -28,6 +29,8 @@ from wallet_api.http.schemas.wallets import (
     PolicyLimits,
     PolicyOut,
     RegionCreate,
+    RegionList,
+    RegionOut,
     TopupOut,
     TopupReceiptOut,
     WalletList,
@@ -37,9 +40,18 @@ from wallet_api.http.schemas.wallets import (
 from wallet_api.wallets import service
 
 router = APIRouter(prefix="/v1")
+# No token: where a wallet can be opened is public.
+public_router = APIRouter(prefix="/v1", tags=["regions"])
 
 
 # --- regions ------------------------------------------------------------------------------
+
+
+@public_router.get("/regions")
+async def list_regions(session: SessionDep) -> RegionList:
+    """The regions and the currency each issues: where a wallet can be opened."""
+    found = await ledger.regions_and_currencies(session)
+    return RegionList(regions=[RegionOut.of(region) for region in found])
 
 
 @router.post("/regions", tags=["regions"], status_code=201)

@@ -54,6 +54,17 @@ class RegionCreate(BaseModel):
     limits: PolicyLimits = Field(default_factory=PolicyLimits)
 
 
+class RegionOut(RecordOut):
+    code: str
+    name: str
+    currency: str
+    currency_name: str
+
+
+class RegionList(BaseModel):
+    regions: list[RegionOut]
+
+
 class PolicyOut(RecordOut):
     region: str
     currency: str

@@ -1,0 +1,443 @@
+// The resident's and visitor's wallet: open a wallet, register this phone's key, see the
+// balance and history, pay a shop by scanning its code. Only the public /v1 API is used.
+
+import { api, ApiError, currentSession, newKey, signIn, signOut } from "/static/api.js";
+import { readCode } from "/static/emv.js";
+import { base64url, generateKey, loadKey, saveKey, sign } from "/static/keys.js";
+import { Scanner } from "/static/qr.js";
+import {
+  chime,
+  dateTime,
+  day,
+  el,
+  points,
+  refusal,
+  say,
+  setUpHeader,
+  showView,
+  t,
+  translate,
+} from "/static/ui.js";
+
+const EXPIRY_WARNING_DAYS = 30;
+const problem = document.getElementById("problem");
+const state = { wallet: null, device: null, pending: null, historyBefore: null };
+
+const cacheKey = () => "aizu.wallet-cache." + state.wallet.id;
+
+function remember(part, value) {
+  const cached = JSON.parse(localStorage.getItem(cacheKey()) || "{}");
+  cached[part] = { value, at: new Date().toISOString() };
+  localStorage.setItem(cacheKey(), JSON.stringify(cached));
+}
+
+function recalled(part) {
+  return (JSON.parse(localStorage.getItem(cacheKey()) || "{}") || {})[part] || null;
+}
+
+// --- first use ----------------------------------------------------------------------------
+
+async function showStart() {
+  const { regions } = await api("GET", "/v1/regions");
+  const select = document.getElementById("region");
+  select.replaceChildren(...regions.map((r) => el("option", { value: r.code, text: r.name })));
+  showView("start");
+}
+
+document.getElementById("start-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  say(problem, "");
+  try {
+    const region = document.getElementById("region").value;
+    state.wallet = await api("POST", "/v1/wallets", { region });
+    await registerDevice();
+  } catch (error) {
+    say(problem, refusal(error));
+  }
+});
+
+async function registerDevice() {
+  const key = await generateKey();
+  const device = await api("POST", `/v1/wallets/${state.wallet.id}/devices`, {
+    public_key: key.publicKey,
+    label: navigator.userAgentData?.platform || "browser",
+  });
+  state.device = { ...key, deviceId: device.id, walletId: state.wallet.id };
+  await saveKey("device:" + state.wallet.id, state.device);
+  location.hash = "#home";
+  await route();
+}
+
+document.getElementById("register-device").addEventListener("click", async () => {
+  say(problem, "");
+  try {
+    await registerDevice();
+  } catch (error) {
+    say(problem, refusal(error));
+  }
+});
+
+// --- home -----------------------------------------------------------------------------------
+
+function lotLabel(lot) {
+  if (lot.kind === "premium" && lot.restriction) return t("lot.premium." + lot.restriction);
+  return t("lot." + lot.kind);
+}
+
+function renderBalance(balance, at) {
+  document.getElementById("available").textContent = points(balance.available);
+  document.getElementById("balance-time").textContent = t("wallet.home.updated", {
+    time: dateTime(at),
+  });
+  const pending = document.getElementById("pending");
+  pending.hidden = balance.pending === 0;
+  pending.textContent = t("wallet.home.pending", { amount: points(balance.pending) });
+  const soon = Date.now() + EXPIRY_WARNING_DAYS * 86400 * 1000;
+  const warnings = balance.lots
+    .filter((lot) => lot.available > 0 && lot.expires_at && Date.parse(lot.expires_at) < soon)
+    .map((lot) =>
+      el("p", {
+        class: "notice warn",
+        text: t("wallet.home.expiring", {
+          amount: points(lot.available),
+          date: day(lot.expires_at),
+        }),
+      }),
+    );
+  document.getElementById("expiring").replaceChildren(...warnings);
+  const lots = balance.lots
+    .filter((lot) => lot.posted > 0 || lot.available > 0)
+    .map((lot) =>
+      el(
+        "li",
+        { class: "row" },
+        el(
+          "span",
+          {},
+          lotLabel(lot),
+          el("br"),
+          el("span", {
+            class: "quiet",
+            text: lot.expires_at
+              ? t("wallet.home.until", { date: day(lot.expires_at) })
+              : t("wallet.home.no-expiry"),
+          }),
+        ),
+        el("span", { class: "amount", text: points(lot.available) }),
+      ),
+    );
+  document.getElementById("lots").replaceChildren(...lots);
+  document.getElementById("no-points").hidden = balance.posted > 0;
+}
+
+async function showHome() {
+  showView("home");
+  const balance = await api("GET", `/v1/wallets/${state.wallet.id}/balance`);
+  remember("balance", balance);
+  renderBalance(balance, new Date());
+}
+
+// --- history --------------------------------------------------------------------------------
+
+function entryItem(entry) {
+  const label = t("entry." + entry.kind) === "entry." + entry.kind ? t("entry.other") : t("entry." + entry.kind);
+  const amount = entry.amount > 0 ? "+" + points(entry.amount) : "−" + points(-entry.amount);
+  return el(
+    "li",
+    { class: "row" },
+    el(
+      "span",
+      {},
+      el("strong", { text: label }),
+      el("br"),
+      entry.description,
+      el("br"),
+      el("span", { class: "quiet", text: dateTime(entry.recorded_at) }),
+    ),
+    el("span", { class: "amount" + (entry.amount > 0 ? " in" : ""), text: amount }),
+  );
+}
+
+function renderHistory(entries, append, at) {
+  const list = document.getElementById("history");
+  const items = entries.map(entryItem);
+  if (append) list.append(...items);
+  else list.replaceChildren(...items);
+  document.getElementById("no-history").hidden = list.children.length > 0;
+  document.getElementById("history-time").textContent = t("wallet.home.updated", {
+    time: dateTime(at),
+  });
+}
+
+async function showHistory(more = false) {
+  showView("history");
+  const query = more && state.historyBefore ? `?before=${state.historyBefore}` : "";
+  const page = await api("GET", `/v1/wallets/${state.wallet.id}/history${query}`);
+  state.historyBefore = page.next_before;
+  document.getElementById("history-more").hidden = page.next_before === null;
+  if (!more) remember("history", page.entries);
+  renderHistory(page.entries, more, new Date());
+}
+
+document.getElementById("history-more").addEventListener("click", () =>
+  showHistory(true).catch((error) => say(problem, refusal(error))),
+);
+
+// --- paying ---------------------------------------------------------------------------------
+
+const video = document.getElementById("camera");
+let scanner = null;
+
+function stopCamera() {
+  if (scanner) scanner.stop();
+  scanner = null;
+  document.getElementById("camera-start").hidden = false;
+  document.getElementById("camera-stop").hidden = true;
+}
+
+function category(mcc) {
+  const key = "mcc." + mcc;
+  return t(key) === key ? t("mcc.other") : t(key);
+}
+
+function showPay() {
+  stopCamera();
+  state.pending = null;
+  document.getElementById("scan-step").hidden = false;
+  document.getElementById("confirm-step").hidden = true;
+  showView("pay");
+}
+
+async function scanned(text) {
+  const code = readCode(text);
+  if (!code) {
+    say(problem, t("wallet.pay.not-ours"));
+    return false;
+  }
+  say(problem, "");
+  showConfirm(code);
+  return true;
+}
+
+function showConfirm(code) {
+  stopCamera();
+  // One key and one nonce per payment: pressing "pay" again after a lost answer repeats the
+  // same request, and the service answers it once.
+  state.pending = { code, key: newKey(), nonce: randomNonce() };
+  document.getElementById("scan-step").hidden = true;
+  document.getElementById("confirm-step").hidden = false;
+  document.getElementById("shop-name").textContent = code.name;
+  document.getElementById("shop-category").textContent = category(code.mcc);
+  document.getElementById("amount-field").hidden = code.dynamic;
+  const expiry = document.getElementById("code-expiry");
+  expiry.hidden = !code.expiresAt;
+  if (code.expiresAt) expiry.textContent = t("wallet.pay.expires", { time: dateTime(code.expiresAt) });
+  const amount = document.getElementById("amount");
+  amount.value = "";
+  amount.removeAttribute("aria-invalid");
+  updateConfirmText();
+  (code.dynamic ? document.getElementById("pay-button") : amount).focus();
+}
+
+function enteredAmount() {
+  const code = state.pending.code;
+  if (code.dynamic) return code.amount;
+  const text = document.getElementById("amount").value.trim().replace(/[０-９]/g, (d) =>
+    String.fromCharCode(d.charCodeAt(0) - 0xfee0),
+  );
+  return /^[0-9]{1,9}$/.test(text) && Number(text) > 0 ? Number(text) : null;
+}
+
+function updateConfirmText() {
+  const amount = enteredAmount();
+  document.getElementById("confirm-text").textContent = amount
+    ? t("wallet.pay.confirm", { amount: points(amount) })
+    : t("wallet.pay.amount-hint");
+}
+
+function randomNonce() {
+  return base64url(crypto.getRandomValues(new Uint8Array(18)));
+}
+
+// The intent's exact signed bytes: JSON with sorted keys and no spaces, as the service builds.
+function intentBytes(intent) {
+  const sorted = Object.fromEntries(Object.keys(intent).sort().map((k) => [k, intent[k]]));
+  return new TextEncoder().encode(JSON.stringify(sorted));
+}
+
+async function pay() {
+  const amount = enteredAmount();
+  const input = document.getElementById("amount");
+  if (!amount) {
+    input.setAttribute("aria-invalid", "true");
+    say(problem, t("wallet.pay.amount-invalid"));
+    input.focus();
+    return;
+  }
+  input.removeAttribute("aria-invalid");
+  const { code, key, nonce } = state.pending;
+  const intent = {
+    wallet_id: state.wallet.id,
+    device_id: state.device.deviceId,
+    payee: code.merchantId,
+    amount,
+    nonce,
+    issued_at: new Date().toISOString(),
+  };
+  const button = document.getElementById("pay-button");
+  button.disabled = true;
+  button.textContent = t("wallet.pay.paying");
+  try {
+    const signature = base64url(await sign(state.device.privateKey, intentBytes(intent)));
+    const receipt = await api(
+      "POST",
+      "/v1/payments",
+      { qr_payload: code.payload, intent, signature },
+      { key },
+    );
+    showDone(receipt);
+  } catch (error) {
+    say(problem, paymentRefusal(error, code));
+    // A refused payment is over: a new try is a new request.
+    state.pending = { code, key: newKey(), nonce: randomNonce() };
+  } finally {
+    button.disabled = false;
+    button.textContent = t("wallet.pay.pay");
+  }
+}
+
+function paymentRefusal(error, code) {
+  if (error instanceof ApiError && error.code === "insufficient_funds" && error.body?.local_only) {
+    return t("refusal.insufficient_funds.local");
+  }
+  return refusal(error);
+}
+
+function showDone(receipt) {
+  remember("balance", receipt.balance);
+  document.getElementById("done-amount").textContent = points(receipt.payment.amount);
+  document.getElementById("done-shop").textContent = t("wallet.done.to", {
+    shop: receipt.merchant_name,
+  });
+  document.getElementById("done-time").textContent = dateTime(receipt.recorded_at);
+  document.getElementById("done-left").textContent = t("wallet.done.left", {
+    amount: points(receipt.balance.available),
+  });
+  const earned = receipt.spend_back.reduce((sum, reward) => sum + reward.points, 0);
+  const earnedText = document.getElementById("done-earned");
+  earnedText.hidden = earned === 0;
+  earnedText.textContent = t("wallet.done.earned", { amount: points(earned) });
+  document.getElementById("done-number").textContent = t("wallet.done.number", {
+    number: receipt.payment.id,
+  });
+  state.pending = null;
+  location.hash = "#done";
+  showView("done");
+  chime();
+}
+
+document.getElementById("camera-start").addEventListener("click", async () => {
+  say(problem, "");
+  scanner = new Scanner(video, scanned);
+  try {
+    await scanner.start();
+    document.getElementById("camera-start").hidden = true;
+    document.getElementById("camera-stop").hidden = false;
+  } catch {
+    scanner = null;
+    say(problem, t("wallet.pay.camera-refused"));
+  }
+});
+document.getElementById("camera-stop").addEventListener("click", stopCamera);
+document.getElementById("amount").addEventListener("input", updateConfirmText);
+document.getElementById("confirm-step").addEventListener("submit", (event) => {
+  event.preventDefault();
+  say(problem, "");
+  pay();
+});
+document.getElementById("pay-cancel").addEventListener("click", () => {
+  say(problem, "");
+  showPay();
+});
+
+// --- offline --------------------------------------------------------------------------------
+
+function showOffline() {
+  const balance = recalled("balance");
+  const history = recalled("history");
+  const notice = document.getElementById("offline");
+  notice.hidden = false;
+  notice.textContent = t("wallet.offline", {
+    time: balance ? dateTime(balance.at) : "—",
+  });
+  if (balance) renderBalance(balance.value, balance.at);
+  if (history) renderHistory(history.value, false, history.at);
+  showView(location.hash === "#history" ? "history" : "home");
+}
+
+// --- routing --------------------------------------------------------------------------------
+
+async function route() {
+  if (!state.wallet || !state.device) return;
+  document.getElementById("tabs").hidden = false;
+  document.getElementById("offline").hidden = true;
+  const view = location.hash.slice(1) || "home";
+  if (view !== "pay") stopCamera();
+  try {
+    if (view === "pay") showPay();
+    else if (view === "history") await showHistory();
+    else if (view === "done" && document.getElementById("done-number").textContent) showView("done");
+    else await showHome();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 0) showOffline();
+    else say(problem, refusal(error));
+  }
+}
+
+async function start() {
+  setUpHeader({
+    onChange: () => route(),
+    onSignOut: async () => {
+      await signOut();
+      location.assign("/signin/?next=/app/");
+    },
+  });
+  translate();
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
+  }
+  let session;
+  try {
+    session = await currentSession();
+  } catch (error) {
+    const lastWallet = localStorage.getItem("aizu.wallet");
+    if (error instanceof ApiError && error.status === 0 && lastWallet) {
+      state.wallet = { id: lastWallet };
+      document.getElementById("tabs").hidden = false;
+      showOffline();
+      return;
+    }
+    throw error;
+  }
+  if (!session) {
+    signIn();
+    return;
+  }
+  const { wallets } = await api("GET", "/v1/wallets");
+  const open = wallets.filter((wallet) => wallet.status === "open" || wallet.status === "active");
+  if (open.length === 0) {
+    await showStart();
+    return;
+  }
+  state.wallet = open[0];
+  localStorage.setItem("aizu.wallet", state.wallet.id);
+  state.device = await loadKey("device:" + state.wallet.id);
+  if (!state.device) {
+    showView("device");
+    return;
+  }
+  await route();
+}
+
+window.addEventListener("hashchange", route);
+start().catch((error) => say(problem, refusal(error)));

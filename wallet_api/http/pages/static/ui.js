@@ -1,0 +1,172 @@
+// What every page does the same way: the language (Japanese first), large text, messages in
+// plain words, numbers and dates as people read them, the sound and buzz of a payment, and
+// switching views by the address's #fragment.
+
+import { ApiError } from "/static/api.js";
+import { MESSAGES } from "/static/messages.js";
+
+const LANGUAGE_KEY = "aizu.language";
+const LARGE_TEXT_KEY = "aizu.large-text";
+
+export function language() {
+  return localStorage.getItem(LANGUAGE_KEY) === "en" ? "en" : "ja";
+}
+
+export function t(key, values = {}) {
+  const text = MESSAGES[language()][key] ?? MESSAGES.ja[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
+// Fill every element marked data-i18n (its text) or data-i18n-label (its aria-label).
+export function translate(root = document) {
+  document.documentElement.lang = language();
+  for (const element of root.querySelectorAll("[data-i18n]")) {
+    element.textContent = t(element.dataset.i18n);
+  }
+  for (const element of root.querySelectorAll("[data-i18n-label]")) {
+    element.setAttribute("aria-label", t(element.dataset.i18nLabel));
+  }
+  for (const element of root.querySelectorAll("[data-i18n-placeholder]")) {
+    element.setAttribute("placeholder", t(element.dataset.i18nPlaceholder));
+  }
+  const title = document.querySelector("[data-i18n-title]");
+  if (title) document.title = t(title.dataset.i18nTitle);
+}
+
+export function yen(amount) {
+  return new Intl.NumberFormat(language() === "ja" ? "ja-JP" : "en-JP").format(amount);
+}
+
+export function points(amount) {
+  return t("points", { amount: yen(amount) });
+}
+
+export function dateTime(value) {
+  return new Intl.DateTimeFormat(language() === "ja" ? "ja-JP" : "en-GB", {
+    dateStyle: "medium",
+    timeStyle: "short",
+    timeZone: "Asia/Tokyo",
+  }).format(new Date(value));
+}
+
+export function day(value) {
+  return new Intl.DateTimeFormat(language() === "ja" ? "ja-JP" : "en-GB", {
+    dateStyle: "long",
+    timeZone: "Asia/Tokyo",
+  }).format(new Date(value));
+}
+
+export function time(value) {
+  return new Intl.DateTimeFormat(language() === "ja" ? "ja-JP" : "en-GB", {
+    timeStyle: "medium",
+    timeZone: "Asia/Tokyo",
+  }).format(new Date(value));
+}
+
+// A refusal in plain words: the message for its stable code, else a general one.
+export function refusal(error) {
+  if (error instanceof ApiError) {
+    const key = "refusal." + error.code;
+    if (MESSAGES.ja[key]) return t(key);
+    if (error.status === 0) return t("refusal.offline");
+    if (error.status >= 500) return t("refusal.server");
+  }
+  return t("refusal.other");
+}
+
+// Show `text` in the element (a live region, so a screen reader says it), or hide it.
+export function say(element, text, kind = "error") {
+  element.hidden = !text;
+  element.textContent = text || "";
+  element.className = "notice " + kind;
+}
+
+export function el(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") element.className = value;
+    else if (name === "text") element.textContent = value;
+    else if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) {
+      element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+  }
+  return element;
+}
+
+// A short two-tone chime and a buzz: a payment went through.
+export function chime() {
+  try {
+    const audio = new AudioContext();
+    const now = audio.currentTime;
+    for (const [index, frequency] of [880, 1318].entries()) {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, now + index * 0.18);
+      gain.gain.exponentialRampToValueAtTime(0.3, now + index * 0.18 + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + index * 0.18 + 0.35);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(now + index * 0.18);
+      tone.stop(now + index * 0.18 + 0.4);
+    }
+    setTimeout(() => audio.close(), 1000);
+  } catch {
+    // No sound on this device: the screen says it all the same.
+  }
+  if (navigator.vibrate) navigator.vibrate([120, 60, 120]);
+}
+
+// Views are <section data-view="name">; the address's #name shows one and hides the others.
+export function showView(name) {
+  let shown = null;
+  for (const section of document.querySelectorAll("[data-view]")) {
+    section.hidden = section.dataset.view !== name;
+    if (!section.hidden) shown = section;
+  }
+  for (const link of document.querySelectorAll("nav.tabs a")) {
+    if (link.getAttribute("href") === "#" + name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  const heading = shown && shown.querySelector("h2");
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
+  return shown;
+}
+
+// The header's language, text size and sign-out buttons.
+export function setUpHeader({ onChange, onSignOut }) {
+  document.documentElement.classList.toggle(
+    "large-text",
+    localStorage.getItem(LARGE_TEXT_KEY) === "1",
+  );
+  const languageButton = document.getElementById("language");
+  const sizeButton = document.getElementById("text-size");
+  const signOutButton = document.getElementById("sign-out");
+  const label = () => {
+    languageButton.textContent = language() === "ja" ? "English" : "日本語";
+    languageButton.lang = language() === "ja" ? "en" : "ja";
+    sizeButton.textContent = document.documentElement.classList.contains("large-text")
+      ? t("text.standard")
+      : t("text.large");
+    translate();
+  };
+  languageButton.addEventListener("click", () => {
+    localStorage.setItem(LANGUAGE_KEY, language() === "ja" ? "en" : "ja");
+    label();
+    onChange();
+  });
+  sizeButton.addEventListener("click", () => {
+    const large = document.documentElement.classList.toggle("large-text");
+    localStorage.setItem(LARGE_TEXT_KEY, large ? "1" : "0");
+    label();
+  });
+  if (signOutButton) signOutButton.addEventListener("click", onSignOut);
+  label();
+}
