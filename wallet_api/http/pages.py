@@ -32,7 +32,7 @@ VENDOR_FILES = {
     "qrcode.mjs": "qrcode-generator/dist/qrcode.mjs",
     "tokens.css": "@digital-go-jp/design-tokens/dist/tokens.css",
 }
-PAGE_PREFIXES = (*PAGE_FOLDERS, "/vendor")
+PAGE_PREFIXES = (*PAGE_FOLDERS, "/vendor", "/favicon.ico")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -95,6 +95,10 @@ def mount_pages(app: FastAPI, pages: Path = PAGES, node_modules: Path = NODE_MOD
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
         return RedirectResponse("/app/", status_code=303)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(pages / "app" / "icon.svg", media_type="image/svg+xml")
 
     @app.get("/vendor/{name}", include_in_schema=False)
     async def vendor(name: str) -> Response:

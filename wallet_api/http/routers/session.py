@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from wallet_api.actor import Actor, Role
 from wallet_api.http.auth import LocalIssuer, OidcVerifier, current_actor
 from wallet_api.http.browser_session import (
+    SESSION_COOKIE,
     SIGN_IN_COOKIE,
     SIGN_IN_LIFETIME_SECONDS,
     SIGN_IN_PATH,
@@ -25,6 +26,7 @@ from wallet_api.http.browser_session import (
     safe_next,
     set_session,
 )
+from wallet_api.http.problems import Unauthenticated
 from wallet_api.http.schemas.session import LocalSignIn, SessionOut, SignInOptions
 
 router = APIRouter(prefix=SIGN_IN_PATH, tags=["session"])
@@ -54,9 +56,15 @@ def _callback_uri(request: Request) -> str:
 
 @router.get("")
 async def read_session(request: Request, response: Response) -> SessionOut:
-    """Who this browser is signed in as (401 when it is not)."""
+    """Whether this browser is signed in, and as whom (an expired or altered session counts as
+    none). A page asks this before anything else, so it is an answer, not a refusal."""
     response.headers["Cache-Control"] = "no-store"
-    return SessionOut.of(await current_actor(request, None))
+    if SESSION_COOKIE not in request.cookies:
+        return SessionOut.nobody()
+    try:
+        return SessionOut.of(await current_actor(request, None))
+    except Unauthenticated:
+        return SessionOut.nobody()
 
 
 @router.get("/options")

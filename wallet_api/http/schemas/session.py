@@ -24,14 +24,20 @@ class LocalSignIn(BaseModel):
 
 
 class SessionOut(BaseModel):
-    subject: str
+    signed_in: bool
+    subject: str | None
     roles: list[str]
     merchant: str | None
     counter: str | None
 
     @classmethod
+    def nobody(cls) -> SessionOut:
+        return cls(signed_in=False, subject=None, roles=[], merchant=None, counter=None)
+
+    @classmethod
     def of(cls, actor: Actor) -> SessionOut:
         return cls(
+            signed_in=True,
             subject=actor.subject,
             roles=sorted(actor.roles),
             merchant=actor.merchant,

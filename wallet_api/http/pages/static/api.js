@@ -53,10 +53,6 @@ export async function signOut() {
 
 // Who this browser is signed in as, or null.
 export async function currentSession() {
-  try {
-    return await api("GET", "/v1/session", undefined, { signInOn401: false });
-  } catch (error) {
-    if (error.status === 401) return null;
-    throw error;
-  }
+  const session = await api("GET", "/v1/session", undefined, { signInOn401: false });
+  return session.signed_in ? session : null;
 }

@@ -124,7 +124,8 @@ export const MESSAGES = {
     "shop.today.refunded": "返金 {amount}",
     "shop.today.refund-done": "{amount} を返金しました。",
     "shop.today.csv": "売上をCSVで保存",
-    "shop.method.mpm": "QR（お客様が読み取り）",
+    "shop.method.mpm_dynamic": "QR（会計のコード）",
+    "shop.method.mpm_static": "QR（店頭に貼ったコード）",
     "shop.method.cpm": "QR（お店が読み取り）",
     "shop.method.card": "カード",
 
@@ -312,7 +313,8 @@ export const MESSAGES = {
     "shop.today.refunded": "{amount} refunded",
     "shop.today.refund-done": "{amount} refunded.",
     "shop.today.csv": "Save sales as CSV",
-    "shop.method.mpm": "QR (customer scanned)",
+    "shop.method.mpm_dynamic": "QR (sale code)",
+    "shop.method.mpm_static": "QR (printed code)",
     "shop.method.cpm": "QR (shop scanned)",
     "shop.method.card": "Card",
 
