@@ -20,6 +20,7 @@ from playwright.async_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Locator,
     Page,
     Playwright,
     Request,
@@ -120,6 +121,10 @@ class Person:
         if f"{parts.scheme}://{host}" != self.origin and host not in self.allowed_hosts:
             self.foreign_requests.append(request.url)
 
+    def view(self, name: str) -> Locator:
+        """One view of a page (its <section data-view>), where people look for things."""
+        return self.page.locator(f'[data-view="{name}"]')
+
     async def open(self, path: str) -> None:
         await self.page.goto(self.origin + path)
 
@@ -147,7 +152,9 @@ class Person:
         assert not self.console_errors, self.console_errors
         assert not self.foreign_requests, self.foreign_requests
 
-    async def sign_in_locally(self, path: str, subject: str, *, merchant: str | None = None) -> None:
+    async def sign_in_locally(
+        self, path: str, subject: str, *, merchant: str | None = None
+    ) -> None:
         """Open a page, be sent to the local sign-in, and sign in as a person would."""
         await self.open(path)
         await self.page.wait_for_url(re.compile(r"/signin/"))

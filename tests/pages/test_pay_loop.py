@@ -37,15 +37,19 @@ async def test_a_resident_pays_the_tills_code_through_the_camera(
 
     # The shop signs in and registers this browser as its till.
     await till.sign_in_locally("/shop/", f"staff-{secrets.token_hex(3)}", merchant=shop_id)
-    await expect(till.page.get_by_role("heading", name="このブラウザをレジとして登録します")).to_be_visible()
+    await expect(
+        till.page.get_by_role("heading", name="このブラウザをレジとして登録します")
+    ).to_be_visible()
     await till.look("shop-register")
     await till.page.get_by_role("button", name="レジとして登録する").click()
-    await expect(till.page.get_by_label("金額（円）")).to_be_visible()
+    await expect(till.view("sell").get_by_label("金額（円）")).to_be_visible()
     await till.look("shop-sell")
 
     # The resident signs in, makes a wallet, and gets points at the counter.
     await resident.sign_in_locally("/app/", resident_name)
-    await expect(resident.page.get_by_role("heading", name="はじめに、ウォレットを作ります")).to_be_visible()
+    await expect(
+        resident.page.get_by_role("heading", name="はじめに、ウォレットを作ります")
+    ).to_be_visible()
     await resident.look("wallet-start")
     await resident.page.get_by_role("button", name="ウォレットを作る").click()
     await expect(resident.page.locator("#available")).to_have_text("0 pt")
@@ -56,7 +60,7 @@ async def test_a_resident_pays_the_tills_code_through_the_camera(
     await resident.look("wallet-home")
 
     # The till shows the code of a 1,200 yen sale; the resident's camera sees exactly it.
-    await till.page.get_by_label("金額（円）").fill("1200")
+    await till.view("sell").get_by_label("金額（円）").fill("1200")
     await till.page.get_by_role("button", name="QRコードを表示").click()
     code = till.page.locator("#sale-code img")
     await expect(code).to_be_visible()

@@ -62,14 +62,14 @@ async def test_a_resident_signs_in_with_the_citys_provider(
 
     await resident.open("/app/")
     await resident.page.wait_for_url(re.compile(f"^{re.escape(provider)}/oauth2/authorize"))
-    query = dict(
-        part.split("=", 1) for part in urlsplit(resident.page.url).query.split("&")
-    )
+    query = dict(part.split("=", 1) for part in urlsplit(resident.page.url).query.split("&"))
     assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
     await resident.page.get_by_role("button", name="aizu-taro").click()
 
     await resident.page.wait_for_url(f"{city_service}/app/")
-    await expect(resident.page.get_by_role("heading", name="はじめに、ウォレットを作ります")).to_be_visible()
+    await expect(
+        resident.page.get_by_role("heading", name="はじめに、ウォレットを作ります")
+    ).to_be_visible()
     session = await resident.page.evaluate("fetch('/v1/session').then(r => r.json())")
     assert session["subject"] == "aizu-taro" and session["roles"] == ["resident"]
     cookies = {c["name"]: c for c in await resident.page.context.cookies(city_service)}

@@ -8,7 +8,6 @@ from wallet_api.consent import service
 from wallet_api.consent.domain import TERMS
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.idempotency import idempotent
-from wallet_api.http.problems import NotFound
 from wallet_api.http.roles import AnyRole, Holder, HolderOrOperator
 from wallet_api.http.schemas.consent import (
     ConsentDecision,
@@ -62,10 +61,12 @@ async def decide_consent(
 
 @router.get("/wallets/{wallet_id}/demographics")
 async def read_demographics(wallet_id: str, session: SessionDep, actor: Holder) -> DemographicsOut:
+    """What the resident has given (`given` false and nothing else when they gave nothing or
+    withdrew it)."""
     wallet = await own_wallet(session, actor, wallet_id)
     demographics = await service.get_demographics(session, wallet)
     if demographics is None:
-        raise NotFound("no demographics given")
+        return DemographicsOut(given=False, age_band=None, district=None, updated_at=None)
     return DemographicsOut.of(demographics)
 
 

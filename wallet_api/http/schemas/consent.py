@@ -104,6 +104,7 @@ class DemographicsIn(BaseModel):
 
 
 class DemographicsOut(RecordOut):
+    given: bool = True
     age_band: str | None
     district: str | None
-    updated_at: datetime
+    updated_at: datetime | None

@@ -3,8 +3,12 @@
 
 import { api, ApiError, currentSession, newKey, signIn, signOut } from "/static/api.js";
 import { readCode } from "/static/emv.js";
-import { base64url, generateKey, loadKey, saveKey, sign } from "/static/keys.js";
+import { base64url, generateKey, intentBytes, loadKey, saveKey, sign } from "/static/keys.js";
 import { Scanner } from "/static/qr.js";
+import { setUpCampaigns, showCampaigns } from "/app/campaigns.js";
+import { setUpConsent, showConsent } from "/app/consent.js";
+import { setUpPresent, showPresent, stopPresent } from "/app/present.js";
+import { setUpTopup, showTopup } from "/app/topup.js";
 import {
   chime,
   dateTime,
@@ -22,6 +26,8 @@ import {
 const EXPIRY_WARNING_DAYS = 30;
 const problem = document.getElementById("problem");
 const state = { wallet: null, device: null, pending: null, historyBefore: null };
+// What the other views of the wallet share with this one.
+const context = { state, problem, refresh: () => route() };
 
 const cacheKey = () => "aizu.wallet-cache." + state.wallet.id;
 
@@ -259,12 +265,6 @@ function randomNonce() {
   return base64url(crypto.getRandomValues(new Uint8Array(18)));
 }
 
-// The intent's exact signed bytes: JSON with sorted keys and no spaces, as the service builds.
-function intentBytes(intent) {
-  const sorted = Object.fromEntries(Object.keys(intent).sort().map((k) => [k, intent[k]]));
-  return new TextEncoder().encode(JSON.stringify(sorted));
-}
-
 async function pay() {
   const amount = enteredAmount();
   const input = document.getElementById("amount");
@@ -383,8 +383,14 @@ async function route() {
   document.getElementById("offline").hidden = true;
   const view = location.hash.slice(1) || "home";
   if (view !== "pay") stopCamera();
+  if (view !== "present") stopPresent();
+  say(problem, "");
   try {
     if (view === "pay") showPay();
+    else if (view === "present") showPresent();
+    else if (view === "topup") showTopup(context);
+    else if (view === "campaigns") await showCampaigns(context);
+    else if (view === "consent") await showConsent(context);
     else if (view === "history") await showHistory();
     else if (view === "done" && document.getElementById("done-number").textContent) showView("done");
     else await showHome();
@@ -439,5 +445,9 @@ async function start() {
   await route();
 }
 
+setUpPresent(context);
+setUpTopup(context);
+setUpConsent(context);
+setUpCampaigns(context);
 window.addEventListener("hashchange", route);
 start().catch((error) => say(problem, refusal(error)));

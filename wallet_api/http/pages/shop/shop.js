@@ -5,6 +5,10 @@ import { api, ApiError, currentSession, signIn, signOut } from "/static/api.js";
 import { dynamicCode } from "/static/emv.js";
 import { base64url, generateKey, loadKey, saveKey, sign } from "/static/keys.js";
 import { qrImage } from "/static/qr.js";
+import { setUpB2b, showB2b } from "/shop/b2b.js";
+import { showMoney } from "/shop/money.js";
+import { setUpPrint, showPrint } from "/shop/print.js";
+import { setUpScan, showScan, stopScan } from "/shop/scan.js";
 import {
   chime,
   el,
@@ -23,6 +27,8 @@ const problem = document.getElementById("problem");
 const state = { merchant: null, terminal: null, sale: null, events: null, payments: new Map() };
 
 const money = (amount) => t("yen", { amount: yen(amount) });
+// What the till's other views share with this one.
+const context = { state, problem, paymentArrived: (payment) => paymentArrived(payment) };
 
 // --- the till's key -------------------------------------------------------------------------
 
@@ -159,6 +165,11 @@ function startOfTodayInTokyo() {
   return new Date(tokyo.getTime() - 9 * 3600 * 1000);
 }
 
+// Today's date in Tokyo, as YYYY-MM-DD.
+function todayInTokyo() {
+  return new Date(Date.now() + 9 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
 async function loadToday() {
   let after = startOfTodayInTokyo().toISOString();
   for (;;) {
@@ -170,6 +181,31 @@ async function loadToday() {
     if (page.payments.length < 500 || !page.next_after) break;
     after = page.next_after;
   }
+}
+
+// Today's payments as a CSV file, as a spreadsheet opens it (UTF-8 with its byte-order mark).
+function downloadCsv() {
+  const since = startOfTodayInTokyo().getTime();
+  const rows = [["payment_id", "time", "method", "amount", "refunded", "net"]];
+  for (const payment of [...state.payments.values()].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at))) {
+    if (Date.parse(payment.created_at) < since) continue;
+    rows.push([
+      payment.id,
+      payment.created_at,
+      payment.method,
+      payment.amount,
+      payment.refunded,
+      payment.amount - payment.refunded,
+    ]);
+  }
+  const text = "\ufeff" + rows.map((row) => row.join(",")).join("\r\n") + "\r\n";
+  const link = el("a", {
+    href: URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" })),
+    download: `sales-${state.merchant.id}-${todayInTokyo()}.csv`,
+  });
+  document.body.append(link);
+  link.click();
+  link.remove();
 }
 
 function renderToday() {
@@ -266,11 +302,21 @@ async function route() {
   if (!state.terminal) return;
   document.getElementById("tabs").hidden = false;
   const view = location.hash.slice(1) || "sell";
+  if (view !== "scan") stopScan();
+  say(problem, "");
   try {
     if (view === "today") {
       showView("today");
       await loadToday();
       renderToday();
+    } else if (view === "scan") {
+      showScan();
+    } else if (view === "money") {
+      await showMoney(context);
+    } else if (view === "print") {
+      await showPrint(context);
+    } else if (view === "b2b") {
+      showB2b();
     } else {
       showView("sell");
     }
@@ -313,6 +359,10 @@ async function start() {
   await route();
 }
 
+document.getElementById("today-csv").addEventListener("click", downloadCsv);
+setUpScan(context);
+setUpPrint();
+setUpB2b(context);
 window.addEventListener("hashchange", route);
 start().catch((error) => {
   if (error instanceof ApiError && error.status === 401) return;

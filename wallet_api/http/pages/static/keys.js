@@ -57,3 +57,10 @@ export async function generateKey() {
 export async function sign(privateKey, bytes) {
   return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, privateKey, bytes));
 }
+
+// A payment intent's exact signed bytes: JSON with sorted keys and no spaces, as the service
+// builds them (wallet_api/devices/domain.py).
+export function intentBytes(intent) {
+  const sorted = Object.fromEntries(Object.keys(intent).sort().map((k) => [k, intent[k]]));
+  return new TextEncoder().encode(JSON.stringify(sorted));
+}

@@ -1,0 +1,43 @@
+// Topping up: by bank transfer (the service gives a reference to write on the transfer; the
+// points arrive when the bank's statement shows it), or at a city counter, where the cashier
+// scans the wallet's code.
+
+import { api } from "/static/api.js";
+import { qrImage } from "/static/qr.js";
+import { refusal, say, showView, t, yen } from "/static/ui.js";
+
+export function showTopup(context) {
+  const wallet = context.state.wallet;
+  document
+    .getElementById("wallet-code")
+    .replaceChildren(qrImage(wallet.id, t("wallet.topup.counter-alt")));
+  document.getElementById("wallet-id").textContent = t("wallet.topup.wallet-id", { id: wallet.id });
+  showView("topup");
+}
+
+export function setUpTopup(context) {
+  document.getElementById("bank-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say(context.problem, "");
+    const input = document.getElementById("bank-amount");
+    const text = input.value.trim();
+    if (!/^[0-9]{1,9}$/.test(text) || Number(text) <= 0) {
+      input.setAttribute("aria-invalid", "true");
+      say(context.problem, t("wallet.pay.amount-invalid"));
+      return;
+    }
+    input.removeAttribute("aria-invalid");
+    try {
+      const topup = await api("POST", `/v1/wallets/${context.state.wallet.id}/bank-topups`, {
+        amount: Number(text),
+      });
+      document.getElementById("bank-reference").hidden = false;
+      document.getElementById("reference").textContent = topup.reference;
+      document.getElementById("reference-amount").textContent = t("wallet.topup.reference-amount", {
+        amount: t("yen", { amount: yen(topup.amount) }),
+      });
+    } catch (error) {
+      say(context.problem, refusal(error));
+    }
+  });
+}
