@@ -24,6 +24,7 @@ from playwright.async_api import (
     Page,
     Playwright,
     Request,
+    ViewportSize,
     async_playwright,
     expect,
 )
@@ -38,8 +39,8 @@ from wallet_api.http.app import create_app
 CHROMIUM = Path(os.environ.get("AIZU_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-PHONE = {"width": 360, "height": 640}
-TABLET = {"width": 1024, "height": 768}
+PHONE: ViewportSize = {"width": 360, "height": 640}
+TABLET: ViewportSize = {"width": 1024, "height": 768}
 # Flags for a browser on a machine with no network beyond itself, and a camera that plays a file.
 CHROMIUM_ARGS = [
     "--disable-gpu",
@@ -125,6 +126,10 @@ class Person:
         """One view of a page (its <section data-view>), where people look for things."""
         return self.page.locator(f'[data-view="{name}"]')
 
+    async def see(self, heading: str) -> None:
+        """Wait until the page shows this heading."""
+        await expect(self.page.get_by_role("heading", name=heading)).to_be_visible()
+
     async def open(self, path: str) -> None:
         await self.page.goto(self.origin + path)
 
@@ -179,7 +184,7 @@ async def person(
 
     async def launch(
         *,
-        viewport: dict[str, int] = PHONE,
+        viewport: ViewportSize = PHONE,
         camera: Path | None = None,
         locale: str = "ja-JP",
         origin: str = service,

@@ -17,7 +17,7 @@ from ledger.config import Settings
 from wallet_api.http.app import create_app
 from wallet_api.http.auth import LocalIssuer
 from wallet_api.http.browser_session import PendingSignIn, safe_next
-from wallet_api.http.pages import PAGES
+from wallet_api.http.web_packages import PAGES
 
 ORIGIN = "http://aizu.test"
 

@@ -77,7 +77,12 @@ async def test_demographics_are_given_only_by_the_resident_and_can_be_withdrawn(
     path = f"/v1/wallets/{wallet_id}/demographics"
     nothing = await api.get(path, resident)
     assert nothing.status_code == 200
-    assert nothing.json() == {"given": False, "age_band": None, "district": None, "updated_at": None}
+    assert nothing.json() == {
+        "given": False,
+        "age_band": None,
+        "district": None,
+        "updated_at": None,
+    }
     given = await api.client.put(
         path, json={"age_band": "65-74", "district": "Kitaaizu"}, headers=resident
     )
