@@ -24,6 +24,7 @@ from playwright.async_api import (
     Page,
     Playwright,
     Request,
+    Response,
     ViewportSize,
     async_playwright,
     expect,
@@ -53,6 +54,8 @@ CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
 ]
 SERIOUS = ("serious", "critical")
+# How Chromium logs an answer of 4xx or 5xx to a page's request.
+REFUSED_RESOURCE = "Failed to load resource: the server responded with a status of"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 
@@ -102,16 +105,24 @@ class Person:
     axe: Axe
     console_errors: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
+    refusals: list[tuple[int, str]] = field(default_factory=list)
     allowed_hosts: set[str] = field(default_factory=set)
 
     def watch(self) -> None:
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.console_errors.append(str(error)))
         self.page.context.on("request", self._request)
+        self.page.on("response", self._response)
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.refusals.append((response.status, urlsplit(response.url).path))
 
     def _console(self, message: ConsoleMessage) -> None:
         # Only the service's pages answer to this test (an identity provider's are its own).
         if message.type == "error" and self.page.url.startswith(self.origin):
+            if message.text.startswith(REFUSED_RESOURCE):
+                return  # a refusal the API answered: kept in `refusals`, checked there
             self.console_errors.append(f"{message.text} at {message.location}")
 
     def _request(self, request: Request) -> None:
@@ -153,9 +164,11 @@ class Person:
         await self.check_accessible(name)
         await self.screenshot(name)
 
-    def assert_clean(self) -> None:
+    def assert_clean(self, *refused: int) -> None:
+        """No console error, no request elsewhere, and no refusal but those the test caused."""
         assert not self.console_errors, self.console_errors
         assert not self.foreign_requests, self.foreign_requests
+        assert [status for status, _ in self.refusals] == list(refused), self.refusals
 
     async def sign_in_locally(
         self, path: str, subject: str, *, merchant: str | None = None

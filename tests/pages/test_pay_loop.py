@@ -51,6 +51,7 @@ async def test_a_resident_pays_the_tills_code_through_the_camera(
         resident.page.get_by_role("heading", name="はじめに、ウォレットを作ります")
     ).to_be_visible()
     await resident.look("wallet-start")
+    await resident.page.get_by_label("お住まいの地域").select_option(region.code)
     await resident.page.get_by_role("button", name="ウォレットを作る").click()
     await expect(resident.page.locator("#available")).to_have_text("0 pt")
     wallet_id = await wallet_of(api, resident_name)

@@ -79,6 +79,7 @@ export function say(element, text, kind = "error") {
   element.hidden = !text;
   element.textContent = text || "";
   element.className = "notice " + kind;
+  if (text && element.id === "problem") element.scrollIntoView({ block: "nearest" });
 }
 
 export function el(tag, attributes = {}, ...children) {
