@@ -412,15 +412,22 @@ async function start() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
   }
+  const lastWallet = localStorage.getItem("aizu.wallet");
+  const offline = () => {
+    state.wallet = { id: lastWallet };
+    document.getElementById("tabs").hidden = false;
+    showOffline();
+  };
+  if (!navigator.onLine && lastWallet) {
+    offline();
+    return;
+  }
   let session;
   try {
     session = await currentSession();
   } catch (error) {
-    const lastWallet = localStorage.getItem("aizu.wallet");
     if (error instanceof ApiError && error.status === 0 && lastWallet) {
-      state.wallet = { id: lastWallet };
-      document.getElementById("tabs").hidden = false;
-      showOffline();
+      offline();
       return;
     }
     throw error;
@@ -450,4 +457,5 @@ setUpTopup(context);
 setUpConsent(context);
 setUpCampaigns(context);
 window.addEventListener("hashchange", route);
+window.addEventListener("online", () => route());
 start().catch((error) => say(problem, refusal(error)));

@@ -1,0 +1,104 @@
+"""The rest of the wallet as a resident uses it: topping up, their data, English, large text,
+a tablet, and opening it with no connection."""
+
+from __future__ import annotations
+
+import re
+
+from tests.pages.conftest import TABLET, Launch, expect
+from tests.pages.test_counter_codes import open_wallet_in_browser
+from tests.pages.test_pay_loop import wallet_of
+from tests.wallet_api.http.api import Api, new_region
+from wallet_api.actor import Role
+
+
+async def test_a_resident_tops_up_and_decides_what_their_data_is_used_for(
+    api: Api, person: Launch
+) -> None:
+    region = await new_region(api)
+    resident = await person()
+    name = await open_wallet_in_browser(resident, api, region, 2_000)
+    wallet_id = await wallet_of(api, name)
+    as_resident = api.token(Role.RESIDENT, name)
+
+    await resident.page.get_by_role("link", name="チャージ").click()
+    await resident.see("ポイントを入れる（チャージ）")
+    await expect(resident.page.locator("#wallet-code img")).to_have_attribute("data-qr", wallet_id)
+    await resident.page.get_by_label("チャージする金額（円）").fill("5000")
+    await resident.page.get_by_role("button", name="振込の番号をもらう").click()
+    reference = resident.page.locator("#reference")
+    await expect(reference).not_to_be_empty()
+    await resident.look("wallet-topup")
+    pending = await api.get(f"/v1/wallets/{wallet_id}/history", as_resident)
+    assert pending.status_code == 200
+    await expect(resident.page.locator("#reference-amount")).to_have_text("振り込む金額: 5,000円")
+
+    await resident.page.get_by_role("link", name="データの利用").click()
+    statistics = resident.page.locator('[data-purpose="statistics"]')
+    await expect(statistics).to_contain_text("同意していません")
+    await statistics.get_by_role("button", name="同意する").click()
+    await expect(statistics).to_contain_text("同意しています")
+    consents = (await api.get(f"/v1/wallets/{wallet_id}/consents", as_resident)).json()
+    granted = {c["purpose"]: c["granted"] for c in consents["current"]}
+    assert granted == {"statistics": True, "research_export": False}
+    await resident.page.get_by_label("年代").select_option("65-74")
+    await resident.page.get_by_label("地区").fill("北会津")
+    await resident.page.get_by_role("button", name="保存する").click()
+    await expect(resident.page.locator("#problem")).to_have_text("保存しました。")
+    await resident.look("wallet-consent")
+    given = (await api.get(f"/v1/wallets/{wallet_id}/demographics", as_resident)).json()
+    assert (given["age_band"], given["district"]) == ("65-74", "北会津")
+    await statistics.get_by_role("button", name="同意を取り消す").click()
+    await expect(statistics).to_contain_text("同意していません")
+    await resident.page.get_by_role("button", name="消す").click()
+    await expect(resident.page.locator("#problem")).to_have_text("消しました。")
+    gone = (await api.get(f"/v1/wallets/{wallet_id}/demographics", as_resident)).json()
+    assert gone["given"] is False
+    resident.assert_clean()
+
+
+async def test_the_wallet_speaks_english_in_large_text_and_opens_offline(
+    api: Api, person: Launch
+) -> None:
+    region = await new_region(api)
+    resident = await person()
+    await open_wallet_in_browser(resident, api, region, 1_500)
+    page = resident.page
+
+    await page.get_by_role("button", name="English").click()
+    await resident.see("Points you can use")
+    assert await page.evaluate("document.documentElement.lang") == "en"
+    await resident.look("wallet-home-english")
+    await page.reload()
+    await resident.see("Points you can use")  # the choice is kept
+    await page.get_by_role("button", name="日本語").click()
+    await resident.see("使えるポイント")
+
+    await page.get_by_role("button", name="文字を大きく").click()
+    assert await page.evaluate("document.documentElement.classList.contains('large-text')")
+    size = await page.evaluate("getComputedStyle(document.body).fontSize")
+    assert float(size.removesuffix("px")) >= 22
+    await resident.look("wallet-home-large-text")
+    await page.get_by_role("button", name="文字を標準に").click()
+
+    # Installed: the service worker keeps the pages, and the last balance is shown offline.
+    await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    await page.reload()  # the page is now controlled by the worker
+    await expect(page.locator("#available")).to_have_text("1,500 pt")
+    await page.context.set_offline(True)
+    await page.reload()
+    await expect(page.locator("#offline")).to_contain_text("インターネットにつながっていません")
+    await expect(page.locator("#offline")).to_contain_text("支払いにはインターネットが必要です")
+    await expect(page.locator("#available")).to_have_text("1,500 pt")
+    await expect(page.locator("#balance-time")).to_have_text(re.compile("時点"))
+    await resident.look("wallet-offline")
+    await page.context.set_offline(False)
+    resident.assert_clean()
+
+
+async def test_the_wallet_and_the_till_on_a_tablet(api: Api, person: Launch) -> None:
+    region = await new_region(api)
+    resident = await person(viewport=TABLET)
+    await open_wallet_in_browser(resident, api, region, 800)
+    await resident.look("tablet-wallet-home")
+    resident.assert_clean()
