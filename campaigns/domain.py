@@ -488,3 +488,117 @@ class Round:
     purchase_until: datetime
     next_position: int
     grants: list[Grant] = field(default_factory=list)
+
+
+# A wallet's part in the campaigns of its region.
+
+
+class Phase(StrEnum):
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class LotteryOutcome(StrEnum):
+    NOT_APPLIED = "not_applied"
+    NOT_DRAWN = "not_drawn"
+    WON = "won"
+    NOT_WON = "not_won"  # so far: a further round may still reach the application
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a campaign stands, whoever asks."""
+
+    sets_sold: int
+    drawn: bool  # a lottery's first round
+    last_round_until: datetime | None  # the end of a lottery's last purchase window
+
+
+@dataclass(frozen=True, slots=True)
+class WonSets:
+    sets: int
+    purchase_from: datetime
+    purchase_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """One wallet's part in one campaign, as the campaign's records hold it."""
+
+    application: Application | None
+    won: WonSets | None
+    sets_bought: int
+    points_earned: int | None  # spend-back net of what refunds took back; None: never paid
+    points_received: int | None  # a benefit paid out to it
+
+
+def closes_at(campaign: Campaign, last_round_until: datetime | None) -> datetime:
+    """When a campaign is over: its sale, earning or payout window ends, or a lottery's last
+    purchase window if a further round pushed it later."""
+    return max(campaign.terms.ends, last_round_until or campaign.terms.ends)
+
+
+@dataclass(frozen=True, slots=True)
+class WalletCampaign:
+    """A campaign as one wallet sees it: its terms, where it stands and the wallet's part."""
+
+    campaign: Campaign
+    progress: Progress
+    standing: Standing
+    now: datetime
+    not_eligible: str | None  # why the wallet may not take part, if it may not
+
+    @property
+    def phase(self) -> Phase:
+        if self.campaign.budget_returned_entry_id is not None:
+            return Phase.CLOSED
+        if self.now < self.campaign.terms.starts:
+            return Phase.UPCOMING
+        if self.now < closes_at(self.campaign, self.progress.last_round_until):
+            return Phase.OPEN
+        return Phase.CLOSED
+
+    @property
+    def sets_left(self) -> int | None:
+        terms = self.campaign.terms
+        if not isinstance(terms, PremiumSets):
+            return None
+        return max(terms.total_sets - self.progress.sets_sold, 0)
+
+    @property
+    def lottery(self) -> LotteryOutcome | None:
+        terms = self.campaign.terms
+        if not isinstance(terms, PremiumSets) or not terms.lottery:
+            return None
+        if self.standing.application is None:
+            return LotteryOutcome.NOT_APPLIED
+        if self.standing.won is not None:
+            return LotteryOutcome.WON
+        return LotteryOutcome.NOT_WON if self.progress.drawn else LotteryOutcome.NOT_DRAWN
+
+    @property
+    def took_part(self) -> bool:
+        standing = self.standing
+        return (
+            standing.application is not None
+            or standing.sets_bought > 0
+            or standing.points_earned is not None
+            or standing.points_received is not None
+        )
+
+    @property
+    def open_to_join(self) -> bool:
+        """Whether the wallet could still join: the campaign is not over, and a lottery's
+        applications are still to close."""
+        if self.phase is Phase.CLOSED:
+            return False
+        terms = self.campaign.terms
+        if isinstance(terms, PremiumSets) and terms.applications_until is not None:
+            return self.now < terms.applications_until and not self.progress.drawn
+        return True
+
+    @property
+    def shown(self) -> bool:
+        """Shown to the wallet: what it may still join, and what it has a part in."""
+        return self.took_part or self.open_to_join

@@ -16,9 +16,12 @@ from campaigns.domain import (
     CampaignKind,
     Eligibility,
     Grant,
+    Progress,
     Purchase,
     ResidentRecord,
     Round,
+    Standing,
+    WonSets,
 )
 
 _CAMPAIGN = (
@@ -351,6 +354,64 @@ async def sets_sold(session: AsyncSession, campaign_id: str) -> int:
 async def all_campaigns(session: AsyncSession) -> list[Campaign]:
     result = await session.execute(text(f"{_CAMPAIGN} ORDER BY c.id"))
     return [_campaign(row) for row in result]
+
+
+async def region_campaigns(session: AsyncSession, region: str) -> list[Campaign]:
+    result = await session.execute(
+        text(f"{_CAMPAIGN} WHERE c.region_code = :region ORDER BY c.id"), {"region": region}
+    )
+    return [_campaign(row) for row in result]
+
+
+async def wallet_standings(
+    session: AsyncSession, region: str, wallet_id: str
+) -> dict[str, tuple[Progress, Standing]]:
+    """Per campaign of the region, where it stands and the wallet's part in it, in one query."""
+    result = await session.execute(
+        text(
+            "SELECT c.id, l.drawn_at, "
+            "(SELECT coalesce(sum(p.sets), 0) FROM campaign_purchases p "
+            "WHERE p.campaign_id = c.id) AS sets_sold, "
+            "(SELECT max(r.purchase_until) FROM campaign_rounds r "
+            "WHERE r.campaign_id = c.id) AS last_round_until, "
+            "a.id AS application_id, a.sets AS applied_sets, "
+            "g.sets AS won_sets, w.purchase_from, w.purchase_until, "
+            "(SELECT coalesce(sum(p.sets), 0) FROM campaign_purchases p "
+            "WHERE p.campaign_id = c.id AND p.wallet_id = :wallet) AS sets_bought, "
+            "t.earned, b.points AS received "
+            "FROM campaigns c "
+            "LEFT JOIN campaign_lotteries l ON l.campaign_id = c.id "
+            "LEFT JOIN campaign_applications a ON a.campaign_id = c.id AND a.wallet_id = :wallet "
+            "LEFT JOIN campaign_grants g ON g.application_id = a.id "
+            "LEFT JOIN campaign_rounds w ON w.campaign_id = g.campaign_id AND w.round = g.round "
+            "LEFT JOIN spend_back_totals t ON t.campaign_id = c.id AND t.wallet_id = :wallet "
+            "LEFT JOIN benefit_payouts b ON b.campaign_id = c.id AND b.wallet_id = :wallet "
+            "WHERE c.region_code = :region"
+        ),
+        {"region": region, "wallet": wallet_id},
+    )
+    found: dict[str, tuple[Progress, Standing]] = {}
+    for row in result:
+        progress = Progress(int(row.sets_sold), row.drawn_at is not None, row.last_round_until)
+        application = (
+            Application(row.application_id, wallet_id, row.applied_sets)
+            if row.application_id is not None
+            else None
+        )
+        won = (
+            WonSets(row.won_sets, row.purchase_from, row.purchase_until)
+            if row.won_sets is not None
+            else None
+        )
+        standing = Standing(
+            application=application,
+            won=won,
+            sets_bought=int(row.sets_bought),
+            points_earned=None if row.earned is None else int(row.earned),
+            points_received=None if row.received is None else int(row.received),
+        )
+        found[row.id] = (progress, standing)
+    return found
 
 
 async def expired_lots(session: AsyncSession, campaign_id: str, at: datetime) -> list[Row[Any]]:

@@ -26,6 +26,8 @@ from campaigns.domain import (
     Shop,
     SpendBack,
     Terms,
+    WalletCampaign,
+    closes_at,
     commitment,
     draw,
 )
@@ -588,6 +590,37 @@ async def pay_benefit(
     )
 
 
+# --- a wallet's campaigns --------------------------------------------------------------------
+
+
+def _why_not_eligible(campaign: Campaign, person: Person) -> str | None:
+    try:
+        campaign.eligibility.check_person(person, campaign.first_day)
+    except NotEligible as why:
+        return why.detail
+    return None
+
+
+async def campaigns_for(
+    session: AsyncSession, region: str, person: Person, *, now: datetime
+) -> list[WalletCampaign]:
+    """The region's campaigns as the person's wallet sees them: those it may still join (with
+    why not, if it is not eligible) and those it has a part in; soonest start first. Two
+    queries, however many campaigns."""
+    # Campaigns first: each one listed is there when its standing is read.
+    listed = await repository.region_campaigns(session, region)
+    standings = await repository.wallet_standings(session, region, person.wallet_id)
+    seen = []
+    for campaign in listed:
+        progress, standing = standings[campaign.id]
+        view = WalletCampaign(
+            campaign, progress, standing, now, _why_not_eligible(campaign, person)
+        )
+        if view.shown:
+            seen.append(view)
+    return sorted(seen, key=lambda view: (view.campaign.terms.starts, view.campaign.id))
+
+
 # --- the end of a campaign -------------------------------------------------------------------
 
 
@@ -601,7 +634,7 @@ async def return_budget(session: AsyncSession, campaign: Campaign, *, now: datet
         # A further round cannot be drawn meanwhile: it needs the budget this returns.
         await repository.lock_lottery(session, campaign.id)
         last_round = await repository.last_purchase_window_end(session, campaign.id)
-        closes = max(closes, last_round or closes)
+        closes = closes_at(campaign, last_round)
     if now < closes:
         raise CampaignNotOver(f"{campaign.name} is open until {closes.isoformat()}")
     budget = await ledger.lock_account(session, campaign.budget_account_id)

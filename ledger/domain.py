@@ -500,10 +500,26 @@ def plan_lot_spend(
             lines.append(PostingLine(lot.id, -take))
             remaining -= take
     if remaining > 0:
+        held = amount - remaining
+        if not at_local_shop and _available_at_local_shop(lots, at=at) >= amount:
+            raise InsufficientFunds(
+                f"eligible lots hold {held} available, payment needs {amount}; the rest is "
+                "in points for local shops only",
+                local_only=True,
+            )
         raise InsufficientFunds(
-            f"eligible lots hold {amount - remaining} available, payment needs {amount}"
+            f"eligible lots hold {held} available, payment needs {amount}", local_only=False
         )
     return tuple(lines)
+
+
+def _available_at_local_shop(lots: Sequence[Account], *, at: datetime) -> int:
+    """What the lots would pay at a local shop, where every unexpired lot is eligible."""
+    return sum(
+        max(lot.available_balance, 0)
+        for lot in lots
+        if lot_is_eligible(lot, at=at, at_local_shop=True)
+    )
 
 
 def plan_lot_refund(

@@ -60,9 +60,18 @@ class UnknownHold(LedgerError):
 class InsufficientFunds(LedgerError):
     code = "insufficient_funds"
 
-    def __init__(self, detail: str, *, account_id: int | None = None) -> None:
+    def __init__(
+        self, detail: str, *, account_id: int | None = None, local_only: bool | None = None
+    ) -> None:
         super().__init__(detail)
         self.account_id = account_id  # the account short of funds, when there is one
+        # Of a spend from a holder's lots: whether the lots for local shops only would have
+        # covered it at a local shop (None when no lots were spent from).
+        self.local_only = local_only
+
+    def extra(self) -> dict[str, Any]:
+        # The wallet can tell "too few points" from "points this shop does not take".
+        return {} if self.local_only is None else {"local_only": self.local_only}
 
 
 class IdempotencyConflict(LedgerError):

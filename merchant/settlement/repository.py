@@ -46,6 +46,21 @@ class PayoutBatch:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ShopPayout:
+    """A payout as its shop reads it: with its batch's transfer date, and whether the bank has
+    answered for every payout of the batch yet."""
+
+    id: str
+    batch_id: str
+    transfer_date: date
+    amount: int
+    status: str  # pending, paid, failed
+    result_code: str | None
+    resolved_at: datetime | None
+    batch_status: str  # pending while any payout of the batch awaits the bank, then settled
+
+
 _PROFILE_COLUMNS = (
     "region_code, client_code, client_name, bank_code, bank_name, branch_code, branch_name, "
     "account_type, account_number, payout_days, payouts_account_id"
@@ -288,3 +303,33 @@ async def resolve_payout(
         ),
         {"id": payout_id, "status": "paid" if paid else "failed", "code": result_code},
     )
+
+
+async def recent_payouts(
+    session: AsyncSession, merchant_id: str, *, limit: int
+) -> list[ShopPayout]:
+    """The shop's latest payouts, by transfer date, latest first."""
+    result = await session.execute(
+        text(
+            "SELECT p.id, p.batch_id, b.transfer_date, p.amount, p.status, p.result_code, "
+            "p.resolved_at, CASE WHEN EXISTS (SELECT 1 FROM payouts q WHERE q.batch_id = "
+            "p.batch_id AND q.status = 'pending') THEN 'pending' ELSE 'settled' END "
+            "AS batch_status FROM payouts p JOIN payout_batches b ON b.id = p.batch_id "
+            "WHERE p.merchant_id = :merchant "
+            "ORDER BY b.transfer_date DESC, b.created_at DESC, p.id DESC LIMIT :limit"
+        ),
+        {"merchant": merchant_id, "limit": limit},
+    )
+    return [
+        ShopPayout(
+            row.id,
+            row.batch_id,
+            row.transfer_date,
+            row.amount,
+            row.status,
+            row.result_code,
+            row.resolved_at,
+            row.batch_status,
+        )
+        for row in result
+    ]

@@ -20,13 +20,15 @@ from ledger.domain import (
     AccountCategory,
     AccountSpec,
     IdempotencyKey,
+    business_date,
     utc_now,
 )
 from ledger.errors import InsufficientFunds
 from merchant import service as merchants
+from merchant.domain import Merchant
 from merchant.errors import InvalidMerchant, NothingToPay, ResultConflict, UnknownSettlement
 from merchant.settlement import repository
-from merchant.settlement.repository import Payout, PayoutBatch, SettlementProfile
+from merchant.settlement.repository import Payout, PayoutBatch, SettlementProfile, ShopPayout
 from merchant.zengin import Originator, Transfer, bulk_transfer_file, header
 
 # Only the bank's result settles a payout: paid or failed, never released by time (a late
@@ -64,6 +66,16 @@ def is_payout_day(profile: SettlementProfile, day: date) -> bool:
     """A payout day past the month's end (the 30th in February, 31) falls on its last day."""
     last = calendar.monthrange(day.year, day.month)[1]
     return any(min(payout_day, last) == day.day for payout_day in profile.payout_days)
+
+
+def next_payout_day(profile: SettlementProfile, from_day: date) -> date | None:
+    """The first payout day on or after `from_day`."""
+    # Every month holds each payout day (or its last day), so one is never a month away.
+    for offset in range(31):
+        day = from_day + timedelta(days=offset)
+        if is_payout_day(profile, day):
+            return day
+    return None
 
 
 async def due_on(session: AsyncSession, transfer_date: date) -> list[str]:
@@ -158,6 +170,41 @@ async def batches_until(session: AsyncSession, region: str, until: date) -> list
     """The region's batches transferring on or before `until`, by transfer date (their payouts:
     `get_batch`)."""
     return await repository.batches_until(session, region, until)
+
+
+RECENT_PAYOUTS = 20  # what a shop's account shows of its payouts
+
+
+@dataclass(frozen=True, slots=True)
+class ShopAccount:
+    """A shop's points and payouts as the shop reads them."""
+
+    merchant: Merchant
+    posted: int
+    pending: int  # held by payouts the bank has not answered yet
+    available: int
+    profile: SettlementProfile | None  # None until the region has a settlement account
+    next_payout_day: date | None
+    payouts: list[ShopPayout]  # latest first
+
+
+async def shop_account(
+    session: AsyncSession, merchant: Merchant, *, today: date | None = None
+) -> ShopAccount:
+    """The shop's balance, its region's payout schedule with the next payout day from `today`
+    (the business date) on, and its latest payouts."""
+    account = await ledger.get_account(session, merchant.account_id)
+    profile = await repository.get_profile(session, merchant.region)
+    today = today or business_date(utc_now())
+    return ShopAccount(
+        merchant=merchant,
+        posted=account.posted_balance,
+        pending=account.pending_holds,
+        available=account.available_balance,
+        profile=profile,
+        next_payout_day=next_payout_day(profile, today) if profile else None,
+        payouts=await repository.recent_payouts(session, merchant.id, limit=RECENT_PAYOUTS),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,23 +4,14 @@ and what a resident reads when a payment is refused."""
 
 from __future__ import annotations
 
-import io
 import secrets
 from pathlib import Path
 
-import qrcode
-
+from merchant.images import qr_png
 from tests.pages.camera import frame_of, write_y4m
 from tests.pages.conftest import Launch, Person, expect
 from tests.pages.test_pay_loop import available, wallet_of
 from tests.wallet_api.http.api import Api, Region, new_merchant, new_region, open_wallet, top_up
-
-
-def code_picture(text: str) -> bytes:
-    image = qrcode.make(text, box_size=8, border=4)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 async def open_till(till: Person, shop_id: str) -> None:
@@ -105,7 +96,7 @@ async def test_the_till_takes_a_card_with_its_pin_and_a_wallets_shown_code(
     assert (await top_up(api, region, card_wallet, 2_000)).status_code == 201
     issued = await api.post(f"/v1/wallets/{card_wallet}/cards", region.operator, {"pin": "4821"})
     assert issued.status_code == 201, issued.text
-    write_y4m(till_camera, frame_of(code_picture(issued.json()["qr_payload"])))
+    write_y4m(till_camera, frame_of(qr_png(issued.json()["qr_payload"], pixels_per_module=8)))
 
     await till.page.get_by_role("link", name="読み取る").click()
     await till.page.get_by_role("button", name="カメラを使う").click()

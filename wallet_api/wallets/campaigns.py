@@ -6,13 +6,13 @@ session and never commits."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import service as campaigns
-from campaigns.domain import Application, Campaign, Person, Purchase
+from campaigns.domain import Application, Campaign, Person, Purchase, WalletCampaign
 from campaigns.errors import NotEligible
 from campaigns.service import Payout
 from ledger.domain import utc_now
@@ -20,7 +20,7 @@ from wallet_api.actor import Actor
 from wallet_api.errors import WalletClosed
 from wallet_api.wallets import repository
 from wallet_api.wallets.domain import Wallet, WalletKind
-from wallet_api.wallets.service import locked_wallet, own_wallet
+from wallet_api.wallets.service import locked_wallet, own_wallet, wallet_for
 
 
 async def _taking_part(
@@ -41,6 +41,22 @@ async def person_of(session: AsyncSession, wallet: Wallet) -> Person:
         session, [(wallet.id, wallet.subject, wallet.kind is WalletKind.RESIDENT)]
     )
     return person
+
+
+async def wallet_campaigns(
+    session: AsyncSession, actor: Actor, wallet_id: str, *, now: datetime | None = None
+) -> list[WalletCampaign]:
+    """The campaigns of the wallet's region it may still join or has a part in, for its holder
+    (or an operator). A closed or expired wallet joins nothing more: it sees its results only."""
+    now = now or utc_now()
+    wallet = await wallet_for(session, actor, wallet_id)
+    seen = await campaigns.campaigns_for(
+        session, wallet.region, await person_of(session, wallet), now=now
+    )
+    if wallet.is_usable(now):
+        return seen
+    closed = f"wallet {wallet.id} is closed or expired"
+    return [replace(view, not_eligible=closed) for view in seen if view.took_part]
 
 
 async def apply(

@@ -11,7 +11,13 @@ from campaigns import service
 from ledger.domain import utc_now
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.idempotency import idempotent
-from wallet_api.http.roles import AnyRole, CampaignAdmin, CampaignReader, Holder
+from wallet_api.http.roles import (
+    AnyRole,
+    CampaignAdmin,
+    CampaignReader,
+    Holder,
+    HolderOrOperator,
+)
 from wallet_api.http.schemas.campaigns import (
     ApplicationCreate,
     ApplicationOut,
@@ -27,14 +33,17 @@ from wallet_api.http.schemas.campaigns import (
     ResidentRecordsCreate,
     ResidentRecordsOut,
     RoundCreate,
+    WalletCampaignList,
+    WalletCampaignOut,
 )
 from wallet_api.wallets import campaigns as wallet_campaigns
 
-router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+# Prefixed /v1 only: a wallet's campaigns sit under /v1/wallets.
+router = APIRouter(prefix="/v1", tags=["campaigns"])
 register_router = APIRouter(prefix="/v1/resident-register", tags=["campaigns"])
 
 
-@router.post("", status_code=201)
+@router.post("/campaigns", status_code=201)
 @idempotent
 async def create_campaign(
     body: Annotated[CampaignCreate, Body()],
@@ -55,12 +64,12 @@ async def create_campaign(
     return CampaignOut.of(campaign)
 
 
-@router.get("/{campaign_id}")
+@router.get("/campaigns/{campaign_id}")
 async def read_campaign(campaign_id: str, session: SessionDep, actor: AnyRole) -> CampaignOut:
     return CampaignOut.of(await service.get_campaign(session, campaign_id))
 
 
-@router.post("/{campaign_id}/purchases", status_code=201)
+@router.post("/campaigns/{campaign_id}/purchases", status_code=201)
 @idempotent
 async def buy_sets(
     campaign_id: str,
@@ -75,7 +84,7 @@ async def buy_sets(
     return PurchaseOut.of(purchase)
 
 
-@router.post("/{campaign_id}/applications", status_code=201)
+@router.post("/campaigns/{campaign_id}/applications", status_code=201)
 @idempotent
 async def apply(
     campaign_id: str,
@@ -90,7 +99,7 @@ async def apply(
     return ApplicationOut.of(campaign_id, application)
 
 
-@router.get("/{campaign_id}/lottery")
+@router.get("/campaigns/{campaign_id}/lottery")
 async def read_lottery(campaign_id: str, session: SessionDep, actor: AnyRole) -> LotteryOut:
     """The seed's hash; after the draw, the seed, every application and every round's
     winners: all that is needed to re-run the draw."""
@@ -98,7 +107,7 @@ async def read_lottery(campaign_id: str, session: SessionDep, actor: AnyRole) ->
     return LotteryOut.of(await service.lottery(session, campaign))
 
 
-@router.post("/{campaign_id}/lottery/draw", status_code=201)
+@router.post("/campaigns/{campaign_id}/lottery/draw", status_code=201)
 @idempotent
 async def draw_lottery(
     campaign_id: str,
@@ -110,7 +119,7 @@ async def draw_lottery(
     return LotteryOut.of(await service.draw_lottery(session, campaign, now=utc_now()))
 
 
-@router.post("/{campaign_id}/lottery/rounds", status_code=201)
+@router.post("/campaigns/{campaign_id}/lottery/rounds", status_code=201)
 @idempotent
 async def draw_next_round(
     campaign_id: str,
@@ -127,7 +136,7 @@ async def draw_next_round(
     return LotteryOut.of(drawn)
 
 
-@router.post("/{campaign_id}/benefit-payouts", status_code=201)
+@router.post("/campaigns/{campaign_id}/benefit-payouts", status_code=201)
 @idempotent
 async def pay_benefit(
     campaign_id: str,
@@ -141,7 +150,7 @@ async def pay_benefit(
     return BenefitPayoutOut.of(payout)
 
 
-@router.post("/{campaign_id}/budget-return", status_code=201)
+@router.post("/campaigns/{campaign_id}/budget-return", status_code=201)
 @idempotent
 async def return_budget(
     campaign_id: str,
@@ -154,12 +163,25 @@ async def return_budget(
     return BudgetReturnOut(campaign_id=campaign.id, returned=returned)
 
 
-@router.get("/{campaign_id}/report")
+@router.get("/campaigns/{campaign_id}/report")
 async def read_report(campaign_id: str, session: SessionDep, actor: CampaignReader) -> ReportOut:
     """Applications, winners, sets sold, points issued by lot, spent at local shops and at all
     shops, breakage and the budget."""
     campaign = await service.get_campaign(session, campaign_id)
     return ReportOut.of(await service.report(session, campaign))
+
+
+@router.get("/wallets/{wallet_id}/campaigns")
+async def read_wallet_campaigns(
+    wallet_id: str, session: SessionDep, actor: HolderOrOperator
+) -> WalletCampaignList:
+    """The campaigns of the wallet's region it may still join (those it is not eligible for
+    say why) or has a part in: their terms, the sets left, and the wallet's own standing
+    (sets applied for, the lottery's outcome, sets bought, spend-back earned, benefit paid)."""
+    found = await wallet_campaigns.wallet_campaigns(session, actor, wallet_id)
+    return WalletCampaignList(
+        wallet_id=wallet_id, campaigns=[WalletCampaignOut.of(view) for view in found]
+    )
 
 
 @register_router.post("")

@@ -7,11 +7,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from merchant import service
+from merchant.settlement import service as settlement
 from wallet_api.devices.service import decode_base64url
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import Operator, Staff, StaffOrOperator
 from wallet_api.http.schemas.merchants import (
+    MerchantAccountOut,
     MerchantCreate,
     MerchantOut,
     QrCodeOut,
@@ -42,6 +44,16 @@ async def read_merchant(
     merchant_id: str, session: SessionDep, actor: StaffOrOperator
 ) -> MerchantOut:
     return MerchantOut.of(await merchant_for(session, actor, merchant_id))
+
+
+@router.get("/{merchant_id}/account")
+async def read_account(
+    merchant_id: str, session: SessionDep, actor: StaffOrOperator
+) -> MerchantAccountOut:
+    """The shop's points (posted, held by payouts on their way, available), its region's payout
+    schedule with the next payout day, and its latest payouts with their batches' state."""
+    merchant = await merchant_for(session, actor, merchant_id)
+    return MerchantAccountOut.of(await settlement.shop_account(session, merchant))
 
 
 @router.post("/{merchant_id}/suspension")

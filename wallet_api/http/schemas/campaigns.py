@@ -21,9 +21,12 @@ from campaigns.domain import (
     Benefit,
     Campaign,
     Eligibility,
+    LotteryOutcome,
+    Phase,
     PremiumSets,
     ResidentRecord,
     SpendBack,
+    WalletCampaign,
     sets_within_budget,
 )
 from campaigns.service import Lottery
@@ -465,3 +468,133 @@ class ResidentRecordsCreate(BaseModel):
 
 class ResidentRecordsOut(BaseModel):
     recorded: int
+
+
+# --- a wallet's campaigns ------------------------------------------------------------------
+
+
+class PremiumSetsTerms(BaseModel):
+    price: int = Field(description="Yen a set costs, paid from the wallet's purchased points.")
+    points_per_set: int
+    restricted_points_per_set: int = Field(description="Of those, for local shops only.")
+    sets_per_person: int
+    sets_per_household: int | None
+    total_sets: int
+    applications_from: datetime | None = Field(description="Set only for a lottery.")
+    applications_until: datetime | None
+    sale_from: datetime = Field(description="In a lottery, the first round's purchase window.")
+    sale_until: datetime
+    valid_until: datetime = Field(description="The points expire then.")
+
+
+class SpendBackTerms(BaseModel):
+    rate_basis_points: int = Field(description="2000 gives 20% back.")
+    per_payment_cap: int
+    per_person_cap: int
+    earn_from: datetime
+    earn_until: datetime
+    valid_until: datetime = Field(description="The points earned expire then.")
+    local_shops_only: bool = Field(description="Whether the points earned are for local shops.")
+    merchant_size_classes: list[str] = Field(description="Shops that earn it; empty: any.")
+    merchant_categories: list[str] = Field(description="JSIC major groups; empty: any.")
+    merchant_districts: list[str] = Field(description="Empty: any.")
+
+
+class BenefitTerms(BaseModel):
+    points_per_person: int
+    payout_from: datetime
+    payout_until: datetime
+    valid_until: datetime = Field(description="The points paid out expire then.")
+    local_shops_only: bool
+
+
+def _terms_out(campaign: Campaign) -> PremiumSetsTerms | SpendBackTerms | BenefitTerms:
+    terms = campaign.terms
+    if isinstance(terms, PremiumSets):
+        return PremiumSetsTerms.model_validate(terms.as_json())
+    if isinstance(terms, SpendBack):
+        # The shops that earn it are the eligibility's to say.
+        return SpendBackTerms.model_validate({**campaign.eligibility.as_json(), **terms.as_json()})
+    return BenefitTerms.model_validate(terms.as_json())
+
+
+class LotteryStandingOut(BaseModel):
+    state: LotteryOutcome = Field(
+        description="`not_applied`, `not_drawn` (applied, the draw is to come), `won`, or "
+        "`not_won` (so far: a further round may still reach the application)."
+    )
+    won_sets: int | None = Field(description="Sets the wallet may buy, once won.")
+    purchase_from: datetime | None = Field(description="The winner's purchase window.")
+    purchase_until: datetime | None
+
+
+class StandingOut(BaseModel):
+    """The wallet's part: each field is null for the kinds it does not apply to."""
+
+    applied_sets: int | None = Field(description="A lottery's sets applied for; null: none.")
+    application_id: str | None = Field(description="To find the wallet in the published draw.")
+    lottery: LotteryStandingOut | None = Field(description="Null unless sold by lottery.")
+    sets_bought: int | None = Field(description="Premium sets bought so far.")
+    points_earned: int | None = Field(description="Spend-back earned, net of refunds.")
+    points_received: int | None = Field(description="A benefit: the points paid to the wallet.")
+
+
+class WalletCampaignOut(BaseModel):
+    id: str
+    kind: str
+    name: str
+    phase: Phase = Field(description="`upcoming`, `open` or `closed`.")
+    eligible: bool
+    not_eligible_reason: str | None = Field(description="Why the wallet may not take part.")
+    terms: PremiumSetsTerms | SpendBackTerms | BenefitTerms = Field(
+        description="What the resident needs to decide, by the campaign's `kind`."
+    )
+    sets_left: int | None = Field(description="Premium sets: the total less those sold.")
+    mine: StandingOut
+
+    @classmethod
+    def of(cls, view: WalletCampaign) -> WalletCampaignOut:
+        campaign, standing = view.campaign, view.standing
+        outcome = view.lottery
+        won = standing.won
+        lottery = (
+            None
+            if outcome is None
+            else LotteryStandingOut(
+                state=outcome,
+                won_sets=won.sets if won else None,
+                purchase_from=won.purchase_from if won else None,
+                purchase_until=won.purchase_until if won else None,
+            )
+        )
+        premium = isinstance(campaign.terms, PremiumSets)
+        return cls(
+            id=campaign.id,
+            kind=campaign.kind.value,
+            name=campaign.name,
+            phase=view.phase,
+            eligible=view.not_eligible is None,
+            not_eligible_reason=view.not_eligible,
+            terms=_terms_out(campaign),
+            sets_left=view.sets_left,
+            mine=StandingOut(
+                applied_sets=standing.application.sets if standing.application else None,
+                application_id=standing.application.id if standing.application else None,
+                lottery=lottery,
+                sets_bought=standing.sets_bought if premium else None,
+                points_earned=(
+                    (standing.points_earned or 0) if isinstance(campaign.terms, SpendBack) else None
+                ),
+                points_received=(
+                    (standing.points_received or 0) if isinstance(campaign.terms, Benefit) else None
+                ),
+            ),
+        )
+
+
+class WalletCampaignList(BaseModel):
+    wallet_id: str
+    campaigns: list[WalletCampaignOut] = Field(
+        description="Those the wallet may still join and those it has a part in; soonest "
+        "start first."
+    )

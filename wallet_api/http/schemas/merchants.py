@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,7 @@ from merchant.domain import (
     SizeClass,
 )
 from merchant.images import qr_png, qr_svg
+from merchant.settlement.service import ShopAccount
 from wallet_api.http.schemas.record import PublicKeyText, RecordOut
 
 _KANA = f"^[{ZENGIN_CHARACTERS}]{{1,30}}$"
@@ -187,4 +188,59 @@ class QrCodeOut(BaseModel):
             payload=payload,
             png_base64=base64.b64encode(qr_png(payload)).decode(),
             svg=qr_svg(payload),
+        )
+
+
+class PayoutScheduleOut(BaseModel):
+    payout_days: list[int] = Field(
+        description="Days of the month, as the region set them; a day the month lacks (31 in "
+        "April, 30 in February) falls on its last day."
+    )
+    next_payout_date: date | None = Field(
+        description="The first payout day from today (Asia/Tokyo) on. Its batch is made on the "
+        "night two days before: points earned after that wait for the following payout."
+    )
+
+
+class ShopPayoutOut(RecordOut):
+    id: str
+    batch_id: str
+    transfer_date: date = Field(description="When the bank transfer reaches the shop's account.")
+    amount: int = Field(description="Points redeemed, paid as as many yen: no fee.")
+    status: str = Field(description="`pending` until the bank answers, then `paid` or `failed`.")
+    result_code: str | None
+    resolved_at: datetime | None
+    batch_status: str = Field(
+        description="`pending` while any transfer of the batch awaits the bank, then `settled`."
+    )
+
+
+class MerchantAccountOut(BaseModel):
+    """The shop's points, its payout schedule and its latest payouts."""
+
+    merchant_id: str
+    currency: str
+    posted: int = Field(description="Points on the shop's account.")
+    pending: int = Field(description="Of those, held by payouts the bank has not answered yet.")
+    available: int = Field(description="Posted less pending: what the next payout would pay.")
+    payout_schedule: PayoutScheduleOut | None = Field(
+        description="Null until the region has a settlement account."
+    )
+    payouts: list[ShopPayoutOut] = Field(description="The latest 20, latest first.")
+
+    @classmethod
+    def of(cls, account: ShopAccount) -> MerchantAccountOut:
+        profile = account.profile
+        return cls(
+            merchant_id=account.merchant.id,
+            currency=account.merchant.profile.currency,
+            posted=account.posted,
+            pending=account.pending,
+            available=account.available,
+            payout_schedule=None
+            if profile is None
+            else PayoutScheduleOut(
+                payout_days=list(profile.payout_days), next_payout_date=account.next_payout_day
+            ),
+            payouts=[ShopPayoutOut.of(payout) for payout in account.payouts],
         )
