@@ -72,6 +72,8 @@ async def test_a_resident_pays_the_tills_code_through_the_camera(
     await resident.look("wallet-pay")
     await resident.page.get_by_role("button", name="カメラを使う").click()
     await expect(resident.page.locator("#confirm-text")).to_have_text(re.compile("1,200 pt"))
+    await expect(resident.page.locator("#shop-name")).to_have_text("会津ラーメン")
+    await expect(resident.page.locator("#shop-category")).to_have_text("飲食店")
     await resident.look("wallet-pay-confirm")
     await resident.page.get_by_role("button", name="支払う", exact=True).click()
     await resident.see("支払いが完了しました")

@@ -177,3 +177,23 @@ async def test_a_shop_sees_its_twenty_latest_payouts(api: Api) -> None:
     seen = await account(api, ramen)
     assert [p["batch_id"] for p in seen["payouts"]] == batches[::-1][:20]
     assert seen["available"] == 700
+
+
+async def test_a_payer_reads_the_shops_public_profile_before_paying(api: Api) -> None:
+    region = await new_region(api)
+    ramen = await shop(api, region)
+    resident = api.token(Role.RESIDENT)
+    profile = await api.get(f"/v1/merchants/{ramen.id}/profile", resident)
+    assert profile.status_code == 200, profile.text
+    assert profile.json() == {
+        "id": ramen.id,
+        "display_name": "会津ラーメン",
+        "mcc": "5812",
+        "jsic_major": "M",
+        "district": "Kitaaizu",
+        "size_class": "local",
+        "status": "active",
+    }
+    unknown = await api.get("/v1/merchants/m-nobody/profile", resident)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_merchant")
+    assert (await api.client.get(f"/v1/merchants/{ramen.id}/profile")).status_code == 401

@@ -11,12 +11,13 @@ from merchant.settlement import service as settlement
 from wallet_api.devices.service import decode_base64url
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.idempotency import idempotent
-from wallet_api.http.roles import Operator, Staff, StaffOrOperator
+from wallet_api.http.roles import AnyRole, Operator, Staff, StaffOrOperator
 from wallet_api.http.schemas.merchants import (
     MerchantAccountOut,
     MerchantCreate,
     MerchantOut,
     QrCodeOut,
+    ShopProfileOut,
     StatusChange,
     TerminalList,
     TerminalOut,
@@ -54,6 +55,13 @@ async def read_account(
     schedule with the next payout day, and its latest payouts with their batches' state."""
     merchant = await merchant_for(session, actor, merchant_id)
     return MerchantAccountOut.of(await settlement.shop_account(session, merchant))
+
+
+@router.get("/{merchant_id}/profile")
+async def shop_profile(merchant_id: str, session: SessionDep, actor: AnyRole) -> ShopProfileOut:
+    """What a payer sees of a shop before paying it: its name, category, district, whether it
+    is a local shop (local-only points are spent only at one) and whether it takes payments."""
+    return ShopProfileOut.of(await service.get_merchant(session, merchant_id))
 
 
 @router.post("/{merchant_id}/suspension")

@@ -136,6 +136,29 @@ class MerchantOut(BaseModel):
         )
 
 
+class ShopProfileOut(BaseModel):
+    id: str
+    display_name: str
+    mcc: str
+    jsic_major: str
+    district: str
+    size_class: SizeClass
+    status: str
+
+    @classmethod
+    def of(cls, merchant: Merchant) -> ShopProfileOut:
+        profile = merchant.profile
+        return cls(
+            id=profile.id,
+            display_name=profile.display_name,
+            mcc=profile.mcc,
+            jsic_major=profile.jsic_major,
+            district=profile.district,
+            size_class=profile.size_class,
+            status=merchant.status,
+        )
+
+
 class StatusChange(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

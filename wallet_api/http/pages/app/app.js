@@ -98,18 +98,18 @@ function renderBalance(balance, at) {
   const pending = document.getElementById("pending");
   pending.hidden = balance.pending === 0;
   pending.textContent = t("wallet.home.pending", { amount: points(balance.pending) });
+  // One warning a day on which points expire, however many lots end that day.
   const soon = Date.now() + EXPIRY_WARNING_DAYS * 86400 * 1000;
-  const warnings = balance.lots
-    .filter((lot) => lot.available > 0 && lot.expires_at && Date.parse(lot.expires_at) < soon)
-    .map((lot) =>
-      el("p", {
-        class: "notice warn",
-        text: t("wallet.home.expiring", {
-          amount: points(lot.available),
-          date: day(lot.expires_at),
-        }),
-      }),
-    );
+  const expiring = new Map();
+  for (const lot of balance.lots) {
+    if (lot.available > 0 && lot.expires_at && Date.parse(lot.expires_at) < soon) {
+      const date = day(lot.expires_at);
+      expiring.set(date, (expiring.get(date) || 0) + lot.available);
+    }
+  }
+  const warnings = [...expiring].map(([date, amount]) =>
+    el("p", { class: "notice warn", text: t("wallet.home.expiring", { amount: points(amount), date }) }),
+  );
   document.getElementById("expiring").replaceChildren(...warnings);
   const lots = balance.lots
     .filter((lot) => lot.posted > 0 || lot.available > 0)
@@ -221,19 +221,29 @@ async function scanned(text) {
     return false;
   }
   say(problem, "");
-  showConfirm(code);
+  try {
+    // The shop as the service knows it: its own name (the code holds a short one in ASCII).
+    const shop = await api("GET", `/v1/merchants/${encodeURIComponent(code.merchantId)}/profile`);
+    showConfirm(code, shop);
+  } catch (error) {
+    stopCamera();
+    say(problem, refusal(error));
+  }
   return true;
 }
 
-function showConfirm(code) {
+function showConfirm(code, shop) {
   stopCamera();
   // One key and one nonce per payment: pressing "pay" again after a lost answer repeats the
   // same request, and the service answers it once.
   state.pending = { code, key: newKey(), nonce: randomNonce() };
   document.getElementById("scan-step").hidden = true;
   document.getElementById("confirm-step").hidden = false;
-  document.getElementById("shop-name").textContent = code.name;
-  document.getElementById("shop-category").textContent = category(code.mcc);
+  document.getElementById("shop-name").textContent = shop.display_name;
+  document.getElementById("shop-category").textContent = category(shop.mcc);
+  document.getElementById("shop-size").textContent =
+    shop.size_class === "local" ? t("shop.pay.local") : t("shop.pay.chain");
+  if (shop.status !== "active") say(problem, t("wallet.pay.shop-closed"), "warn");
   document.getElementById("amount-field").hidden = code.dynamic;
   const expiry = document.getElementById("code-expiry");
   expiry.hidden = !code.expiresAt;
