@@ -176,6 +176,8 @@ class Person:
         """Open a page, be sent to the local sign-in, and sign in as a person would."""
         await self.open(path)
         await self.page.wait_for_url(re.compile(r"/signin/"))
+        await expect(self.page.locator("#local-form")).to_be_visible()
+        await self.check_accessible("signin")
         await self.page.get_by_label(re.compile("名前")).fill(subject)
         if merchant is not None:
             await self.page.get_by_label("お店の人として（レジ）").check()

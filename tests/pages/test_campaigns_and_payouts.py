@@ -11,8 +11,10 @@ from tests.pages.test_pay_loop import available, wallet_of
 from tests.wallet_api.http.api import Api, new_merchant, new_region
 from tests.wallet_api.http.test_campaigns import campaign
 from tests.wallet_api.http.test_charges import charge, shown_token
+from tests.wallet_api.http.test_lottery import until
 from tests.wallet_api.http.test_payments import payer, shop
 from tests.wallet_api.http.test_settlement import PROFILE
+from wallet_api.actor import Role
 
 
 async def test_a_resident_buys_premium_points_and_is_warned_before_they_expire(
@@ -103,3 +105,45 @@ async def test_a_shop_reads_its_balance_payout_days_and_payouts(api: Api, person
     await till.page.get_by_role("link", name="入金").click()
     await expect(till.page.locator("#money-available")).to_have_text("400円")
     till.assert_clean()
+
+
+async def test_a_resident_applies_for_a_lottery_and_buys_what_they_won(
+    api: Api, person: Launch
+) -> None:
+    region = await new_region(api)
+    now = datetime.now(UTC)
+    applications_until = now + timedelta(seconds=6)
+    campaign_id = await campaign(
+        api,
+        region,
+        name="抽選プレミアム",
+        total_sets=10,
+        applications_from=(now - timedelta(days=1)).isoformat(),
+        applications_until=applications_until.isoformat(),
+        sale_from=applications_until.isoformat(),
+        sale_until=(applications_until + timedelta(days=1)).isoformat(),
+    )
+    resident = await person()
+    name = await open_wallet_in_browser(resident, api, region, 20_000)
+    await resident.page.get_by_role("link", name="キャンペーン").click()
+    offer = resident.page.locator("article", has_text="抽選プレミアム")
+    await expect(offer).to_contain_text("抽選です。")
+    await offer.get_by_label("申し込むセット数").fill("2")
+    await offer.get_by_role("button", name="申し込む").click()
+    await expect(offer).to_contain_text("2 セット申し込みました。抽選の結果をお待ちください。")
+    await resident.look("wallet-lottery-applied")
+
+    await until(applications_until)
+    drawn = await api.post(
+        f"/v1/campaigns/{campaign_id}/lottery/draw", api.token(Role.CAMPAIGN_ADMIN)
+    )
+    assert drawn.status_code == 201, drawn.text
+    await resident.page.reload()
+    offer = resident.page.locator("article", has_text="抽選プレミアム")
+    await expect(offer).to_contain_text("当選しました。2 セット買えます")
+    await offer.get_by_label("買うセット数").fill("2")
+    await offer.get_by_role("button", name="買う").click()
+    await expect(offer).to_contain_text("2 セット買いました。")
+    await resident.look("wallet-lottery-won")
+    assert await available(api, name, await wallet_of(api, name)) == 25_000
+    resident.assert_clean()

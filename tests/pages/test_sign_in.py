@@ -87,3 +87,21 @@ async def test_a_resident_signs_in_with_the_citys_provider(
     )
     assert (refused.status, (await refused.json())["code"]) == (403, "local_sign_in_disabled")
     resident.assert_clean()
+
+
+async def test_the_local_sign_in_page_says_what_it_is(person: Launch) -> None:
+    someone = await person()
+    await someone.open("/signin/?next=/shop/")
+    notice = someone.page.locator("#local-notice")
+    await expect(notice).to_contain_text("試用のためのサインイン")
+    await expect(notice).to_contain_text("パスワードはありません")
+    # Coming from the till, the form offers the shop's staff first.
+    await expect(someone.page.get_by_label("お店の人として（レジ）")).to_be_checked()
+    await expect(someone.page.get_by_label("お店の番号")).to_be_visible()
+    await someone.look("signin")
+    await someone.page.get_by_role("button", name="サインインする").click()
+    await expect(someone.page.locator("#problem")).to_have_text(
+        "入力に誤りがあります。確かめてください。"
+    )
+    assert await someone.page.evaluate("location.pathname") == "/signin/"
+    someone.assert_clean()

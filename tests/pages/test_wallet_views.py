@@ -102,3 +102,21 @@ async def test_the_wallet_and_the_till_on_a_tablet(api: Api, person: Launch) -> 
     await open_wallet_in_browser(resident, api, region, 800)
     await resident.look("tablet-wallet-home")
     resident.assert_clean()
+
+
+async def test_a_resident_registers_a_new_phone_for_the_same_wallet(
+    api: Api, person: Launch
+) -> None:
+    region = await new_region(api)
+    old_phone = await person()
+    name = await open_wallet_in_browser(old_phone, api, region, 900)
+    new_phone = await person()
+    await new_phone.sign_in_locally("/app/", name)
+    await new_phone.see("この端末を登録します")
+    await new_phone.look("wallet-new-device")
+    await new_phone.page.get_by_role("button", name="この端末を登録する").click()
+    await expect(new_phone.page.locator("#available")).to_have_text("900 pt")
+    wallet_id = await wallet_of(api, name)
+    devices = await api.get(f"/v1/wallets/{wallet_id}/devices", api.token(Role.RESIDENT, name))
+    assert [d["status"] for d in devices.json()["devices"]] == ["active", "active"]
+    new_phone.assert_clean()
