@@ -99,6 +99,8 @@ async def test_the_till_takes_a_card_with_its_pin_and_a_wallets_shown_code(
     write_y4m(till_camera, frame_of(qr_png(issued.json()["qr_payload"], pixels_per_module=8)))
 
     await till.page.get_by_role("link", name="読み取る").click()
+    await till.see("お客様のコードを読み取る")
+    await till.look("shop-scan")
     await till.page.get_by_role("button", name="カメラを使う").click()
     pin = till.page.get_by_label("暗証番号（4けた）")
     await expect(pin).to_be_visible()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from tests.pages.conftest import TABLET, Launch, expect
-from tests.pages.test_counter_codes import open_wallet_in_browser
+from tests.pages.test_counter_codes import open_till, open_wallet_in_browser
 from tests.pages.test_pay_loop import wallet_of
-from tests.wallet_api.http.api import Api, new_region
+from tests.wallet_api.http.api import Api, new_merchant, new_region
 from wallet_api.actor import Role
 
 
@@ -101,7 +101,15 @@ async def test_the_wallet_and_the_till_on_a_tablet(api: Api, person: Launch) -> 
     resident = await person(viewport=TABLET)
     await open_wallet_in_browser(resident, api, region, 800)
     await resident.look("tablet-wallet-home")
+    shop_id, _ = await new_merchant(api, region)
+    till = await person(viewport=TABLET)
+    await open_till(till, shop_id)
+    await till.view("sell").get_by_label("金額（円）").fill("2480")
+    await till.page.get_by_role("button", name="QRコードを表示").click()
+    await expect(till.page.locator("#sale-code img")).to_be_visible()
+    await till.look("tablet-shop-sale-code")
     resident.assert_clean()
+    till.assert_clean()
 
 
 async def test_a_resident_registers_a_new_phone_for_the_same_wallet(
