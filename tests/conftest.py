@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from nacl.signing import SigningKey
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -135,17 +136,26 @@ async def api(database_url: URL) -> AsyncIterator[Api]:
         yield served
 
 
-@pytest.fixture
-async def live_url(api: Api, database_url: URL) -> AsyncIterator[str]:
-    """The same service on a real socket (uvicorn), for what needs real HTTP: event streams."""
+@asynccontextmanager
+async def listening(app: FastAPI) -> AsyncIterator[str]:
+    """The app on a real socket (uvicorn, in this event loop) until the block ends; its URL."""
     port = free_port()
-    app = create_app(
-        database_url, Settings(), token_verifier=api.issuer, platform_key=api.platform_key
-    )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn has no startup event to wait on
         await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await serving
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
+
+
+@pytest.fixture
+async def live_url(api: Api, database_url: URL) -> AsyncIterator[str]:
+    """The same service on a real socket (uvicorn), for what needs real HTTP: event streams."""
+    app = create_app(
+        database_url, Settings(), token_verifier=api.issuer, platform_key=api.platform_key
+    )
+    async with listening(app) as url:
+        yield url

@@ -4,7 +4,6 @@ no request to another host, no serious or critical axe-core finding, a screensho
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
@@ -14,7 +13,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import (
     Browser,
@@ -32,7 +30,7 @@ from playwright.async_api import (
 from sqlalchemy.engine import URL
 
 from ledger.config import Settings
-from tests.conftest import free_port
+from tests.conftest import listening
 from tests.pages.camera import blank
 from tests.wallet_api.http.api import Api
 from wallet_api.http.app import create_app
@@ -66,20 +64,14 @@ if not CHROMIUM.exists() and os.environ.get("CI"):
 @pytest.fixture(scope="session")
 async def service(api: Api, database_url: URL) -> AsyncIterator[str]:
     """The service on a real socket, with the local sign-in open, sharing the test API's keys."""
-    port = free_port()
     app = create_app(
         database_url,
         Settings(AIZU_LOCAL_SIGN_IN=True),
         token_verifier=api.issuer,
         platform_key=api.platform_key,
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn has no startup event to wait on
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await serving
+    async with listening(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -3,18 +3,16 @@ PKCE, the code exchanged by the service), and the local sign-in of the embedded 
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from oidc_provider_mock import User, run_server_in_thread
 from sqlalchemy.engine import URL
 
 from ledger.config import Settings
-from tests.conftest import free_port
+from tests.conftest import listening
 from tests.pages.conftest import Launch, expect
 from tests.wallet_api.http.api import Api, new_region
 from wallet_api.http.app import create_app
@@ -38,15 +36,9 @@ async def city_service(api: Api, database_url: URL, provider: str) -> AsyncItera
         AIZU_OIDC_CLIENT_ID="aizu",
         AIZU_OIDC_CLIENT_SECRET="the service's secret with the provider",
     )
-    port = free_port()
     app = create_app(database_url, settings, platform_key=api.platform_key)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn has no startup event to wait on
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await serving
+    async with listening(app) as url:
+        yield url
 
 
 async def test_a_resident_signs_in_with_the_citys_provider(

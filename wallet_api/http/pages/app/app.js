@@ -16,11 +16,13 @@ import {
   el,
   points,
   refusal,
+  requireAmount,
   say,
   setUpHeader,
   showView,
   t,
   translate,
+  typedAmount,
 } from "/static/ui.js";
 
 const EXPIRY_WARNING_DAYS = 30;
@@ -258,10 +260,7 @@ function showConfirm(code, shop) {
 function enteredAmount() {
   const code = state.pending.code;
   if (code.dynamic) return code.amount;
-  const text = document.getElementById("amount").value.trim().replace(/[０-９]/g, (d) =>
-    String.fromCharCode(d.charCodeAt(0) - 0xfee0),
-  );
-  return /^[0-9]{1,9}$/.test(text) && Number(text) > 0 ? Number(text) : null;
+  return typedAmount(document.getElementById("amount"));
 }
 
 function updateConfirmText() {
@@ -276,16 +275,9 @@ function randomNonce() {
 }
 
 async function pay() {
-  const amount = enteredAmount();
-  const input = document.getElementById("amount");
-  if (!amount) {
-    input.setAttribute("aria-invalid", "true");
-    say(problem, t("wallet.pay.amount-invalid"));
-    input.focus();
-    return;
-  }
-  input.removeAttribute("aria-invalid");
   const { code, key, nonce } = state.pending;
+  const amount = code.dynamic ? code.amount : requireAmount(document.getElementById("amount"), problem);
+  if (amount === null) return;
   const intent = {
     wallet_id: state.wallet.id,
     device_id: state.device.deviceId,

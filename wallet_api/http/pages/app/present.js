@@ -4,7 +4,7 @@
 
 import { base64url, intentBytes, sign } from "/static/keys.js";
 import { qrImage } from "/static/qr.js";
-import { points, say, showView, t } from "/static/ui.js";
+import { points, requireAmount, say, showView, t } from "/static/ui.js";
 
 const LIFETIME_SECONDS = 120;
 const ANY_SHOP = "any-shop";
@@ -52,15 +52,8 @@ export function setUpPresent(context) {
   document.getElementById("present-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     say(context.problem, "");
-    const input = document.getElementById("present-limit");
-    const text = input.value.trim();
-    if (!/^[0-9]{1,9}$/.test(text) || Number(text) <= 0) {
-      input.setAttribute("aria-invalid", "true");
-      say(context.problem, t("wallet.pay.amount-invalid"));
-      return;
-    }
-    input.removeAttribute("aria-invalid");
-    await showCode(context, Number(text));
+    const limit = requireAmount(document.getElementById("present-limit"), context.problem);
+    if (limit !== null) await showCode(context, limit);
   });
   document.getElementById("present-again").addEventListener("click", showPresent);
 }

@@ -4,7 +4,7 @@
 
 import { api } from "/static/api.js";
 import { qrImage } from "/static/qr.js";
-import { refusal, say, showView, t, yen } from "/static/ui.js";
+import { refusal, requireAmount, say, showView, t, yen } from "/static/ui.js";
 
 export function showTopup(context) {
   const wallet = context.state.wallet;
@@ -19,17 +19,11 @@ export function setUpTopup(context) {
   document.getElementById("bank-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     say(context.problem, "");
-    const input = document.getElementById("bank-amount");
-    const text = input.value.trim();
-    if (!/^[0-9]{1,9}$/.test(text) || Number(text) <= 0) {
-      input.setAttribute("aria-invalid", "true");
-      say(context.problem, t("wallet.pay.amount-invalid"));
-      return;
-    }
-    input.removeAttribute("aria-invalid");
+    const amount = requireAmount(document.getElementById("bank-amount"), context.problem);
+    if (amount === null) return;
     try {
       const topup = await api("POST", `/v1/wallets/${context.state.wallet.id}/bank-topups`, {
-        amount: Number(text),
+        amount,
       });
       document.getElementById("bank-reference").hidden = false;
       document.getElementById("reference").textContent = topup.reference;

@@ -2,7 +2,7 @@
 // keep circulating in the region instead of being paid out in yen.
 
 import { api } from "/static/api.js";
-import { refusal, say, showView, t, yen } from "/static/ui.js";
+import { refusal, requireAmount, say, showView, t, yen } from "/static/ui.js";
 
 export function showB2b() {
   showView("b2b");
@@ -13,21 +13,15 @@ export function setUpB2b(context) {
     event.preventDefault();
     say(context.problem, "");
     const to = document.getElementById("b2b-to").value.trim();
-    const amountInput = document.getElementById("b2b-amount");
-    const text = amountInput.value.trim();
-    if (!/^[0-9]{1,9}$/.test(text) || Number(text) <= 0) {
-      amountInput.setAttribute("aria-invalid", "true");
-      say(context.problem, t("wallet.pay.amount-invalid"));
-      return;
-    }
-    amountInput.removeAttribute("aria-invalid");
+    const amount = requireAmount(document.getElementById("b2b-amount"), context.problem);
+    if (amount === null) return;
     try {
       await api("POST", `/v1/merchants/${context.state.merchant.id}/b2b-payments`, {
         to_merchant: to,
-        amount: Number(text),
+        amount,
         description: document.getElementById("b2b-note").value.trim(),
       });
-      say(context.problem, t("shop.b2b.done", { amount: t("yen", { amount: yen(Number(text)) }), to }), "ok");
+      say(context.problem, t("shop.b2b.done", { amount: t("yen", { amount: yen(amount) }), to }), "ok");
       event.target.reset();
     } catch (error) {
       say(context.problem, refusal(error));

@@ -3,7 +3,7 @@
 
 import { api } from "/static/api.js";
 import { Scanner } from "/static/qr.js";
-import { chime, points, refusal, say, showView, t, time, yen } from "/static/ui.js";
+import { chime, points, refusal, requireAmount, say, showView, t, time, yen } from "/static/ui.js";
 
 const CARD_PREFIX = "AIZUCARD1:";
 let scanner = null;
@@ -79,15 +79,8 @@ export function setUpScan(context) {
   document.getElementById("charge-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     say(context.problem, "");
-    const amountInput = document.getElementById("charge-amount");
-    const text = amountInput.value.trim();
-    if (!/^[0-9]{1,9}$/.test(text) || Number(text) <= 0) {
-      amountInput.setAttribute("aria-invalid", "true");
-      say(context.problem, t("wallet.pay.amount-invalid"));
-      return;
-    }
-    amountInput.removeAttribute("aria-invalid");
-    const amount = Number(text);
+    const amount = requireAmount(document.getElementById("charge-amount"), context.problem);
+    if (amount === null) return;
     const merchant = context.state.merchant.id;
     try {
       const receipt = shown.card

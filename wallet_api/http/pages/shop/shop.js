@@ -13,6 +13,7 @@ import {
   chime,
   el,
   refusal,
+  requireAmount,
   say,
   setUpHeader,
   showView,
@@ -51,11 +52,6 @@ document.getElementById("register-form").addEventListener("submit", async (event
 });
 
 // --- a sale ---------------------------------------------------------------------------------
-
-function saleAmount() {
-  const text = document.getElementById("sale-amount").value.trim();
-  return /^[0-9]{1,9}$/.test(text) && Number(text) > 0 ? Number(text) : null;
-}
 
 async function showSale(amount) {
   const expiresAt = new Date(Date.now() + CODE_LIFETIME_SECONDS * 1000);
@@ -125,14 +121,8 @@ function paymentArrived(payment) {
 document.getElementById("sell-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   say(problem, "");
-  const amount = saleAmount();
-  const input = document.getElementById("sale-amount");
-  if (!amount) {
-    input.setAttribute("aria-invalid", "true");
-    say(problem, t("wallet.pay.amount-invalid"));
-    return;
-  }
-  input.removeAttribute("aria-invalid");
+  const amount = requireAmount(document.getElementById("sale-amount"), problem);
+  if (amount === null) return;
   try {
     await showSale(amount);
   } catch (error) {
@@ -265,12 +255,8 @@ function paymentItem(payment) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       say(problem, "");
-      const amount = /^[0-9]{1,9}$/.test(input.value.trim()) ? Number(input.value.trim()) : 0;
-      if (amount <= 0) {
-        input.setAttribute("aria-invalid", "true");
-        say(problem, t("wallet.pay.amount-invalid"));
-        return;
-      }
+      const amount = requireAmount(input, problem);
+      if (amount === null) return;
       try {
         const refund = await api("POST", `/v1/payments/${payment.id}/refunds`, { amount });
         state.payments.set(payment.id, refund.payment);

@@ -63,6 +63,26 @@ export function time(value) {
   }).format(new Date(value));
 }
 
+// The whole number of yen or points typed in `input` (full-width digits too, as a Japanese
+// keyboard gives them), or null when it is not one above zero.
+export function typedAmount(input) {
+  const text = input.value.trim().replace(/[０-９]/g, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0));
+  return /^[0-9]{1,9}$/.test(text) && Number(text) > 0 ? Number(text) : null;
+}
+
+// The amount typed in `input`, or null after marking the field and saying what is wrong.
+export function requireAmount(input, problem) {
+  const amount = typedAmount(input);
+  if (amount === null) {
+    input.setAttribute("aria-invalid", "true");
+    say(problem, t("wallet.pay.amount-invalid"));
+    input.focus();
+  } else {
+    input.removeAttribute("aria-invalid");
+  }
+  return amount;
+}
+
 // A refusal in plain words: the message for its stable code, else a general one.
 export function refusal(error) {
   if (error instanceof ApiError) {
