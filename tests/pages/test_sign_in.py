@@ -97,3 +97,18 @@ async def test_the_local_sign_in_page_says_what_it_is(person: Launch) -> None:
     )
     assert await someone.page.evaluate("location.pathname") == "/signin/"
     someone.assert_clean()
+
+
+async def test_each_page_tells_someone_signed_in_for_the_other(person: Launch) -> None:
+    staff = await person()
+    await staff.sign_in_locally("/shop/", "staff-of-nowhere", merchant="m-nowhere")
+    await staff.open("/app/")
+    await expect(staff.page.locator("#problem")).to_contain_text("いまのサインインでは使えません")
+    resident = await person()
+    await resident.sign_in_locally("/app/", "hanako-elsewhere")
+    await resident.open("/shop/")
+    await expect(resident.page.locator("#problem")).to_have_text(
+        "この画面はお店のレジです。お店の人としてサインインしてください。"
+    )
+    await resident.check_accessible("shop-not-staff")
+    resident.assert_clean()

@@ -71,6 +71,7 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
     watchdog.start()
     bound = f"http://{host or settings.host}:{port or settings.port}"
     click.echo(f"The service: {bound} (its API, with examples to try, at {bound}/docs)")
+    click.echo(f"The wallet: {bound}/app/  The shop's till: {bound}/shop/")
     if not settings.oidc_issuer:
         click.echo(
             "A token to try it with: .venv/bin/aizu token issue --role operator --subject ops-1"

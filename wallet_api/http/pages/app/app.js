@@ -438,6 +438,12 @@ async function start() {
     signIn();
     return;
   }
+  if (!session.roles.includes("resident") && !session.roles.includes("visitor")) {
+    // Signed in as a shop's staff, say: the wallet is not theirs to use.
+    say(problem, t("wallet.not-holder"), "warn");
+    showView("none");
+    return;
+  }
   const { wallets } = await api("GET", "/v1/wallets");
   const open = wallets.filter((wallet) => wallet.status === "open" || wallet.status === "active");
   if (open.length === 0) {

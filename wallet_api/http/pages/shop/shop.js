@@ -325,8 +325,9 @@ async function start() {
     signIn();
     return;
   }
-  if (!session.merchant) {
-    say(problem, t("refusal.forbidden"));
+  if (!session.merchant || !session.roles.includes("merchant_staff")) {
+    say(problem, t("shop.not-staff"), "warn");
+    showView("none");
     return;
   }
   state.merchant = await api("GET", `/v1/merchants/${session.merchant}`);

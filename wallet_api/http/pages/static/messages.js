@@ -15,6 +15,8 @@ export const MESSAGES = {
     "retry": "もう一度",
 
     "wallet.title": "会津ポイント",
+    "wallet.not-holder": "この画面は住民・旅行者のウォレットです。いまのサインインでは使えません。サインアウトして、もう一度サインインしてください。",
+    "shop.not-staff": "この画面はお店のレジです。お店の人としてサインインしてください。",
     "wallet.tab.home": "残高",
     "wallet.tab.pay": "支払う",
     "wallet.tab.present": "コードを見せる",
@@ -314,6 +316,8 @@ export const MESSAGES = {
     "retry": "Try again",
 
     "wallet.title": "Aizu points",
+    "wallet.not-holder": "This page is a resident's or visitor's wallet, not for the account you signed in with. Sign out and sign in again.",
+    "shop.not-staff": "This page is a shop's till. Sign in as the shop's staff.",
     "wallet.tab.home": "Balance",
     "wallet.tab.pay": "Pay",
     "wallet.tab.present": "Show my code",

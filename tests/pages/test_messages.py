@@ -1,0 +1,75 @@
+"""The pages' words: every message in both languages, and a plain-word message for every
+refusal a resident or a shop can meet on them."""
+
+from __future__ import annotations
+
+import re
+
+from campaigns.domain import CampaignKind
+from ledger.domain import LotKind, Restriction
+from wallet_api.http.problems import STATUS_BY_CODE
+from wallet_api.http.web_packages import PAGES
+
+# What the wallet and the till can be refused with (the payment, top-up, campaign, card and
+# session endpoints they call); operators' and auditors' refusals are for pages of their own.
+REFUSALS_ON_THESE_PAGES = {
+    "insufficient_funds", "qr_expired", "qr_reused", "qr_bad_signature", "qr_bad_crc",
+    "qr_malformed", "qr_not_ours", "qr_merchant_mismatch", "merchant_suspended",
+    "unknown_merchant", "terminal_revoked", "device_revoked", "unknown_device", "bad_signature",
+    "stale_intent", "replayed_intent", "wallet_closed", "rate_limited", "balance_cap_exceeded",
+    "daily_topup_limit_exceeded", "intent_mismatch", "refund_exceeds_payment", "wrong_pin",
+    "card_locked", "card_blocked", "unknown_card", "not_eligible", "sold_out",
+    "personal_cap_reached", "household_cap_reached", "outside_sale_window",
+    "outside_application_window", "already_applied", "not_a_winner", "invalid_amount",
+    "validation_error", "forbidden", "unauthenticated", "cross_site_request",
+    "service_unavailable", "ledger_busy", "idempotency_conflict", "local_sign_in_disabled",
+}  # fmt: skip
+
+
+def messages() -> dict[str, set[str]]:
+    source = (PAGES / "static" / "messages.js").read_text()
+    japanese, english = source.split("\n  en: {", 1)
+    key = re.compile(r'^\s+"([a-z0-9_.-]+)":', re.MULTILINE)
+    return {"ja": set(key.findall(japanese)), "en": set(key.findall(english))}
+
+
+def test_every_message_is_in_both_languages() -> None:
+    found = messages()
+    assert len(found["ja"]) > 200
+    assert found["ja"] - found["en"] == set()
+    assert found["en"] - found["ja"] == set()
+
+
+def test_every_refusal_the_pages_can_meet_is_said_in_plain_words() -> None:
+    known = set(STATUS_BY_CODE) | {"validation_error"}
+    assert known >= REFUSALS_ON_THESE_PAGES, REFUSALS_ON_THESE_PAGES - known
+    said = {key.removeprefix("refusal.") for key in messages()["ja"] if key.startswith("refusal.")}
+    assert REFUSALS_ON_THESE_PAGES - said == set()
+
+
+def test_every_key_a_page_asks_for_exists() -> None:
+    asked: set[str] = set()
+    for script in PAGES.glob("*/*.js"):
+        asked |= set(re.findall(r'\bt\("([a-z0-9_.-]+)"', script.read_text()))
+    for page in PAGES.glob("*/*.html"):
+        asked |= set(
+            re.findall(
+                r'data-i18n(?:-label|-title|-placeholder)?="([a-z0-9_.-]+)"', page.read_text()
+            )
+        )
+    # A key ending in "." is a prefix the page completes with a value from the API.
+    prefixes = {key for key in asked if key.endswith(".")}
+    assert asked - prefixes - messages()["ja"] == set()
+    completed = {
+        "lot.": [kind.value for kind in LotKind],
+        "lot.premium.": [restriction.value for restriction in Restriction],
+        "campaign.kind.": [kind.value for kind in CampaignKind],
+        "campaign.phase.": ["upcoming", "open", "closed"],
+        "shop.method.": ["mpm_dynamic", "mpm_static", "cpm", "card"],
+        "shop.money.status.": ["pending", "paid", "failed"],
+        # A kind of entry without a word of its own is shown as "other".
+        "entry.": ["payment", "refund", "topup", "premium_purchase", "benefit", "spend_back"],
+    }
+    assert prefixes == set(completed)
+    for prefix, values in completed.items():
+        assert {prefix + value for value in values} - messages()["ja"] == set(), prefix
