@@ -75,6 +75,13 @@ async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign | No
     return _campaign(row) if row else None
 
 
+async def campaign_names(session: AsyncSession, campaign_ids: list[str]) -> dict[str, str]:
+    result = await session.execute(
+        text("SELECT id, name FROM campaigns WHERE id = ANY(:ids)"), {"ids": campaign_ids}
+    )
+    return {row.id: row.name for row in result}
+
+
 async def set_budget_returned(session: AsyncSession, campaign_id: str, entry_id: int) -> None:
     await session.execute(
         text("UPDATE campaigns SET budget_returned_entry_id = :entry WHERE id = :id"),

@@ -123,6 +123,11 @@ async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign:
     return campaign
 
 
+async def campaign_names(session: AsyncSession, campaign_ids: list[str]) -> dict[str, str]:
+    """The campaigns' names by id (those that exist)."""
+    return await repository.campaign_names(session, campaign_ids)
+
+
 TermsT = TypeVar("TermsT", PremiumSets, SpendBack, Benefit)
 
 

@@ -42,6 +42,13 @@ async def insert_counter(
     return _counter(row) if row else None
 
 
+async def counter_names(session: AsyncSession, counter_ids: list[str]) -> dict[str, str]:
+    result = await session.execute(
+        text("SELECT id, name FROM counters WHERE id = ANY(:ids)"), {"ids": counter_ids}
+    )
+    return {row.id: row.name for row in result}
+
+
 async def get_counter(session: AsyncSession, counter_id: str) -> Counter | None:
     row = (
         await session.execute(

@@ -85,6 +85,11 @@ async def get_counter(session: AsyncSession, counter_id: str) -> Counter:
     return counter
 
 
+async def counter_names(session: AsyncSession, counter_ids: list[str]) -> dict[str, str]:
+    """The counters' names by id (those that exist)."""
+    return await repository.counter_names(session, counter_ids)
+
+
 async def open_shift(session: AsyncSession, counter_id: str, *, cashier: str) -> Shift:
     counter = await get_counter(session, counter_id)
     shift = await repository.open_shift(

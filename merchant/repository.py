@@ -102,6 +102,13 @@ async def insert_merchant(
     return _merchant(row) if row else None
 
 
+async def display_names(session: AsyncSession, merchant_ids: list[str]) -> dict[str, str]:
+    result = await session.execute(
+        text("SELECT id, display_name FROM merchants WHERE id = ANY(:ids)"), {"ids": merchant_ids}
+    )
+    return {row.id: row.display_name for row in result}
+
+
 async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant | None:
     row = (
         await session.execute(

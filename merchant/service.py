@@ -122,6 +122,11 @@ async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant:
     return merchant
 
 
+async def display_names(session: AsyncSession, merchant_ids: list[str]) -> dict[str, str]:
+    """The shops' display names by id (those that exist)."""
+    return await repository.display_names(session, merchant_ids)
+
+
 async def register_terminal(
     session: AsyncSession, merchant: Merchant, *, label: str, public_key: bytes
 ) -> Terminal:

@@ -95,7 +95,12 @@ async def test_a_resident_pays_the_tills_code_through_the_camera(
     assert await available(api, resident_name, wallet_id) == 4_000
 
     await resident.page.get_by_role("link", name="履歴").click()
-    await expect(resident.page.locator("#history li")).to_have_count(3)
+    entries = resident.page.locator("#history li")
+    await expect(entries).to_have_count(3)
+    await expect(entries.nth(0)).to_contain_text("返金")
+    await expect(entries.nth(0)).to_contain_text("会津ラーメン")
+    await expect(entries.nth(1)).to_contain_text("−1,200 pt")
+    await expect(entries.nth(2)).to_contain_text("Window 1")
     await resident.look("wallet-history")
     till.assert_clean()
     resident.assert_clean()

@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns import service as campaigns
+from city_hall import service as city_hall
 from city_hall.domain import Counter
 from ledger import service as ledger
 from ledger.domain import (
@@ -28,6 +30,7 @@ from ledger.domain import (
     transfer_lines,
     utc_now,
 )
+from merchant import service as merchants
 from wallet_api.actor import Actor, Role
 from wallet_api.errors import (
     AlreadyExists,
@@ -222,6 +225,32 @@ async def wallet_history(
     return await ledger.holder_history(
         session, wallet.id, wallet.currency, limit=limit, before_entry_id=before_entry_id
     )
+
+
+# Accounts of the other side that people know by a name: a shop, a city counter, a campaign.
+_NAMED_ACCOUNTS = {
+    "merchant": merchants.display_names,
+    "counter": city_hall.counter_names,
+    "campaign": campaigns.campaign_names,
+}
+
+
+async def other_sides(session: AsyncSession, entries: list[HolderEntry]) -> dict[int, str]:
+    """The name of each entry's other side, where it is a shop, a counter or a campaign (the
+    entry id to the name; one query a kind of account, whatever the number of entries)."""
+    wanted: dict[int, tuple[str, str]] = {}
+    for entry in entries:
+        for leg in entry.counterparties:
+            kind, _, rest = leg.account_code.partition(":")
+            if kind in _NAMED_ACCOUNTS:
+                wanted[entry.entry_id] = (kind, rest.split(":", 1)[0])
+                break
+    names: dict[tuple[str, str], str] = {}
+    for kind, lookup in _NAMED_ACCOUNTS.items():
+        ids = sorted({id_ for k, id_ in wanted.values() if k == kind})
+        if ids:
+            names |= {(kind, id_): name for id_, name in (await lookup(session, ids)).items()}
+    return {entry_id: names[key] for entry_id, key in wanted.items() if key in names}
 
 
 # --- top-ups ------------------------------------------------------------------------------

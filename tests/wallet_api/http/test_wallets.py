@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.ledger.books import assert_books_ok
 from tests.wallet_api.http.api import Api, new_region, open_wallet, top_up
+from tests.wallet_api.http.test_campaigns import buy, campaign
+from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
 from wallet_api.actor import Role
 
 
@@ -159,3 +161,21 @@ async def test_bank_transfer_top_up_is_pending_until_confirmed(api: Api) -> None
     assert refused.json()["status"] == "refused"
     balance = (await api.get(f"/v1/wallets/{wallet_id}/balance", resident)).json()
     assert balance["posted"] == 3_000
+
+
+async def test_history_names_the_shop_the_counter_and_the_campaign_on_the_other_side(
+    api: Api,
+) -> None:
+    region = await new_region(api)
+    campaign_id = await campaign(api, region, name="会津応援プレミアム")
+    resident = await payer(api, region, funds=20_000)
+    assert (await buy(api, campaign_id, resident.wallet_id, resident.headers)).status_code == 201
+    ramen = await shop(api, region)
+    paid = await pay(api, resident, dynamic_code(ramen, 1_000), payee=ramen.id, amount=1_000)
+    assert paid.status_code == 201, paid.text
+    history = (await api.get(f"/v1/wallets/{resident.wallet_id}/history", resident.headers)).json()
+    assert [(e["kind"], e["other_side"]) for e in history["entries"]] == [
+        ("payment", "会津ラーメン"),
+        ("premium_purchase", "会津応援プレミアム"),
+        ("topup", "Window 1"),
+    ]

@@ -181,8 +181,9 @@ async def read_history(
     """Entries that moved the wallet, newest first, with the lots used and the other side."""
     wallet = await service.wallet_for(session, actor, wallet_id)
     entries = await service.wallet_history(session, wallet, limit=limit, before_entry_id=before)
+    names = await service.other_sides(session, entries)
     return HistoryOut(
-        entries=[HistoryEntryOut.of(entry) for entry in entries],
+        entries=[HistoryEntryOut.of(entry, names.get(entry.entry_id)) for entry in entries],
         next_before=entries[-1].entry_id if len(entries) == limit else None,
     )
 

@@ -160,9 +160,12 @@ class HistoryEntryOut(BaseModel):
     amount: int = Field(description="The net change to the wallet.")
     lots: list[LegOut] = Field(description="The wallet's lots this entry moved.")
     counterparties: list[LegOut]
+    other_side: str | None = Field(
+        description="The name of the other side when it is a shop, a counter or a campaign."
+    )
 
     @classmethod
-    def of(cls, entry: HolderEntry) -> HistoryEntryOut:
+    def of(cls, entry: HolderEntry, other_side: str | None = None) -> HistoryEntryOut:
         return cls(
             entry_id=entry.entry_id,
             kind=entry.kind.value,
@@ -171,6 +174,7 @@ class HistoryEntryOut(BaseModel):
             amount=entry.amount,
             lots=[LegOut.of(leg) for leg in entry.own],
             counterparties=[LegOut.of(leg) for leg in entry.counterparties],
+            other_side=other_side,
         )
 
 

@@ -14,6 +14,7 @@ import {
   dateTime,
   day,
   el,
+  language,
   points,
   refusal,
   requireAmount,
@@ -148,8 +149,12 @@ async function showHome() {
 // --- history --------------------------------------------------------------------------------
 
 function entryItem(entry) {
-  const label = t("entry." + entry.kind) === "entry." + entry.kind ? t("entry.other") : t("entry." + entry.kind);
+  const key = "entry." + entry.kind;
+  const label = t(key) === key ? t("entry.other") : t(key);
   const amount = entry.amount > 0 ? "+" + points(entry.amount) : "−" + points(-entry.amount);
+  // The other side by its name (a shop, a counter, a campaign); the service's own wording of
+  // the entry only in English, which it is written in.
+  const other = entry.other_side || (language() === "en" ? entry.description : null);
   return el(
     "li",
     { class: "row" },
@@ -157,8 +162,8 @@ function entryItem(entry) {
       "span",
       {},
       el("strong", { text: label }),
-      el("br"),
-      entry.description,
+      other ? el("br") : null,
+      other,
       el("br"),
       el("span", { class: "quiet", text: dateTime(entry.recorded_at) }),
     ),
