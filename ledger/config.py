@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # The service as the provider's client, for browsers signing in (authorization code + PKCE).
     oidc_client_id: str = Field(default="aizu", alias="AIZU_OIDC_CLIENT_ID")
     oidc_client_secret: str | None = Field(default=None, alias="AIZU_OIDC_CLIENT_SECRET")
+    # The service's origin as browsers reach it (https://pay.city.example), behind a proxy:
+    # the session cookie's Secure flag, the sign-in callback and the same-origin check use it.
+    public_url: str | None = Field(default=None, alias="AIZU_PUBLIC_URL")
     # The local sign-in page (anyone, no password): unset means open on the embedded default
     # without a provider only. Never open while AIZU_OIDC_ISSUER is set.
     local_sign_in: bool | None = Field(default=None, alias="AIZU_LOCAL_SIGN_IN")
@@ -52,6 +55,17 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def public_origin(self) -> str | None:
+        """`AIZU_PUBLIC_URL` as an origin: scheme and host (and port), lower case."""
+        if not self.public_url:
+            return None
+        scheme, _, rest = self.public_url.partition("://")
+        host = rest.split("/", 1)[0]
+        if scheme not in ("http", "https") or not host:
+            raise ValueError("AIZU_PUBLIC_URL must be an http(s) URL such as https://pay.example")
+        return f"{scheme}://{host}".lower()
 
     @property
     def local_sign_in_open(self) -> bool:

@@ -4,14 +4,26 @@ and what a resident reads when a payment is refused."""
 
 from __future__ import annotations
 
+import csv
+import re
 import secrets
 from pathlib import Path
+
+from playwright.async_api import Route
 
 from merchant.images import qr_png
 from tests.pages.camera import frame_of, write_y4m
 from tests.pages.conftest import Launch, Person, expect
 from tests.pages.test_pay_loop import available, wallet_of
 from tests.wallet_api.http.api import Api, Region, new_merchant, new_region, open_wallet, top_up
+
+# Paper sizes in PDF points (1/72 inch), as a PDF's MediaBox states them.
+A5, A6 = (420, 595), (298, 420)
+
+
+def page_sizes(pdf: bytes) -> list[tuple[int, int]]:
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)
+    return [(round(float(width)), round(float(height))) for width, height in boxes]
 
 
 async def open_till(till: Person, shop_id: str) -> None:
@@ -48,9 +60,10 @@ async def test_a_printed_code_is_paid_with_the_amount_the_resident_types(
     await expect(printed).to_be_visible()
     await expect(till.page.locator("#print-name")).to_have_text("会津ラーメン")
     await till.look("shop-print")
-    await till.page.emulate_media(media="print")
-    await till.page.pdf(path=str(tmp_path / "a5.pdf"))  # the sheet as the printer gets it
-    await till.page.emulate_media(media="screen")
+    # The sheet as the printer gets it: one page of A5, or of A6 when chosen.
+    assert page_sizes(await till.page.pdf(prefer_css_page_size=True)) == [A5]
+    await till.page.get_by_label("A6").check()
+    assert page_sizes(await till.page.pdf(prefer_css_page_size=True)) == [A6]
     write_y4m(camera, frame_of(await printed.screenshot()))
 
     await resident.page.get_by_role("link", name="支払う").click()
@@ -71,12 +84,42 @@ async def test_a_printed_code_is_paid_with_the_amount_the_resident_types(
     await expect(resident.page.locator("#confirm-text")).to_have_text(
         "800 pt を支払います。よろしいですか。"
     )
+    # The service takes the payment, but the phone loses the answer (a tunnel, a dead cell).
+    answered: list[int] = []
+
+    async def lose_the_first_answer(route: Route) -> None:
+        if answered:
+            await route.continue_()
+            return
+        answered.append((await route.fetch()).status)
+        await route.abort("connectionreset")
+
+    await resident.page.route("**/v1/payments", lose_the_first_answer)
+    await resident.page.get_by_role("button", name="支払う", exact=True).click()
+    await expect(resident.page.locator("#problem")).to_contain_text("インターネットにつながって")
+    assert answered == [201]
+    assert await available(api, name, await wallet_of(api, name)) == 2_200
+    # While the outcome is unknown the amount stays as sent; pressing again asks once more
+    # with the same key, and the service answers with the payment it took: taken once.
+    assert await amount.evaluate("input => input.readOnly")
     await resident.page.get_by_role("button", name="支払う", exact=True).click()
     await resident.see("支払いが完了しました")
+    resident.console_errors.remove(
+        next(e for e in resident.console_errors if "ERR_CONNECTION_RESET" in e)
+    )
     await expect(resident.page.locator("#done-left")).to_have_text("残り 2,200 pt")
     # The till hears it too, though it showed no code for it.
     await till.page.get_by_role("link", name="今日の売上").click()
     await expect(till.page.locator("#today-total")).to_have_text("合計 800円（1件）")
+    async with till.page.expect_download() as downloading:
+        await till.page.get_by_role("button", name="売上をCSVで保存").click()
+    download = await downloading.value
+    assert download.suggested_filename.startswith(f"sales-{shop_id}-")
+    await download.save_as(tmp_path / "sales.csv")
+    with (tmp_path / "sales.csv").open(encoding="utf-8-sig", newline="") as sales:
+        rows = list(csv.reader(sales))
+    assert rows[0] == ["payment_id", "time", "method", "amount", "refunded", "net"]
+    assert [row[2:] for row in rows[1:]] == [["mpm_static", "800", "0", "800"]]
     assert await available(api, name, await wallet_of(api, name)) == 2_200
     till.assert_clean()
     resident.assert_clean(409)

@@ -146,6 +146,7 @@ def create_app(
         app.state.session_issuer = LocalIssuer.for_browser_sessions(bytes(app.state.platform_key))
         app.state.sign_in_key = sign_in_key(app.state.platform_key)
         app.state.local_sign_in = settings.local_sign_in_open
+        app.state.public_origin = settings.public_origin
         app.state.oidc_client = (
             OidcClient(settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret)
             if settings.oidc_issuer

@@ -22,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ledger.keys import private_key_file
 from wallet_api.actor import Actor, Role
 from wallet_api.errors import Forbidden
+from wallet_api.http import repository
 from wallet_api.http.browser_session import SESSION_COOKIE, check_same_origin
 from wallet_api.http.problems import Unauthenticated
 
@@ -58,18 +59,23 @@ class TokenVerifier(Protocol):
     async def verify(self, token: str) -> Actor: ...
 
 
-def _decode(token: str, key: Any, *, issuer: str, audience: str) -> dict[str, Any]:
+def _decode(
+    token: str, key: Any, *, issuer: str, audience: str, algorithms: list[str]
+) -> dict[str, Any]:
+    """The claims of a token signed with `key` by one of `algorithms` (only the key's own: a
+    token naming another algorithm is refused, not tried with a key of the wrong kind)."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             key,
-            algorithms=_ALGORITHMS,
+            algorithms=algorithms,
             audience=audience,
             issuer=issuer,
             leeway=CLOCK_SKEW,
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
-    except jwt.PyJWTError as error:
+    except (jwt.PyJWTError, TypeError, ValueError) as error:
+        # PyJWT raises TypeError or ValueError for a key that does not fit the token's header.
         raise Unauthenticated(f"invalid token: {error}") from None
     return claims
 
@@ -112,6 +118,7 @@ class LocalIssuer:
         counter: str | None = None,
         lifetime: timedelta = timedelta(hours=1),
         now: datetime | None = None,
+        session_id: str | None = None,
     ) -> str:
         issued = now or datetime.now(UTC)
         claims: dict[str, Any] = {
@@ -126,13 +133,30 @@ class LocalIssuer:
             claims["merchant"] = merchant
         if counter is not None:
             claims["counter"] = counter
+        if session_id is not None:
+            claims["sid"] = session_id
         return jwt.encode(claims, self.private_key, algorithm="EdDSA")
 
-    async def verify(self, token: str) -> Actor:
-        claims = _decode(
-            token, self.private_key.public_key(), issuer=self.issuer, audience=self.audience
+    def _claims(self, token: str) -> dict[str, Any]:
+        return _decode(
+            token,
+            self.private_key.public_key(),
+            issuer=self.issuer,
+            audience=self.audience,
+            algorithms=["EdDSA"],
         )
-        return actor_from_claims(claims)
+
+    async def verify(self, token: str) -> Actor:
+        return actor_from_claims(self._claims(token))
+
+    def verify_session(self, token: str) -> tuple[Actor, str]:
+        """Who a browser session's token names, and the session (to be looked up: it may have
+        ended before the token's expiry)."""
+        claims = self._claims(token)
+        session_id = claims.get("sid")
+        if not isinstance(session_id, str):
+            raise Unauthenticated("not a browser session's token")
+        return actor_from_claims(claims), session_id
 
 
 @dataclass
@@ -149,28 +173,37 @@ class OidcVerifier:
     def __post_init__(self) -> None:
         self._client = jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=600)
 
-    async def _key_of(self, token: str) -> Any:
+    async def _key_of(self, token: str) -> jwt.PyJWK:
         try:
             if jwt.get_unverified_header(token).get("kid") is None:
                 # A provider with a single key may leave its id out of the token.
                 keys = await asyncio.to_thread(self._client.get_signing_keys)
                 if len(keys) != 1:
                     raise Unauthenticated("the token names no key and the provider has several")
-                return keys[0].key
-            signing_key = await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
+                return keys[0]
+            return await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {error}") from None
-        return signing_key.key
+
+    async def _claims(self, token: str, audience: str) -> dict[str, Any]:
+        key = await self._key_of(token)
+        if key.algorithm_name not in _ALGORITHMS:
+            raise Unauthenticated(f"the provider's key is for {key.algorithm_name}")
+        return _decode(
+            token,
+            key.key,
+            issuer=self.issuer,
+            audience=audience,
+            algorithms=[key.algorithm_name],
+        )
 
     async def verify(self, token: str) -> Actor:
-        claims = _decode(
-            token, await self._key_of(token), issuer=self.issuer, audience=self.audience
-        )
+        claims = await self._claims(token, self.audience)
         return actor_from_claims(claims, self.roles_claim)
 
     async def verify_id_token(self, token: str, *, client_id: str, nonce: str) -> Actor:
         """Who an ID token names, once it is the provider's, for this client and this sign-in."""
-        claims = _decode(token, await self._key_of(token), issuer=self.issuer, audience=client_id)
+        claims = await self._claims(token, client_id)
         if claims.get("nonce") != nonce:
             raise Unauthenticated("the ID token is not for this sign-in (nonce)")
         return actor_from_claims(claims, self.roles_claim)
@@ -193,7 +226,11 @@ async def current_actor(
         raise Unauthenticated("send an access token: Authorization: Bearer <token>")
     check_same_origin(request)
     sessions: LocalIssuer = request.app.state.session_issuer
-    return await sessions.verify(cookie)
+    actor, session_id = sessions.verify_session(cookie)
+    async with request.app.state.sessions() as database:
+        if not await repository.browser_session_open(database, session_id):
+            raise Unauthenticated("this browser's session has ended: sign in again")
+    return actor
 
 
 class Allow:

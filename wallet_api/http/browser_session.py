@@ -20,13 +20,17 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 from fastapi import Request, Response
 from nacl.signing import SigningKey
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from wallet_api.actor import Actor
+from wallet_api.http import repository
 from wallet_api.http.problems import HttpRefusal
 
 SESSION_COOKIE = "aizu_session"
@@ -57,17 +61,34 @@ def _host_of(origin: str) -> str | None:
     return parts.netloc.lower()
 
 
+def public_origin(request: Request) -> str | None:
+    """The service's own origin as browsers see it (`AIZU_PUBLIC_URL`), when configured: behind
+    a proxy the request's Host and scheme may be the proxy's."""
+    origin: str | None = request.app.state.public_origin
+    return origin
+
+
+def is_https(request: Request) -> bool:
+    origin = public_origin(request)
+    return origin.startswith("https://") if origin else request.url.scheme == "https"
+
+
 def check_same_origin(request: Request) -> None:
     """Refuse a cookie-authenticated change unless the browser says it comes from this very
-    service: `Sec-Fetch-Site` when sent, and always an `Origin` naming the request's own host."""
+    service: `Sec-Fetch-Site` when sent, and always an `Origin` naming the service (its public
+    origin when configured, else the request's own host)."""
     if request.method in SAFE_METHODS:
         return
     fetch_site = request.headers.get("sec-fetch-site")
     if fetch_site is not None and fetch_site != "same-origin":
         raise CrossSiteRequest(f"a request from a {fetch_site} page cannot use the session")
     origin = request.headers.get("origin")
-    host = request.headers.get("host", "").lower()
-    if origin is None or _host_of(origin) != host:
+    expected = public_origin(request)
+    if expected is not None:
+        same = origin is not None and origin.rstrip("/").lower() == expected
+    else:
+        same = origin is not None and _host_of(origin) == request.headers.get("host", "").lower()
+    if not same:
         raise CrossSiteRequest("a request that uses the session must come from this service")
 
 
@@ -77,7 +98,7 @@ def set_session(request: Request, response: Response, token: str, max_age: int) 
         token,
         max_age=max(max_age, 0),
         path="/",
-        secure=request.url.scheme == "https",
+        secure=is_https(request),
         httponly=True,
         samesite="strict",
     )
@@ -145,7 +166,7 @@ class PendingSignIn:
             raise SignInFailed("no sign-in is under way in this browser: start again")
         body, mac = text.rsplit(".", 1)
         expected = _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
-        if not hmac.compare_digest(mac, expected):
+        if not hmac.compare_digest(mac.encode(), expected.encode()):
             raise SignInFailed("the sign-in cookie was altered: start again")
         try:
             fields: dict[str, Any] = json.loads(_unb64(body))
@@ -189,14 +210,27 @@ class OidcClient:
     async def metadata(self) -> dict[str, Any]:
         if self._metadata is None:
             url = f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
-            async with httpx.AsyncClient(timeout=10) as client:
-                answer = await client.get(url)
-            if answer.status_code != 200:
-                raise SignInFailed(
-                    f"the identity provider's discovery answered {answer.status_code}"
-                )
-            self._metadata = answer.json()
+            document = await _json_object(url)
+            endpoints = ("authorization_endpoint", "token_endpoint")
+            if not all(isinstance(document.get(name), str) for name in endpoints):
+                raise SignInFailed("the identity provider's discovery names no endpoints")
+            if document.get("issuer") != self.issuer:
+                # OpenID Connect Discovery 4.3: the document must be the configured issuer's.
+                raise SignInFailed("the identity provider's discovery is for another issuer")
+            self._metadata = document
         return self._metadata
+
+    async def end_session_url(self, request: Request) -> str | None:
+        """The provider's RP-initiated sign-out page, returning to this service's sign-in page."""
+        try:
+            endpoint = (await self.metadata()).get("end_session_endpoint")
+        except SignInFailed:
+            return None
+        if not isinstance(endpoint, str):
+            return None
+        back = f"{public_origin(request) or str(request.base_url).rstrip('/')}/signin/"
+        query = urlencode({"client_id": self.client_id, "post_logout_redirect_uri": back})
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
     async def exchange(self, code: str, *, redirect_uri: str, verifier: str) -> dict[str, Any]:
         """The provider's tokens for an authorization code (RFC 6749 4.1.3 with PKCE)."""
@@ -208,15 +242,54 @@ class OidcClient:
             "client_id": self.client_id,
             "code_verifier": verifier,
         }
-        async with httpx.AsyncClient(timeout=10) as client:
-            if self.client_secret:
-                auth = httpx.BasicAuth(self.client_id, self.client_secret)
-                answer = await client.post(endpoint, data=form, auth=auth)
-            else:
-                answer = await client.post(endpoint, data=form)
-        if answer.status_code != 200:
-            raise SignInFailed(f"the identity provider refused the code ({answer.status_code})")
-        tokens: dict[str, Any] = answer.json()
-        if not isinstance(tokens.get("access_token"), str):
-            raise SignInFailed("the identity provider sent no access token")
+        auth = httpx.BasicAuth(self.client_id, self.client_secret) if self.client_secret else None
+        tokens = await _json_object(endpoint, form=form, auth=auth)
+        if not isinstance(tokens.get("id_token"), str):
+            raise SignInFailed("the identity provider sent no ID token")
         return tokens
+
+
+async def _json_object(
+    url: str, *, form: dict[str, str] | None = None, auth: httpx.Auth | None = None
+) -> dict[str, Any]:
+    """A JSON object from the identity provider (GET, or POST of a form); anything else, or
+    no answer, is a failed sign-in, never an error of the service."""
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            if form is None:
+                answer = await client.get(url)
+            elif auth is None:
+                answer = await client.post(url, data=form)
+            else:
+                answer = await client.post(url, data=form, auth=auth)
+        document = answer.json() if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError) as error:
+        raise SignInFailed(f"the identity provider did not answer: {error}") from None
+    if not isinstance(document, dict):
+        raise SignInFailed(f"the identity provider answered {answer.status_code}")
+    return document
+
+
+async def open_session(
+    database: AsyncSession, issuer: Any, actor: Actor, lifetime: timedelta
+) -> str:
+    """A new browser session for the actor, recorded so that signing out can end it, and the
+    token its cookie carries."""
+    session_id = secrets.token_urlsafe(32)
+    expires_at = datetime.now(UTC) + lifetime
+    await repository.start_browser_session(database, session_id, actor.subject, expires_at)
+    await database.commit()
+    token: str = issuer.issue(
+        actor.subject,
+        actor.roles,
+        merchant=actor.merchant,
+        counter=actor.counter,
+        lifetime=lifetime,
+        session_id=session_id,
+    )
+    return token
+
+
+async def end_session(database: AsyncSession, session_id: str) -> None:
+    await repository.end_browser_session(database, session_id)
+    await database.commit()

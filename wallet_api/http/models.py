@@ -1,4 +1,5 @@
-"""The table of idempotency records: one stored response per caller and key."""
+"""The HTTP layer's tables: idempotency records (one stored response per caller and key) and
+signed-in browsers' sessions."""
 
 from __future__ import annotations
 
@@ -18,4 +19,15 @@ api_requests = Table(
     Column("status_code", Integer),
     Column("response", JSONB),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+# A signed-in browser: its cookie names the session, which signing out ends for every copy.
+browser_sessions = Table(
+    "browser_sessions",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
 )

@@ -1,8 +1,10 @@
-"""SQL of the HTTP idempotency records (one stored response per caller and key)."""
+"""SQL of the HTTP layer: idempotency records (one stored response per caller and key) and
+browser sessions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -52,4 +54,37 @@ async def store_response(
             "WHERE subject = :subject AND key = :key"
         ).bindparams(bindparam("body", type_=JSONB)),
         {"subject": subject, "key": key, "status": status_code, "body": body},
+    )
+
+
+async def start_browser_session(
+    session: AsyncSession, session_id: str, subject: str, expires_at: datetime
+) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO browser_sessions (id, subject, expires_at) "
+            "VALUES (:id, :subject, :expires_at)"
+        ),
+        {"id": session_id, "subject": subject, "expires_at": expires_at},
+    )
+
+
+async def browser_session_open(session: AsyncSession, session_id: str) -> bool:
+    row = await session.execute(
+        text(
+            "SELECT 1 FROM browser_sessions WHERE id = :id AND ended_at IS NULL "
+            "AND expires_at > clock_timestamp()"
+        ),
+        {"id": session_id},
+    )
+    return row.first() is not None
+
+
+async def end_browser_session(session: AsyncSession, session_id: str) -> None:
+    await session.execute(
+        text(
+            "UPDATE browser_sessions SET ended_at = clock_timestamp() "
+            "WHERE id = :id AND ended_at IS NULL"
+        ),
+        {"id": session_id},
     )

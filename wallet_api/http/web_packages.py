@@ -14,9 +14,11 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import tarfile
+import tempfile
 import urllib.request
 from pathlib import Path, PurePosixPath
 
@@ -25,6 +27,8 @@ NODE_MODULES = PAGES / "node_modules"
 LOCKFILE = PAGES / "package-lock.json"
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
 _STAMP = ".lockfile-sha256"
+# npm's package names: lower case, an optional @scope, no path tricks.
+_NPM_NAME = re.compile(r"(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*")
 
 
 class PackageError(Exception):
@@ -45,22 +49,36 @@ def check_integrity(data: bytes, integrity: str) -> None:
         raise PackageError("the tarball does not match the lockfile's integrity hash")
 
 
+def package_name(key: str) -> str:
+    """The package a lockfile entry installs, refused unless it is an npm name (so that it
+    cannot name a folder outside `node_modules`)."""
+    name = key.removeprefix("node_modules/")
+    if not _NPM_NAME.fullmatch(name):
+        raise PackageError(f"{key!r} is not a package of node_modules")
+    return name
+
+
 def unpack(data: bytes, destination: Path) -> None:
-    """Unpack an npm tarball's `package/` folder into `destination`: regular files and folders
-    only, and never a path outside it."""
-    if destination.exists():
-        shutil.rmtree(destination)
-    destination.mkdir(parents=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-        for member in archive.getmembers():
-            parts = PurePosixPath(member.name).parts
-            if not member.isfile() or len(parts) < 2 or ".." in parts or parts[0] == "/":
-                continue
-            target = destination.joinpath(*parts[1:])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source = archive.extractfile(member)
-            assert source is not None
-            target.write_bytes(source.read())
+    """Unpack an npm tarball's `package/` folder as `destination`: regular files and folders
+    only, never a path outside it; unpacked beside it first, so that a failure leaves the
+    package as it was."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=destination.parent, prefix=".unpacking-") as work:
+        unpacked = Path(work) / "package"
+        unpacked.mkdir()
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            for member in archive.getmembers():
+                parts = PurePosixPath(member.name).parts
+                if not member.isfile() or len(parts) < 2 or ".." in parts or parts[0] == "/":
+                    continue
+                target = unpacked.joinpath(*parts[1:])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = archive.extractfile(member)
+                assert source is not None
+                target.write_bytes(source.read())
+        if destination.exists():
+            shutil.rmtree(destination)
+        unpacked.rename(destination)
 
 
 def install(lockfile: Path = LOCKFILE, node_modules: Path = NODE_MODULES) -> list[str]:
@@ -75,7 +93,7 @@ def install(lockfile: Path = LOCKFILE, node_modules: Path = NODE_MODULES) -> lis
     for key, entry in json.loads(lock_bytes)["packages"].items():
         if not key.startswith("node_modules/"):
             continue
-        name = key.removeprefix("node_modules/")
+        name = package_name(key)
         url = entry.get("resolved") or tarball_url(registry, name, entry["version"])
         if not url.startswith(("https://", "http://")):
             raise PackageError(f"{name}: {url!r} is not a registry address")

@@ -21,6 +21,8 @@ payments = Table(
     Column("amount", BigInteger, nullable=False),
     Column("refunded", BigInteger, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    # The nonce of the dynamic code paid (null otherwise): how the till knows its sale was paid.
+    Column("code_nonce", Text),
     Index("payments_by_merchant", "merchant_id", "created_at"),
     Index("payments_by_terminal", "terminal_id", "created_at"),
 )

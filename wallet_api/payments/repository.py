@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 PAYMENTS_CHANNEL = "payments"  # NOTIFY payload: "<merchant id> <payment id>"
 
 _PAYMENT_COLUMNS = (
-    "id, entry_id, wallet_id, merchant_id, terminal_id, method, amount, refunded, created_at"
+    "id, entry_id, wallet_id, merchant_id, terminal_id, method, amount, refunded, created_at, "
+    "code_nonce"
 )
 
 
@@ -28,6 +29,7 @@ class Payment:
     amount: int
     refunded: int
     created_at: datetime
+    code_nonce: str | None = None  # the dynamic code paid, if one was
 
 
 def _payment(row: Row[Any]) -> Payment:
@@ -41,6 +43,7 @@ def _payment(row: Row[Any]) -> Payment:
         row.amount,
         row.refunded,
         row.created_at,
+        row.code_nonce,
     )
 
 
@@ -54,13 +57,14 @@ async def insert_payment(
     terminal_id: str | None,
     method: str,
     amount: int,
+    code_nonce: str | None = None,
 ) -> Payment:
     row = (
         await session.execute(
             text(
                 "INSERT INTO payments (id, entry_id, wallet_id, merchant_id, terminal_id, method, "
-                "amount) VALUES (:id, :entry, :wallet, :merchant, :terminal, :method, :amount) "
-                f"RETURNING {_PAYMENT_COLUMNS}"
+                "amount, code_nonce) VALUES (:id, :entry, :wallet, :merchant, :terminal, :method, "
+                f":amount, :code_nonce) RETURNING {_PAYMENT_COLUMNS}"
             ),
             {
                 "id": payment_id,
@@ -70,6 +74,7 @@ async def insert_payment(
                 "terminal": terminal_id,
                 "method": method,
                 "amount": amount,
+                "code_nonce": code_nonce,
             },
         )
     ).one()

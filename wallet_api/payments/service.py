@@ -85,6 +85,7 @@ async def pay_code(
         terminal_id=code.terminal_id,
         method="mpm_dynamic" if code.dynamic else "mpm_static",
         idempotency=IdempotencyKey(f"intent:{intent.device_id}", intent.nonce),
+        code_nonce=code.nonce,
     )
 
 
@@ -97,6 +98,7 @@ async def _pay(
     terminal_id: str | None,
     method: str,
     idempotency: IdempotencyKey,
+    code_nonce: str | None = None,
 ) -> PaymentReceipt:
     """One entry from the wallet's eligible lots, in spending order (points for local shops
     only at a local shop), to the shop; and the payment beside it, which the shop's terminals
@@ -124,6 +126,7 @@ async def _pay(
         terminal_id=terminal_id,
         method=method,
         amount=amount,
+        code_nonce=code_nonce,
     )
     profile = merchant.profile
     rewards = await campaigns.earn_spend_back(

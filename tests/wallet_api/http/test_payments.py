@@ -355,3 +355,21 @@ async def test_a_suspended_shop_takes_no_payments(api: Api, sessions: Sessions) 
         ]
         with pytest.raises(DBAPIError, match="append-only"):
             await session.execute(text("DELETE FROM merchant_status_changes"))
+
+
+async def test_a_payment_names_the_sale_code_it_paid(api: Api) -> None:
+    """The till that showed a dynamic code knows it was that sale that was paid: two codes of
+    the same amount from one till are told apart by their nonce."""
+    region = await new_region(api)
+    resident, ramen = await payer(api, region), await shop(api, region)
+    first, second = dynamic_code(ramen, 500), dynamic_code(ramen, 500)
+    paid = await pay(api, resident, second, payee=ramen.id, amount=500)
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["payment"]["code_nonce"] == emv.decode(second).code.nonce
+    assert paid.json()["payment"]["code_nonce"] != emv.decode(first).code.nonce
+    printed = (await api.get(f"/v1/merchants/{ramen.id}/qr", ramen.staff)).json()["payload"]
+    typed = await pay(api, resident, printed, payee=ramen.id, amount=300)
+    assert typed.status_code == 201, typed.text
+    assert typed.json()["payment"]["code_nonce"] is None
+    listed = (await api.get(f"/v1/merchants/{ramen.id}/payments", ramen.staff)).json()
+    assert {p["code_nonce"] for p in listed["payments"]} == {emv.decode(second).code.nonce, None}

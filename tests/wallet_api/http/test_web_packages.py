@@ -17,14 +17,23 @@ import pytest
 from wallet_api.http.web_packages import LOCKFILE, PackageError, install, tarball_url
 
 
-def tarball(files: dict[str, bytes]) -> bytes:
+def tarball(files: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            link = tarfile.TarInfo(name)
+            link.type = tarfile.SYMTYPE
+            link.linkname = target
+            archive.addfile(link)
     return buffer.getvalue()
+
+
+def files_below(folder: Path) -> set[str]:
+    return {str(path.relative_to(folder)) for path in folder.rglob("*") if not path.is_dir()}
 
 
 def integrity(data: bytes) -> str:
@@ -78,8 +87,10 @@ def test_a_package_is_unpacked_once_and_only_when_its_hash_matches(
         {
             "package/dist/tool.js": b"export const tool = 1;",
             "package/../../escape.js": b"outside",
+            "package/dist/../../../escape.js": b"outside",
             "/absolute.js": b"outside",
-        }
+        },
+        links={"package/dist/secrets": "/etc/passwd", "package/up": "../../.."},
     )
     served["/@scope/tool/-/tool-1.2.3.tgz"] = good
     lock = lockfile(
@@ -89,13 +100,31 @@ def test_a_package_is_unpacked_once_and_only_when_its_hash_matches(
     modules = tmp_path / "node_modules"
     assert install(lock, modules) == ["@scope/tool@1.2.3"]
     assert (modules / "@scope/tool/dist/tool.js").read_bytes() == b"export const tool = 1;"
-    assert not (tmp_path / "escape.js").exists() and not Path("/absolute.js").exists()
+    # Only the package's own regular file: no escape, no link, nothing else anywhere.
+    assert files_below(tmp_path) == {
+        "package-lock.json",
+        "node_modules/.lockfile-sha256",
+        "node_modules/@scope/tool/dist/tool.js",
+    }
     assert install(lock, modules) == []  # the same lockfile: nothing fetched again
 
     served["/@scope/tool/-/tool-1.2.3.tgz"] = tarball({"package/dist/tool.js": b"tampered"})
     lock.write_text(lock.read_text() + "\n")  # a changed lockfile is installed anew
     with pytest.raises(PackageError, match="integrity"):
         install(lock, modules)
+    # The refused download left the installed package as it was.
+    assert (modules / "@scope/tool/dist/tool.js").read_bytes() == b"export const tool = 1;"
+
+
+def test_a_lockfile_cannot_name_a_folder_outside_node_modules(tmp_path: Path) -> None:
+    for key in ("node_modules/../../home", "node_modules/a/../../b", "node_modules/UPPER"):
+        lock = lockfile(
+            tmp_path / "package-lock.json",
+            {key: {"version": "1.0.0", "integrity": "sha512-x"}},
+        )
+        with pytest.raises(PackageError, match="not a package"):
+            install(lock, tmp_path / "node_modules")
+    assert files_below(tmp_path) == {"package-lock.json"}
 
 
 def test_a_tarball_address_names_the_package_without_its_scope() -> None:

@@ -3,11 +3,15 @@ any other web app of the city may do the same."""
 
 from __future__ import annotations
 
+import hmac
+import logging
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet_api.actor import Actor, Role
 from wallet_api.http.auth import LocalIssuer, OidcVerifier, current_actor
@@ -23,12 +27,18 @@ from wallet_api.http.browser_session import (
     authorization_url,
     check_same_origin,
     clear_session,
+    end_session,
+    is_https,
+    open_session,
+    public_origin,
     safe_next,
     set_session,
 )
+from wallet_api.http.deps import SessionDep
 from wallet_api.http.problems import Unauthenticated
-from wallet_api.http.schemas.session import LocalSignIn, SessionOut, SignInOptions
+from wallet_api.http.schemas.session import LocalSignIn, SessionOut, SignedOut, SignInOptions
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix=SIGN_IN_PATH, tags=["session"])
 
 # A signed-in browser stays so for a working day; then it signs in again.
@@ -51,7 +61,15 @@ def _oidc(request: Request) -> tuple[OidcClient, OidcVerifier] | None:
 
 
 def _callback_uri(request: Request) -> str:
+    origin = public_origin(request)
+    if origin is not None:
+        return f"{origin}{SIGN_IN_PATH}/callback"
     return str(request.url_for("sign_in_callback"))
+
+
+def _to_sign_in_page(next_path: str, *, failed: bool = False) -> RedirectResponse:
+    query = {"next": next_path, **({"failed": "1"} if failed else {})}
+    return RedirectResponse(f"/signin/?{urlencode(query)}", status_code=303)
 
 
 @router.get("")
@@ -88,10 +106,14 @@ async def sign_in(
     if oidc is None:
         if _local_issuer(request) is None:
             raise LocalSignInDisabled("no identity provider is configured for browsers")
-        return RedirectResponse(f"/signin/?next={target}", status_code=303)
+        return _to_sign_in_page(target)
     client, _ = oidc
     pending = PendingSignIn.start(target)
-    metadata = await client.metadata()
+    try:
+        metadata = await client.metadata()
+    except SignInFailed as failure:
+        log.warning("sign-in: %s", failure.detail)
+        return _to_sign_in_page(target, failed=True)
     redirect = RedirectResponse(
         authorization_url(
             metadata["authorization_endpoint"],
@@ -107,7 +129,7 @@ async def sign_in(
         pending.seal(request.app.state.sign_in_key),
         max_age=SIGN_IN_LIFETIME_SECONDS,
         path=SIGN_IN_PATH,
-        secure=request.url.scheme == "https",
+        secure=is_https(request),
         httponly=True,
         samesite="lax",
     )
@@ -117,52 +139,67 @@ async def sign_in(
 @router.get("/callback", status_code=303, response_class=RedirectResponse)
 async def sign_in_callback(
     request: Request,
+    database: SessionDep,
     code: Annotated[str | None, Query(max_length=2000)] = None,
     state: Annotated[str | None, Query(max_length=500)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> RedirectResponse:
-    """Where the provider sends the browser back: the code is exchanged for tokens here, the
-    ID token's nonce checked, and the access token set as the session cookie."""
-    oidc = _oidc(request)
-    if oidc is None:
-        raise SignInFailed("no identity provider is configured")
-    client, verifier = oidc
-    pending = PendingSignIn.unseal(
-        request.cookies.get(SIGN_IN_COOKIE), request.app.state.sign_in_key
-    )
-    if state != pending.state:
-        raise SignInFailed("the provider's answer is not for this sign-in: start again")
-    if error is not None or code is None:
-        raise SignInFailed(f"the identity provider did not sign you in: {error or 'no code'}")
-    tokens = await client.exchange(
-        code, redirect_uri=_callback_uri(request), verifier=pending.verifier
-    )
-    id_token = tokens.get("id_token")
-    if not isinstance(id_token, str):
-        raise SignInFailed("the identity provider sent no ID token")
-    actor = await verifier.verify_id_token(
-        id_token, client_id=client.client_id, nonce=pending.nonce
-    )
+    """Where the provider sends the browser back: the code is exchanged for tokens here, the ID
+    token checked (signature, issuer, audience, expiry, nonce) and a session started. A sign-in
+    that fails for any reason sends the browser to the sign-in page, which says so."""
+    try:
+        pending = PendingSignIn.unseal(
+            request.cookies.get(SIGN_IN_COOKIE), request.app.state.sign_in_key
+        )
+    except SignInFailed as failure:
+        log.warning("sign-in: %s", failure.detail)
+        return _to_sign_in_page(safe_next(None), failed=True)
+    try:
+        actor = await _signed_in(request, pending, code=code, state=state, error=error)
+    except (SignInFailed, Unauthenticated) as failure:
+        log.warning("sign-in: %s", failure.detail)
+        failed = _to_sign_in_page(pending.next, failed=True)
+        failed.delete_cookie(SIGN_IN_COOKIE, path=SIGN_IN_PATH)
+        return failed
     redirect = RedirectResponse(pending.next, status_code=303)
-    _start_session(request, redirect, actor)
+    await _start_session(request, redirect, actor, database)
     redirect.delete_cookie(SIGN_IN_COOKIE, path=SIGN_IN_PATH)
     return redirect
 
 
-def _start_session(request: Request, response: Response, actor: Actor) -> None:
-    sessions: LocalIssuer = request.app.state.session_issuer
-    token = sessions.issue(
-        actor.subject,
-        actor.roles,
-        merchant=actor.merchant,
-        counter=actor.counter,
-        lifetime=SESSION_LIFETIME,
+async def _signed_in(
+    request: Request,
+    pending: PendingSignIn,
+    *,
+    code: str | None,
+    state: str | None,
+    error: str | None,
+) -> Actor:
+    oidc = _oidc(request)
+    if oidc is None:
+        raise SignInFailed("no identity provider is configured")
+    client, verifier = oidc
+    if state is None or not hmac.compare_digest(state.encode(), pending.state.encode()):
+        raise SignInFailed("the provider's answer is not for this sign-in")
+    if error is not None or code is None:
+        raise SignInFailed(f"the identity provider did not sign the person in: {error}")
+    tokens = await client.exchange(
+        code, redirect_uri=_callback_uri(request), verifier=pending.verifier
     )
+    return await verifier.verify_id_token(
+        tokens["id_token"], client_id=client.client_id, nonce=pending.nonce
+    )
+
+
+async def _start_session(
+    request: Request, response: Response, actor: Actor, database: AsyncSession
+) -> None:
+    token = await open_session(database, request.app.state.session_issuer, actor, SESSION_LIFETIME)
     set_session(request, response, token, int(SESSION_LIFETIME.total_seconds()))
 
 
 @router.post("/local", status_code=204)
-async def local_sign_in(body: LocalSignIn, request: Request) -> Response:
+async def local_sign_in(body: LocalSignIn, request: Request, database: SessionDep) -> Response:
     """Sign in as anyone, without a password: only on a service with no identity provider
     where the local sign-in is enabled (the embedded default, for trying the service)."""
     check_same_origin(request)
@@ -170,14 +207,25 @@ async def local_sign_in(body: LocalSignIn, request: Request) -> Response:
         raise LocalSignInDisabled("this service signs in through its identity provider")
     actor = Actor(body.subject, frozenset({Role(body.role)}), body.merchant, body.counter)
     response = Response(status_code=204)
-    _start_session(request, response, actor)
+    await _start_session(request, response, actor, database)
     return response
 
 
-@router.post("/sign-out", status_code=204)
-async def sign_out(request: Request) -> Response:
-    """Forget this browser's session."""
+@router.post("/sign-out", response_model=SignedOut)
+async def sign_out(request: Request, database: SessionDep) -> JSONResponse:
+    """End this browser's session: its cookie, and any copy of it, is refused from now on.
+    With a provider, `end_session_url` is where to send the browser to sign out there too."""
     check_same_origin(request)
-    response = Response(status_code=204)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie is not None:
+        try:
+            _, session_id = request.app.state.session_issuer.verify_session(cookie)
+        except Unauthenticated:
+            pass  # nothing to end: the cookie goes all the same
+        else:
+            await end_session(database, session_id)
+    oidc = _oidc(request)
+    end_session_url = await oidc[0].end_session_url(request) if oidc else None
+    response = JSONResponse(SignedOut(end_session_url=end_session_url).model_dump())
     clear_session(response)
     return response

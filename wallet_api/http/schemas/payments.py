@@ -76,6 +76,9 @@ class PaymentOut(RecordOut):
     amount: int
     refunded: int
     created_at: datetime
+    code_nonce: str | None = Field(
+        description="The nonce of the dynamic code paid: the till that showed it knows its sale."
+    )
 
 
 class SpendBackOut(BaseModel):

@@ -48,3 +48,9 @@ class SessionOut(BaseModel):
 class SignInOptions(BaseModel):
     provider: str | None = Field(description="The city's OpenID Connect provider, if any.")
     local: bool = Field(description="Whether the local sign-in page (no password) is open.")
+
+
+class SignedOut(BaseModel):
+    end_session_url: str | None = Field(
+        description="The provider's sign-out page, to end the provider's session as well."
+    )

@@ -1,7 +1,7 @@
 // The resident's and visitor's wallet: open a wallet, register this phone's key, see the
 // balance and history, pay a shop by scanning its code. Only the public /v1 API is used.
 
-import { api, ApiError, currentSession, newKey, signIn, signOut } from "/static/api.js";
+import { api, ApiError, changeOnce, currentSession, signIn, signOut } from "/static/api.js";
 import { readCode } from "/static/emv.js";
 import { base64url, generateKey, intentBytes, loadKey, saveKey, sign } from "/static/keys.js";
 import { Scanner } from "/static/qr.js";
@@ -149,8 +149,8 @@ async function showHome() {
 // --- history --------------------------------------------------------------------------------
 
 function entryItem(entry) {
-  const key = "entry." + entry.kind;
-  const label = t(key) === key ? t("entry.other") : t(key);
+  const word = t("entry." + entry.kind);
+  const label = word.startsWith("entry.") ? t("entry.other") : word;
   const amount = entry.amount > 0 ? "+" + points(entry.amount) : "−" + points(-entry.amount);
   // The other side by its name (a shop, a counter, a campaign); the service's own wording of
   // the entry only in English, which it is written in.
@@ -241,9 +241,8 @@ async function scanned(text) {
 
 function showConfirm(code, shop) {
   stopCamera();
-  // One key and one nonce per payment: pressing "pay" again after a lost answer repeats the
-  // same request, and the service answers it once.
-  state.pending = { code, key: newKey(), nonce: randomNonce() };
+  state.pending = { code };
+  sendPayment.reset();
   document.getElementById("scan-step").hidden = true;
   document.getElementById("confirm-step").hidden = false;
   document.getElementById("shop-name").textContent = shop.display_name;
@@ -279,41 +278,43 @@ function randomNonce() {
   return base64url(crypto.getRandomValues(new Uint8Array(18)));
 }
 
+// The payment as first sent (its intent signed once, with its nonce and time): a try after a
+// lost answer sends exactly it again, under the same key, and is answered once.
+let sent = null;
+
+const sendPayment = changeOnce(document.getElementById("confirm-step"), async (key) => {
+  if (!sent || sent.key !== key) {
+    const code = state.pending.code;
+    const amount = code.dynamic ? code.amount : requireAmount(document.getElementById("amount"), problem);
+    if (amount === null) return null;
+    const intent = {
+      wallet_id: state.wallet.id,
+      device_id: state.device.deviceId,
+      payee: code.merchantId,
+      amount,
+      nonce: randomNonce(),
+      issued_at: new Date().toISOString(),
+    };
+    const signature = base64url(await sign(state.device.privateKey, intentBytes(intent)));
+    sent = { key, body: { qr_payload: code.payload, intent, signature } };
+  }
+  return api("POST", "/v1/payments", sent.body, { key });
+});
+
 async function pay() {
-  const { code, key, nonce } = state.pending;
-  const amount = code.dynamic ? code.amount : requireAmount(document.getElementById("amount"), problem);
-  if (amount === null) return;
-  const intent = {
-    wallet_id: state.wallet.id,
-    device_id: state.device.deviceId,
-    payee: code.merchantId,
-    amount,
-    nonce,
-    issued_at: new Date().toISOString(),
-  };
   const button = document.getElementById("pay-button");
-  button.disabled = true;
   button.textContent = t("wallet.pay.paying");
   try {
-    const signature = base64url(await sign(state.device.privateKey, intentBytes(intent)));
-    const receipt = await api(
-      "POST",
-      "/v1/payments",
-      { qr_payload: code.payload, intent, signature },
-      { key },
-    );
-    showDone(receipt);
+    const receipt = await sendPayment();
+    if (receipt) showDone(receipt);
   } catch (error) {
-    say(problem, paymentRefusal(error, code));
-    // A refused payment is over: a new try is a new request.
-    state.pending = { code, key: newKey(), nonce: randomNonce() };
+    say(problem, paymentRefusal(error));
   } finally {
-    button.disabled = false;
     button.textContent = t("wallet.pay.pay");
   }
 }
 
-function paymentRefusal(error, code) {
+function paymentRefusal(error) {
   if (error instanceof ApiError && error.code === "insufficient_funds" && error.body?.local_only) {
     return t("refusal.insufficient_funds.local");
   }
@@ -411,8 +412,7 @@ async function start() {
   setUpHeader({
     onChange: () => route(),
     onSignOut: async () => {
-      await signOut();
-      location.assign("/signin/?next=/app/");
+      location.assign((await signOut()) || "/signin/?next=/app/");
     },
   });
   translate();

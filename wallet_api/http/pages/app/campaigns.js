@@ -1,7 +1,7 @@
 // The campaigns a resident can take part in: premium sets (bought outright or by lottery),
 // spend-back and benefits; applying, buying, and the result, in plain words.
 
-import { api } from "/static/api.js";
+import { api, changeOnce } from "/static/api.js";
 import { dateTime, day, el, points, refusal, say, showView, t, yen } from "/static/ui.js";
 
 const inWindow = (from, until) => Date.now() >= Date.parse(from) && Date.now() < Date.parse(until);
@@ -17,19 +17,22 @@ function setsForm(context, { label, button, max, onSubmit }) {
     input,
     el("div", { class: "actions" }, el("button", { type: "submit", text: button })),
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    say(context.problem, "");
+  const submit = changeOnce(form, async (key) => {
     const text = input.value.trim();
     if (!/^[0-9]{1,3}$/.test(text) || Number(text) < 1 || Number(text) > max) {
       input.setAttribute("aria-invalid", "true");
       say(context.problem, t("campaign.sets-invalid", { sets: max }));
-      return;
+      return false;
     }
     input.removeAttribute("aria-invalid");
+    await onSubmit(Number(text), key);
+    return true;
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say(context.problem, "");
     try {
-      await onSubmit(Number(text));
-      await showCampaigns(context);
+      if (await submit()) await showCampaigns(context);
     } catch (error) {
       say(context.problem, refusal(error));
     }
@@ -61,8 +64,8 @@ function premiumSets(context, campaign) {
       label: t("campaign.buy-sets"),
       button: t("campaign.buy"),
       max,
-      onSubmit: (sets) =>
-        api("POST", `/v1/campaigns/${campaign.id}/purchases`, { wallet_id: walletId, sets }),
+      onSubmit: (sets, key) =>
+        api("POST", `/v1/campaigns/${campaign.id}/purchases`, { wallet_id: walletId, sets }, { key }),
     });
   if (mine.sets_bought) {
     parts.push(el("p", { class: "notice ok", text: t("campaign.bought", { sets: mine.sets_bought }) }));
@@ -85,8 +88,8 @@ function premiumSets(context, campaign) {
             label: t("campaign.apply-sets"),
             button: t("campaign.apply"),
             max: terms.sets_per_person,
-            onSubmit: (sets) =>
-              api("POST", `/v1/campaigns/${campaign.id}/applications`, { wallet_id: walletId, sets }),
+            onSubmit: (sets, key) =>
+              api("POST", `/v1/campaigns/${campaign.id}/applications`, { wallet_id: walletId, sets }, { key }),
           }),
         );
       }

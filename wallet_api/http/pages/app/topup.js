@@ -2,7 +2,7 @@
 // points arrive when the bank's statement shows it), or at a city counter, where the cashier
 // scans the wallet's code.
 
-import { api } from "/static/api.js";
+import { api, changeOnce } from "/static/api.js";
 import { qrImage } from "/static/qr.js";
 import { refusal, requireAmount, say, showView, t, yen } from "/static/ui.js";
 
@@ -16,15 +16,18 @@ export function showTopup(context) {
 }
 
 export function setUpTopup(context) {
-  document.getElementById("bank-form").addEventListener("submit", async (event) => {
+  const form = document.getElementById("bank-form");
+  const request = changeOnce(form, (key) => {
+    const amount = requireAmount(document.getElementById("bank-amount"), context.problem);
+    if (amount === null) return null;
+    return api("POST", `/v1/wallets/${context.state.wallet.id}/bank-topups`, { amount }, { key });
+  });
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
     say(context.problem, "");
-    const amount = requireAmount(document.getElementById("bank-amount"), context.problem);
-    if (amount === null) return;
     try {
-      const topup = await api("POST", `/v1/wallets/${context.state.wallet.id}/bank-topups`, {
-        amount,
-      });
+      const topup = await request();
+      if (!topup) return;
       document.getElementById("bank-reference").hidden = false;
       document.getElementById("reference").textContent = topup.reference;
       document.getElementById("reference-amount").textContent = t("wallet.topup.reference-amount", {

@@ -1,13 +1,14 @@
 // The till reads what the customer shows: a wallet's one-time code (the shop types the amount,
 // up to the customer's limit) or a printed card (the customer types the PIN).
 
-import { api } from "/static/api.js";
+import { api, changeOnce } from "/static/api.js";
 import { Scanner } from "/static/qr.js";
 import { chime, points, refusal, requireAmount, say, showView, t, time, yen } from "/static/ui.js";
 
 const CARD_PREFIX = "AIZUCARD1:";
 let scanner = null;
 let shown = null;
+let charge = null;
 
 function read(text) {
   if (text.startsWith(CARD_PREFIX)) return { card: text };
@@ -39,6 +40,7 @@ export function showScan() {
 function showCharge(what) {
   stopScan();
   shown = what;
+  charge.reset();
   document.getElementById("scan-camera-step").hidden = true;
   document.getElementById("charge-form").hidden = false;
   document.getElementById("pin-field").hidden = !what.card;
@@ -76,20 +78,26 @@ export function setUpScan(context) {
   document.getElementById("till-camera-stop").addEventListener("click", stopScan);
   document.getElementById("charge-cancel").addEventListener("click", showScan);
   document.getElementById("charged-next").addEventListener("click", showScan);
-  document.getElementById("charge-form").addEventListener("submit", async (event) => {
+  const form = document.getElementById("charge-form");
+  charge = changeOnce(form, (key) => {
+    const amount = requireAmount(document.getElementById("charge-amount"), context.problem);
+    if (amount === null) return null;
+    const merchant = context.state.merchant.id;
+    return shown.card
+      ? api(
+          "POST",
+          `/v1/merchants/${merchant}/charges/card`,
+          { qr_payload: shown.card, pin: document.getElementById("pin").value, amount },
+          { key },
+        )
+      : api("POST", `/v1/merchants/${merchant}/charges/token`, { ...shown.token, amount }, { key });
+  });
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
     say(context.problem, "");
-    const amount = requireAmount(document.getElementById("charge-amount"), context.problem);
-    if (amount === null) return;
-    const merchant = context.state.merchant.id;
     try {
-      const receipt = shown.card
-        ? await api("POST", `/v1/merchants/${merchant}/charges/card`, {
-            qr_payload: shown.card,
-            pin: document.getElementById("pin").value,
-            amount,
-          })
-        : await api("POST", `/v1/merchants/${merchant}/charges/token`, { ...shown.token, amount });
+      const receipt = await charge();
+      if (!receipt) return;
       context.paymentArrived(receipt.payment);
       document.getElementById("charge-form").hidden = true;
       document.getElementById("charged").hidden = false;

@@ -1,7 +1,7 @@
 // The shop's till: register this browser's key as a terminal, show the signed code of a sale,
 // hear the payment arrive on the event stream, and see and refund today's payments.
 
-import { api, ApiError, currentSession, signIn, signOut } from "/static/api.js";
+import { api, ApiError, currentSession, isFinal, newKey, signIn, signOut } from "/static/api.js";
 import { dynamicCode } from "/static/emv.js";
 import { base64url, generateKey, loadKey, saveKey, sign } from "/static/keys.js";
 import { qrImage } from "/static/qr.js";
@@ -25,7 +25,15 @@ import {
 
 const CODE_LIFETIME_SECONDS = 180;
 const problem = document.getElementById("problem");
-const state = { merchant: null, terminal: null, sale: null, events: null, payments: new Map() };
+const state = {
+  merchant: null,
+  terminal: null,
+  sale: null,
+  events: null,
+  payments: new Map(),
+  // Refunds sent whose answer was lost, by payment: sent again with the same key.
+  refundsUnanswered: new Map(),
+};
 
 const money = (amount) => t("yen", { amount: yen(amount) });
 // What the till's other views share with this one.
@@ -54,16 +62,18 @@ document.getElementById("register-form").addEventListener("submit", async (event
 // --- a sale ---------------------------------------------------------------------------------
 
 async function showSale(amount) {
-  const expiresAt = new Date(Date.now() + CODE_LIFETIME_SECONDS * 1000);
+  const startedAt = new Date();
+  const expiresAt = new Date(startedAt.getTime() + CODE_LIFETIME_SECONDS * 1000);
+  const nonce = base64url(crypto.getRandomValues(new Uint8Array(12)));
   const payload = await dynamicCode({
     merchant: state.merchant,
     terminalId: state.terminal.terminalId,
     amount,
     expiresAt,
-    nonce: base64url(crypto.getRandomValues(new Uint8Array(12))),
+    nonce,
     sign: (bytes) => sign(state.terminal.privateKey, bytes),
   });
-  state.sale = { amount, expiresAt, payload };
+  state.sale = { amount, startedAt, expiresAt, nonce, payload };
   document.getElementById("sell-form").hidden = true;
   document.getElementById("paid").hidden = true;
   document.getElementById("sale").hidden = false;
@@ -104,10 +114,9 @@ function newSale() {
 
 function paymentArrived(payment) {
   state.payments.set(payment.id, payment);
+  // This sale's code, by its nonce: not an earlier code of the same amount paid late.
   const sale = state.sale;
-  if (!sale || payment.terminal_id !== state.terminal.terminalId || payment.amount !== sale.amount) {
-    return;
-  }
+  if (!sale || payment.code_nonce !== sale.nonce) return;
   clearTimeout(state.timer);
   state.sale = null;
   document.getElementById("sale").hidden = true;
@@ -137,7 +146,11 @@ document.getElementById("paid-new").addEventListener("click", newSale);
 function listen() {
   const live = document.getElementById("live");
   const events = new EventSource(`/v1/merchants/${state.merchant.id}/events`);
-  events.onopen = () => (live.textContent = t("shop.live.on"));
+  events.onopen = () => {
+    live.textContent = t("shop.live.on");
+    // Back after a drop: what was paid meanwhile comes from the list, not the stream.
+    if (state.sale) catchUp(state.sale).catch(() => {});
+  };
   events.onerror = () => (live.textContent = t("shop.live.off"));
   events.addEventListener("payment", (event) => {
     const payment = JSON.parse(event.data);
@@ -145,6 +158,12 @@ function listen() {
     if (location.hash === "#today") renderToday();
   });
   state.events = events;
+}
+
+async function catchUp(sale) {
+  const after = encodeURIComponent(sale.startedAt.toISOString());
+  const page = await api("GET", `/v1/merchants/${state.merchant.id}/payments?after=${after}`);
+  for (const payment of page.payments) paymentArrived(payment);
 }
 
 // --- today ----------------------------------------------------------------------------------
@@ -252,18 +271,36 @@ function paymentItem(payment) {
       input,
       el("div", { class: "actions" }, el("button", { type: "submit", class: "danger", text: t("shop.today.refund-do") })),
     );
+    const button = form.querySelector("button");
+    const unsure = state.refundsUnanswered.get(payment.id);
+    if (unsure) {
+      // A refund whose answer was lost: the list was drawn again, the same refund goes again.
+      input.value = String(unsure.amount);
+      input.readOnly = true;
+      form.hidden = false;
+    }
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      if (button.disabled) return;
       say(problem, "");
       const amount = requireAmount(input, problem);
       if (amount === null) return;
+      const attempt = state.refundsUnanswered.get(payment.id) || { key: newKey(), amount };
+      state.refundsUnanswered.set(payment.id, attempt);
+      button.disabled = true;
       try {
-        const refund = await api("POST", `/v1/payments/${payment.id}/refunds`, { amount });
+        const path = `/v1/payments/${payment.id}/refunds`;
+        const refund = await api("POST", path, { amount: attempt.amount }, { key: attempt.key });
+        state.refundsUnanswered.delete(payment.id);
         state.payments.set(payment.id, refund.payment);
         renderToday();
-        say(problem, t("shop.today.refund-done", { amount: money(amount) }), "ok");
+        say(problem, t("shop.today.refund-done", { amount: money(attempt.amount) }), "ok");
       } catch (error) {
+        if (isFinal(error)) state.refundsUnanswered.delete(payment.id);
+        else input.readOnly = true;
         say(problem, refusal(error));
+      } finally {
+        button.disabled = false;
       }
     });
     const open = el("button", {
@@ -315,8 +352,7 @@ async function start() {
   setUpHeader({
     onChange: () => route(),
     onSignOut: async () => {
-      await signOut();
-      location.assign("/signin/?next=/shop/");
+      location.assign((await signOut()) || "/signin/?next=/shop/");
     },
   });
   translate();

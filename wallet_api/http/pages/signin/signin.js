@@ -5,8 +5,20 @@ import { refusal, say, setUpHeader, t, translate } from "/static/ui.js";
 
 const form = document.getElementById("local-form");
 const problem = document.getElementById("problem");
-const next = new URLSearchParams(location.search).get("next") || "/app/";
-const sameSite = next.startsWith("/") && !next.startsWith("//") ? next : "/app/";
+const query = new URLSearchParams(location.search);
+
+// Where to go after signing in: a page of this service only, never another site.
+function pageOfThisService(wanted) {
+  try {
+    const target = new URL(wanted || "/app/", location.origin);
+    if (target.origin === location.origin) return target.pathname + target.search + target.hash;
+  } catch {
+    // Not a URL at all.
+  }
+  return "/app/";
+}
+
+const sameSite = pageOfThisService(query.get("next"));
 
 function roleChanged() {
   const staff = form.elements.role.value === "merchant_staff";
@@ -16,6 +28,7 @@ function roleChanged() {
 
 async function start() {
   setUpHeader({ onChange: () => {} });
+  document.getElementById("failed").hidden = query.get("failed") !== "1";
   const options = await api("GET", "/v1/session/options");
   if (options.provider) {
     document.getElementById("provider").hidden = false;

@@ -47,8 +47,56 @@ export function signIn() {
   location.assign("/v1/session/sign-in?next=" + encodeURIComponent(next));
 }
 
+// End the session; nothing personal stays on a shared phone (the last balance and history
+// kept for offline use go too). Gives the provider's sign-out page, if it has one.
 export async function signOut() {
-  await api("POST", "/v1/session/sign-out", undefined, { signInOn401: false });
+  const answer = await api("POST", "/v1/session/sign-out", undefined, { signInOn401: false });
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith("aizu.wallet")) localStorage.removeItem(key);
+  }
+  return (answer && answer.end_session_url) || null;
+}
+
+// Whether a try is over for good: the service answered, yes or a refusal. A dropped
+// connection, a 5xx or "too many, wait" leaves the outcome unknown.
+export function isFinal(error) {
+  return error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429;
+}
+
+// One change a person asked for with a form, however often it is sent: every try carries the
+// same Idempotency-Key until the service gives a final answer, so a try after a lost answer
+// is answered once, never done twice. The form's buttons are off while a try is under way,
+// and while the outcome is unknown its fields keep what was sent. `run(key)` sends it.
+export function changeOnce(form, run) {
+  let key = null;
+  const lock = (locked) => {
+    for (const field of form.querySelectorAll("input")) field.readOnly = locked;
+  };
+  const send = async () => {
+    if (form.dataset.busy) return undefined;
+    form.dataset.busy = "1";
+    key = key || newKey();
+    const buttons = [...form.querySelectorAll("button")];
+    for (const button of buttons) button.disabled = true;
+    try {
+      const result = await run(key);
+      key = null;
+      return result;
+    } catch (error) {
+      if (isFinal(error)) key = null;
+      throw error;
+    } finally {
+      delete form.dataset.busy;
+      for (const button of buttons) button.disabled = false;
+      lock(key !== null);
+    }
+  };
+  // A new change (another code scanned, say): a new key, the fields free again.
+  send.reset = () => {
+    key = null;
+    lock(false);
+  };
+  return send;
 }
 
 // Who this browser is signed in as, or null.

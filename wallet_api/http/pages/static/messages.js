@@ -254,6 +254,7 @@ export const MESSAGES = {
     "signin.merchant-hint": "例: m-ramen-aizu",
     "signin.submit": "サインインする",
     "signin.provider": "市のIDでサインイン",
+    "signin.failed": "サインインできませんでした。もう一度お試しください。",
 
     "refusal.insufficient_funds": "ポイントが足りません。残高を確かめて、チャージしてください。",
     "refusal.insufficient_funds.local": "このお店（大型店）では、地元のお店専用のプレミアム分は使えません。",
@@ -555,6 +556,7 @@ export const MESSAGES = {
     "signin.merchant-hint": "For example: m-ramen-aizu",
     "signin.submit": "Sign in",
     "signin.provider": "Sign in with your city ID",
+    "signin.failed": "You could not be signed in. Please try again.",
 
     "refusal.insufficient_funds": "Not enough points. Check your balance and top up.",
     "refusal.insufficient_funds.local": "This shop (a large chain) cannot take the premium points that are for local shops only.",
