@@ -24,6 +24,7 @@ import {
   t,
   translate,
   typedAmount,
+  withButtonOff,
 } from "/static/ui.js";
 
 const EXPIRY_WARNING_DAYS = 30;
@@ -53,16 +54,18 @@ async function showStart() {
   showView("start");
 }
 
-document.getElementById("start-form").addEventListener("submit", async (event) => {
+document.getElementById("start-form").addEventListener("submit", (event) => {
   event.preventDefault();
   say(problem, "");
-  try {
-    const region = document.getElementById("region").value;
-    state.wallet = await api("POST", "/v1/wallets", { region });
-    await registerDevice();
-  } catch (error) {
-    say(problem, refusal(error));
-  }
+  return withButtonOff(event.target.querySelector("button"), async () => {
+    try {
+      const region = document.getElementById("region").value;
+      state.wallet = await api("POST", "/v1/wallets", { region });
+      await registerDevice();
+    } catch (error) {
+      say(problem, refusal(error));
+    }
+  });
 });
 
 async function registerDevice() {
@@ -77,13 +80,15 @@ async function registerDevice() {
   await route();
 }
 
-document.getElementById("register-device").addEventListener("click", async () => {
+document.getElementById("register-device").addEventListener("click", (event) => {
   say(problem, "");
-  try {
-    await registerDevice();
-  } catch (error) {
-    say(problem, refusal(error));
-  }
+  return withButtonOff(event.currentTarget, async () => {
+    try {
+      await registerDevice();
+    } catch (error) {
+      say(problem, refusal(error));
+    }
+  });
 });
 
 // --- home -----------------------------------------------------------------------------------

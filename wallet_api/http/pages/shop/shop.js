@@ -20,6 +20,7 @@ import {
   t,
   time,
   translate,
+  withButtonOff,
   yen,
 } from "/static/ui.js";
 
@@ -41,22 +42,24 @@ const context = { state, problem, paymentArrived: (payment) => paymentArrived(pa
 
 // --- the till's key -------------------------------------------------------------------------
 
-document.getElementById("register-form").addEventListener("submit", async (event) => {
+document.getElementById("register-form").addEventListener("submit", (event) => {
   event.preventDefault();
   say(problem, "");
-  try {
-    const key = await generateKey();
-    const terminal = await api("POST", `/v1/merchants/${state.merchant.id}/terminals`, {
-      label: document.getElementById("till-label").value || "till",
-      public_key: key.publicKey,
-    });
-    state.terminal = { ...key, terminalId: terminal.id, merchantId: state.merchant.id };
-    await saveKey("terminal:" + state.merchant.id, state.terminal);
-    location.hash = "#sell";
-    await route();
-  } catch (error) {
-    say(problem, refusal(error));
-  }
+  return withButtonOff(event.target.querySelector("button"), async () => {
+    try {
+      const key = await generateKey();
+      const terminal = await api("POST", `/v1/merchants/${state.merchant.id}/terminals`, {
+        label: document.getElementById("till-label").value || "till",
+        public_key: key.publicKey,
+      });
+      state.terminal = { ...key, terminalId: terminal.id, merchantId: state.merchant.id };
+      await saveKey("terminal:" + state.merchant.id, state.terminal);
+      location.hash = "#sell";
+      await route();
+    } catch (error) {
+      say(problem, refusal(error));
+    }
+  });
 });
 
 // --- a sale ---------------------------------------------------------------------------------

@@ -83,6 +83,17 @@ export function requireAmount(input, problem) {
   return amount;
 }
 
+// Run `work` with `button` off, so that a second tap does not do it twice.
+export async function withButtonOff(button, work) {
+  if (button.disabled) return;
+  button.disabled = true;
+  try {
+    await work();
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // A refusal in plain words: the message for its stable code, else a general one.
 export function refusal(error) {
   if (error instanceof ApiError) {
