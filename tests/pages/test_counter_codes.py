@@ -16,6 +16,7 @@ from tests.pages.camera import frame_of, write_y4m
 from tests.pages.conftest import Launch, Person, expect
 from tests.pages.test_pay_loop import available, wallet_of
 from tests.wallet_api.http.api import Api, Region, new_merchant, new_region, open_wallet, top_up
+from tests.wallet_api.http.test_counter_fees import city_with_open_counter, invoice
 
 # Paper sizes in PDF points (1/72 inch), as a PDF's MediaBox states them.
 A5, A6 = (420, 595), (298, 420)
@@ -186,4 +187,31 @@ async def test_the_till_takes_a_card_with_its_pin_and_a_wallets_shown_code(
     await expect(till.page.locator("#charged-amount")).to_have_text("700円")
     assert await available(api, name, await wallet_of(api, name)) == 2_300
     till.assert_clean(403, 422)
+    resident.assert_clean()
+
+
+async def test_a_resident_pays_city_hall_fees_by_the_counters_code(
+    api: Api, person: Launch, tmp_path: Path
+) -> None:
+    region = await city_with_open_counter(api)
+    camera = tmp_path / "wallet.y4m"
+    resident = await person(camera=camera)
+    name = await open_wallet_in_browser(resident, api, region, 2_000)
+    shown = await invoice(api, region, ("residence-cert", 2))
+    total = shown["invoice"]["total"]  # type: ignore[index]
+    write_y4m(camera, frame_of(qr_png(str(shown["qr_payload"]), pixels_per_module=8)))
+
+    await resident.page.get_by_role("link", name="支払う").click()
+    await resident.page.get_by_role("button", name="カメラを使う").click()
+    await expect(resident.page.locator("#shop-name")).to_have_text(
+        f"市役所の窓口（{region.counter}）"
+    )
+    await expect(resident.page.locator("#confirm-text")).to_contain_text(f"{total:,} pt")
+    await resident.look("wallet-pay-counter")
+    await resident.page.get_by_role("button", name="支払う", exact=True).click()
+    await resident.see("支払いが完了しました")
+    await expect(resident.page.locator("#done-number")).to_contain_text(f"{region.counter}-")
+    await expect(resident.page.locator("#done-lines")).to_contain_text("住民票の写し × 2")
+    await resident.look("wallet-paid-counter")
+    assert await available(api, name, await wallet_of(api, name)) == 2_000 - int(total)
     resident.assert_clean()

@@ -233,6 +233,10 @@ async function scanned(text) {
     return false;
   }
   say(problem, "");
+  if (atCounter(code)) {
+    showConfirm(code, null);
+    return true;
+  }
   try {
     // The shop as the service knows it: its own name (the code holds a short one in ASCII).
     const shop = await api("GET", `/v1/merchants/${encodeURIComponent(code.merchantId)}/profile`);
@@ -244,17 +248,29 @@ async function scanned(text) {
   return true;
 }
 
+// A city hall counter's code: its payee is "counter:<id>", paid as fees with a numbered receipt.
+const COUNTER_PAYEE = "counter:";
+const atCounter = (code) => code.merchantId.startsWith(COUNTER_PAYEE);
+
 function showConfirm(code, shop) {
   stopCamera();
   state.pending = { code };
   sendPayment.reset();
   document.getElementById("scan-step").hidden = true;
   document.getElementById("confirm-step").hidden = false;
-  document.getElementById("shop-name").textContent = shop.display_name;
-  document.getElementById("shop-category").textContent = category(shop.mcc);
-  document.getElementById("shop-size").textContent =
-    shop.size_class === "local" ? t("shop.pay.local") : t("shop.pay.chain");
-  if (shop.status !== "active") say(problem, t("wallet.pay.shop-closed"), "warn");
+  const counter = code.merchantId.slice(COUNTER_PAYEE.length);
+  document.getElementById("shop-name").textContent = shop
+    ? shop.display_name
+    : t("counter.name", { counter });
+  document.getElementById("shop-category").textContent = shop
+    ? category(shop.mcc)
+    : t("counter.fees");
+  document.getElementById("shop-size").textContent = !shop
+    ? ""
+    : shop.size_class === "local"
+      ? t("shop.pay.local")
+      : t("shop.pay.chain");
+  if (shop && shop.status !== "active") say(problem, t("wallet.pay.shop-closed"), "warn");
   document.getElementById("amount-field").hidden = code.dynamic;
   const expiry = document.getElementById("code-expiry");
   expiry.hidden = !code.expiresAt;
@@ -303,7 +319,8 @@ const sendPayment = changeOnce(document.getElementById("confirm-step"), async (k
     const signature = base64url(await sign(state.device.privateKey, intentBytes(intent)));
     sent = { key, body: { qr_payload: code.payload, intent, signature } };
   }
-  return api("POST", "/v1/payments", sent.body, { key });
+  const path = atCounter(state.pending.code) ? "/v1/fee-payments" : "/v1/payments";
+  return api("POST", path, sent.body, { key });
 });
 
 async function pay() {
@@ -326,22 +343,48 @@ function paymentRefusal(error) {
   return refusal(error);
 }
 
+// A shop's receipt or a city counter's numbered one, as the completion screen shows them.
+function receiptShown(receipt) {
+  if (receipt.receipt_number) {
+    const name = language() === "ja" ? "name_ja" : "name_en";
+    return {
+      amount: receipt.invoice.total,
+      to: t("counter.name", { counter: receipt.counter_id }),
+      at: receipt.issued_at,
+      number: receipt.receipt_number,
+      earned: 0,
+      lines: receipt.invoice.lines.map((line) =>
+        t("counter.line", { name: line[name], quantity: line.quantity, amount: points(line.amount) }),
+      ),
+    };
+  }
+  return {
+    amount: receipt.payment.amount,
+    to: receipt.merchant_name,
+    at: receipt.recorded_at,
+    number: receipt.payment.id,
+    earned: receipt.spend_back.reduce((sum, reward) => sum + reward.points, 0),
+    lines: [],
+  };
+}
+
 function showDone(receipt) {
   remember("balance", receipt.balance);
-  document.getElementById("done-amount").textContent = points(receipt.payment.amount);
-  document.getElementById("done-shop").textContent = t("wallet.done.to", {
-    shop: receipt.merchant_name,
-  });
-  document.getElementById("done-time").textContent = dateTime(receipt.recorded_at);
+  const shown = receiptShown(receipt);
+  document.getElementById("done-amount").textContent = points(shown.amount);
+  document.getElementById("done-shop").textContent = t("wallet.done.to", { shop: shown.to });
+  document.getElementById("done-time").textContent = dateTime(shown.at);
   document.getElementById("done-left").textContent = t("wallet.done.left", {
     amount: points(receipt.balance.available),
   });
-  const earned = receipt.spend_back.reduce((sum, reward) => sum + reward.points, 0);
+  document
+    .getElementById("done-lines")
+    .replaceChildren(...shown.lines.map((line) => el("li", { text: line })));
   const earnedText = document.getElementById("done-earned");
-  earnedText.hidden = earned === 0;
-  earnedText.textContent = t("wallet.done.earned", { amount: points(earned) });
+  earnedText.hidden = shown.earned === 0;
+  earnedText.textContent = t("wallet.done.earned", { amount: points(shown.earned) });
   document.getElementById("done-number").textContent = t("wallet.done.number", {
-    number: receipt.payment.id,
+    number: shown.number,
   });
   state.pending = null;
   location.hash = "#done";

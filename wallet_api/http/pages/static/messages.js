@@ -136,6 +136,9 @@ export const MESSAGES = {
     "mcc.4121": "タクシー",
     "mcc.9399": "市役所",
     "mcc.other": "お店",
+    "counter.name": "市役所の窓口（{counter}）",
+    "counter.fees": "手数料のお支払い",
+    "counter.line": "{name} × {quantity}　{amount}",
 
     "shop.title": "会津ポイント お店のレジ",
     "shop.tab.sell": "会計",
@@ -438,6 +441,9 @@ export const MESSAGES = {
     "mcc.4121": "Taxi",
     "mcc.9399": "City hall",
     "mcc.other": "Shop",
+    "counter.name": "City hall counter ({counter})",
+    "counter.fees": "Paying fees",
+    "counter.line": "{name} × {quantity}  {amount}",
 
     "shop.title": "Aizu points till",
     "shop.tab.sell": "Sell",
