@@ -195,15 +195,22 @@ async def person(
         camera: Path | None = None,
         locale: str = "ja-JP",
         origin: str = service,
+        beside: Person | None = None,
     ) -> Person:
-        if camera is None:
-            camera = tmp_path / f"camera-{len(browsers)}.y4m"
-            blank(camera)
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={camera}"],
-        )
-        browsers.append(browser)
+        """A person with a browser of their own, or (`beside`) a context of their own in
+        another person's browser: no cookie, storage or key shared, the camera file shared."""
+        if beside is not None:
+            browser = beside.page.context.browser
+            assert browser is not None
+        else:
+            if camera is None:
+                camera = tmp_path / f"camera-{len(browsers)}.y4m"
+                blank(camera)
+            browser = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={camera}"],
+            )
+            browsers.append(browser)
         context: BrowserContext = await browser.new_context(
             viewport=viewport, locale=locale, timezone_id="Asia/Tokyo", permissions=["camera"]
         )

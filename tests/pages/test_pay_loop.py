@@ -1,5 +1,6 @@
-"""The whole loop as the shop and a resident live it, each in a browser of their own: the till
-shows a sale's code, the wallet reads it through the camera and pays, the till hears it."""
+"""The whole loop as the shop and a resident live it, each in a browser context of their own:
+the till shows a sale's code, the wallet reads it through the camera and pays, the till hears
+it."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ async def test_a_resident_pays_the_tills_code_through_the_camera(
     region = await new_region(api)
     shop_id, _ = await new_merchant(api, region)
     camera = tmp_path / "wallet-camera.y4m"
-    till = await person()
-    resident = await person(camera=camera)
+    # Two contexts of one browser: the camera is the browser's, and only the wallet uses it.
+    till = await person(camera=camera)
+    resident = await person(beside=till)
     resident_name = f"hanako-{secrets.token_hex(3)}"
 
     # The shop signs in and registers this browser as its till.
