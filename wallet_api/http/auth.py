@@ -206,6 +206,12 @@ class OidcVerifier:
         claims = await self._claims(token, client_id)
         if claims.get("nonce") != nonce:
             raise Unauthenticated("the ID token is not for this sign-in (nonce)")
+        # OpenID Connect Core 3.1.3.7: a token for several audiences names the party it is for.
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if claims.get("azp", client_id) != client_id or (
+            len(audiences) > 1 and "azp" not in claims
+        ):
+            raise Unauthenticated("the ID token was issued to another client (azp)")
         return actor_from_claims(claims, self.roles_claim)
 
 

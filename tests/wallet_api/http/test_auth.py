@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import RSAAlgorithm
 
 from wallet_api.actor import Role
@@ -114,3 +114,44 @@ def test_scoped_roles_need_their_scope() -> None:
     assert actor_from_claims(claims).roles == {Role.AUDITOR}
     with pytest.raises(Unauthenticated):
         actor_from_claims({"roles": ["resident"]})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "accepted"),
+    [
+        ({"nonce": "n-1"}, True),
+        ({"nonce": "n-1", "aud": ["aizu-web", "other"], "azp": "aizu-web"}, True),
+        ({"nonce": "n-2"}, False),  # another sign-in's token
+        ({}, False),  # no nonce at all
+        ({"nonce": "n-1", "azp": "another-client"}, False),
+        ({"nonce": "n-1", "aud": ["aizu-web", "other"]}, False),  # several audiences, no azp
+        ({"nonce": "n-1", "aud": "aizu"}, False),  # an access token's audience, not this client's
+    ],
+)
+async def test_an_id_token_is_for_this_client_and_this_sign_in(
+    provider_key: rsa.RSAPrivateKey,
+    jwks_url: str,
+    overrides: dict[str, Any],
+    accepted: bool,
+) -> None:
+    verifier = OidcVerifier(issuer=ISSUER, jwks_url=jwks_url, roles_claim="aizu_roles")
+    token = provider_token(provider_key, **{"aud": "aizu-web", **overrides})
+    if accepted:
+        actor = await verifier.verify_id_token(token, client_id="aizu-web", nonce="n-1")
+        assert actor.subject == "S123"
+    else:
+        with pytest.raises(Unauthenticated):
+            await verifier.verify_id_token(token, client_id="aizu-web", nonce="n-1")
+
+
+async def test_a_token_for_another_algorithm_than_the_key_is_refused(
+    provider_key: rsa.RSAPrivateKey, jwks_url: str
+) -> None:
+    verifier = OidcVerifier(issuer=ISSUER, jwks_url=jwks_url)
+    claims = jwt.decode(provider_token(provider_key), options={"verify_signature": False})
+    # The provider's key is RSA: a token that says HS256 or ES256 under its id is refused as
+    # such (401), never tried with a key of the wrong kind (a 500 before).
+    for algorithm, key in (("HS256", "x" * 32), ("ES256", ec.generate_private_key(ec.SECP256R1()))):
+        forged = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": "city-1"})
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(forged)
