@@ -125,6 +125,22 @@ async def test_a_resident_registers_a_new_phone_for_the_same_wallet(
     await new_phone.page.get_by_role("button", name="この端末を登録する").click()
     await expect(new_phone.page.locator("#available")).to_have_text("900 pt")
     wallet_id = await wallet_of(api, name)
-    devices = await api.get(f"/v1/wallets/{wallet_id}/devices", api.token(Role.RESIDENT, name))
+    as_resident = api.token(Role.RESIDENT, name)
+    devices = await api.get(f"/v1/wallets/{wallet_id}/devices", as_resident)
     assert [d["status"] for d in devices.json()["devices"]] == ["active", "active"]
+
+    # The old phone is given away: its registration is withdrawn, its key and session go.
+    await old_phone.page.get_by_role("link", name="データの利用").click()
+    await old_phone.page.get_by_role("button", name="この端末の登録をやめる").click()
+    await old_phone.look("wallet-forget-device")
+    await old_phone.page.get_by_role("button", name="登録をやめる", exact=True).click()
+    await old_phone.page.wait_for_url(re.compile("/signin/"))
+    devices = await api.get(f"/v1/wallets/{wallet_id}/devices", as_resident)
+    assert sorted(d["status"] for d in devices.json()["devices"]) == ["active", "revoked"]
+    # Nothing of the wallet is left for the next person holding the phone.
+    kept = await old_phone.page.evaluate("Object.keys(localStorage)")
+    assert not [key for key in kept if key.startswith("aizu.wallet")], kept
+    await old_phone.sign_in_locally("/app/", name)
+    await old_phone.see("この端末を登録します")  # its key is gone from the browser
     new_phone.assert_clean()
+    old_phone.assert_clean()

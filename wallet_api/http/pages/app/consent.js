@@ -1,7 +1,8 @@
 // What the resident lets the city do with their data: each purpose in plain words, granted or
 // withdrawn at any time, and the age band and district they give (or take back).
 
-import { api } from "/static/api.js";
+import { api, signOut } from "/static/api.js";
+import { forgetKey } from "/static/keys.js";
 import { dateTime, el, refusal, say, showView, t } from "/static/ui.js";
 
 const AGE_BANDS = ["0-19", "20-29", "30-39", "40-49", "50-59", "60-64", "65-74", "75+"];
@@ -64,7 +65,31 @@ export async function showConsent(context) {
   document.getElementById("district").value = demographics.district || "";
 }
 
+// A phone given away or shared: its key is withdrawn (the service refuses its intents from
+// now on), deleted from this browser, and the session ends.
+async function forgetThisPhone(context) {
+  const { wallet, device } = context.state;
+  await api("POST", `/v1/wallets/${wallet.id}/devices/${device.deviceId}/revoke`);
+  await forgetKey("device:" + wallet.id);
+  location.assign((await signOut()) || "/signin/?next=/app/");
+}
+
 export function setUpConsent(context) {
+  const ask = document.getElementById("forget-device");
+  ask.addEventListener("click", () => {
+    const panel = document.getElementById("forget-confirm");
+    panel.hidden = !panel.hidden;
+    ask.setAttribute("aria-expanded", String(!panel.hidden));
+  });
+  document.getElementById("forget-device-confirm").addEventListener("click", async (event) => {
+    event.currentTarget.disabled = true;
+    try {
+      await forgetThisPhone(context);
+    } catch (error) {
+      event.currentTarget.disabled = false;
+      say(context.problem, refusal(error));
+    }
+  });
   const walletPath = () => `/v1/wallets/${context.state.wallet.id}/demographics`;
   document.getElementById("demographics-form").addEventListener("submit", async (event) => {
     event.preventDefault();
