@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 from merchant.domain import (
     ZENGIN_CHARACTERS,
@@ -136,27 +136,16 @@ class MerchantOut(BaseModel):
         )
 
 
-class ShopProfileOut(BaseModel):
-    id: str
-    display_name: str
-    mcc: str
-    jsic_major: str
-    district: str
-    size_class: SizeClass
-    status: str
+class ShopProfileOut(RecordOut):
+    """Read from a `Merchant`: its profile's public fields and its status."""
 
-    @classmethod
-    def of(cls, merchant: Merchant) -> ShopProfileOut:
-        profile = merchant.profile
-        return cls(
-            id=profile.id,
-            display_name=profile.display_name,
-            mcc=profile.mcc,
-            jsic_major=profile.jsic_major,
-            district=profile.district,
-            size_class=profile.size_class,
-            status=merchant.status,
-        )
+    id: str = Field(validation_alias=AliasPath("profile", "id"))
+    display_name: str = Field(validation_alias=AliasPath("profile", "display_name"))
+    mcc: str = Field(validation_alias=AliasPath("profile", "mcc"))
+    jsic_major: str = Field(validation_alias=AliasPath("profile", "jsic_major"))
+    district: str = Field(validation_alias=AliasPath("profile", "district"))
+    size_class: SizeClass = Field(validation_alias=AliasPath("profile", "size_class"))
+    status: str
 
 
 class StatusChange(BaseModel):
