@@ -1,7 +1,7 @@
 // The resident's and visitor's wallet: open a wallet, register this phone's key, see the
 // balance and history, pay a shop by scanning its code. Only the public /v1 API is used.
 
-import { api, ApiError, changeOnce, currentSession, signIn, signOut } from "/static/api.js";
+import { api, ApiError, currentSession, formChange, signIn, signOut } from "/static/api.js";
 import { readCode } from "/static/emv.js";
 import { base64url, generateKey, intentBytes, loadKey, saveKey, sign } from "/static/keys.js";
 import { Scanner } from "/static/qr.js";
@@ -299,12 +299,11 @@ function randomNonce() {
   return base64url(crypto.getRandomValues(new Uint8Array(18)));
 }
 
-// The payment as first sent (its intent signed once, with its nonce and time): a try after a
-// lost answer sends exactly it again, under the same key, and is answered once.
-let sent = null;
-
-const sendPayment = changeOnce(document.getElementById("confirm-step"), async (key) => {
-  if (!sent || sent.key !== key) {
+// The payment's body is signed once (its intent, nonce and time): a try after a lost answer
+// sends exactly it again, under the same key, and is answered once.
+const sendPayment = formChange(
+  document.getElementById("confirm-step"),
+  async () => {
     const code = state.pending.code;
     const amount = code.dynamic ? code.amount : requireAmount(document.getElementById("amount"), problem);
     if (amount === null) return null;
@@ -317,11 +316,13 @@ const sendPayment = changeOnce(document.getElementById("confirm-step"), async (k
       issued_at: new Date().toISOString(),
     };
     const signature = base64url(await sign(state.device.privateKey, intentBytes(intent)));
-    sent = { key, body: { qr_payload: code.payload, intent, signature } };
-  }
-  const path = atCounter(state.pending.code) ? "/v1/fee-payments" : "/v1/payments";
-  return api("POST", path, sent.body, { key });
-});
+    return { qr_payload: code.payload, intent, signature };
+  },
+  (body, key) => {
+    const path = atCounter(state.pending.code) ? "/v1/fee-payments" : "/v1/payments";
+    return api("POST", path, body, { key });
+  },
+);
 
 async function pay() {
   const button = document.getElementById("pay-button");

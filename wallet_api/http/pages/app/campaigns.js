@@ -1,7 +1,7 @@
 // The campaigns a resident can take part in: premium sets (bought outright or by lottery),
 // spend-back and benefits; applying, buying, and the result, in plain words.
 
-import { api, changeOnce } from "/static/api.js";
+import { api, formChange } from "/static/api.js";
 import { dateTime, day, el, points, refusal, say, showView, t, yen } from "/static/ui.js";
 
 const inWindow = (from, until) => Date.now() >= Date.parse(from) && Date.now() < Date.parse(until);
@@ -17,17 +17,23 @@ function setsForm(context, { label, button, max, onSubmit }) {
     input,
     el("div", { class: "actions" }, el("button", { type: "submit", text: button })),
   );
-  const submit = changeOnce(form, async (key) => {
-    const text = input.value.trim();
-    if (!/^[0-9]{1,3}$/.test(text) || Number(text) < 1 || Number(text) > max) {
-      input.setAttribute("aria-invalid", "true");
-      say(context.problem, t("campaign.sets-invalid", { sets: max }));
-      return false;
-    }
-    input.removeAttribute("aria-invalid");
-    await onSubmit(Number(text), key);
-    return true;
-  });
+  const submit = formChange(
+    form,
+    () => {
+      const text = input.value.trim();
+      if (!/^[0-9]{1,3}$/.test(text) || Number(text) < 1 || Number(text) > max) {
+        input.setAttribute("aria-invalid", "true");
+        say(context.problem, t("campaign.sets-invalid", { sets: max }));
+        return null;
+      }
+      input.removeAttribute("aria-invalid");
+      return { sets: Number(text) };
+    },
+    async (body, key) => {
+      await onSubmit(body.sets, key);
+      return true;
+    },
+  );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     say(context.problem, "");

@@ -2,7 +2,7 @@
 // points arrive when the bank's statement shows it), or at a city counter, where the cashier
 // scans the wallet's code.
 
-import { api, changeOnce } from "/static/api.js";
+import { api, formChange } from "/static/api.js";
 import { qrImage } from "/static/qr.js";
 import { refusal, requireAmount, say, showView, t, yen } from "/static/ui.js";
 
@@ -17,11 +17,15 @@ export function showTopup(context) {
 
 export function setUpTopup(context) {
   const form = document.getElementById("bank-form");
-  const request = changeOnce(form, (key) => {
-    const amount = requireAmount(document.getElementById("bank-amount"), context.problem);
-    if (amount === null) return null;
-    return api("POST", `/v1/wallets/${context.state.wallet.id}/bank-topups`, { amount }, { key });
-  });
+  const request = formChange(
+    form,
+    () => {
+      const amount = requireAmount(document.getElementById("bank-amount"), context.problem);
+      return amount === null ? null : { amount };
+    },
+    (body, key) =>
+      api("POST", `/v1/wallets/${context.state.wallet.id}/bank-topups`, body, { key }),
+  );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     say(context.problem, "");

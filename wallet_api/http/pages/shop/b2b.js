@@ -1,7 +1,7 @@
 // Paying another shop of the region in points (a restaurant its local wholesaler): the points
 // keep circulating in the region instead of being paid out in yen.
 
-import { api, changeOnce } from "/static/api.js";
+import { api, formChange } from "/static/api.js";
 import { refusal, requireAmount, say, showView, t, yen } from "/static/ui.js";
 
 export function showB2b() {
@@ -10,14 +10,19 @@ export function showB2b() {
 
 export function setUpB2b(context) {
   const form = document.getElementById("b2b-form");
-  const pay = changeOnce(form, async (key) => {
-    const to = document.getElementById("b2b-to").value.trim();
-    const amount = requireAmount(document.getElementById("b2b-amount"), context.problem);
-    if (amount === null) return null;
-    const body = { to_merchant: to, amount, description: document.getElementById("b2b-note").value.trim() };
-    await api("POST", `/v1/merchants/${context.state.merchant.id}/b2b-payments`, body, { key });
-    return body;
-  });
+  const pay = formChange(
+    form,
+    () => {
+      const amount = requireAmount(document.getElementById("b2b-amount"), context.problem);
+      if (amount === null) return null;
+      const to = document.getElementById("b2b-to").value.trim();
+      return { to_merchant: to, amount, description: document.getElementById("b2b-note").value.trim() };
+    },
+    async (body, key) => {
+      await api("POST", `/v1/merchants/${context.state.merchant.id}/b2b-payments`, body, { key });
+      return body;
+    },
+  );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     say(context.problem, "");

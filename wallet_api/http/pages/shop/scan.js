@@ -1,7 +1,7 @@
 // The till reads what the customer shows: a wallet's one-time code (the shop types the amount,
 // up to the customer's limit) or a printed card (the customer types the PIN).
 
-import { api, changeOnce } from "/static/api.js";
+import { api, formChange } from "/static/api.js";
 import { Scanner } from "/static/qr.js";
 import { chime, points, refusal, requireAmount, say, showView, t, time, yen } from "/static/ui.js";
 
@@ -79,19 +79,21 @@ export function setUpScan(context) {
   document.getElementById("charge-cancel").addEventListener("click", showScan);
   document.getElementById("charged-next").addEventListener("click", showScan);
   const form = document.getElementById("charge-form");
-  charge = changeOnce(form, (key) => {
-    const amount = requireAmount(document.getElementById("charge-amount"), context.problem);
-    if (amount === null) return null;
-    const merchant = context.state.merchant.id;
-    return shown.card
-      ? api(
-          "POST",
-          `/v1/merchants/${merchant}/charges/card`,
-          { qr_payload: shown.card, pin: document.getElementById("pin").value, amount },
-          { key },
-        )
-      : api("POST", `/v1/merchants/${merchant}/charges/token`, { ...shown.token, amount }, { key });
-  });
+  charge = formChange(
+    form,
+    () => {
+      const amount = requireAmount(document.getElementById("charge-amount"), context.problem);
+      if (amount === null) return null;
+      const merchant = context.state.merchant.id;
+      return shown.card
+        ? {
+            path: `/v1/merchants/${merchant}/charges/card`,
+            body: { qr_payload: shown.card, pin: document.getElementById("pin").value, amount },
+          }
+        : { path: `/v1/merchants/${merchant}/charges/token`, body: { ...shown.token, amount } };
+    },
+    (charged, key) => api("POST", charged.path, charged.body, { key }),
+  );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     say(context.problem, "");

@@ -1,7 +1,7 @@
 // The shop's till: register this browser's key as a terminal, show the signed code of a sale,
 // hear the payment arrive on the event stream, and see and refund today's payments.
 
-import { api, ApiError, currentSession, isFinal, newKey, signIn, signOut } from "/static/api.js";
+import { api, ApiError, currentSession, oneChange, signIn, signOut } from "/static/api.js";
 import { dynamicCode } from "/static/emv.js";
 import { base64url, generateKey, loadKey, saveKey, sign } from "/static/keys.js";
 import { qrImage } from "/static/qr.js";
@@ -32,8 +32,9 @@ const state = {
   sale: null,
   events: null,
   payments: new Map(),
-  // Refunds sent whose answer was lost, by payment: sent again with the same key.
-  refundsUnanswered: new Map(),
+  // Each payment's refund as one change: kept across redrawings of the list, so a refund whose
+  // answer was lost goes again under the same key.
+  refunds: new Map(),
 };
 
 const money = (amount) => t("yen", { amount: yen(amount) });
@@ -234,6 +235,20 @@ function renderToday() {
   document.getElementById("today-list").replaceChildren(...today.map(paymentItem));
 }
 
+function refundOf(paymentId) {
+  if (!state.refunds.has(paymentId)) {
+    const change = oneChange(
+      () => {
+        const amount = requireAmount(document.getElementById("refund-" + paymentId), problem);
+        return amount === null ? null : { amount };
+      },
+      (body, key) => api("POST", `/v1/payments/${paymentId}/refunds`, body, { key }),
+    );
+    state.refunds.set(paymentId, change);
+  }
+  return state.refunds.get(paymentId);
+}
+
 function paymentItem(payment) {
   const left = payment.amount - payment.refunded;
   const item = el(
@@ -275,32 +290,26 @@ function paymentItem(payment) {
       el("div", { class: "actions" }, el("button", { type: "submit", class: "danger", text: t("shop.today.refund-do") })),
     );
     const button = form.querySelector("button");
-    const unsure = state.refundsUnanswered.get(payment.id);
-    if (unsure) {
-      // A refund whose answer was lost: the list was drawn again, the same refund goes again.
-      input.value = String(unsure.amount);
+    const refund = refundOf(payment.id);
+    const unanswered = refund.unanswered();
+    if (unanswered) {
+      // A refund whose answer was lost, and the list drawn again: the same refund goes again.
+      input.value = String(unanswered.amount);
       input.readOnly = true;
       form.hidden = false;
     }
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      if (button.disabled) return;
       say(problem, "");
-      const amount = requireAmount(input, problem);
-      if (amount === null) return;
-      const attempt = state.refundsUnanswered.get(payment.id) || { key: newKey(), amount };
-      state.refundsUnanswered.set(payment.id, attempt);
       button.disabled = true;
       try {
-        const path = `/v1/payments/${payment.id}/refunds`;
-        const refund = await api("POST", path, { amount: attempt.amount }, { key: attempt.key });
-        state.refundsUnanswered.delete(payment.id);
-        state.payments.set(payment.id, refund.payment);
+        const refunded = await refund();
+        if (!refunded) return;
+        state.payments.set(payment.id, refunded.payment);
         renderToday();
-        say(problem, t("shop.today.refund-done", { amount: money(attempt.amount) }), "ok");
+        say(problem, t("shop.today.refund-done", { amount: money(refunded.amount) }), "ok");
       } catch (error) {
-        if (isFinal(error)) state.refundsUnanswered.delete(payment.id);
-        else input.readOnly = true;
+        input.readOnly = refund.unanswered() !== null;
         say(problem, refusal(error));
       } finally {
         button.disabled = false;

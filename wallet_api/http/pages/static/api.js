@@ -47,6 +47,12 @@ export function signIn() {
   location.assign("/v1/session/sign-in?next=" + encodeURIComponent(next));
 }
 
+// Who this browser is signed in as, or null.
+export async function currentSession() {
+  const session = await api("GET", "/v1/session", undefined, { signInOn401: false });
+  return session.signed_in ? session : null;
+}
+
 // End the session; nothing personal stays on a shared phone (the last balance and history
 // kept for offline use go too). Gives the provider's sign-out page, if it has one.
 export async function signOut() {
@@ -59,48 +65,65 @@ export async function signOut() {
 
 // Whether a try is over for good: the service answered, yes or a refusal. A dropped
 // connection, a 5xx or "too many, wait" leaves the outcome unknown.
-export function isFinal(error) {
+function isFinal(error) {
   return error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429;
 }
 
-// One change a person asked for with a form, however often it is sent: every try carries the
-// same Idempotency-Key until the service gives a final answer, so a try after a lost answer
-// is answered once, never done twice. The form's buttons are off while a try is under way,
-// and while the outcome is unknown its fields keep what was sent. `run(key)` sends it.
-export function changeOnce(form, run) {
-  let key = null;
-  const lock = (locked) => {
-    for (const field of form.querySelectorAll("input")) field.readOnly = locked;
+// One change a person asked for, however often it is sent: its body is built once (`build`,
+// null when the input is not right) and every try sends that body with the same
+// Idempotency-Key (`send(body, key)`) until the service gives a final answer, so a try after a
+// lost answer is answered once, never done twice; only a refusal lets the next try be new.
+export function oneChange(build, send) {
+  let pending = null; // { key, body } until a final answer
+  let busy = false;
+  const attempt = async () => {
+    if (busy) return undefined;
+    busy = true;
+    try {
+      if (pending === null) {
+        const body = await build();
+        if (body === null) return null;
+        pending = { key: newKey(), body };
+      }
+      const answer = await send(pending.body, pending.key);
+      pending = null;
+      return answer;
+    } catch (error) {
+      if (isFinal(error)) pending = null;
+      throw error;
+    } finally {
+      busy = false;
+    }
   };
-  const send = async () => {
-    if (form.dataset.busy) return undefined;
-    form.dataset.busy = "1";
-    key = key || newKey();
+  // The body sent whose answer is not known yet, or null.
+  attempt.unanswered = () => (pending === null ? null : pending.body);
+  // A new change (another code scanned, say): the next try is new.
+  attempt.reset = () => {
+    pending = null;
+  };
+  return attempt;
+}
+
+// `oneChange` for a form: its buttons are off while a try is under way, and while the outcome
+// is unknown its fields show what was sent and cannot be changed.
+export function formChange(form, build, send) {
+  const change = oneChange(build, send);
+  const lock = () => {
+    for (const field of form.querySelectorAll("input")) field.readOnly = change.unanswered() !== null;
+  };
+  const attempt = async () => {
     const buttons = [...form.querySelectorAll("button")];
     for (const button of buttons) button.disabled = true;
     try {
-      const result = await run(key);
-      key = null;
-      return result;
-    } catch (error) {
-      if (isFinal(error)) key = null;
-      throw error;
+      return await change();
     } finally {
-      delete form.dataset.busy;
       for (const button of buttons) button.disabled = false;
-      lock(key !== null);
+      lock();
     }
   };
-  // A new change (another code scanned, say): a new key, the fields free again.
-  send.reset = () => {
-    key = null;
-    lock(false);
+  attempt.reset = () => {
+    change.reset();
+    lock();
   };
-  return send;
-}
-
-// Who this browser is signed in as, or null.
-export async function currentSession() {
-  const session = await api("GET", "/v1/session", undefined, { signInOn401: false });
-  return session.signed_in ? session : null;
+  return attempt;
 }
