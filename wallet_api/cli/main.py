@@ -20,6 +20,7 @@ import click
 from ledger.config import Settings, get_settings
 from ledger.database import create_engine, resolve_database_url, session_factory
 from wallet_api.actor import Role
+from wallet_api.cli import serving
 from wallet_api.cli.processes import die_with, hold_lock
 
 
@@ -40,7 +41,13 @@ def main() -> None:
     default=True,
     help="Also run a Celery worker with beat for the nightly chain (default: yes).",
 )
-def serve(host: str | None, port: int | None, worker: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="API processes on the one port, each with its own pool (default: the CPU count).",
+)
+def serve(host: str | None, port: int | None, worker: bool, workers: int | None) -> None:
     """Start the HTTP service (on the embedded PostgreSQL unless DATABASE_URL is set), and a
     Celery worker with beat running the nightly chain."""
 
@@ -78,9 +85,19 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
             f" (with AIZU_DATA_DIR={settings.data_dir.resolve()})"
         )
     click.echo("A walk through every kind of user: README.md, section 'Walkthrough'")
+    processes = workers or os.cpu_count() or 1
+    if processes > 1:
+        # uvicorn's supervisor starts each worker afresh (and replaces one that dies): what this
+        # process resolved reaches them by environment.
+        os.environ[serving.DATABASE_URL_VARIABLE] = url.render_as_string(hide_password=False)
+        os.environ[serving.SUPERVISOR_VARIABLE] = str(os.getpid())
     try:
         uvicorn.run(
-            create_app(url, settings),
+            create_app(url, settings)
+            if processes == 1
+            else f"{serving.__name__}:{serving.worker_app.__name__}",
+            factory=processes > 1,
+            workers=processes,
             host=host or settings.host,
             port=port or settings.port,
             log_level=settings.log_level,
@@ -553,13 +570,55 @@ def bench() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def bench_ledger(seconds: float, clients: str, as_json: bool) -> None:
     """pgbench's tpcb-like script against the ledger's two-account payment, same PostgreSQL."""
-    from wallet_api.cli.bench import run_ledger_benchmark
+    from wallet_api.cli.bench.ledger import run_ledger_benchmark
 
     counts = [int(c) for c in clients.split(",") if c.strip()]
     report = run_ledger_benchmark(
         get_settings(),
         seconds=seconds,
         client_counts=counts,
+        progress=None if as_json else click.echo,
+    )
+    click.echo(json.dumps(report.as_json(), indent=2) if as_json else report.as_table())
+
+
+@bench.command("http")
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=1, max=60),
+    default=10.0,
+    show_default=True,
+    help="Duration of each run.",
+)
+@click.option(
+    "--connections",
+    default="8,32,128",
+    show_default=True,
+    help="Comma-separated connection counts.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="API processes of the service (default: the CPU count).",
+)
+@click.option("--wallets", type=click.IntRange(min=100), default=10_000, show_default=True)
+@click.option("--shops", type=click.IntRange(min=1), default=1_000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_http(
+    seconds: float, connections: str, workers: int | None, wallets: int, shops: int, as_json: bool
+) -> None:
+    """Signed QR payments over HTTP against `aizu serve --workers N`, beside pgbench and a bare
+    endpoint of the same server stack, same PostgreSQL."""
+    from wallet_api.cli.bench.http import run_http_benchmark
+
+    report = run_http_benchmark(
+        get_settings(),
+        seconds=seconds,
+        connection_counts=[int(c) for c in connections.split(",") if c.strip()],
+        workers=workers or os.cpu_count() or 1,
+        wallets=wallets,
+        shops=shops,
         progress=None if as_json else click.echo,
     )
     click.echo(json.dumps(report.as_json(), indent=2) if as_json else report.as_table())

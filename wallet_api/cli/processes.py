@@ -41,8 +41,9 @@ def hold_lock(path: Path, what: str) -> IO[str]:
 
 
 def die_with(parent: int) -> Callable[[], None]:
-    """For a child about to be forked (`preexec_fn`): have the kernel send it SIGTERM when the
-    process that started it dies, however that dies, so no worker or beat is left behind."""
+    """For a child about to be forked (`preexec_fn`), or one just started: have the kernel send
+    it SIGTERM when the process that started it dies, however that dies, so no worker or beat
+    is left behind."""
 
     def set_death_signal() -> None:
         if _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:

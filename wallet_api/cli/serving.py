@@ -1,0 +1,25 @@
+"""The API in several processes on one port (`aizu serve --workers N`): uvicorn's supervisor
+starts each worker afresh and calls `worker_app` there, so what the parent resolved (the
+database's address, the embedded server it started) reaches the workers by environment."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from ledger.config import get_settings
+from wallet_api.cli.processes import die_with
+
+DATABASE_URL_VARIABLE = "AIZU_WORKER_DATABASE_URL"
+SUPERVISOR_VARIABLE = "AIZU_WORKER_SUPERVISOR"
+
+
+def worker_app() -> FastAPI:
+    """One API worker's application, bound to the database the parent resolved."""
+    from wallet_api.http.app import create_app
+
+    # A worker left behind by a supervisor killed outright would hold the port on its own.
+    die_with(int(os.environ[SUPERVISOR_VARIABLE]))()
+    return create_app(make_url(os.environ[DATABASE_URL_VARIABLE]), get_settings())
