@@ -104,6 +104,9 @@ def serve(host: str | None, port: int | None, worker: bool, workers: int | None)
             # Open event streams never end by themselves: past this, uvicorn closes them.
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
+        if processes > 1:
+            # The supervisor returns only once told to stop: exit as the single process does.
+            raise SystemExit(128 + signal.SIGTERM)
     finally:
         watching.set()
         watchdog.join(timeout=10)

@@ -25,3 +25,45 @@ def test_the_ledger_benchmark_prints_a_figure_for_every_run(server_url: URL) -> 
         assert run["transactions"] > 0 and run["tps"] > 0, run
         assert 0 < run["p50_ms"] <= run["p99_ms"], run
     assert report["conditions"]["server"] == "DATABASE_URL"
+
+
+def test_the_http_benchmark_pays_over_http_beside_pgbench_and_the_bare_endpoint(
+    server_url: URL,
+) -> None:
+    ran = aizu(
+        "bench",
+        "http",
+        "--seconds",
+        "1",
+        "--connections",
+        "2",
+        "--workers",
+        "2",
+        "--wallets",
+        "100",
+        "--shops",
+        "3",
+        "--json",
+        database=server_url,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    report = json.loads(ran.stdout)
+    runs = {(run["system"], run["workload"]): run for run in report["runs"]}
+    assert set(runs) == {
+        ("pgbench", "uniform"),
+        ("pgbench", "hot"),
+        ("http", "uniform"),
+        ("http", "hot"),
+        ("http", "half-peak"),
+        ("bare", "uniform"),
+    }
+    for run in runs.values():
+        assert run["errors"] == 0, run  # every payment answered 201
+        assert run["transactions"] > 0 and run["tps"] > 0, run
+        assert 0 < run["p50_ms"] <= run["p99_ms"] <= run["p999_ms"], run
+    peak = max(runs["http", "uniform"]["tps"], runs["http", "hot"]["tps"])
+    assert report["peak_payments_per_second"] == round(peak, 1)
+    assert report["p99_ms_at_half_peak"] == runs["http", "half-peak"]["p99_ms"]
+    for key in ("http_ratio_vs_pgbench", "http_ratio_vs_bare", "hot_vs_uniform"):
+        assert report[f"{key}_32_connections"] is None  # 32 connections were not run
+    assert report["conditions"]["api_workers"] == 2

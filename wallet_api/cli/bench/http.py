@@ -52,6 +52,7 @@ from wallet_api.cli.bench.common import (
     server_version,
 )
 from wallet_api.cli.bench.load import Outcome, closed_loop, http_request, open_loop
+from wallet_api.cli.processes import die_with
 
 WALLETS = 10_000
 SHOPS = 1_000
@@ -323,7 +324,14 @@ class _Served:
         self.command, self.env, self.port, self.ready_path = command, env, port, ready_path
 
     def __enter__(self) -> _Served:
-        self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
+        # Dies with the benchmark, however that ends, and leaves no server on the port.
+        self.process = subprocess.Popen(
+            self.command,
+            env=self.env,
+            stdout=subprocess.DEVNULL,  # the report's own: only its warnings reach stderr
+            start_new_session=True,
+            preexec_fn=die_with(os.getpid()),
+        )
         deadline = time.monotonic() + 120
         while True:
             try:

@@ -49,6 +49,12 @@ class Connection:
             self.close()
         return status, body
 
+    @property
+    def local_port(self) -> int | None:
+        if self._writer is None:
+            return None
+        return int(self._writer.get_extra_info("sockname")[1])
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
