@@ -90,16 +90,17 @@ async def set_budget_returned(session: AsyncSession, campaign_id: str, entry_id:
 
 
 async def spend_back_campaigns(
-    session: AsyncSession, currency: str, at: datetime
+    session: AsyncSession, currency: str, at: datetime, until: datetime | None = None
 ) -> list[Campaign]:
-    """The currency's spend-back campaigns earning at `at`."""
+    """The currency's spend-back campaigns earning at `at` (with `until`, at any moment from
+    `at` to `until`)."""
     result = await session.execute(
         text(
             f"{_CAMPAIGN} WHERE c.currency = :currency AND c.kind = 'spend_back' "
-            "AND CAST(c.settings ->> 'earn_from' AS timestamptz) <= :at "
+            "AND CAST(c.settings ->> 'earn_from' AS timestamptz) <= :until "
             "AND CAST(c.settings ->> 'earn_until' AS timestamptz) > :at ORDER BY c.id"
         ),
-        {"currency": currency, "at": at},
+        {"currency": currency, "at": at, "until": until or at},
     )
     return [_campaign(row) for row in result]
 

@@ -387,6 +387,14 @@ class Reward:
     entry_id: int
 
 
+async def spend_back_running(
+    session: AsyncSession, currency: str, since: datetime, until: datetime
+) -> bool:
+    """Whether any spend-back campaign of the currency earns at some moment from `since` to
+    `until` (when none does, a batch of payments made then skips `earn_spend_back`)."""
+    return bool(await repository.spend_back_campaigns(session, currency, since, until))
+
+
 async def earn_spend_back(
     session: AsyncSession,
     payer: Person,

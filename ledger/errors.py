@@ -106,3 +106,8 @@ class LedgerBusy(LedgerError):
     """Contention outlasted every retry; the request changed nothing and may be sent again."""
 
     code = "ledger_busy"
+
+
+class TransientConflict(Exception):
+    """Another transaction got in the way of this one: roll it back and try it again (a retry
+    sees what the other committed). Not a refusal: nothing is wrong with the request."""

@@ -207,24 +207,14 @@ async def lock_accounts(session: AsyncSession, account_ids: Iterable[int]) -> di
     return {row.id: _account(row) for row in result}
 
 
-async def holder_lot_ids(session: AsyncSession, holder_id: str, currency: str) -> list[int]:
+async def holders_lot_accounts(session: AsyncSession, holder_ids: list[str]) -> list[Account]:
+    """The lots of the holders, in every currency."""
     result = await session.execute(
         text(
-            "SELECT id FROM accounts WHERE holder_id = :holder AND currency = :currency "
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE holder_id = ANY(:holders) "
             "AND lot_kind IS NOT NULL ORDER BY id"
         ),
-        {"holder": holder_id, "currency": currency},
-    )
-    return list(result.scalars())
-
-
-async def holder_accounts(session: AsyncSession, holder_id: str, currency: str) -> list[Account]:
-    result = await session.execute(
-        text(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE holder_id = :holder "
-            "AND currency = :currency ORDER BY id"
-        ),
-        {"holder": holder_id, "currency": currency},
+        {"holders": sorted(set(holder_ids))},
     )
     return [_account(row) for row in result]
 
@@ -788,14 +778,16 @@ SELECT e.id, e.kind, e.recorded_at, e.description, p.account_id, a.code, p.amoun
 
 _LOCK_ACCOUNTS_READ_CLAIMS = (
     text(
-        f"WITH locked AS (SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(:ids) ORDER BY id "
-        "FOR UPDATE), stored AS (SELECT coalesce(jsonb_agg(jsonb_build_array(r.scope, r.key, "
+        f"WITH locked AS (SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(:ids) "
+        "OR (holder_id = ANY(:holders) AND lot_kind IS NOT NULL) ORDER BY id FOR UPDATE), "
+        "stored AS (SELECT coalesce(jsonb_agg(jsonb_build_array(r.scope, r.key, "
         "r.operation, r.request_hash, r.entry_id)), '[]') AS claims FROM ledger_requests AS r "
         "JOIN unnest(:scopes, :keys) AS k(scope, key) ON r.scope = k.scope AND r.key = k.key) "
         "SELECT stored.claims, locked.* FROM stored LEFT JOIN locked ON true ORDER BY locked.id"
     )
     .bindparams(
         bindparam("ids", type_=ARRAY(BigInteger)),
+        bindparam("holders", type_=ARRAY(Text)),
         bindparam("scopes", type_=ARRAY(Text)),
         bindparam("keys", type_=ARRAY(Text)),
     )
@@ -804,16 +796,22 @@ _LOCK_ACCOUNTS_READ_CLAIMS = (
 
 
 async def lock_accounts_and_read_claims(
-    session: AsyncSession, account_ids: Iterable[int], keys: Iterable[IdempotencyKey]
+    session: AsyncSession,
+    account_ids: Iterable[int],
+    keys: Iterable[IdempotencyKey],
+    *,
+    lot_holders: Iterable[str] = (),
 ) -> tuple[dict[int, Account], dict[IdempotencyKey, tuple[str, str, int | None]]]:
-    """The start of a batch, in one round trip: lock the accounts in id order and read
-    (operation, request hash, entry id) of every key already claimed."""
+    """The start of a batch, in one round trip: lock the accounts, with every lot of
+    `lot_holders`, in id order and read (operation, request hash, entry id) of every key already
+    claimed."""
     wanted = list(keys)
     rows = (
         await session.execute(
             _LOCK_ACCOUNTS_READ_CLAIMS,
             {
                 "ids": sorted(set(account_ids)),
+                "holders": sorted(set(lot_holders)),
                 "scopes": [k.scope for k in wanted],
                 "keys": [k.key for k in wanted],
             },

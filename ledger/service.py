@@ -60,6 +60,7 @@ from ledger.errors import (
     LedgerBusy,
     LedgerError,
     NotReversible,
+    TransientConflict,
     UnknownAccount,
     UnknownCurrency,
     UnknownEntry,
@@ -82,6 +83,13 @@ def _retryable(error: DBAPIError) -> bool:
         cause = getattr(original, "__cause__", None)
         return getattr(cause, "constraint_name", None) == "ledger_requests_pkey"
     return sqlstate in _RETRYABLE_SQLSTATES
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a transaction that failed with `error` may succeed when tried again."""
+    if isinstance(error, TransientConflict):
+        return True
+    return isinstance(error, DBAPIError) and _retryable(error)
 
 
 async def _atomic(session: AsyncSession, operation: Callable[[], Awaitable[T]]) -> T:
@@ -457,6 +465,147 @@ async def transfer(
     return await post_entry(session, request, idempotency=idempotency)
 
 
+@dataclass(frozen=True, slots=True)
+class LotPayment:
+    """A payment from a holder's eligible lots, in the spending order of `plan_lot_spend`, to
+    `destination_id`, or split over several accounts as `credits` (account: amount, summing to
+    `amount`: a city fee booked to each department's revenue)."""
+
+    holder_id: str
+    currency: str
+    amount: int
+    at_local_shop: bool
+    idempotency: IdempotencyKey
+    destination_id: int | None = None
+    credits: Mapping[int, int] | None = None
+    kind: EntryKind = EntryKind.PAYMENT
+    description: str = ""
+    metadata: Mapping[str, Any] | None = None
+
+    def destinations(self) -> dict[int, int]:
+        require_amount(self.amount)
+        require_metadata(self.metadata or {})
+        if self.credits is not None and self.destination_id is None:
+            destinations = dict(self.credits)
+        elif self.credits is None and self.destination_id is not None:
+            destinations = {self.destination_id: self.amount}
+        else:
+            raise InvalidRequest("pay to one destination or split over credits, not both")
+        if sum(destinations.values()) != self.amount or any(v <= 0 for v in destinations.values()):
+            raise InvalidRequest("the credits must be positive and add up to the amount")
+        return destinations
+
+    def fingerprint(self) -> str:
+        return fingerprint(
+            {
+                "op": "pay_from_lots",
+                "holder": self.holder_id,
+                "currency": self.currency,
+                "amount": self.amount,
+                "destination": sorted(self.destinations().items()),
+                "local": self.at_local_shop,
+                "kind": self.kind.value,
+                "description": self.description,
+                "metadata": dict(self.metadata or {}),
+            }
+        )
+
+
+class LotBook:
+    """Several lot payments in one transaction (the payments of a batch of requests): the lots
+    of every payer and every destination are locked at once, in id order; `pay` plans each
+    payment against the balances the payments accepted before it left, or refuses it alone;
+    `write` writes the accepted ones in one statement. Open it with `LotBook.lock`."""
+
+    def __init__(
+        self,
+        locked: dict[int, Account],
+        claims: dict[IdempotencyKey, tuple[str, str, int | None]],
+    ) -> None:
+        self._locked = locked
+        self._claims = claims
+        self._balances = {i: account.posted_balance for i, account in locked.items()}
+        self._lots: dict[tuple[str, str], list[Account]] = {}
+        for account in locked.values():
+            if account.lot_kind is not None and account.holder_id is not None:
+                self._lots.setdefault((account.holder_id, account.currency), []).append(account)
+        self._writes: list[repository.EntryWrite] = []
+        self._answers: list[tuple[str, int]] = []  # ("write", index) | ("replay", entry id)
+        self._first_use: dict[IdempotencyKey, tuple[str, int]] = {}
+
+    @classmethod
+    async def lock(
+        cls,
+        session: AsyncSession,
+        *,
+        holders: Iterable[str],
+        destinations: Iterable[int],
+        keys: Iterable[IdempotencyKey],
+    ) -> LotBook:
+        """Lock the lots of the holders and the destination accounts, and read which of the
+        keys are claimed already."""
+        locked, claims = await repository.lock_accounts_and_read_claims(
+            session, destinations, keys, lot_holders=holders
+        )
+        return cls(locked, claims)
+
+    def pay(self, payment: LotPayment) -> int:
+        """Plan the payment after those accepted before it; its handle for `write`'s answer.
+        A refusal raises its `LedgerError` and leaves the book as it was."""
+        destinations = payment.destinations()
+        request_hash = payment.fingerprint()
+        key = payment.idempotency
+        if key in self._claims:
+            operation, stored_hash, entry_id = self._claims[key]
+            _check_replay(key, stored_hash if operation == "pay_from_lots" else None, request_hash)
+            assert entry_id is not None
+            return self._answer(("replay", entry_id))
+        if key in self._first_use:
+            earlier_hash, handle = self._first_use[key]
+            _check_replay(key, earlier_hash, request_hash)
+            return handle
+        lots = self._lots.get((payment.holder_id, payment.currency), [])
+        if not destinations.keys().isdisjoint(account.id for account in lots):
+            raise InvalidRequest("a holder cannot pay its own lot")
+        _require_known(destinations, self._locked)
+        current = [_with_balance(account, self._balances[account.id]) for account in lots]
+        debits = plan_lot_spend(
+            current, payment.amount, at=utc_now(), at_local_shop=payment.at_local_shop
+        )
+        request = EntryRequest(
+            currency=payment.currency,
+            kind=payment.kind,
+            lines=(*debits, *(PostingLine(i, v) for i, v in sorted(destinations.items()))),
+            description=payment.description,
+            metadata=payment.metadata or {},
+        )
+        touched = {line.account_id for line in request.lines}
+        deltas = _checked_deltas(
+            request, {i: _with_balance(self._locked[i], self._balances[i]) for i in touched}
+        )
+        after = {i: self._balances[i] + d for i, d in deltas.items()}
+        self._balances.update(after)
+        self._writes.append(
+            _entry_write(request, deltas, after, claim=(key, "pay_from_lots", request_hash))
+        )
+        handle = self._answer(("write", len(self._writes) - 1))
+        self._first_use[key] = (request_hash, handle)
+        return handle
+
+    def _answer(self, answer: tuple[str, int]) -> int:
+        self._answers.append(answer)
+        return len(self._answers) - 1
+
+    async def write(self, session: AsyncSession) -> list[Entry]:
+        """Write the accepted payments; the entry of each handle, in handle order (the first
+        entry for a replay)."""
+        written = await repository.write_entries(session, self._writes) if self._writes else []
+        return [
+            written[value] if how == "write" else await _replayed_entry(session, value)
+            for how, value in self._answers
+        ]
+
+
 async def pay_from_lots(
     session: AsyncSession,
     *,
@@ -471,59 +620,37 @@ async def pay_from_lots(
     metadata: Mapping[str, Any] | None = None,
     credits: Mapping[int, int] | None = None,
 ) -> Entry:
-    """Pay from a holder's eligible lots in the spending order of `plan_lot_spend`, in one entry,
-    to `destination_id`, or split over several accounts as `credits` (account: amount, summing
-    to `amount`: a city fee booked to each department's revenue). The entry's lines say which
-    lots paid how much."""
-    require_amount(amount)
-    require_metadata(metadata or {})
-    if credits is not None and destination_id is None:
-        destinations = dict(credits)
-    elif credits is None and destination_id is not None:
-        destinations = {destination_id: amount}
-    else:
-        raise InvalidRequest("pay to one destination or split over credits, not both")
-    if sum(destinations.values()) != amount or any(v <= 0 for v in destinations.values()):
-        raise InvalidRequest("the credits must be positive and add up to the amount")
-    request_hash = fingerprint(
-        {
-            "op": "pay_from_lots",
-            "holder": holder_id,
-            "currency": currency,
-            "amount": amount,
-            "destination": sorted(destinations.items()),
-            "local": at_local_shop,
-            "kind": kind.value,
-            "description": description,
-            "metadata": dict(metadata or {}),
-        }
+    """Pay from a holder's eligible lots in one entry (see `LotPayment`); the entry's lines say
+    which lots paid how much. A replay of the same request returns the entry first posted."""
+    payment = LotPayment(
+        holder_id,
+        currency,
+        amount,
+        at_local_shop,
+        idempotency,
+        destination_id=destination_id,
+        credits=credits,
+        kind=kind,
+        description=description,
+        metadata=metadata,
     )
+    return await post_lot_payment(session, payment)
+
+
+async def post_lot_payment(session: AsyncSession, payment: LotPayment) -> Entry:
+    """`pay_from_lots` of a payment described already."""
+    payment.destinations()  # a malformed request is refused before anything is locked
 
     async def operation() -> Entry:
-        claim = await _claim(
+        book = await LotBook.lock(
             session,
-            idempotency,
-            operation="pay_from_lots",
-            request_hash=request_hash,
-            new_entry=True,
+            holders=[payment.holder_id],
+            destinations=payment.destinations(),
+            keys=[payment.idempotency],
         )
-        if claim.replay:
-            return await _replayed_entry(session, claim.entry_id)
-        assert claim.entry_id is not None
-        lot_ids = await repository.holder_lot_ids(session, holder_id, currency)
-        if not destinations.keys().isdisjoint(lot_ids):
-            raise InvalidRequest("a holder cannot pay its own lot")
-        accounts = await _lock_known(session, [*lot_ids, *destinations])
-        lots = [accounts[i] for i in lot_ids]
-        debits = plan_lot_spend(lots, amount, at=utc_now(), at_local_shop=at_local_shop)
-        request = EntryRequest(
-            currency=currency,
-            kind=kind,
-            lines=(*debits, *(PostingLine(i, v) for i, v in sorted(destinations.items()))),
-            description=description,
-            metadata=metadata or {},
-        )
-        return await _write(session, entry_id=claim.entry_id, request=request, accounts=accounts)
+        book.pay(payment)
+        [entry] = await book.write(session)
+        return entry
 
     return await _atomic(session, operation)
 
@@ -829,9 +956,21 @@ async def lot_totals(
 
 async def holder_lots(session: AsyncSession, holder_id: str, currency: str) -> list[LotBalance]:
     """A holder's balance lot by lot, in the order a payment would spend them."""
-    accounts = await repository.holder_accounts(session, holder_id, currency)
-    lots = sorted((a for a in accounts if a.lot_kind is not None), key=lot_spending_key)
-    return [LotBalance(account) for account in lots]
+    return (await holders_lots(session, [(holder_id, currency)]))[holder_id, currency]
+
+
+async def holders_lots(
+    session: AsyncSession, holders: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], list[LotBalance]]:
+    """`holder_lots` of each (holder, currency), in one query."""
+    accounts = await repository.holders_lot_accounts(session, [holder for holder, _ in holders])
+    lots: dict[tuple[str, str], list[LotBalance]] = {wanted: [] for wanted in holders}
+    for account in sorted(accounts, key=lot_spending_key):
+        assert account.holder_id is not None
+        wanted = (account.holder_id, account.currency)
+        if wanted in lots:
+            lots[wanted].append(LotBalance(account))
+    return lots
 
 
 async def history(

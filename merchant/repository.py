@@ -118,6 +118,14 @@ async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant | No
     return _merchant(row) if row else None
 
 
+async def get_merchants(session: AsyncSession, merchant_ids: list[str]) -> dict[str, Merchant]:
+    result = await session.execute(
+        text(f"SELECT {_MERCHANT_COLUMNS} FROM merchants WHERE id = ANY(:ids)"),
+        {"ids": sorted(set(merchant_ids))},
+    )
+    return {merchant.id: merchant for merchant in map(_merchant, result)}
+
+
 async def lock_merchant(session: AsyncSession, merchant_id: str) -> Merchant | None:
     row = (
         await session.execute(
@@ -180,6 +188,14 @@ async def get_terminal(session: AsyncSession, terminal_id: str) -> Terminal | No
     return _terminal(row) if row else None
 
 
+async def get_terminals(session: AsyncSession, terminal_ids: list[str]) -> dict[str, Terminal]:
+    result = await session.execute(
+        text(f"SELECT {_TERMINAL_COLUMNS} FROM terminals WHERE id = ANY(:ids)"),
+        {"ids": sorted(set(terminal_ids))},
+    )
+    return {terminal.id: terminal for terminal in map(_terminal, result)}
+
+
 async def merchant_terminals(session: AsyncSession, merchant_id: str) -> list[Terminal]:
     result = await session.execute(
         text(
@@ -204,13 +220,29 @@ async def revoke_terminal(session: AsyncSession, terminal_id: str) -> Terminal:
     return found
 
 
-async def use_code_nonce(session: AsyncSession, terminal_id: str, nonce: str) -> bool:
-    """Record a dynamic code's nonce as paid; False when it was paid before."""
+async def paid_code_nonces(
+    session: AsyncSession, nonces: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of the (terminal, nonce) dynamic codes were paid before."""
     result = await session.execute(
         text(
-            "INSERT INTO used_qr_nonces (terminal_id, nonce) VALUES (:terminal, :nonce) "
+            "SELECT u.terminal_id, u.nonce FROM used_qr_nonces AS u "
+            "JOIN unnest(CAST(:terminals AS text[]), CAST(:nonces AS text[])) AS k(terminal_id, "
+            "nonce) ON u.terminal_id = k.terminal_id AND u.nonce = k.nonce"
+        ),
+        {"terminals": [t for t, _ in nonces], "nonces": [n for _, n in nonces]},
+    )
+    return {(row.terminal_id, row.nonce) for row in result}
+
+
+async def use_code_nonces(session: AsyncSession, nonces: list[tuple[str, str]]) -> int:
+    """Record the (terminal, nonce) dynamic codes as paid; how many were not paid before."""
+    result = await session.execute(
+        text(
+            "INSERT INTO used_qr_nonces (terminal_id, nonce) SELECT * FROM "
+            "unnest(CAST(:terminals AS text[]), CAST(:nonces AS text[])) "
             "ON CONFLICT (terminal_id, nonce) DO NOTHING RETURNING nonce"
         ),
-        {"terminal": terminal_id, "nonce": nonce},
+        {"terminals": [t for t, _ in nonces], "nonces": [n for _, n in nonces]},
     )
-    return result.first() is not None
+    return len(result.all())

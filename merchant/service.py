@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from nacl.signing import SigningKey, VerifyKey
@@ -173,21 +174,47 @@ def static_code(merchant: Merchant, platform_key: SigningKey) -> str:
     )
 
 
-async def read_code(
-    session: AsyncSession, payload: str, platform_key: VerifyKey, *, now: datetime
+@dataclass(slots=True)
+class CodeLookup:
+    """What checking scanned codes needs from the database, read for many codes at once."""
+
+    merchants: dict[str, Merchant]
+    terminals: dict[str, Terminal]
+    paid: set[tuple[str, str]]  # (terminal, nonce) of dynamic codes paid already
+
+
+async def look_up_codes(session: AsyncSession, reads: list[emv.ReadCode]) -> CodeLookup:
+    dynamic = _nonces([read.code for read in reads if read.code.dynamic])
+    return CodeLookup(
+        await repository.get_merchants(session, [read.code.merchant_id for read in reads]),
+        await repository.get_terminals(session, [t for t, _ in dynamic]) if dynamic else {},
+        await repository.paid_code_nonces(session, dynamic) if dynamic else set(),
+    )
+
+
+def _nonces(codes: list[emv.MerchantCode]) -> list[tuple[str, str]]:
+    # emv.decode requires a terminal and a nonce of every dynamic code
+    return [(code.terminal_id or "", code.nonce or "") for code in codes]
+
+
+def check_code(
+    read: emv.ReadCode, lookup: CodeLookup, platform_key: VerifyKey, *, now: datetime
 ) -> tuple[Merchant, emv.MerchantCode]:
     """The merchant and what a scanned code of ours says, once it is genuine: a static code
     signed by the platform, or a dynamic one signed by an active terminal of that merchant,
-    not expired, and never paid before (its nonce is used up here, in the caller's
+    not expired, and never paid before (`use_codes` then uses it up, in the caller's
     transaction)."""
-    read = emv.decode(payload)
-    merchant = await get_merchant(session, read.code.merchant_id)
+    merchant = lookup.merchants.get(read.code.merchant_id)
+    if merchant is None:
+        raise UnknownMerchant(f"unknown merchant {read.code.merchant_id}")
     require_open(merchant)
     if not read.code.dynamic:
         return merchant, emv.verify(read, platform_key)
     assert read.code.terminal_id is not None
     assert read.code.nonce is not None  # emv.decode requires both of a dynamic code
-    terminal = await terminal_of(session, merchant, read.code.terminal_id)
+    terminal = lookup.terminals.get(read.code.terminal_id)
+    if terminal is None or terminal.merchant_id != merchant.id:
+        raise UnknownTerminal(f"merchant {merchant.id} has no terminal {read.code.terminal_id}")
     if terminal.status != "active":
         raise TerminalRevoked(f"terminal {terminal.id} was revoked")
     code = emv.verify(read, VerifyKey(terminal.public_key))
@@ -198,9 +225,24 @@ async def read_code(
     assert code.expires_at is not None
     if code.expires_at <= now:
         raise QrExpired("this code has expired: ask the shop for a new one")
-    if not await repository.use_code_nonce(session, terminal.id, read.code.nonce):
+    if (terminal.id, read.code.nonce) in lookup.paid:
         raise QrReused("this code was paid already")
     return merchant, code
+
+
+def note_paid(lookup: CodeLookup, code: emv.MerchantCode) -> None:
+    """The code is paid by a request of this batch: a later one paying it again is refused."""
+    if code.dynamic:
+        lookup.paid.update(_nonces([code]))
+
+
+async def use_codes(session: AsyncSession, codes: list[emv.MerchantCode]) -> bool:
+    """Record the dynamic codes as paid; False when another transaction paid one of them since
+    they were looked up (the caller's transaction must then be rolled back and tried again)."""
+    nonces = _nonces([code for code in codes if code.dynamic])
+    if not nonces:
+        return True
+    return await repository.use_code_nonces(session, nonces) == len(nonces)
 
 
 async def pay_merchant(

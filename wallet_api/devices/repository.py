@@ -57,6 +57,19 @@ async def get_device(session: AsyncSession, device_id: str, *, lock: bool = Fals
     return _device(row) if row else None
 
 
+async def lock_devices(session: AsyncSession, device_ids: list[str]) -> dict[str, Device]:
+    """The devices that exist among `device_ids`, locked as `get_device` locks one, in id
+    order."""
+    result = await session.execute(
+        text(
+            f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ANY(:ids) ORDER BY id "
+            "FOR NO KEY UPDATE"
+        ),
+        {"ids": sorted(set(device_ids))},
+    )
+    return {device.id: device for device in map(_device, result)}
+
+
 async def wallet_devices(session: AsyncSession, wallet_id: str) -> list[Device]:
     result = await session.execute(
         text(
@@ -96,6 +109,36 @@ async def use_nonce(session: AsyncSession, device_id: str, nonce: str, wallet_id
     return result.first() is not None
 
 
+async def used_nonces(session: AsyncSession, nonces: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of the (device, nonce) pairs were accepted before."""
+    result = await session.execute(
+        text(
+            "SELECT n.device_id, n.nonce FROM intent_nonces AS n "
+            "JOIN unnest(CAST(:devices AS text[]), CAST(:nonces AS text[])) AS k(device_id, nonce) "
+            "ON n.device_id = k.device_id AND n.nonce = k.nonce"
+        ),
+        {"devices": [d for d, _ in nonces], "nonces": [n for _, n in nonces]},
+    )
+    return {(row.device_id, row.nonce) for row in result}
+
+
+async def use_nonces(session: AsyncSession, nonces: list[tuple[str, str, str]]) -> int:
+    """Record the (device, nonce, wallet) intents as accepted; how many were new."""
+    result = await session.execute(
+        text(
+            "INSERT INTO intent_nonces (device_id, nonce, wallet_id) "
+            "SELECT * FROM unnest(CAST(:devices AS text[]), CAST(:nonces AS text[]), "
+            "CAST(:wallets AS text[])) ON CONFLICT (device_id, nonce) DO NOTHING RETURNING nonce"
+        ),
+        {
+            "devices": [d for d, _, _ in nonces],
+            "nonces": [n for _, n, _ in nonces],
+            "wallets": [w for _, _, w in nonces],
+        },
+    )
+    return len(result.all())
+
+
 async def intents_since(session: AsyncSession, wallet_id: str, since: datetime) -> int:
     result = await session.execute(
         text(
@@ -104,3 +147,17 @@ async def intents_since(session: AsyncSession, wallet_id: str, since: datetime) 
         {"wallet": wallet_id, "since": since},
     )
     return int(result.scalar_one())
+
+
+async def intents_since_per_wallet(
+    session: AsyncSession, wallet_ids: list[str], since: datetime
+) -> dict[str, int]:
+    """Intents accepted since `since`, per wallet (a wallet with none is left out)."""
+    result = await session.execute(
+        text(
+            "SELECT wallet_id, count(*) AS accepted FROM intent_nonces "
+            "WHERE wallet_id = ANY(:wallets) AND accepted_at >= :since GROUP BY wallet_id"
+        ),
+        {"wallets": sorted(set(wallet_ids)), "since": since},
+    )
+    return {row.wallet_id: int(row.accepted) for row in result}

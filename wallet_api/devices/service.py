@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from nacl.exceptions import BadSignatureError
@@ -75,6 +76,95 @@ async def revoke_device(session: AsyncSession, wallet: Wallet, device_id: str) -
     return await repository.revoke_device(session, device_id)
 
 
+@dataclass(slots=True)
+class IntentLookup:
+    """What checking intents needs from the database, read for many intents at once; the
+    devices are locked (a revocation and an acceptance take turns)."""
+
+    devices: dict[str, Device]
+    recent: dict[str, int]  # wallet -> intents accepted within the last minute
+    used: set[tuple[str, str]]  # (device, nonce) accepted already
+
+
+async def look_up_intents(
+    session: AsyncSession, intents: list[PaymentIntent], *, now: datetime
+) -> IntentLookup:
+    """Read what `check_intent` needs. The caller holds the wallets' locks, which make the
+    rate counts exact for concurrent intents."""
+    return IntentLookup(
+        await repository.lock_devices(session, [intent.device_id for intent in intents]),
+        await repository.intents_since_per_wallet(
+            session, [intent.wallet_id for intent in intents], now - timedelta(minutes=1)
+        ),
+        await repository.used_nonces(
+            session, [(intent.device_id, intent.nonce) for intent in intents]
+        ),
+    )
+
+
+def check_intent(
+    wallet: Wallet,
+    policy: RegionPolicy,
+    intent: PaymentIntent,
+    signature: str,
+    lookup: IntentLookup,
+    *,
+    now: datetime,
+) -> None:
+    """An intent is accepted once: signed by an active device of the wallet over exactly its
+    bytes, issued within INTENT_LIFETIME of now, its nonce never used by that device, and the
+    wallet under its region's payments-per-minute rate. Anything else is refused."""
+    require_amount(intent.amount)
+    if not 16 <= len(intent.nonce) <= 100:
+        raise InvalidInput("an intent's nonce must be 16 to 100 characters")
+    if intent.wallet_id != wallet.id:
+        raise BadSignature("the intent was signed for another wallet")
+    device = lookup.devices.get(intent.device_id)
+    if device is None or device.wallet_id != wallet.id:
+        raise UnknownDevice(f"wallet {wallet.id} has no device {intent.device_id}")
+    if device.status is not DeviceStatus.ACTIVE:
+        raise DeviceRevoked(f"device {device.id} was revoked")
+    raw_signature = decode_base64url(signature, what="signature", length=64)
+    try:
+        VerifyKey(device.public_key).verify(intent.signed_bytes(), raw_signature)
+    except BadSignatureError:
+        raise BadSignature("the signature does not match the intent and device") from None
+    try:
+        issued = datetime.fromisoformat(intent.issued_at.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput("issued_at must be an ISO 8601 time") from None
+    if issued.tzinfo is None:
+        raise InvalidInput("issued_at must carry a time zone")
+    if abs(now - issued) > INTENT_LIFETIME:
+        raise StaleIntent(
+            f"the intent was issued at {intent.issued_at}; intents are good for "
+            f"{int(INTENT_LIFETIME.total_seconds())} seconds"
+        )
+    if lookup.recent.get(wallet.id, 0) >= policy.payments_per_minute:
+        raise RateLimited(
+            f"at most {policy.payments_per_minute} payments a minute", retry_after_seconds=60
+        )
+    if (device.id, intent.nonce) in lookup.used:
+        raise ReplayedIntent("this intent was accepted before")
+
+
+def note_accepted(lookup: IntentLookup, intent: PaymentIntent) -> None:
+    """The intent is accepted by a request of this batch: it counts towards the wallet's rate
+    and cannot be accepted again."""
+    lookup.recent[intent.wallet_id] = lookup.recent.get(intent.wallet_id, 0) + 1
+    lookup.used.add((intent.device_id, intent.nonce))
+
+
+async def record_intents(session: AsyncSession, intents: list[PaymentIntent]) -> None:
+    """Record accepted intents' nonces. No other transaction can have used one meanwhile: the
+    devices' locks are held from the lookup to the commit."""
+    if intents:
+        recorded = await repository.use_nonces(
+            session, [(i.device_id, i.nonce, i.wallet_id) for i in intents]
+        )
+        assert recorded == len(intents)
+
+
 async def accept_intent(
     session: AsyncSession,
     wallet: Wallet,
@@ -84,43 +174,11 @@ async def accept_intent(
     *,
     now: datetime | None = None,
 ) -> PaymentIntent:
-    """Accept a payment intent once: signed by an active device of the wallet over exactly its
-    bytes, issued within INTENT_LIFETIME of now, its nonce never used by that device, and the
-    wallet under its region's payments-per-minute rate. Anything else is refused. Takes the
-    wallet's lock first, as top-ups do."""
-    require_amount(intent.amount)
-    if not 16 <= len(intent.nonce) <= 100:
-        raise InvalidInput("an intent's nonce must be 16 to 100 characters")
-    if intent.wallet_id != wallet.id:
-        raise BadSignature("the intent was signed for another wallet")
-    # The wallet's lock makes the rate count exact for concurrent intents; the device's makes a
-    # revocation and an acceptance take turns.
-    await wallet_repository.get_wallet(session, wallet.id, lock=True)
-    device = await _device_of(session, wallet, intent.device_id, lock=True)
-    if device.status is not DeviceStatus.ACTIVE:
-        raise DeviceRevoked(f"device {device.id} was revoked")
-    raw_signature = decode_base64url(signature, what="signature", length=64)
-    try:
-        VerifyKey(device.public_key).verify(intent.signed_bytes(), raw_signature)
-    except BadSignatureError:
-        raise BadSignature("the signature does not match the intent and device") from None
+    """Accept a payment intent once (see `check_intent`). Takes the wallet's lock first, as
+    top-ups do."""
     moment = now or utc_now()
-    try:
-        issued = datetime.fromisoformat(intent.issued_at.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput("issued_at must be an ISO 8601 time") from None
-    if issued.tzinfo is None:
-        raise InvalidInput("issued_at must carry a time zone")
-    if abs(moment - issued) > INTENT_LIFETIME:
-        raise StaleIntent(
-            f"the intent was issued at {intent.issued_at}; intents are good for "
-            f"{int(INTENT_LIFETIME.total_seconds())} seconds"
-        )
-    recent = await repository.intents_since(session, wallet.id, moment - timedelta(minutes=1))
-    if recent >= policy.payments_per_minute:
-        raise RateLimited(
-            f"at most {policy.payments_per_minute} payments a minute", retry_after_seconds=60
-        )
-    if not await repository.use_nonce(session, device.id, intent.nonce, wallet.id):
-        raise ReplayedIntent("this intent was accepted before")
+    await wallet_repository.get_wallet(session, wallet.id, lock=True)
+    lookup = await look_up_intents(session, [intent], now=moment)
+    check_intent(wallet, policy, intent, signature, lookup, now=moment)
+    await record_intents(session, [intent])
     return intent

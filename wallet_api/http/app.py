@@ -48,6 +48,7 @@ from wallet_api.http.routers.consent import router as consent_router
 from wallet_api.http.routers.counters import router as counter_router
 from wallet_api.http.routers.devices import router as devices_router
 from wallet_api.http.routers.merchants import router as merchants_router
+from wallet_api.http.routers.payments import code_payments
 from wallet_api.http.routers.payments import router as payments_router
 from wallet_api.http.routers.seals import keys_router
 from wallet_api.http.routers.seals import public_router as public_seals_router
@@ -154,7 +155,10 @@ def create_app(
         )
         app.state.payment_notifier = PaymentNotifier(engine)
         try:
-            yield
+            async with code_payments(
+                app.state.sessions, app.state.platform_key.verify_key
+            ) as app.state.code_payments:
+                yield
         finally:
             await app.state.payment_notifier.close()
             await engine.dispose()

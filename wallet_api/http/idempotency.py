@@ -62,7 +62,32 @@ def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
-def _request_hash(request: Request, body: BaseModel | None) -> str:
+def required_key(key: str | None) -> str:
+    """The request's Idempotency-Key, refused when missing or malformed."""
+    if key is None:
+        raise IdempotencyKeyRequired("this request changes state: send an Idempotency-Key header")
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidInput("Idempotency-Key must be 1 to 200 visible ASCII characters (no spaces)")
+    return key
+
+
+def same_request(stored: repository.StoredResponse, key: str, request_hash: str) -> None:
+    """A key used again must come with the same request."""
+    if stored.request_hash != request_hash:
+        raise IdempotencyConflict(f"Idempotency-Key {key!r} was used for another request")
+
+
+def replayed(stored: repository.StoredResponse) -> JSONResponse:
+    """The stored response, again."""
+    return JSONResponse(
+        stored.body,
+        status_code=stored.status_code,
+        headers={REPLAYED_HEADER: "true"},
+        media_type=PROBLEM_MEDIA_TYPE if stored.status_code >= 400 else None,
+    )
+
+
+def request_hash_of(request: Request, body: BaseModel | None) -> str:
     return fingerprint(
         {
             "method": request.method,
@@ -125,27 +150,14 @@ def idempotent(
         subject: str = arguments["actor"].subject
         body: BaseModel | None = arguments.get("body")
         own = {name: value for name, value in arguments.items() if name in declared}
-        if key is None:
-            raise IdempotencyKeyRequired(
-                "this request changes state: send an Idempotency-Key header"
-            )
-        if not IDEMPOTENCY_KEY.fullmatch(key):
-            raise InvalidInput(
-                "Idempotency-Key must be 1 to 200 visible ASCII characters (no spaces)"
-            )
-        request_hash = _request_hash(request, body)
+        key = required_key(key)
+        request_hash = request_hash_of(request, body)
         if not await repository.claim_request(session, subject, key, request_hash):
             stored = await repository.stored_response(session, subject, key)
-            if stored.request_hash != request_hash:
-                raise IdempotencyConflict(f"Idempotency-Key {key!r} was used for another request")
+            same_request(stored, key, request_hash)
             if check_replay is not None and stored.status_code < 400:
                 await check_replay(session, stored.body)
-            return JSONResponse(
-                stored.body,
-                status_code=stored.status_code,
-                headers={REPLAYED_HEADER: "true"},
-                media_type=PROBLEM_MEDIA_TYPE if stored.status_code >= 400 else None,
-            )
+            return replayed(stored)
         try:
             result = await endpoint(**own)
         except KeptRefusal as kept:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -54,6 +54,78 @@ async def store_response(
             "WHERE subject = :subject AND key = :key"
         ).bindparams(bindparam("body", type_=JSONB)),
         {"subject": subject, "key": key, "status": status_code, "body": body},
+    )
+
+
+RequestKey = tuple[str, str]  # (subject, key)
+
+
+async def claim_requests(
+    session: AsyncSession, claims: list[tuple[str, str, str]]
+) -> set[RequestKey]:
+    """`claim_request` of many (subject, key, request hash) at once: the keys claimed."""
+    result = await session.execute(
+        text(
+            "INSERT INTO api_requests (subject, key, request_hash) "
+            "SELECT * FROM unnest(CAST(:subjects AS text[]), CAST(:keys AS text[]), "
+            "CAST(:hashes AS text[])) ON CONFLICT (subject, key) DO NOTHING RETURNING subject, key"
+        ),
+        {
+            "subjects": [c[0] for c in claims],
+            "keys": [c[1] for c in claims],
+            "hashes": [c[2] for c in claims],
+        },
+    )
+    return {(row.subject, row.key) for row in result}
+
+
+async def stored_responses(
+    session: AsyncSession, keys: list[RequestKey]
+) -> dict[RequestKey, StoredResponse]:
+    result = await session.execute(
+        text(
+            "SELECT r.subject, r.key, r.request_hash, r.status_code, r.response "
+            "FROM api_requests AS r JOIN unnest(CAST(:subjects AS text[]), CAST(:keys AS text[])) "
+            "AS k(subject, key) ON r.subject = k.subject AND r.key = k.key"
+        ).columns(response=JSONB),
+        {"subjects": [k[0] for k in keys], "keys": [k[1] for k in keys]},
+    )
+    return {
+        (row.subject, row.key): StoredResponse(row.request_hash, row.status_code, row.response)
+        for row in result
+    }
+
+
+async def store_responses(
+    session: AsyncSession, responses: list[tuple[RequestKey, int, Any]]
+) -> None:
+    """`store_response` of many claimed keys at once."""
+    await session.execute(
+        text(
+            "UPDATE api_requests AS r SET status_code = k.status, response = k.body "
+            "FROM unnest(CAST(:subjects AS text[]), CAST(:keys AS text[]), CAST(:statuses AS "
+            "integer[]), CAST(:bodies AS jsonb[])) AS k(subject, key, status, body) "
+            "WHERE r.subject = k.subject AND r.key = k.key"
+        ).bindparams(bindparam("bodies", type_=ARRAY(JSONB))),
+        {
+            "subjects": [r[0][0] for r in responses],
+            "keys": [r[0][1] for r in responses],
+            "statuses": [r[1] for r in responses],
+            "bodies": [r[2] for r in responses],
+        },
+    )
+
+
+async def release_requests(session: AsyncSession, keys: list[RequestKey]) -> None:
+    """Give up claims of requests that were refused: a refusal stores nothing, and the key may
+    be used again."""
+    await session.execute(
+        text(
+            "DELETE FROM api_requests AS r USING unnest(CAST(:subjects AS text[]), "
+            "CAST(:keys AS text[])) AS k(subject, key) "
+            "WHERE r.subject = k.subject AND r.key = k.key"
+        ),
+        {"subjects": [k[0] for k in keys], "keys": [k[1] for k in keys]},
     )
 
 

@@ -47,43 +47,47 @@ def _payment(row: Row[Any]) -> Payment:
     )
 
 
-async def insert_payment(
-    session: AsyncSession,
-    *,
-    payment_id: str,
-    entry_id: int,
-    wallet_id: str,
-    merchant_id: str,
-    terminal_id: str | None,
-    method: str,
-    amount: int,
-    code_nonce: str | None = None,
-) -> Payment:
-    row = (
-        await session.execute(
-            text(
-                "INSERT INTO payments (id, entry_id, wallet_id, merchant_id, terminal_id, method, "
-                "amount, code_nonce) VALUES (:id, :entry, :wallet, :merchant, :terminal, :method, "
-                f":amount, :code_nonce) RETURNING {_PAYMENT_COLUMNS}"
-            ),
-            {
-                "id": payment_id,
-                "entry": entry_id,
-                "wallet": wallet_id,
-                "merchant": merchant_id,
-                "terminal": terminal_id,
-                "method": method,
-                "amount": amount,
-                "code_nonce": code_nonce,
-            },
-        )
-    ).one()
-    # Terminals listening for this merchant hear of it when, and only if, this commits.
-    await session.execute(
-        text("SELECT pg_notify(:channel, :message)"),
-        {"channel": PAYMENTS_CHANNEL, "message": f"{merchant_id} {payment_id}"},
+@dataclass(frozen=True, slots=True)
+class NewPayment:
+    id: str
+    entry_id: int
+    wallet_id: str
+    merchant_id: str
+    terminal_id: str | None
+    method: str
+    amount: int
+    code_nonce: str | None = None
+
+
+_INSERT_PAYMENTS = text(
+    "WITH inserted AS (INSERT INTO payments (id, entry_id, wallet_id, merchant_id, terminal_id, "
+    "method, amount, code_nonce) SELECT * FROM unnest(CAST(:ids AS text[]), "
+    "CAST(:entries AS bigint[]), CAST(:wallets AS text[]), CAST(:merchants AS text[]), "
+    "CAST(:terminals AS text[]), CAST(:methods AS text[]), CAST(:amounts AS bigint[]), "
+    f"CAST(:code_nonces AS text[])) RETURNING {_PAYMENT_COLUMNS}) "
+    # Terminals listening for the merchant hear of each payment when, and only if, it commits.
+    f"SELECT {_PAYMENT_COLUMNS}, pg_notify(:channel, merchant_id || ' ' || id) FROM inserted"
+)
+
+
+async def insert_payments(session: AsyncSession, payments: list[NewPayment]) -> list[Payment]:
+    """Insert the payments and notify their merchants' listeners; in the order given."""
+    rows = await session.execute(
+        _INSERT_PAYMENTS,
+        {
+            "ids": [p.id for p in payments],
+            "entries": [p.entry_id for p in payments],
+            "wallets": [p.wallet_id for p in payments],
+            "merchants": [p.merchant_id for p in payments],
+            "terminals": [p.terminal_id for p in payments],
+            "methods": [p.method for p in payments],
+            "amounts": [p.amount for p in payments],
+            "code_nonces": [p.code_nonce for p in payments],
+            "channel": PAYMENTS_CHANNEL,
+        },
     )
-    return _payment(row)
+    inserted = {payment.id: payment for payment in map(_payment, rows)}
+    return [inserted[p.id] for p in payments]
 
 
 async def payment_of_entry(session: AsyncSession, entry_id: int) -> Payment | None:

@@ -4,6 +4,7 @@ Each operation takes the caller's session and never commits."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,8 @@ from ledger.domain import (
     require_amount,
     utc_now,
 )
+from ledger.errors import DomainError, TransientConflict
+from merchant import emv
 from merchant import service as merchants
 from merchant.domain import Merchant, SizeClass
 from wallet_api.actor import Actor, Role
@@ -39,7 +42,7 @@ from wallet_api.payments import repository
 from wallet_api.payments.repository import Payment
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.campaigns import person_of
-from wallet_api.wallets.domain import Wallet
+from wallet_api.wallets.domain import RegionPolicy, Wallet
 from wallet_api.wallets.service import WalletBalance
 
 CPM_PAYEE = "any-shop"  # the payee of a token the wallet shows (consumer-presented)
@@ -54,39 +57,222 @@ class PaymentReceipt:
     spend_back: list[Reward]
 
 
-async def pay_code(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    qr_payload: str,
-    intent: PaymentIntent,
-    signature: str,
-    platform_key: VerifyKey,
-) -> PaymentReceipt:
-    """Pay a shop's code from the caller's wallet. The code must be genuine (see
-    `merchant.service.read_code`); the intent, signed by a device of the wallet, must name that
-    shop and the amount: the code's for a dynamic code, the one the resident typed for a
-    static code. One entry then moves the amount from the wallet's eligible lots, in spending
-    order (local-shops points only at a local shop), to the shop."""
+@dataclass(frozen=True, slots=True)
+class CodeOrder:
+    """A request to pay a scanned shop code from the caller's wallet."""
+
+    actor: Actor
+    qr_payload: str
+    intent: PaymentIntent
+    signature: str
+
+
+class PaymentRaced(TransientConflict):
+    """Another transaction paid one of the batch's codes after the batch looked it up: nothing of
+    the batch may be kept; tried again, the code is found paid and its request refused."""
+
+
+async def pay_codes(
+    session: AsyncSession, orders: Sequence[CodeOrder], *, platform_key: VerifyKey
+) -> list[PaymentReceipt | DomainError]:
+    """Pay shops' codes, many requests in the caller's transaction, each accepted or refused on
+    its own exactly as if they had come one after another in the order given; a refused one
+    changes nothing. The code must be genuine (`merchant.service.check_code`); the intent,
+    signed by a device of the wallet (`devices.check_intent`), must name that shop and the
+    amount: the code's for a dynamic code, the one the resident typed for a static code. One
+    entry then moves the amount from the wallet's eligible lots, in spending order (local-shops
+    points only at a local shop), to the shop. Raises `PaymentRaced` when the transaction must be
+    rolled back and tried again."""
+    if not orders:
+        return []
     now = utc_now()
-    wallet = await wallets.own_wallet(session, actor, intent.wallet_id)
-    merchant, code = await merchants.read_code(session, qr_payload, platform_key, now=now)
+    reads: list[emv.ReadCode | DomainError] = []
+    for order in orders:
+        try:
+            reads.append(emv.decode(order.qr_payload))
+        except DomainError as refusal:
+            reads.append(refusal)
+    # Locks in the one order every payment takes: wallets, devices, then accounts.
+    held = await wallets.locked_wallets(session, [order.intent.wallet_id for order in orders])
+    codes = await merchants.look_up_codes(
+        session, [read for read in reads if isinstance(read, emv.ReadCode)]
+    )
+    policies = await wallets.policies(session, [wallet.region for wallet in held.values()])
+    intents = await devices.look_up_intents(session, [order.intent for order in orders], now=now)
+    book = await ledger.LotBook.lock(
+        session,
+        holders=held,
+        destinations=[merchant.account_id for merchant in codes.merchants.values()],
+        keys=[_intent_key(order.intent) for order in orders],
+    )
+    outcomes: list[_Accepted | DomainError] = []
+    for order, read in zip(orders, reads, strict=True):
+        try:
+            accepted = _accept_code(
+                order,
+                read,
+                held,
+                codes,
+                policies,
+                intents,
+                book,
+                platform_key=platform_key,
+                now=now,
+            )
+        except DomainError as refusal:
+            outcomes.append(refusal)
+            continue
+        merchants.note_paid(codes, accepted.code)
+        devices.note_accepted(intents, order.intent)
+        outcomes.append(accepted)
+    taken = [outcome for outcome in outcomes if isinstance(outcome, _Accepted)]
+    if not await merchants.use_codes(session, [accepted.code for accepted in taken]):
+        raise PaymentRaced("a code of this batch was paid meanwhile")
+    await devices.record_intents(session, [accepted.intent for accepted in taken])
+    entries = await book.write(session)
+    receipts = iter(
+        await _record_payments(
+            session, [accepted.payment(entries[accepted.handle]) for accepted in taken]
+        )
+    )
+    return [outcome if isinstance(outcome, DomainError) else next(receipts) for outcome in outcomes]
+
+
+def _intent_key(intent: PaymentIntent) -> IdempotencyKey:
+    return IdempotencyKey(f"intent:{intent.device_id}", intent.nonce)
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    wallet: Wallet
+    merchant: Merchant
+    code: emv.MerchantCode
+    intent: PaymentIntent
+    handle: int  # the entry's in the batch's LotBook
+
+    def payment(self, entry: Entry) -> _Paid:
+        return _Paid(
+            self.wallet,
+            self.merchant,
+            self.intent.amount,
+            entry,
+            terminal_id=self.code.terminal_id,
+            method="mpm_dynamic" if self.code.dynamic else "mpm_static",
+            code_nonce=self.code.nonce,
+        )
+
+
+def _accept_code(
+    order: CodeOrder,
+    read: emv.ReadCode | DomainError,
+    held: dict[str, Wallet],
+    codes: merchants.CodeLookup,
+    policies: dict[str, RegionPolicy],
+    intents: devices.IntentLookup,
+    book: ledger.LotBook,
+    *,
+    platform_key: VerifyKey,
+    now: datetime,
+) -> _Accepted:
+    """One request of `pay_codes`, checked against what the batch read and accepted so far."""
+    intent = order.intent
+    wallet = wallets.require_holder(order.actor, intent.wallet_id, held.get(intent.wallet_id))
+    if isinstance(read, DomainError):
+        raise read
+    merchant, code = merchants.check_code(read, codes, platform_key, now=now)
     if intent.payee != merchant.id:
         raise IntentMismatch(f"the intent pays {intent.payee}, the code is {merchant.id}'s")
     if code.amount is not None and intent.amount != code.amount:
         raise IntentMismatch(f"the intent pays {intent.amount}, the code asks {code.amount}")
-    policy = await wallets.get_policy(session, wallet.region)
-    await devices.accept_intent(session, wallet, policy, intent, signature, now=now)
-    return await _pay(
-        session,
-        wallet,
-        merchant,
-        intent.amount,
-        terminal_id=code.terminal_id,
-        method="mpm_dynamic" if code.dynamic else "mpm_static",
-        idempotency=IdempotencyKey(f"intent:{intent.device_id}", intent.nonce),
-        code_nonce=code.nonce,
+    policy = wallets.policy_of(policies, wallet.region)
+    devices.check_intent(wallet, policy, intent, order.signature, intents, now=now)
+    handle = book.pay(_lot_payment(wallet, merchant, intent.amount, _intent_key(intent), code))
+    return _Accepted(wallet, merchant, code, intent, handle)
+
+
+def _lot_payment(
+    wallet: Wallet,
+    merchant: Merchant,
+    amount: int,
+    idempotency: IdempotencyKey,
+    code: emv.MerchantCode | None = None,
+) -> ledger.LotPayment:
+    """The entry of a payment: from the wallet's eligible lots, in spending order (points for
+    local shops only at a local shop), to the shop."""
+    if merchant.profile.currency != wallet.currency:
+        raise IntentMismatch("the shop does not take this wallet's points")
+    return ledger.LotPayment(
+        wallet.id,
+        wallet.currency,
+        amount,
+        at_local_shop=merchant.profile.size_class is SizeClass.LOCAL,
+        idempotency=idempotency,
+        destination_id=merchant.account_id,
+        kind=EntryKind.PAYMENT,
+        description=f"payment to {merchant.profile.display_name}",
+        metadata={
+            "wallet": wallet.id,
+            "merchant": merchant.id,
+            "terminal": code.terminal_id if code else None,
+        },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Paid:
+    wallet: Wallet
+    merchant: Merchant
+    amount: int
+    entry: Entry
+    terminal_id: str | None
+    method: str
+    code_nonce: str | None = None
+
+
+async def _record_payments(session: AsyncSession, paid: list[_Paid]) -> list[PaymentReceipt]:
+    """The payments beside their entries (the shops' terminals hear of them on commit), the
+    spend-back they earn, and the wallets' balances after."""
+    if not paid:
+        return []
+    payments = await repository.insert_payments(
+        session,
+        [
+            repository.NewPayment(
+                f"p-{secrets.token_hex(8)}",
+                p.entry.id,
+                p.wallet.id,
+                p.merchant.id,
+                p.terminal_id,
+                p.method,
+                p.amount,
+                p.code_nonce,
+            )
+            for p in paid
+        ],
+    )
+    rewards: list[list[Reward]] = [[] for _ in paid]
+    moments = [p.entry.recorded_at for p in paid]
+    for currency in {p.wallet.currency for p in paid}:
+        if not await campaigns.spend_back_running(session, currency, min(moments), max(moments)):
+            continue
+        for index, p in enumerate(paid):
+            if p.wallet.currency != currency:
+                continue
+            profile = p.merchant.profile
+            rewards[index] = await campaigns.earn_spend_back(
+                session,
+                await person_of(session, p.wallet),
+                Shop(p.merchant.id, profile.size_class.value, profile.jsic_major, profile.district),
+                currency=currency,
+                payment_entry_id=p.entry.id,
+                amount=p.amount,
+                at=p.entry.recorded_at,
+            )
+    balances = await wallets.wallet_balances(session, [p.wallet for p in paid])
+    return [
+        PaymentReceipt(payment, p.merchant, p.entry, balances[p.wallet.id], earned)
+        for payment, p, earned in zip(payments, paid, rewards, strict=True)
+    ]
 
 
 async def _pay(
@@ -95,51 +281,17 @@ async def _pay(
     merchant: Merchant,
     amount: int,
     *,
-    terminal_id: str | None,
     method: str,
     idempotency: IdempotencyKey,
-    code_nonce: str | None = None,
 ) -> PaymentReceipt:
-    """One entry from the wallet's eligible lots, in spending order (points for local shops
-    only at a local shop), to the shop; and the payment beside it, which the shop's terminals
-    hear of on commit."""
-    if merchant.profile.currency != wallet.currency:
-        raise IntentMismatch("the shop does not take this wallet's points")
-    entry = await ledger.pay_from_lots(
-        session,
-        holder_id=wallet.id,
-        currency=wallet.currency,
-        amount=amount,
-        destination_id=merchant.account_id,
-        at_local_shop=merchant.profile.size_class is SizeClass.LOCAL,
-        idempotency=idempotency,
-        kind=EntryKind.PAYMENT,
-        description=f"payment to {merchant.profile.display_name}",
-        metadata={"wallet": wallet.id, "merchant": merchant.id, "terminal": terminal_id},
+    """One payment the shop charges (a shown token, a card): its entry, then the payment."""
+    entry = await ledger.post_lot_payment(
+        session, _lot_payment(wallet, merchant, amount, idempotency)
     )
-    payment = await repository.insert_payment(
-        session,
-        payment_id=f"p-{secrets.token_hex(8)}",
-        entry_id=entry.id,
-        wallet_id=wallet.id,
-        merchant_id=merchant.id,
-        terminal_id=terminal_id,
-        method=method,
-        amount=amount,
-        code_nonce=code_nonce,
+    [receipt] = await _record_payments(
+        session, [_Paid(wallet, merchant, amount, entry, terminal_id=None, method=method)]
     )
-    profile = merchant.profile
-    rewards = await campaigns.earn_spend_back(
-        session,
-        await person_of(session, wallet),
-        Shop(merchant.id, profile.size_class.value, profile.jsic_major, profile.district),
-        currency=wallet.currency,
-        payment_entry_id=entry.id,
-        amount=amount,
-        at=entry.recorded_at,
-    )
-    balance = await wallets.wallet_balance(session, wallet)
-    return PaymentReceipt(payment, merchant, entry, balance, rewards)
+    return receipt
 
 
 async def charge_token(
@@ -169,7 +321,6 @@ async def charge_token(
         wallet,
         merchant,
         amount,
-        terminal_id=None,
         method="cpm",
         idempotency=IdempotencyKey(f"intent:{token.device_id}", token.nonce),
     )
@@ -196,7 +347,6 @@ async def charge_card(
         wallet,
         merchant,
         amount,
-        terminal_id=None,
         method="card",
         idempotency=IdempotencyKey(f"card:{card.id}", secrets.token_hex(16)),
     )

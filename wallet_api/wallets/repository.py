@@ -118,14 +118,12 @@ def _policy_params(policy: RegionPolicy) -> dict[str, Any]:
     }
 
 
-async def get_policy(session: AsyncSession, region: str) -> RegionPolicy | None:
-    row = (
-        await session.execute(
-            text(f"SELECT {_POLICY_COLUMNS} FROM region_policies WHERE region_code = :region"),
-            {"region": region},
-        )
-    ).first()
-    return _policy(row) if row else None
+async def get_policies(session: AsyncSession, regions: list[str]) -> dict[str, RegionPolicy]:
+    result = await session.execute(
+        text(f"SELECT {_POLICY_COLUMNS} FROM region_policies WHERE region_code = ANY(:regions)"),
+        {"regions": sorted(set(regions))},
+    )
+    return {policy.region: policy for policy in map(_policy, result)}
 
 
 # --- wallets ------------------------------------------------------------------------------
@@ -178,6 +176,19 @@ async def get_wallet(session: AsyncSession, wallet_id: str, *, lock: bool = Fals
         )
     ).first()
     return _wallet(row) if row else None
+
+
+async def lock_wallets(session: AsyncSession, wallet_ids: list[str]) -> dict[str, Wallet]:
+    """The wallets that exist among `wallet_ids`, locked as `get_wallet` locks one, in id order
+    (so that batches locking several wallets never wait on each other in a circle)."""
+    result = await session.execute(
+        text(
+            f"SELECT {_WALLET_COLUMNS} FROM wallets WHERE id = ANY(:ids) ORDER BY id "
+            "FOR NO KEY UPDATE"
+        ),
+        {"ids": sorted(set(wallet_ids))},
+    )
+    return {wallet.id: wallet for wallet in map(_wallet, result)}
 
 
 async def wallet_of_subject(session: AsyncSession, subject: str, region: str) -> Wallet | None:

@@ -71,7 +71,7 @@ async def set_up_region(
     wallet policy; for a region set up before, return its policy as it stands."""
     await ledger.create_region(session, code=code, name=name)
     await ledger.create_currency(session, code=currency, region=code, name=currency_name)
-    existing = await repository.get_policy(session, code)
+    existing = (await policies(session, [code])).get(code)
     if existing is not None:
         if existing.currency != currency:
             raise AlreadyExists(f"region {code} already has wallets in {existing.currency}")
@@ -89,9 +89,7 @@ async def set_up_region(
         )
     )
     if not await repository.insert_policy(session, policy):
-        found = await repository.get_policy(session, code)
-        assert found is not None
-        return found
+        return await get_policy(session, code)
     return policy
 
 
@@ -111,10 +109,7 @@ def _checked_policy(policy: RegionPolicy) -> RegionPolicy:
 
 
 async def get_policy(session: AsyncSession, region: str) -> RegionPolicy:
-    policy = await repository.get_policy(session, region)
-    if policy is None:
-        raise UnknownRegion(f"unknown region {region}")
-    return policy
+    return policy_of(await policies(session, [region]), region)
 
 
 async def update_policy(session: AsyncSession, region: str, limits: dict[str, Any]) -> RegionPolicy:
@@ -187,10 +182,33 @@ async def wallet_for(session: AsyncSession, actor: Actor, wallet_id: str) -> Wal
 async def own_wallet(session: AsyncSession, actor: Actor, wallet_id: str) -> Wallet:
     """The wallet, if the caller is its holder: for what only the holder does (registering a
     phone, consenting, giving demographics), whatever other roles the caller also has."""
-    wallet = await get_wallet(session, wallet_id)
+    return require_holder(actor, wallet_id, await repository.get_wallet(session, wallet_id))
+
+
+def require_holder(actor: Actor, wallet_id: str, wallet: Wallet | None) -> Wallet:
+    """`own_wallet` of a wallet read already (None: there is no such wallet)."""
+    if wallet is None:
+        raise UnknownWallet(f"unknown wallet {wallet_id}")
     if actor.has(Role.RESIDENT, Role.VISITOR) and wallet.subject == actor.subject:
         return wallet
     raise Forbidden("only the wallet's holder may do this")
+
+
+async def locked_wallets(session: AsyncSession, wallet_ids: list[str]) -> dict[str, Wallet]:
+    """The wallets that exist among the ids, each locked as `locked_wallet` locks one."""
+    return await repository.lock_wallets(session, wallet_ids)
+
+
+async def policies(session: AsyncSession, regions: list[str]) -> dict[str, RegionPolicy]:
+    """The policy of each region that has one."""
+    return await repository.get_policies(session, regions)
+
+
+def policy_of(policies: dict[str, RegionPolicy], region: str) -> RegionPolicy:
+    policy = policies.get(region)
+    if policy is None:
+        raise UnknownRegion(f"unknown region {region}")
+    return policy
 
 
 async def wallets_of(session: AsyncSession, actor: Actor) -> list[Wallet]:
@@ -216,7 +234,13 @@ class WalletBalance:
 
 
 async def wallet_balance(session: AsyncSession, wallet: Wallet) -> WalletBalance:
-    return WalletBalance(wallet, await ledger.holder_lots(session, wallet.id, wallet.currency))
+    return (await wallet_balances(session, [wallet]))[wallet.id]
+
+
+async def wallet_balances(session: AsyncSession, wallets: list[Wallet]) -> dict[str, WalletBalance]:
+    """`wallet_balance` of each wallet, by id, in one query."""
+    lots = await ledger.holders_lots(session, [(w.id, w.currency) for w in wallets])
+    return {w.id: WalletBalance(w, lots[w.id, w.currency]) for w in wallets}
 
 
 async def wallet_history(

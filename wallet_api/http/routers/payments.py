@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
+from nacl.signing import VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.grouping import RequestGroup
 from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import Holder, Staff, StaffOrOperator
 from wallet_api.http.schemas.payments import (
@@ -32,27 +35,35 @@ from wallet_api.payments.events import CLOSED
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 
+CodePayments = RequestGroup[service.CodeOrder, service.PaymentReceipt]
 
-@router.post("/payments", status_code=201)
-@idempotent
+
+def code_payments(
+    sessions: async_sessionmaker[AsyncSession], platform_key: VerifyKey
+) -> CodePayments:
+    """The process's group commit of code payments (`pay_code`)."""
+    return RequestGroup(
+        sessions,
+        functools.partial(service.pay_codes, platform_key=platform_key),
+        PaymentReceiptOut.of,
+        status_code=201,
+    )
+
+
+@router.post("/payments", status_code=201, response_model=PaymentReceiptOut)
 async def pay_code(
     body: CodePayment,
     request: Request,
-    session: SessionDep,
     actor: Holder,
-) -> PaymentReceiptOut:
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
     """Pay a scanned shop code. The app signs an intent (wallet, device, payee, amount, nonce,
     time) with its device key; the server checks the code's signature, expiry and single use,
-    and the intent, then posts one entry from the wallet's eligible lots to the shop."""
-    receipt = await service.pay_code(
-        session,
-        actor,
-        qr_payload=body.qr_payload,
-        intent=body.intent.intent(),
-        signature=body.signature,
-        platform_key=request.app.state.platform_key.verify_key,
-    )
-    return PaymentReceiptOut.of(receipt)
+    and the intent, then posts one entry from the wallet's eligible lots to the shop. Payments
+    arriving together are committed together, each accepted or refused on its own."""
+    order = service.CodeOrder(actor, body.qr_payload, body.intent.intent(), body.signature)
+    payments: CodePayments = request.app.state.code_payments
+    return await payments.submit(request, actor.subject, idempotency_key, body, order)
 
 
 @router.post("/payments/{payment_id}/refunds", status_code=201)

@@ -1,0 +1,241 @@
+"""Group commit for replay-safe POSTs: requests of one kind arriving together are answered from
+one transaction and one commit, each with its own Idempotency-Key, checks and answer.
+
+A process runs one `RequestGroup` per kind of request. Its workers take whatever requests are
+waiting (up to `max_batch`), claim their keys in one statement, hand the new ones to a service
+function that handles many at once, store the responses of the accepted ones in one statement,
+release the keys of the refused ones and commit once; each caller is answered after that commit,
+so a request's latency counts from its arrival to the commit of its batch. The rules are those of
+`idempotency.idempotent`: a replay gets the stored response, the same key on another request 409,
+and a refusal stores nothing (a `KeptRefusal` stores its refusal)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledger import service as ledger
+from ledger.errors import DomainError
+from wallet_api.errors import KeptRefusal
+from wallet_api.http import repository
+from wallet_api.http.idempotency import replayed, request_hash_of, required_key, same_request
+from wallet_api.http.problems import refusal_document, status_of
+
+Order = TypeVar("Order")
+Result = TypeVar("Result")
+
+# Many requests at once, each accepted or refused on its own, in the caller's transaction.
+Process = Callable[[AsyncSession, Sequence[Order]], Awaitable[Sequence[Result | DomainError]]]
+
+MAX_ATTEMPTS = 5  # of a batch that meets a transient conflict
+
+
+@dataclass(slots=True)
+class _Request(Generic[Order]):
+    subject: str
+    key: str
+    request_hash: str
+    order: Order
+    answer: asyncio.Future[JSONResponse] = field(repr=False)
+
+    @property
+    def claim(self) -> repository.RequestKey:
+        return (self.subject, self.key)
+
+
+@dataclass(slots=True)
+class GroupStats:
+    batches: int = 0  # transactions committed
+    requests: int = 0  # requests answered from them
+
+
+class RequestGroup(Generic[Order, Result]):
+    """Answer requests of one kind in shared transactions; use as an async context manager
+    (leaving answers every request already submitted, then stops the workers)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        process: Process[Order, Result],
+        respond: Callable[[Result], BaseModel],
+        *,
+        status_code: int,
+        max_batch: int = 64,
+        workers: int = 2,
+    ) -> None:
+        if max_batch < 1 or workers < 1:
+            raise ValueError("a group needs at least one worker and one request per batch")
+        self._sessions = sessions
+        self._process = process
+        self._respond = respond
+        self._status_code = status_code
+        self._max_batch = max_batch
+        self._worker_count = workers
+        self._queue: asyncio.Queue[_Request[Order]] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
+        self._open = False
+        self.stats = GroupStats()
+
+    async def __aenter__(self) -> RequestGroup[Order, Result]:
+        self._open = True
+        self._workers = [asyncio.create_task(self._work()) for _ in range(self._worker_count)]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._open = False
+        try:
+            await self._queue.join()
+        finally:
+            for worker in self._workers:
+                worker.cancel()
+            for worker in self._workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            self._workers = []
+            while not self._queue.empty():  # only when leaving was cancelled
+                _fail(self._queue.get_nowait(), RuntimeError("the service is stopping"))
+
+    async def submit(
+        self,
+        request: Request,
+        subject: str,
+        key: str | None,
+        body: BaseModel,
+        order: Order,
+    ) -> JSONResponse:
+        """The response to the request, once its batch has committed; a refusal is raised."""
+        if not self._open:
+            raise RuntimeError("the request group is not running")
+        item = _Request(
+            subject,
+            required_key(key),
+            request_hash_of(request, body),
+            order,
+            asyncio.get_running_loop().create_future(),
+        )
+        self._queue.put_nowait(item)
+        # A caller that goes away does not cancel its request: its batch may be committing.
+        return await asyncio.shield(item.answer)
+
+    async def _work(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._settle(batch)
+            except BaseException as error:
+                # Cancelled mid-batch: nobody may be left waiting on an answer.
+                stopped = error if isinstance(error, Exception) else RuntimeError("stopped")
+                for item in batch:
+                    _fail(item, stopped)
+                raise
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _settle(self, batch: list[_Request[Order]]) -> None:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                answers = await self._run(batch)
+            except Exception as error:
+                if ledger.is_transient(error) and attempt < MAX_ATTEMPTS:
+                    continue
+                if len(batch) == 1:
+                    _fail(batch[0], error)
+                    return
+                # Nothing of the batch was committed: each request on its own finds out which
+                # one broke it, and the others are answered.
+                for item in batch:
+                    await self._settle([item])
+                return
+            self.stats.batches += 1
+            self.stats.requests += len(batch)
+            for item, answer in zip(batch, answers, strict=True):
+                if isinstance(answer, Exception):
+                    _fail(item, answer)
+                elif answer is not None and not item.answer.done():
+                    item.answer.set_result(answer)
+            return
+
+    async def _run(self, batch: list[_Request[Order]]) -> list[JSONResponse | Exception | None]:
+        """Each request's answer (None: put back in the queue to be answered later)."""
+        answers: list[JSONResponse | Exception | None] = [None] * len(batch)
+        responses: dict[int, repository.StoredResponse] = {}  # of the requests accepted
+        first: dict[repository.RequestKey, int] = {}  # a key used twice in the batch
+        for index, item in enumerate(batch):
+            first.setdefault(item.claim, index)
+        async with self._sessions() as session:
+            claimed = await repository.claim_requests(
+                session, [(item.subject, item.key, item.request_hash) for item in batch]
+            )
+            firsts = [i for i, item in enumerate(batch) if first[item.claim] == i]
+            fresh = [i for i in firsts if batch[i].claim in claimed]
+            used = [i for i in firsts if batch[i].claim not in claimed]
+            if used:
+                stored = await repository.stored_responses(session, [batch[i].claim for i in used])
+                for index in used:
+                    answers[index] = _replay(batch[index], stored[batch[index].claim])
+            results = await self._process(session, [batch[i].order for i in fresh])
+            released: list[repository.RequestKey] = []
+            for index, result in zip(fresh, results, strict=True):
+                item = batch[index]
+                if isinstance(result, KeptRefusal):
+                    answers[index] = result.refusal
+                    responses[index] = repository.StoredResponse(
+                        item.request_hash,
+                        status_of(result.refusal),
+                        refusal_document(result.refusal),
+                    )
+                elif isinstance(result, DomainError):
+                    released.append(item.claim)
+                    answers[index] = result
+                else:
+                    content = self._respond(result).model_dump(mode="json")
+                    answers[index] = JSONResponse(content, status_code=self._status_code)
+                    responses[index] = repository.StoredResponse(
+                        item.request_hash, self._status_code, content
+                    )
+            if responses:
+                await repository.store_responses(
+                    session,
+                    [(batch[i].claim, r.status_code, r.body) for i, r in responses.items()],
+                )
+            if released:
+                await repository.release_requests(session, released)
+            await session.commit()
+        for index, item in enumerate(batch):
+            earlier = first[item.claim]
+            if earlier == index:
+                continue
+            # The key was used by an earlier request of the batch: answered as if it had come
+            # just after that one.
+            if earlier in responses:
+                answers[index] = _replay(item, responses[earlier])
+            elif earlier in used:
+                answers[index] = answers[earlier]
+            else:  # refused, which frees the key: the request goes on afresh
+                answers[index] = None
+                self._queue.put_nowait(item)
+        return answers
+
+
+def _replay(item: _Request[Any], stored: repository.StoredResponse) -> JSONResponse | Exception:
+    try:
+        same_request(stored, item.key, item.request_hash)
+    except DomainError as conflict:
+        return conflict
+    return replayed(stored)
+
+
+def _fail(item: _Request[Any], error: Exception) -> None:
+    if not item.answer.done():
+        item.answer.set_exception(error)
