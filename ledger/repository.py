@@ -780,14 +780,18 @@ _LOCK_ACCOUNTS_READ_CLAIMS = (
     text(
         f"WITH locked AS (SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(:ids) "
         "OR (holder_id = ANY(:holders) AND lot_kind IS NOT NULL) ORDER BY id FOR UPDATE), "
+        f"seen AS (SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(:read_ids) "
+        "AND id NOT IN (SELECT id FROM locked)), "
         "stored AS (SELECT coalesce(jsonb_agg(jsonb_build_array(r.scope, r.key, "
         "r.operation, r.request_hash, r.entry_id)), '[]') AS claims FROM ledger_requests AS r "
         "JOIN unnest(:scopes, :keys) AS k(scope, key) ON r.scope = k.scope AND r.key = k.key) "
-        "SELECT stored.claims, locked.* FROM stored LEFT JOIN locked ON true ORDER BY locked.id"
+        "SELECT stored.claims, a.* FROM stored LEFT JOIN "
+        "(SELECT * FROM locked UNION ALL SELECT * FROM seen) AS a ON true ORDER BY a.id"
     )
     .bindparams(
         bindparam("ids", type_=ARRAY(BigInteger)),
         bindparam("holders", type_=ARRAY(Text)),
+        bindparam("read_ids", type_=ARRAY(BigInteger)),
         bindparam("scopes", type_=ARRAY(Text)),
         bindparam("keys", type_=ARRAY(Text)),
     )
@@ -801,10 +805,11 @@ async def lock_accounts_and_read_claims(
     keys: Iterable[IdempotencyKey],
     *,
     lot_holders: Iterable[str] = (),
+    read_ids: Iterable[int] = (),
 ) -> tuple[dict[int, Account], dict[IdempotencyKey, tuple[str, str, int | None]]]:
     """The start of a batch, in one round trip: lock the accounts, with every lot of
-    `lot_holders`, in id order and read (operation, request hash, entry id) of every key already
-    claimed."""
+    `lot_holders`, in id order, read those of `read_ids` without a lock, and read (operation,
+    request hash, entry id) of every key already claimed."""
     wanted = list(keys)
     rows = (
         await session.execute(
@@ -812,6 +817,7 @@ async def lock_accounts_and_read_claims(
             {
                 "ids": sorted(set(account_ids)),
                 "holders": sorted(set(lot_holders)),
+                "read_ids": sorted(set(read_ids)),
                 "scopes": [k.scope for k in wanted],
                 "keys": [k.key for k in wanted],
             },

@@ -513,16 +513,23 @@ class LotPayment:
 
 class LotBook:
     """Several lot payments in one transaction (the payments of a batch of requests): the lots
-    of every payer and every destination are locked at once, in id order; `pay` plans each
-    payment against the balances the payments accepted before it left, or refuses it alone;
-    `write` writes the accepted ones in one statement. Open it with `LotBook.lock`."""
+    of every payer are locked at once, in id order; `pay` plans each payment against the
+    balances the payments accepted before it left, or refuses it alone; `write` writes the
+    accepted ones in one statement. Open it with `LotBook.lock`.
+
+    The destinations (a shop's account, which every payment to the shop credits) are locked
+    only by `write`, for the balances after: a credit's checks do not depend on the balance, and
+    the lock of a busy shop is then held from the write to the commit, not while every request
+    of the batch is checked."""
 
     def __init__(
         self,
         locked: dict[int, Account],
         claims: dict[IdempotencyKey, tuple[str, str, int | None]],
+        destinations: Iterable[int],
     ) -> None:
-        self._locked = locked
+        self._locked = locked  # the lots locked, and the destinations as read
+        self._unlocked = {i for i in destinations if i in locked and locked[i].lot_kind is None}
         self._claims = claims
         self._balances = {i: account.posted_balance for i, account in locked.items()}
         self._lots: dict[tuple[str, str], list[Account]] = {}
@@ -544,10 +551,11 @@ class LotBook:
     ) -> LotBook:
         """Lock the lots of the holders and the destination accounts, and read which of the
         keys are claimed already."""
+        wanted = set(destinations)
         locked, claims = await repository.lock_accounts_and_read_claims(
-            session, destinations, keys, lot_holders=holders
+            session, (), keys, lot_holders=holders, read_ids=wanted
         )
-        return cls(locked, claims)
+        return cls(locked, claims, wanted)
 
     def pay(self, payment: LotPayment) -> int:
         """Plan the payment after those accepted before it; its handle for `write`'s answer.
@@ -592,6 +600,33 @@ class LotBook:
         self._first_use[key] = (request_hash, handle)
         return handle
 
+    def holder_lots(self, holder_id: str, currency: str) -> list[LotBalance]:
+        """`holder_lots` of a holder whose lots the book holds, after the payments accepted."""
+        lots = self._lots.get((holder_id, currency), [])
+        return [
+            LotBalance(_with_balance(account, self._balances[account.id]))
+            for account in sorted(lots, key=lot_spending_key)
+        ]
+
+    async def _locked_writes(self, session: AsyncSession) -> list[repository.EntryWrite]:
+        """The writes, with the balances after of the destinations they credit as they stand
+        once locked."""
+        credited = {i for write in self._writes for i in write.amounts} & self._unlocked
+        if not credited:
+            return self._writes
+        running = {
+            i: account.posted_balance
+            for i, account in (await repository.lock_accounts(session, credited)).items()
+        }
+        writes = []
+        for write in self._writes:
+            after = dict(write.balances_after)
+            for account_id in write.amounts.keys() & credited:
+                running[account_id] += write.amounts[account_id]
+                after[account_id] = running[account_id]
+            writes.append(replace(write, balances_after=after))
+        return writes
+
     def _answer(self, answer: tuple[str, int]) -> int:
         self._answers.append(answer)
         return len(self._answers) - 1
@@ -599,7 +634,8 @@ class LotBook:
     async def write(self, session: AsyncSession) -> list[Entry]:
         """Write the accepted payments; the entry of each handle, in handle order (the first
         entry for a replay)."""
-        written = await repository.write_entries(session, self._writes) if self._writes else []
+        writes = await self._locked_writes(session) if self._writes else []
+        written = await repository.write_entries(session, writes) if writes else []
         return [
             written[value] if how == "write" else await _replayed_entry(session, value)
             for how, value in self._answers

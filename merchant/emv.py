@@ -43,13 +43,8 @@ _DIGITS = re.compile(r"[0-9]{1,10}")
 
 def crc16(text: str) -> str:
     """CRC-16/CCITT-FALSE of the text's bytes, as four upper-case hex digits."""
-    crc = 0xFFFF
-    for byte in text.encode():
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return f"{crc:04X}"
+    # crc_hqx is the same polynomial (0x1021, unreflected); started at 0xFFFF it is this CRC.
+    return f"{binascii.crc_hqx(text.encode(), 0xFFFF):04X}"
 
 
 def parse_tlv(text: str) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ from ledger.database import create_engine, session_factory
 from ledger.errors import DomainError
 from ledger.keys import private_key_file
 from wallet_api.errors import RateLimited
-from wallet_api.http.auth import LocalIssuer, OidcVerifier, TokenVerifier
+from wallet_api.http.auth import LocalIssuer, OidcVerifier, RememberingVerifier, TokenVerifier
 from wallet_api.http.body_limit import BodyLimit
 from wallet_api.http.browser_session import OidcClient, sign_in_key
 from wallet_api.http.idempotency import request_hash_key
@@ -139,6 +139,7 @@ def create_app(
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.token_verifier = token_verifier or token_verifier_for(settings)
+        app.state.bearer_tokens = RememberingVerifier(app.state.token_verifier)
         # The platform's Ed25519 key signs what the platform vouches for (shops' printed codes).
         app.state.platform_key = platform_key or SigningKey(
             private_key_file(settings.platform_key_path)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -215,6 +217,32 @@ class OidcVerifier:
         return actor_from_claims(claims, self.roles_claim)
 
 
+class RememberingVerifier:
+    """A verifier that remembers the tokens it verified until they expire: an app sends the same
+    token with every request for minutes, and checking its signature each time is most of the
+    cost of reading a request. A token is stateless (there is no revoking one before its
+    expiry), so what was verified stays true until then."""
+
+    def __init__(self, verifier: TokenVerifier, *, size: int = 10_000) -> None:
+        self.verifier = verifier
+        self._size = size
+        self._verified: OrderedDict[str, tuple[Actor, float]] = OrderedDict()
+
+    async def verify(self, token: str) -> Actor:
+        remembered = self._verified.get(token)
+        if remembered is not None and time.time() < remembered[1]:
+            self._verified.move_to_end(token)
+            return remembered[0]
+        actor = await self.verifier.verify(token)
+        # Verified, so its claims can be read as they are.
+        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+        self._verified[token] = (actor, float(expires))
+        self._verified.move_to_end(token)
+        if len(self._verified) > self._size:
+            self._verified.popitem(last=False)
+        return actor
+
+
 _bearer = HTTPBearer(auto_error=False, description="An OAuth2 access token (JWT).")
 
 
@@ -224,8 +252,8 @@ async def current_actor(
 ) -> Actor:
     """The caller of an app (a bearer token) or of a signed-in browser (the session cookie,
     taken for a change only from the service's own pages)."""
-    verifier: TokenVerifier = request.app.state.token_verifier
     if credentials is not None:
+        verifier: RememberingVerifier = request.app.state.bearer_tokens
         return await verifier.verify(credentials.credentials)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie is None:

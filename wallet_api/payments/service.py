@@ -4,7 +4,7 @@ Each operation takes the caller's session and never commits."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +20,7 @@ from ledger.domain import (
     EntryKind,
     EntryRequest,
     IdempotencyKey,
+    LotBalance,
     PostingLine,
     require_amount,
     utc_now,
@@ -132,7 +133,9 @@ async def pay_codes(
     entries = await book.write(session)
     receipts = iter(
         await _record_payments(
-            session, [accepted.payment(entries[accepted.handle]) for accepted in taken]
+            session,
+            [accepted.payment(entries[accepted.handle]) for accepted in taken],
+            lots_after=book.holder_lots,
         )
     )
     return [outcome if isinstance(outcome, DomainError) else next(receipts) for outcome in outcomes]
@@ -229,9 +232,15 @@ class _Paid:
     code_nonce: str | None = None
 
 
-async def _record_payments(session: AsyncSession, paid: list[_Paid]) -> list[PaymentReceipt]:
+async def _record_payments(
+    session: AsyncSession,
+    paid: list[_Paid],
+    *,
+    lots_after: Callable[[str, str], list[LotBalance]] | None = None,
+) -> list[PaymentReceipt]:
     """The payments beside their entries (the shops' terminals hear of them on commit), the
-    spend-back they earn, and the wallets' balances after."""
+    spend-back they earn, and the wallets' balances after (read, or given by `lots_after` when
+    the wallets' lots are known and no spend-back changed them)."""
     if not paid:
         return []
     payments = await repository.insert_payments(
@@ -255,6 +264,7 @@ async def _record_payments(session: AsyncSession, paid: list[_Paid]) -> list[Pay
     for currency in {p.wallet.currency for p in paid}:
         if not await campaigns.spend_back_running(session, currency, min(moments), max(moments)):
             continue
+        lots_after = None  # the rewards' lots
         for index, p in enumerate(paid):
             if p.wallet.currency != currency:
                 continue
@@ -268,7 +278,13 @@ async def _record_payments(session: AsyncSession, paid: list[_Paid]) -> list[Pay
                 amount=p.amount,
                 at=p.entry.recorded_at,
             )
-    balances = await wallets.wallet_balances(session, [p.wallet for p in paid])
+    if lots_after is None:
+        balances = await wallets.wallet_balances(session, [p.wallet for p in paid])
+    else:
+        balances = {
+            p.wallet.id: WalletBalance(p.wallet, lots_after(p.wallet.id, p.wallet.currency))
+            for p in paid
+        }
     return [
         PaymentReceipt(payment, p.merchant, p.entry, balances[p.wallet.id], earned)
         for payment, p, earned in zip(payments, paid, rewards, strict=True)

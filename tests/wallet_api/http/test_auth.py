@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from wallet_api.actor import Role
-from wallet_api.http.auth import LocalIssuer, OidcVerifier, actor_from_claims
+from wallet_api.actor import Actor, Role
+from wallet_api.http.auth import LocalIssuer, OidcVerifier, RememberingVerifier, actor_from_claims
 from wallet_api.http.problems import Unauthenticated
 
 ISSUER = "https://id.city.example"
@@ -155,3 +155,49 @@ async def test_a_token_for_another_algorithm_than_the_key_is_refused(
         forged = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": "city-1"})
         with pytest.raises(Unauthenticated):
             await verifier.verify(forged)
+
+
+class CountingVerifier:
+    def __init__(self, issuer: LocalIssuer) -> None:
+        self.issuer = issuer
+        self.verified = 0
+
+    async def verify(self, token: str) -> Actor:
+        self.verified += 1
+        return await self.issuer.verify(token)
+
+
+async def test_a_verified_token_is_remembered_until_it_expires() -> None:
+    issuer = LocalIssuer.generate()
+    counting = CountingVerifier(issuer)
+    remembering = RememberingVerifier(counting, size=2)
+    token = issuer.issue("s-1", [Role.RESIDENT], lifetime=timedelta(minutes=5))
+    for _ in range(3):
+        assert (await remembering.verify(token)).subject == "s-1"
+    assert counting.verified == 1
+    # Expired ten seconds ago, within the clock skew a verifier allows: checked every time.
+    expired = issuer.issue(
+        "s-2",
+        [Role.RESIDENT],
+        now=datetime.now(UTC) - timedelta(minutes=5, seconds=10),
+        lifetime=timedelta(minutes=5),
+    )
+    for _ in range(2):
+        assert (await remembering.verify(expired)).subject == "s-2"
+    assert counting.verified == 3
+
+
+async def test_a_refused_token_is_not_remembered_and_the_memory_is_bounded() -> None:
+    issuer = LocalIssuer.generate()
+    counting = CountingVerifier(issuer)
+    remembering = RememberingVerifier(counting, size=2)
+    forged = LocalIssuer.generate().issue("s-1", [Role.OPERATOR])
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            await remembering.verify(forged)
+    assert counting.verified == 2
+    tokens = [issuer.issue(f"s-{n}", [Role.RESIDENT]) for n in range(3)]
+    for token in tokens:
+        await remembering.verify(token)
+    await remembering.verify(tokens[0])  # forgotten: the oldest of three, two kept
+    assert counting.verified == 2 + 3 + 1
