@@ -145,12 +145,17 @@ def resolve_database_url(settings: Settings) -> URL:
     return server.url(settings.embedded_database_name)
 
 
-def create_engine(url: URL, *, pool_size: int = 20, max_overflow: int = 40) -> AsyncEngine:
+def create_engine(
+    url: URL, *, pool_size: int = 20, max_overflow: int = 40, pre_ping: bool = True
+) -> AsyncEngine:
+    """An engine whose pool checks a connection before handing it out (`pre_ping`, a round trip
+    each time); without it, the caller must take a lost connection's error as a reason to try
+    again (`ledger.service.is_transient` does)."""
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         hide_parameters=True,  # errors are logged without the values (PINs' hashes, names)
     )
 

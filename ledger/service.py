@@ -89,7 +89,8 @@ def is_transient(error: BaseException) -> bool:
     """Whether a transaction that failed with `error` may succeed when tried again."""
     if isinstance(error, TransientConflict):
         return True
-    return isinstance(error, DBAPIError) and _retryable(error)
+    # A lost connection (the server restarted) is thrown away by the pool: a retry gets another.
+    return isinstance(error, DBAPIError) and (error.connection_invalidated or _retryable(error))
 
 
 async def _atomic(session: AsyncSession, operation: Callable[[], Awaitable[T]]) -> T:

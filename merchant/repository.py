@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from merchant.domain import (
@@ -118,14 +120,6 @@ async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant | No
     return _merchant(row) if row else None
 
 
-async def get_merchants(session: AsyncSession, merchant_ids: list[str]) -> dict[str, Merchant]:
-    result = await session.execute(
-        text(f"SELECT {_MERCHANT_COLUMNS} FROM merchants WHERE id = ANY(:ids)"),
-        {"ids": sorted(set(merchant_ids))},
-    )
-    return {merchant.id: merchant for merchant in map(_merchant, result)}
-
-
 async def lock_merchant(session: AsyncSession, merchant_id: str) -> Merchant | None:
     row = (
         await session.execute(
@@ -188,14 +182,6 @@ async def get_terminal(session: AsyncSession, terminal_id: str) -> Terminal | No
     return _terminal(row) if row else None
 
 
-async def get_terminals(session: AsyncSession, terminal_ids: list[str]) -> dict[str, Terminal]:
-    result = await session.execute(
-        text(f"SELECT {_TERMINAL_COLUMNS} FROM terminals WHERE id = ANY(:ids)"),
-        {"ids": sorted(set(terminal_ids))},
-    )
-    return {terminal.id: terminal for terminal in map(_terminal, result)}
-
-
 async def merchant_terminals(session: AsyncSession, merchant_id: str) -> list[Terminal]:
     result = await session.execute(
         text(
@@ -220,19 +206,50 @@ async def revoke_terminal(session: AsyncSession, terminal_id: str) -> Terminal:
     return found
 
 
-async def paid_code_nonces(
-    session: AsyncSession, nonces: list[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    """Which of the (terminal, nonce) dynamic codes were paid before."""
-    result = await session.execute(
-        text(
-            "SELECT u.terminal_id, u.nonce FROM used_qr_nonces AS u "
-            "JOIN unnest(CAST(:terminals AS text[]), CAST(:nonces AS text[])) AS k(terminal_id, "
-            "nonce) ON u.terminal_id = k.terminal_id AND u.nonce = k.nonce"
-        ),
-        {"terminals": [t for t, _ in nonces], "nonces": [n for _, n in nonces]},
-    )
-    return {(row.terminal_id, row.nonce) for row in result}
+_LOOK_UP_CODES = text(
+    "WITH t AS (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'merchant_id', "
+    "merchant_id, 'label', label, 'public_key', encode(public_key, 'hex'), 'status', status, "
+    "'created_at', created_at, 'revoked_at', revoked_at)), '[]') AS terminals FROM terminals "
+    "WHERE id = ANY(:terminals)), "
+    "paid AS (SELECT coalesce(jsonb_agg(jsonb_build_array(u.terminal_id, u.nonce)), '[]') AS paid "
+    "FROM used_qr_nonces AS u JOIN unnest(CAST(:nonce_terminals AS text[]), "
+    "CAST(:nonces AS text[])) AS k(terminal_id, nonce) "
+    "ON u.terminal_id = k.terminal_id AND u.nonce = k.nonce), "
+    f"m AS (SELECT {_MERCHANT_COLUMNS} FROM merchants WHERE id = ANY(:merchants)) "
+    "SELECT t.terminals, paid.paid, m.* FROM t CROSS JOIN paid LEFT JOIN m ON true"
+).columns(terminals=JSONB, paid=JSONB)
+
+
+async def look_up_codes(
+    session: AsyncSession, merchant_ids: list[str], nonces: list[tuple[str, str]]
+) -> tuple[dict[str, Merchant], dict[str, Terminal], set[tuple[str, str]]]:
+    """In one round trip: the merchants that exist among the ids; the terminals of the
+    (terminal, nonce) dynamic codes; and which of those codes were paid before."""
+    rows = (
+        await session.execute(
+            _LOOK_UP_CODES,
+            {
+                "merchants": sorted(set(merchant_ids)),
+                "terminals": sorted({terminal for terminal, _ in nonces}),
+                "nonce_terminals": [terminal for terminal, _ in nonces],
+                "nonces": [nonce for _, nonce in nonces],
+            },
+        )
+    ).all()
+    merchants = {row.id: _merchant(row) for row in rows if row.id is not None}
+    terminals = {
+        found["id"]: Terminal(
+            found["id"],
+            found["merchant_id"],
+            found["label"],
+            bytes.fromhex(found["public_key"]),
+            found["status"],
+            datetime.fromisoformat(found["created_at"]),
+            datetime.fromisoformat(found["revoked_at"]) if found["revoked_at"] else None,
+        )
+        for found in rows[0].terminals
+    }
+    return merchants, terminals, {(terminal, nonce) for terminal, nonce in rows[0].paid}
 
 
 async def use_code_nonces(session: AsyncSession, nonces: list[tuple[str, str]]) -> int:

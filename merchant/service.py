@@ -184,12 +184,12 @@ class CodeLookup:
 
 
 async def look_up_codes(session: AsyncSession, reads: list[emv.ReadCode]) -> CodeLookup:
-    dynamic = _nonces([read.code for read in reads if read.code.dynamic])
-    return CodeLookup(
-        await repository.get_merchants(session, [read.code.merchant_id for read in reads]),
-        await repository.get_terminals(session, [t for t, _ in dynamic]) if dynamic else {},
-        await repository.paid_code_nonces(session, dynamic) if dynamic else set(),
+    merchants, terminals, paid = await repository.look_up_codes(
+        session,
+        [read.code.merchant_id for read in reads],
+        _nonces([read.code for read in reads if read.code.dynamic]),
     )
+    return CodeLookup(merchants, terminals, paid)
 
 
 def _nonces(codes: list[emv.MerchantCode]) -> list[tuple[str, str]]:

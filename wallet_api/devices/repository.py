@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet_api.devices.domain import Device, DeviceStatus
@@ -57,19 +58,6 @@ async def get_device(session: AsyncSession, device_id: str, *, lock: bool = Fals
     return _device(row) if row else None
 
 
-async def lock_devices(session: AsyncSession, device_ids: list[str]) -> dict[str, Device]:
-    """The devices that exist among `device_ids`, locked as `get_device` locks one, in id
-    order."""
-    result = await session.execute(
-        text(
-            f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ANY(:ids) ORDER BY id "
-            "FOR NO KEY UPDATE"
-        ),
-        {"ids": sorted(set(device_ids))},
-    )
-    return {device.id: device for device in map(_device, result)}
-
-
 async def wallet_devices(session: AsyncSession, wallet_id: str) -> list[Device]:
     result = await session.execute(
         text(
@@ -109,19 +97,6 @@ async def use_nonce(session: AsyncSession, device_id: str, nonce: str, wallet_id
     return result.first() is not None
 
 
-async def used_nonces(session: AsyncSession, nonces: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of the (device, nonce) pairs were accepted before."""
-    result = await session.execute(
-        text(
-            "SELECT n.device_id, n.nonce FROM intent_nonces AS n "
-            "JOIN unnest(CAST(:devices AS text[]), CAST(:nonces AS text[])) AS k(device_id, nonce) "
-            "ON n.device_id = k.device_id AND n.nonce = k.nonce"
-        ),
-        {"devices": [d for d, _ in nonces], "nonces": [n for _, n in nonces]},
-    )
-    return {(row.device_id, row.nonce) for row in result}
-
-
 async def use_nonces(session: AsyncSession, nonces: list[tuple[str, str, str]]) -> int:
     """Record the (device, nonce, wallet) intents as accepted; how many were new."""
     result = await session.execute(
@@ -149,15 +124,39 @@ async def intents_since(session: AsyncSession, wallet_id: str, since: datetime) 
     return int(result.scalar_one())
 
 
-async def intents_since_per_wallet(
-    session: AsyncSession, wallet_ids: list[str], since: datetime
-) -> dict[str, int]:
-    """Intents accepted since `since`, per wallet (a wallet with none is left out)."""
-    result = await session.execute(
-        text(
-            "SELECT wallet_id, count(*) AS accepted FROM intent_nonces "
-            "WHERE wallet_id = ANY(:wallets) AND accepted_at >= :since GROUP BY wallet_id"
-        ),
-        {"wallets": sorted(set(wallet_ids)), "since": since},
-    )
-    return {row.wallet_id: int(row.accepted) for row in result}
+_LOOK_UP_INTENTS = text(
+    f"WITH d AS (SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ANY(:devices) ORDER BY id "
+    "FOR NO KEY UPDATE), "
+    "recent AS (SELECT coalesce(jsonb_object_agg(wallet_id, accepted), '{}') AS recent FROM "
+    "(SELECT wallet_id, count(*) AS accepted FROM intent_nonces WHERE wallet_id = ANY(:wallets) "
+    "AND accepted_at >= :since GROUP BY wallet_id) AS counted), "
+    "used AS (SELECT coalesce(jsonb_agg(jsonb_build_array(n.device_id, n.nonce)), '[]') AS used "
+    "FROM intent_nonces AS n JOIN unnest(CAST(:nonce_devices AS text[]), "
+    "CAST(:nonces AS text[])) AS k(device_id, nonce) "
+    "ON n.device_id = k.device_id AND n.nonce = k.nonce) "
+    "SELECT recent.recent, used.used, d.* FROM recent CROSS JOIN used LEFT JOIN d ON true"
+).columns(recent=JSONB, used=JSONB)
+
+
+async def look_up_intents(
+    session: AsyncSession, intents: list[tuple[str, str, str]], since: datetime
+) -> tuple[dict[str, Device], dict[str, int], set[tuple[str, str]]]:
+    """For intents (wallet, device, nonce), in one round trip: their devices, locked as
+    `get_device` locks one, in id order; the intents each wallet had accepted since `since`; and
+    which (device, nonce) were accepted before."""
+    rows = (
+        await session.execute(
+            _LOOK_UP_INTENTS,
+            {
+                "devices": sorted({device for _, device, _ in intents}),
+                "wallets": sorted({wallet for wallet, _, _ in intents}),
+                "since": since,
+                "nonce_devices": [device for _, device, _ in intents],
+                "nonces": [nonce for _, _, nonce in intents],
+            },
+        )
+    ).all()
+    devices = {row.id: _device(row) for row in rows if row.id is not None}
+    recent = {wallet: int(accepted) for wallet, accepted in rows[0].recent.items()}
+    used = {(device, nonce) for device, nonce in rows[0].used}
+    return devices, recent, used

@@ -91,15 +91,12 @@ async def look_up_intents(
 ) -> IntentLookup:
     """Read what `check_intent` needs. The caller holds the wallets' locks, which make the
     rate counts exact for concurrent intents."""
-    return IntentLookup(
-        await repository.lock_devices(session, [intent.device_id for intent in intents]),
-        await repository.intents_since_per_wallet(
-            session, [intent.wallet_id for intent in intents], now - timedelta(minutes=1)
-        ),
-        await repository.used_nonces(
-            session, [(intent.device_id, intent.nonce) for intent in intents]
-        ),
+    devices, recent, used = await repository.look_up_intents(
+        session,
+        [(intent.wallet_id, intent.device_id, intent.nonce) for intent in intents],
+        now - timedelta(minutes=1),
     )
+    return IntentLookup(devices, recent, used)
 
 
 def check_intent(

@@ -155,13 +155,17 @@ def create_app(
             else None
         )
         app.state.payment_notifier = PaymentNotifier(engine)
+        # The group commits' own connections, one a worker: a batch does not pay a round trip
+        # to check its connection (a lost one fails the batch, which is tried again).
+        batch_engine = create_engine(database_url, pool_size=4, max_overflow=4, pre_ping=False)
         try:
             async with code_payments(
-                app.state.sessions, app.state.platform_key.verify_key
+                session_factory(batch_engine), app.state.platform_key.verify_key
             ) as app.state.code_payments:
                 yield
         finally:
             await app.state.payment_notifier.close()
+            await batch_engine.dispose()
             await engine.dispose()
 
     # The docs pages' scripts and styles are served from a package, not a CDN: they work offline.

@@ -94,11 +94,12 @@ async def pay_codes(
         except DomainError as refusal:
             reads.append(refusal)
     # Locks in the one order every payment takes: wallets, devices, then accounts.
-    held = await wallets.locked_wallets(session, [order.intent.wallet_id for order in orders])
+    held, policies = await wallets.locked_wallets(
+        session, [order.intent.wallet_id for order in orders]
+    )
     codes = await merchants.look_up_codes(
         session, [read for read in reads if isinstance(read, emv.ReadCode)]
     )
-    policies = await wallets.policies(session, [wallet.region for wallet in held.values()])
     intents = await devices.look_up_intents(session, [order.intent for order in orders], now=now)
     book = await ledger.LotBook.lock(
         session,

@@ -4,9 +4,11 @@ commit."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Row, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet_api.wallets.domain import (
@@ -32,7 +34,7 @@ _TOPUP_COLUMNS = (
 )
 
 
-def _policy(row: Row[Any]) -> RegionPolicy:
+def _policy(row: Row[Any] | SimpleNamespace) -> RegionPolicy:
     return RegionPolicy(
         region=row.region_code,
         currency=row.currency,
@@ -178,17 +180,28 @@ async def get_wallet(session: AsyncSession, wallet_id: str, *, lock: bool = Fals
     return _wallet(row) if row else None
 
 
-async def lock_wallets(session: AsyncSession, wallet_ids: list[str]) -> dict[str, Wallet]:
+async def lock_wallets(
+    session: AsyncSession, wallet_ids: list[str]
+) -> tuple[dict[str, Wallet], dict[str, RegionPolicy]]:
     """The wallets that exist among `wallet_ids`, locked as `get_wallet` locks one, in id order
-    (so that batches locking several wallets never wait on each other in a circle)."""
+    (so that batches locking several wallets never wait on each other in a circle), and the
+    policies of their regions, in one round trip."""
     result = await session.execute(
         text(
-            f"SELECT {_WALLET_COLUMNS} FROM wallets WHERE id = ANY(:ids) ORDER BY id "
-            "FOR NO KEY UPDATE"
-        ),
+            f"WITH w AS (SELECT {_WALLET_COLUMNS} FROM wallets WHERE id = ANY(:ids) ORDER BY id "
+            "FOR NO KEY UPDATE) SELECT w.*, to_jsonb(p) AS policy FROM w "
+            "LEFT JOIN region_policies AS p ON p.region_code = w.region_code"
+        ).columns(policy=JSONB),
         {"ids": sorted(set(wallet_ids))},
     )
-    return {wallet.id: wallet for wallet in map(_wallet, result)}
+    wallets: dict[str, Wallet] = {}
+    policies: dict[str, RegionPolicy] = {}
+    for row in result:
+        wallets[row.id] = _wallet(row)
+        if row.policy is not None:
+            policy = _policy(SimpleNamespace(**row.policy))
+            policies[policy.region] = policy
+    return wallets, policies
 
 
 async def wallet_of_subject(session: AsyncSession, subject: str, region: str) -> Wallet | None:

@@ -194,8 +194,11 @@ def require_holder(actor: Actor, wallet_id: str, wallet: Wallet | None) -> Walle
     raise Forbidden("only the wallet's holder may do this")
 
 
-async def locked_wallets(session: AsyncSession, wallet_ids: list[str]) -> dict[str, Wallet]:
-    """The wallets that exist among the ids, each locked as `locked_wallet` locks one."""
+async def locked_wallets(
+    session: AsyncSession, wallet_ids: list[str]
+) -> tuple[dict[str, Wallet], dict[str, RegionPolicy]]:
+    """The wallets that exist among the ids, each locked as `locked_wallet` locks one, and the
+    policies of their regions (for `policy_of`)."""
     return await repository.lock_wallets(session, wallet_ids)
 
 

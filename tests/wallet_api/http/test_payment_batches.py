@@ -210,3 +210,25 @@ async def test_a_hot_shop_takes_every_payment_to_the_point(api: Api, sessions: S
     total = sum(r.json()["payment"]["amount"] for r in paid)
     assert await shop_balance(sessions, ramen) == total
     await assert_books_ok(sessions)
+
+
+async def test_a_batch_on_a_lost_connection_is_tried_again(api: Api, sessions: Sessions) -> None:
+    region = await new_region(api)
+    ramen = await shop(api, region)
+    resident = await payer(api, region)
+    first = await order(api, resident, ramen, 100)
+    assert (await api.post("/v1/payments", resident.headers, body(first))).status_code == 201
+    # Every other connection to the database is cut, as a restart of the server would.
+    async with sessions() as session:
+        cut = await session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
+            )
+        )
+    assert cut >= 1
+    second = await order(api, resident, ramen, 200)
+    paid = await api.post("/v1/payments", resident.headers, body(second))
+    assert paid.status_code == 201, paid.text
+    assert await posted(api, resident) == 10_000 - 300
