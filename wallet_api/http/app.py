@@ -25,10 +25,10 @@ from ledger.database import create_engine, session_factory
 from ledger.errors import DomainError
 from ledger.keys import private_key_file
 from wallet_api.errors import RateLimited
+from wallet_api.http import grouping
 from wallet_api.http.auth import LocalIssuer, OidcVerifier, RememberingVerifier, TokenVerifier
 from wallet_api.http.body_limit import BodyLimit
 from wallet_api.http.browser_session import OidcClient, sign_in_key
-from wallet_api.http.idempotency import request_hash_key
 from wallet_api.http.pages import SecurityHeaders, mount_pages
 from wallet_api.http.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -39,6 +39,7 @@ from wallet_api.http.problems import (
     refusal_document,
     status_of,
 )
+from wallet_api.http.replays import request_hash_key
 from wallet_api.http.routers.bank_statements import router as bank_router
 from wallet_api.http.routers.campaigns import register_router
 from wallet_api.http.routers.campaigns import router as campaigns_router
@@ -159,9 +160,13 @@ def create_app(
         # to check its connection (a lost one fails the batch, which is tried again).
         batch_engine = create_engine(database_url, pool_size=4, max_overflow=4, pre_ping=False)
         try:
-            async with code_payments(
-                session_factory(batch_engine), app.state.platform_key.verify_key
-            ) as app.state.code_payments:
+            batch_sessions = session_factory(batch_engine)
+            async with (
+                code_payments(
+                    batch_sessions, app.state.platform_key.verify_key
+                ) as app.state.code_payments,
+                grouping.units(batch_sessions) as app.state.payment_units,
+            ):
                 yield
         finally:
             await app.state.payment_notifier.close()

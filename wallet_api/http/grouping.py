@@ -26,14 +26,18 @@ from ledger import service as ledger
 from ledger.errors import DomainError
 from wallet_api.errors import KeptRefusal
 from wallet_api.http import repository
-from wallet_api.http.idempotency import replayed, request_hash_of, required_key, same_request
 from wallet_api.http.problems import refusal_document, status_of
+from wallet_api.http.replays import replayed, request_hash_of, required_key, same_request
 
 Order = TypeVar("Order")
 Result = TypeVar("Result")
 
 # Many requests at once, each accepted or refused on its own, in the caller's transaction.
-Process = Callable[[AsyncSession, Sequence[Order]], Awaitable[Sequence[Result | DomainError]]]
+Process = Callable[
+    [AsyncSession, Sequence[Order]], Awaitable[Sequence[Result | DomainError | KeptRefusal]]
+]
+# An endpoint's work given the shared transaction: see `each_in_savepoint`.
+Unit = Callable[[AsyncSession], Awaitable[BaseModel]]
 
 MAX_ATTEMPTS = 5  # of a batch that meets a transient conflict
 
@@ -44,6 +48,7 @@ class _Request(Generic[Order]):
     key: str
     request_hash: str
     order: Order
+    status_code: int
     answer: asyncio.Future[JSONResponse] = field(repr=False)
 
     @property
@@ -108,10 +113,13 @@ class RequestGroup(Generic[Order, Result]):
         request: Request,
         subject: str,
         key: str | None,
-        body: BaseModel,
+        body: BaseModel | None,
         order: Order,
+        *,
+        status_code: int | None = None,
     ) -> JSONResponse:
-        """The response to the request, once its batch has committed; a refusal is raised."""
+        """The response to the request, once its batch has committed; a refusal is raised.
+        `status_code` is that of a success, when not the group's."""
         if not self._open:
             raise RuntimeError("the request group is not running")
         item = _Request(
@@ -119,6 +127,7 @@ class RequestGroup(Generic[Order, Result]):
             required_key(key),
             request_hash_of(request, body),
             order,
+            status_code or self._status_code,
             asyncio.get_running_loop().create_future(),
         )
         self._queue.put_nowait(item)
@@ -200,9 +209,9 @@ class RequestGroup(Generic[Order, Result]):
                     answers[index] = result
                 else:
                     content = self._respond(result).model_dump(mode="json")
-                    answers[index] = JSONResponse(content, status_code=self._status_code)
+                    answers[index] = JSONResponse(content, status_code=item.status_code)
                     responses[index] = repository.StoredResponse(
-                        item.request_hash, self._status_code, content
+                        item.request_hash, item.status_code, content
                     )
             if responses:
                 await repository.store_responses(
@@ -226,6 +235,49 @@ class RequestGroup(Generic[Order, Result]):
                 answers[index] = None
                 self._queue.put_nowait(item)
         return answers
+
+
+async def each_in_savepoint(
+    session: AsyncSession, units: Sequence[Unit]
+) -> list[BaseModel | DomainError | KeptRefusal]:
+    """Run endpoints written for a transaction of their own one after another in a shared one,
+    each in a savepoint: a refusal rolls back its own work only (a `KeptRefusal` keeps it)."""
+    results: list[BaseModel | DomainError | KeptRefusal] = []
+    for unit in units:
+        savepoint = await session.begin_nested()
+        try:
+            result = await unit(session)
+        except KeptRefusal as kept:
+            await savepoint.commit()
+            results.append(kept)
+        except DomainError as refusal:
+            await savepoint.rollback()
+            results.append(refusal)
+        except BaseException:
+            await savepoint.rollback()
+            raise
+        else:
+            await savepoint.commit()
+            results.append(result)
+    return results
+
+
+def units(sessions: async_sessionmaker[AsyncSession]) -> RequestGroup[Unit, BaseModel]:
+    """The process's group commit of payment endpoints without a batch-native service (a
+    charge, a refund, a fee, a payment between shops; see `idempotent(grouped=True)`)."""
+    return RequestGroup(sessions, each_in_savepoint, lambda model: model, status_code=201)
+
+
+async def submit_unit(
+    request: Request,
+    subject: str,
+    key: str | None,
+    body: BaseModel | None,
+    unit: Unit,
+    status_code: int,
+) -> JSONResponse:
+    group: RequestGroup[Unit, BaseModel] = request.app.state.payment_units
+    return await group.submit(request, subject, key, body, unit, status_code=status_code)
 
 
 def _replay(item: _Request[Any], stored: repository.StoredResponse) -> JSONResponse | Exception:

@@ -9,51 +9,33 @@ the Idempotency-Key header and answers with the route's status code."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
-import re
 import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, overload
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from nacl.signing import SigningKey
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.domain import fingerprint
-from ledger.errors import IdempotencyConflict
-from wallet_api.errors import InvalidInput, KeptRefusal
-from wallet_api.http import repository
+from wallet_api.errors import KeptRefusal
+from wallet_api.http import grouping, repository
 from wallet_api.http.deps import IdempotencyKeyHeader
 from wallet_api.http.problems import (
-    PROBLEM_MEDIA_TYPE,
-    IdempotencyKeyRequired,
     refusal_document,
     status_of,
 )
-
-REPLAYED_HEADER = "Idempotent-Replayed"
+from wallet_api.http.replays import replayed, request_hash_of, required_key, same_request
 
 Endpoint = Callable[..., Awaitable[BaseModel]]
 Answered = Callable[..., Awaitable[JSONResponse]]
 # Checks a stored success still holds before it is replayed (given the session and its body).
 ReplayCheck = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
-# What a key may be: a UUID, or any other token of visible ASCII, stored and logged as is.
-IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,200}")
-
 # Parameter names the decorator adds; an endpoint that declares them gets them too.
 _REQUEST = "request"
 _KEY = "idempotency_key"
-
-
-def request_hash_key(platform_key: SigningKey) -> bytes:
-    """The key of the stored requests' hashes, derived from the platform's key: a body with a
-    secret of few digits (a card's PIN) cannot be found again from its stored hash by trying
-    every value, as a plain hash would allow."""
-    return hashlib.sha256(b"aizu api_requests hash\0" + bytes(platform_key)).digest()
 
 
 def _is_model(annotation: Any) -> bool:
@@ -62,49 +44,16 @@ def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
-def required_key(key: str | None) -> str:
-    """The request's Idempotency-Key, refused when missing or malformed."""
-    if key is None:
-        raise IdempotencyKeyRequired("this request changes state: send an Idempotency-Key header")
-    if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise InvalidInput("Idempotency-Key must be 1 to 200 visible ASCII characters (no spaces)")
-    return key
-
-
-def same_request(stored: repository.StoredResponse, key: str, request_hash: str) -> None:
-    """A key used again must come with the same request."""
-    if stored.request_hash != request_hash:
-        raise IdempotencyConflict(f"Idempotency-Key {key!r} was used for another request")
-
-
-def replayed(stored: repository.StoredResponse) -> JSONResponse:
-    """The stored response, again."""
-    return JSONResponse(
-        stored.body,
-        status_code=stored.status_code,
-        headers={REPLAYED_HEADER: "true"},
-        media_type=PROBLEM_MEDIA_TYPE if stored.status_code >= 400 else None,
-    )
-
-
-def request_hash_of(request: Request, body: BaseModel | None) -> str:
-    return fingerprint(
-        {
-            "method": request.method,
-            "path": request.url.path,
-            "body": body.model_dump(mode="json") if body is not None else None,
-        },
-        key=request.app.state.request_hash_key,
-    )
-
-
 @overload
 def idempotent(endpoint: Endpoint) -> Answered: ...
 
 
 @overload
 def idempotent(
-    *, kept_without: frozenset[str] = ..., check_replay: ReplayCheck | None = ...
+    *,
+    kept_without: frozenset[str] = ...,
+    check_replay: ReplayCheck | None = ...,
+    grouped: bool = ...,
 ) -> Callable[[Endpoint], Answered]: ...
 
 
@@ -113,13 +62,22 @@ def idempotent(
     *,
     kept_without: frozenset[str] = frozenset(),
     check_replay: ReplayCheck | None = None,
+    grouped: bool = False,
 ) -> Answered | Callable[[Endpoint], Answered]:
     """Run the endpoint once per (caller, key) and commit; answer a replay of the same request
     with the stored response, and the same key on another request with 409. A refusal undoes
     everything and stores nothing, except a `KeptRefusal`, which is committed as the response.
-    Fields in `kept_without` (secrets shown once) are stored, and replayed, as null."""
+    Fields in `kept_without` (secrets shown once) are stored, and replayed, as null.
+
+    `grouped` (for the payments) runs the endpoint in the process's group commit
+    (`grouping.units`): in a savepoint of a transaction shared with the requests arriving
+    together, answered once that transaction commits. Its `session` is that transaction's."""
     if endpoint is None:
-        return functools.partial(idempotent, kept_without=kept_without, check_replay=check_replay)
+        return functools.partial(
+            idempotent, kept_without=kept_without, check_replay=check_replay, grouped=grouped
+        )
+    if grouped and (kept_without or check_replay is not None):
+        raise TypeError("a grouped endpoint neither keeps secrets out nor checks replays")
     hints = typing.get_type_hints(endpoint, include_extras=True)
     signature = inspect.signature(endpoint)
     declared = signature.parameters
@@ -130,7 +88,12 @@ def idempotent(
         # The body is what tells a replay from another request under the same key.
         if name != "body" and _is_model(hints[name]):
             raise TypeError(f"{endpoint.__qualname__} must call its request body `body`")
-    parameters = [p.replace(annotation=hints[p.name]) for p in declared.values()]
+    parameters = [
+        p.replace(annotation=hints[p.name])
+        for p in declared.values()
+        # A grouped endpoint's session is the group's, not one of its own for each request.
+        if not (grouped and p.name == "session")
+    ]
     if _REQUEST not in declared:
         parameters.append(
             inspect.Parameter(_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
@@ -146,10 +109,17 @@ def idempotent(
     async def once(**arguments: Any) -> JSONResponse:
         request: Request = arguments[_REQUEST]
         key: str | None = arguments[_KEY]
-        session: AsyncSession = arguments["session"]
         subject: str = arguments["actor"].subject
         body: BaseModel | None = arguments.get("body")
         own = {name: value for name, value in arguments.items() if name in declared}
+        if grouped:
+            route_status = request.scope["route"].status_code or 200
+
+            async def unit(shared: AsyncSession) -> BaseModel:
+                return await endpoint(**own, session=shared)
+
+            return await grouping.submit_unit(request, subject, key, body, unit, route_status)
+        session: AsyncSession = arguments["session"]
         key = required_key(key)
         request_hash = request_hash_of(request, body)
         if not await repository.claim_request(session, subject, key, request_hash):

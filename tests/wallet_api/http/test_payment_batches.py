@@ -18,6 +18,7 @@ from ledger.errors import InsufficientFunds
 from merchant.errors import QrReused
 from tests.ledger.books import assert_books_ok
 from tests.wallet_api.http.api import Api, new_region
+from tests.wallet_api.http.test_charges import shown_token
 from tests.wallet_api.http.test_payments import (
     Payer,
     Sessions,
@@ -232,3 +233,79 @@ async def test_a_batch_on_a_lost_connection_is_tried_again(api: Api, sessions: S
     paid = await api.post("/v1/payments", resident.headers, body(second))
     assert paid.status_code == 201, paid.text
     assert await posted(api, resident) == 10_000 - 300
+
+
+async def test_charges_refunds_and_shop_payments_share_commits_each_on_its_own(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await new_region(api)
+    ramen, grocer = await shop(api, region), await shop(api, region)
+    residents = [await payer(api, region, funds=1_000) for _ in range(8)]
+    card = await api.post(
+        f"/v1/wallets/{residents[0].wallet_id}/cards", region.operator, {"pin": "4821"}
+    )
+    card_payload = card.json()["qr_payload"]
+    paid = await api.post(
+        "/v1/payments", residents[1].headers, body(await order(api, residents[1], ramen, 600))
+    )
+    payment_id = paid.json()["payment"]["id"]
+    group = api.app.state.payment_units
+    batches_before, requests_before = group.stats.batches, group.stats.requests
+    tokens = [shown_token(r, ceiling=300) for r in residents[2:]]
+    wrong_pin_key = f"pin-{secrets.token_hex(6)}"
+    sent = [
+        *(
+            api.post(
+                f"/v1/merchants/{ramen.id}/charges/token", ramen.staff, {**shown, "amount": 300}
+            )
+            for shown in tokens
+        ),
+        # The same token twice: one charge, one refusal.
+        api.post(
+            f"/v1/merchants/{ramen.id}/charges/token", ramen.staff, {**tokens[0], "amount": 300}
+        ),
+        api.post(
+            f"/v1/merchants/{ramen.id}/charges/card",
+            ramen.staff,
+            {"qr_payload": card_payload, "pin": "0000", "amount": 100},
+            key=wrong_pin_key,
+        ),
+        api.post(
+            f"/v1/merchants/{ramen.id}/charges/card",
+            ramen.staff,
+            {"qr_payload": card_payload, "pin": "4821", "amount": 100},
+        ),
+        # Two refunds of one payment that together would return more than was paid.
+        api.post(f"/v1/payments/{payment_id}/refunds", ramen.staff, {"amount": 400}),
+        api.post(f"/v1/payments/{payment_id}/refunds", ramen.staff, {"amount": 400}),
+        api.post(
+            f"/v1/merchants/{ramen.id}/b2b-payments",
+            ramen.staff,
+            {"to_merchant": grocer.id, "amount": 500, "description": "noodles"},
+        ),
+    ]
+    responses = await asyncio.gather(*sent)
+    statuses = [r.status_code for r in responses]
+    assert statuses[:6] == [201] * 6
+    assert (statuses[6], responses[6].json()["code"]) == (409, "replayed_intent")
+    assert (statuses[7], responses[7].json()["code"]) == (403, "wrong_pin")
+    assert statuses[8] == 201
+    assert sorted(statuses[9:11]) == [201, 409]
+    assert statuses[11] == 201, responses[11].text
+    # The wrong PIN was counted and kept as its request's answer; a replay gets it again.
+    again = await api.post(
+        f"/v1/merchants/{ramen.id}/charges/card",
+        ramen.staff,
+        {"qr_payload": card_payload, "pin": "0000", "amount": 100},
+        key=wrong_pin_key,
+    )
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (403, "true")
+    assert await posted(api, residents[0]) == 900
+    assert await posted(api, residents[1]) == 400 + 400
+    assert [await posted(api, r) for r in residents[2:]] == [700] * 6
+    assert await shop_balance(sessions, grocer) == 500
+    assert await shop_balance(sessions, ramen) == 600 - 400 + 6 * 300 + 100 - 500
+    answered = group.stats.requests - requests_before
+    assert answered >= len(sent)
+    assert group.stats.batches - batches_before < answered
+    await assert_books_ok(sessions)

@@ -77,7 +77,7 @@ async def read_invoice(
 
 
 @router.post("/fee-payments", status_code=201)
-@idempotent
+@idempotent(grouped=True)
 async def pay_fees(
     body: CodePayment,
     request: Request,
@@ -98,7 +98,7 @@ async def pay_fees(
 
 
 @router.post("/invoices/{invoice_id}/card-payments", status_code=201)
-@idempotent
+@idempotent(grouped=True)
 async def pay_invoice_by_card(
     invoice_id: str,
     body: CardPin,
@@ -113,7 +113,7 @@ async def pay_invoice_by_card(
 
 
 @router.post("/invoices/{invoice_id}/cancellations", status_code=201)
-@idempotent
+@idempotent(grouped=True)
 async def cancel_procedure(
     invoice_id: str,
     body: CancellationIn,

@@ -67,7 +67,7 @@ async def pay_code(
 
 
 @router.post("/payments/{payment_id}/refunds", status_code=201)
-@idempotent
+@idempotent(grouped=True)
 async def refund_payment(
     payment_id: str,
     body: RefundCreate,
@@ -81,7 +81,7 @@ async def refund_payment(
 
 
 @router.post("/merchants/{merchant_id}/charges/token", status_code=201)
-@idempotent
+@idempotent(grouped=True)
 async def charge_token(
     merchant_id: str,
     body: TokenCharge,
@@ -102,7 +102,7 @@ async def charge_token(
 
 
 @router.post("/merchants/{merchant_id}/charges/card", status_code=201)
-@idempotent
+@idempotent(grouped=True)
 async def charge_card(
     merchant_id: str,
     body: CardCharge,
@@ -122,7 +122,7 @@ async def charge_card(
 
 
 @router.post("/merchants/{merchant_id}/b2b-payments", status_code=201)
-@idempotent
+@idempotent(grouped=True)
 async def pay_another_shop(
     merchant_id: str,
     body: B2BPayment,
