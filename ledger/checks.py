@@ -1,12 +1,17 @@
 """Every invariant of the ledger, as one registry of checks over the whole database.
 
 Each check is a function of a session returning the violations it found (an empty list when the
-books are right). `aizu ledger check`, the tests and the nightly job all run `run_checks`."""
+books are right). `aizu ledger check`, the tests and the weekly re-verification run
+`run_checks` over everything; the nightly job runs it over a window of time (`Window`): the
+entries recorded in the days it seals, and the accounts as they stand. By induction that is as
+strong as the whole for what the database lets happen (entries and postings are append-only);
+the weekly run over everything is what finds a row changed behind the database's back."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,31 +23,56 @@ class Violation:
     detail: str
 
 
-Check = Callable[[AsyncSession], Awaitable[list[Violation]]]
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The entries recorded from `start` up to `end` (their `recorded_at`)."""
+
+    start: datetime
+    end: datetime
+
+
+Check = Callable[[AsyncSession, Window | None], Awaitable[list[Violation]]]
 CHECKS: dict[str, Check] = {}
 
+_ALL_ENTRIES = "journal_entries"
+_ENTRIES_IN_WINDOW = (
+    "(SELECT * FROM journal_entries WHERE recorded_at >= :window_start "
+    "AND recorded_at < :window_end)"
+)
 
-def sql_check(name: str, sql: str, describe: Callable[..., str]) -> Check:
+
+def sql_check(
+    name: str, sql: str, describe: Callable[..., str], *, in_window: str | None = None
+) -> Check:
     """A check whose query returns one row per violation (the packages beside the ledger
-    cross-check their records against their entries with these)."""
+    cross-check their records against their entries with these). In the query `{entries}`
+    stands for the entries checked: all of them, or those of the window. `in_window` is another
+    query for a window, where the same one would not do (it may use `{entries}` too)."""
 
-    async def check(session: AsyncSession) -> list[Violation]:
-        rows = (await session.execute(text(sql))).all()
+    async def check(session: AsyncSession, window: Window | None = None) -> list[Violation]:
+        if window is None:
+            query, params = sql.format(entries=_ALL_ENTRIES), {}
+        else:
+            query = (in_window or sql).format(entries=_ENTRIES_IN_WINDOW)
+            params = {"window_start": window.start, "window_end": window.end}
+        rows = (await session.execute(text(query), params)).all()
         return [Violation(name, describe(*row)) for row in rows]
 
     check.__name__ = name
     return check
 
 
-def _sql_check(name: str, sql: str, describe: Callable[..., str]) -> None:
-    CHECKS[name] = sql_check(name, sql, describe)
+def _sql_check(
+    name: str, sql: str, describe: Callable[..., str], *, in_window: str | None = None
+) -> None:
+    CHECKS[name] = sql_check(name, sql, describe, in_window=in_window)
 
 
 _sql_check(
     "entries_balanced",
     """
     SELECT e.id, count(p.id), coalesce(sum(p.amount), 0)
-      FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id
+      FROM {entries} e LEFT JOIN postings p ON p.entry_id = e.id
      GROUP BY e.id HAVING count(p.id) < 2 OR coalesce(sum(p.amount), 0) <> 0
      ORDER BY e.id LIMIT 100
     """,
@@ -55,6 +85,11 @@ _sql_check(
     SELECT currency, sum(amount) FROM postings GROUP BY currency HAVING sum(amount) <> 0
     """,
     lambda currency, total: f"postings in {currency} sum to {total}, not zero",
+    # Each entry balances, so the postings of any set of whole entries sum to zero too.
+    in_window="""
+    SELECT p.currency, sum(p.amount) FROM postings p JOIN {entries} e ON e.id = p.entry_id
+     GROUP BY p.currency HAVING sum(p.amount) <> 0
+    """,
 )
 
 _sql_check(
@@ -62,7 +97,7 @@ _sql_check(
     """
     SELECT p.id, p.currency, a.currency, e.currency
       FROM postings p JOIN accounts a ON a.id = p.account_id
-      JOIN journal_entries e ON e.id = p.entry_id
+      JOIN {entries} e ON e.id = p.entry_id
      WHERE p.currency <> a.currency OR p.currency <> e.currency
      ORDER BY p.id LIMIT 100
     """,
@@ -84,6 +119,16 @@ _sql_check(
     lambda account, code, cached, total: (
         f"account {account} ({code}) caches {cached}, its postings sum to {total}"
     ),
+    # With every posting's balance after checked against the one before it (running balances),
+    # an account's last posting carries the sum of all of them.
+    in_window="""
+    SELECT a.id, a.code, a.posted_balance, coalesce(last.balance_after, 0)
+      FROM accounts a
+      LEFT JOIN LATERAL (SELECT balance_after FROM postings WHERE account_id = a.id
+                          ORDER BY id DESC LIMIT 1) last ON true
+     WHERE a.posted_balance <> coalesce(last.balance_after, 0)
+     ORDER BY a.id LIMIT 100
+    """,
 )
 
 _sql_check(
@@ -102,6 +147,16 @@ _sql_check(
         f"posting {posting} on account {account} says balance {stored}, "
         f"the postings before it add to {running} (or it is out of time order)"
     ),
+    in_window="""
+    SELECT p.id, p.account_id, p.balance_after, coalesce(before.balance_after, 0) + p.amount
+      FROM postings p JOIN {entries} e ON e.id = p.entry_id
+      LEFT JOIN LATERAL (SELECT balance_after, posted_at FROM postings
+                          WHERE account_id = p.account_id AND id < p.id
+                          ORDER BY id DESC LIMIT 1) before ON true
+     WHERE p.balance_after <> coalesce(before.balance_after, 0) + p.amount
+        OR p.posted_at < before.posted_at
+     ORDER BY p.id LIMIT 100
+    """,
 )
 
 _sql_check(
@@ -135,7 +190,7 @@ _sql_check(
     "captures_match_holds",
     """
     SELECT h.id, h.captured_amount, p.amount
-      FROM holds h
+      FROM holds h JOIN {entries} captured ON captured.id = h.capture_entry_id
       LEFT JOIN postings p ON p.entry_id = h.capture_entry_id AND p.account_id = h.account_id
      WHERE h.status = 'captured'
        AND (p.amount IS NULL OR -p.amount <> h.captured_amount OR h.captured_amount > h.amount)
@@ -150,7 +205,7 @@ _sql_check(
     "reversals_mirror_originals",
     """
     SELECT r.id, r.reverses_entry_id
-      FROM journal_entries r
+      FROM {entries} r
      WHERE r.reverses_entry_id IS NOT NULL AND EXISTS (
         (SELECT account_id, -amount FROM postings WHERE entry_id = r.reverses_entry_id
          EXCEPT SELECT account_id, amount FROM postings WHERE entry_id = r.id)
@@ -177,12 +232,16 @@ class CheckReport:
 
 
 async def run_checks(
-    session: AsyncSession, *, new_snapshot: bool = False, also: Sequence[Check] = ()
+    session: AsyncSession,
+    *,
+    new_snapshot: bool = False,
+    also: Sequence[Check] = (),
+    window: Window | None = None,
 ) -> CheckReport:
-    """Run every check of the ledger, and `also` those given. With `new_snapshot` (the
-    session's transaction must not have started yet) all checks see one consistent snapshot,
-    however busy the ledger is."""
+    """Run every check of the ledger, and `also` those given, over everything or over a
+    window. With `new_snapshot` (the session's transaction must not have started yet) all
+    checks see one consistent snapshot, however busy the ledger is."""
     if new_snapshot:
         await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
     checks = [*CHECKS.values(), *also]
-    return CheckReport({check.__name__: await check(session) for check in checks})
+    return CheckReport({check.__name__: await check(session, window) for check in checks})

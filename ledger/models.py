@@ -79,6 +79,8 @@ journal_entries = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("reverses_entry_id", BigInteger, ForeignKey("journal_entries.id"), unique=True),
     UniqueConstraint("id", "currency"),
+    # A night seals and checks the entries of its days: found by time, not by reading them all.
+    Index("journal_entries_recorded", "recorded_at"),
 )
 
 postings = Table(

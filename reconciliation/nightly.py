@@ -88,6 +88,18 @@ async def _outcome(session: AsyncSession, day: date, step: str) -> Outcome | Non
     return None if row is None else Outcome(*row)
 
 
+async def last_done(session: AsyncSession, step: str, *, before: date) -> date | None:
+    """The latest business date before `before` whose `step` is done."""
+    found: date | None = await session.scalar(
+        text(
+            "SELECT max(business_date) FROM nightly_steps "
+            "WHERE step = :step AND status = 'done' AND business_date < :before"
+        ),
+        {"step": step, "before": before},
+    )
+    return found
+
+
 async def _record(session: AsyncSession, day: date, step: str, status: str, detail: str) -> None:
     await session.execute(
         text(

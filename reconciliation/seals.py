@@ -280,15 +280,27 @@ async def receipt(session: AsyncSession, entry_id: int) -> Receipt:
     )
 
 
-async def check_seals(session: AsyncSession, verify_key: VerifyKey | None) -> list[Violation]:
+async def check_seals(
+    session: AsyncSession, verify_key: VerifyKey | None, *, since: date | None = None
+) -> list[Violation]:
     """Every seal re-computed from the entries as stored now, its link to the day before and
     its signature: any entry changed, added or removed in a sealed day shows here. Without
-    the platform's key (None), no signature can be trusted."""
+    the platform's key (None), no signature can be trusted. With `since`, only the seals of
+    that day on, linked to the one before (the night's check; seals are append-only, and the
+    weekly check re-computes them all)."""
     violations: list[Violation] = []
     currencies = (await session.execute(text("SELECT DISTINCT currency FROM daily_seals"))).all()
     for (currency,) in currencies:
         previous: Seal | None = None
-        for seal in await seals(session, currency):
+        if since is not None:
+            before = await session.execute(
+                select(daily_seals)
+                .where(daily_seals.c.currency == currency, daily_seals.c.business_date < since)
+                .order_by(daily_seals.c.business_date.desc())
+                .limit(1)
+            )
+            previous = next((_seal_of(row) for row in before), None)
+        for seal in await seals(session, currency, since=since):
             leaves = await _day_leaves(session, currency, seal.business_date)
             root = root_of([leaf_hash(leaf) for _, leaf in leaves]).hex()
             where = f"{currency} {seal.business_date}"

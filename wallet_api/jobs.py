@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
 from celery.schedules import crontab
-from nacl.signing import SigningKey
+from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.checks import CheckReport, Violation
 from ledger.config import Settings
 from ledger.database import create_engine, ensure_database, resolve_database_url, session_factory
 from ledger.domain import utc_now
@@ -30,6 +33,19 @@ from reconciliation.nightly import NightStopped, Step, run_due_nights
 log = logging.getLogger(__name__)
 
 NIGHTLY_TASK = "aizu.nightly"
+REVERIFY_TASK = "aizu.reverify"
+
+# Everything checked again: the books, their records and every seal (`nightly.reverify`).
+Reverification = Callable[
+    [AsyncSession, VerifyKey | None, Path | None],
+    Awaitable[tuple[CheckReport, list[Violation]]],
+]
+
+
+class ReverificationFailed(Exception):
+    """The books or the seals do not hold: a person must look (`aizu ledger check` says how)."""
+
+
 # A failed step is tried again this often, this far apart, before it waits for the next night.
 RETRIES = 6
 RETRY_AFTER_SECONDS = 600
@@ -46,8 +62,11 @@ def broker_url(settings: Settings) -> str:
     return "sqla+" + sync.render_as_string(hide_password=False)
 
 
-def make_app(settings: Settings, steps: Sequence[Step]) -> Celery:
-    """The Celery app whose nightly task runs `steps`, on the settings' broker."""
+def make_app(
+    settings: Settings, steps: Sequence[Step], reverification: Reverification | None = None
+) -> Celery:
+    """The Celery app whose nightly task runs `steps`, and whose weekly task runs the full
+    `reverification`, on the settings' broker."""
     celery = Celery("aizu", broker=broker_url(settings))
     celery.conf.update(
         timezone="Asia/Tokyo",
@@ -57,15 +76,49 @@ def make_app(settings: Settings, steps: Sequence[Step]) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         beat_schedule={
-            "nightly-chain": {"task": NIGHTLY_TASK, "schedule": crontab(hour=1, minute=30)}
+            "nightly-chain": {"task": NIGHTLY_TASK, "schedule": crontab(hour=1, minute=30)},
+            # Sunday morning, after that night's chain: every sealed day re-computed.
+            "weekly-reverification": {
+                "task": REVERIFY_TASK,
+                "schedule": crontab(day_of_week="sun", hour=4, minute=0),
+            },
         },
     )
 
     def nightly(task: Task[Any, Any]) -> list[str]:
         return run_nightly(task, settings, steps)
 
-    celery.task(name=NIGHTLY_TASK, bind=True, max_retries=RETRIES)(nightly)
+    # Not shared: another app made in the same process (a test's) must not take it in.
+    celery.task(name=NIGHTLY_TASK, bind=True, max_retries=RETRIES, shared=False)(nightly)
+    if reverification is not None:
+        check = reverification
+
+        def reverify() -> str:
+            return run_reverification(settings, check)
+
+        celery.task(name=REVERIFY_TASK, shared=False)(reverify)
     return celery
+
+
+def run_reverification(settings: Settings, reverification: Reverification) -> str:
+    """The full re-verification; a violation is logged as an error and fails the task."""
+    key = SigningKey(private_key_file(settings.platform_key_path)).verify_key
+
+    async def run() -> tuple[CheckReport, list[Violation]]:
+        engine = create_engine(resolve_database_url(settings), pool_size=1, max_overflow=0)
+        try:
+            async with session_factory(engine)() as session:
+                return await reverification(session, key, settings.export_path)
+        finally:
+            await engine.dispose()
+
+    report, sealing = asyncio.run(run())
+    violations = report.violations + sealing
+    if violations:
+        shown = "; ".join(f"{v.check}: {v.detail}" for v in violations[:5])
+        log.error("the weekly re-verification found %d violation(s): %s", len(violations), shown)
+        raise ReverificationFailed(shown)
+    return f"{len(report.results)} checks of the books and every seal hold"
 
 
 def run_nightly(task: Task[Any, Any], settings: Settings, steps: Sequence[Step]) -> list[str]:

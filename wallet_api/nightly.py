@@ -4,20 +4,22 @@ itself (`reconciliation.nightly`) runs them without knowing campaigns or shops."
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+from nacl.signing import VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.service import expire_lots
 from city_hall import checks as invoice_checks
 from ledger import service as ledger
-from ledger.checks import run_checks
+from ledger.checks import CheckReport, Violation, Window, run_checks
 from ledger.domain import business_date
 from merchant import service as merchants
 from merchant.errors import NothingToPay
 from merchant.settlement import service as settlement
 from reconciliation.errors import InvariantViolation
 from reconciliation.feed import write_exports
-from reconciliation.nightly import Night, Step
+from reconciliation.nightly import Night, Step, last_done
 from reconciliation.seals import (
     check_published,
     check_seals,
@@ -71,15 +73,47 @@ async def seal(session: AsyncSession, night: Night) -> str:
 
 
 async def check(session: AsyncSession, night: Night) -> str:
-    """Every ledger invariant, and every seal against the entries as stored now."""
-    report = await run_checks(session, also=RECORD_CHECKS)
-    violations = report.violations + await check_seals(session, night.platform_key.verify_key)
+    """Every ledger invariant over what changed since the last night's check: the entries
+    recorded since, the accounts as they stand, and the seals made since, each against its
+    entries and linked to the one before. The night's work follows the days it covers, not
+    the age of the books; `reverify`, weekly, goes over everything."""
+    checked = await last_done(session, "check", before=night.business_date)
+    first = night.business_date if checked is None else checked + timedelta(days=1)
+    # The first night checks everything.
+    window = (
+        None
+        if checked is None
+        else Window(day_bounds(first)[0], day_bounds(night.business_date)[1])
+    )
+    report = await run_checks(session, also=RECORD_CHECKS, window=window)
+    violations = report.violations + await check_seals(
+        session, night.platform_key.verify_key, since=None if window is None else first
+    )
     if night.export_dir is not None:
         violations += await check_published(session, night.export_dir)
+    _raise_on(violations)
+    span = "every day" if window is None else f"{first} to {night.business_date}"
+    return f"{len(report.results)} checks of the books, their records and the seals hold: {span}"
+
+
+async def reverify(
+    session: AsyncSession, verify_key: VerifyKey | None, export_dir: Path | None
+) -> tuple[CheckReport, list[Violation]]:
+    """Every ledger invariant over the whole database, and every seal re-computed from the
+    entries as stored now (and against the seals published outside it): `aizu ledger check`,
+    run weekly by beat. Violations of the seals come second. The session's transaction must not
+    have begun: all of it is read in one snapshot."""
+    report = await run_checks(session, new_snapshot=True, also=RECORD_CHECKS)
+    sealing = await check_seals(session, verify_key)
+    if export_dir is not None:
+        sealing += await check_published(session, export_dir)
+    return report, sealing
+
+
+def _raise_on(violations: list[Violation]) -> None:
     if violations:
         shown = "; ".join(f"{v.check}: {v.detail}" for v in violations[:5])
         raise InvariantViolation(f"{len(violations)} violation(s): {shown}")
-    return f"{len(report.results)} checks of the books and their records, and the seals, hold"
 
 
 async def settle(session: AsyncSession, night: Night) -> str:

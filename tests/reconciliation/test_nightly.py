@@ -20,7 +20,7 @@ from tests.wallet_api.http.test_campaigns import buy, campaign
 from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
 from tests.wallet_api.http.test_settlement import PROFILE
 from wallet_api.actor import Role
-from wallet_api.nightly import STEPS
+from wallet_api.nightly import STEPS, reverify
 
 
 async def trade_with_a_campaign_ending_today(city: City, payout_in_days: int = 2) -> Region:
@@ -255,3 +255,36 @@ async def test_a_night_of_a_day_before_a_currency_began_leaves_it_out(city: City
             .all()
         )
     assert sealed == [today]
+
+
+async def test_a_night_checks_what_changed_since_the_last_and_the_weekly_check_everything(
+    city: City,
+) -> None:
+    await trade_with_a_campaign_ending_today(city)
+    today = business_date(datetime.now(UTC))
+    key = city.api.platform_key
+    await run_night(city.sessions, Night(today, after(today), key), STEPS)
+    # A sealed, checked day's entry changed behind the database's back (its guard off).
+    async with city.sessions() as session:
+        await session.execute(text("SET session_replication_role = replica"))
+        await session.execute(
+            text(
+                "UPDATE journal_entries SET description = 'changed' "
+                "WHERE id = (SELECT min(id) FROM journal_entries)"
+            )
+        )
+        await session.commit()
+    # The next night looks at its own day only: it does not read every day again.
+    tomorrow = today + timedelta(days=1)
+    outcomes = await run_night(city.sessions, Night(tomorrow, after(tomorrow), key), STEPS)
+    [checked] = [o for o in outcomes if o.step == "check"]
+    assert (checked.status, checked.detail.rsplit(": ", 1)[1]) == (
+        "done",
+        f"{tomorrow} to {tomorrow}",
+    )
+    # The weekly re-verification reads everything, and finds it.
+    async with city.sessions() as session:
+        report, sealing = await reverify(session, key.verify_key, None)
+    assert report.ok
+    assert [v.check for v in sealing] == ["seals_match_entries"]
+    assert today.isoformat() in sealing[0].detail

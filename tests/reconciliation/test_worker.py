@@ -24,8 +24,8 @@ from tests.conftest import libpq_conninfo
 from tests.reconciliation.conftest import City
 from tests.wallet_api.http.api import new_region
 from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
-from wallet_api.jobs import NIGHTLY_TASK, make_app
-from wallet_api.nightly import STEPS
+from wallet_api.jobs import NIGHTLY_TASK, REVERIFY_TASK, make_app
+from wallet_api.nightly import STEPS, reverify
 
 REDIS = ("127.0.0.1", 6379)
 
@@ -136,9 +136,12 @@ async def test_a_worker_on_redis_runs_the_night_once(
     await run_through_worker(city, {**worker_env, "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15"})
 
 
-def test_beat_runs_the_chain_at_half_past_one_in_japan() -> None:
-    app = make_app(Settings.model_validate({"CELERY_BROKER_URL": "memory://"}), STEPS)
+def test_beat_runs_the_chain_nightly_and_everything_again_weekly_in_japan() -> None:
+    app = make_app(Settings.model_validate({"CELERY_BROKER_URL": "memory://"}), STEPS, reverify)
     assert app.conf.timezone == "Asia/Tokyo"
-    [entry] = app.conf.beat_schedule.values()
-    assert entry["task"] == NIGHTLY_TASK
-    assert entry["schedule"] == crontab(hour=1, minute=30)
+    schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
+    assert schedule == {
+        NIGHTLY_TASK: crontab(hour=1, minute=30),
+        REVERIFY_TASK: crontab(day_of_week="sun", hour=4, minute=0),
+    }
+    assert REVERIFY_TASK in app.tasks

@@ -10,6 +10,7 @@ payments_match_entries = sql_check(
     """
     SELECT p.id, p.amount, credited.total
       FROM payments p
+      JOIN {entries} e ON e.id = p.entry_id
       JOIN merchants m ON m.id = p.merchant_id
       LEFT JOIN LATERAL (
           SELECT sum(amount) AS total FROM postings
@@ -35,6 +36,16 @@ refunds_match_payments = sql_check(
     lambda payment, refunded, total: (
         f"payment {payment} counts {refunded} refunded, its refunds add up to {total}"
     ),
+    # The payments made, or refunded, in the window.
+    in_window="""
+    SELECT p.id, p.refunded, coalesce(sum(r.amount), 0)
+      FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id
+     WHERE p.entry_id IN (SELECT id FROM {entries})
+        OR p.id IN (SELECT payment_id FROM refunds WHERE entry_id IN (SELECT id FROM {entries}))
+     GROUP BY p.id, p.refunded
+    HAVING p.refunded <> coalesce(sum(r.amount), 0) OR p.refunded > p.amount
+     ORDER BY p.id LIMIT 100
+    """,
 )
 
 CHECKS = (payments_match_entries, refunds_match_payments)

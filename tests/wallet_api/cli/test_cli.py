@@ -232,7 +232,7 @@ def test_nightly_runs_a_past_night_once_and_refuses_one_not_over(scratch_databas
     assert first.stdout.splitlines()[:-1] == [
         "expire: 0 lot(s) expired, 0 point(s) to breakage",
         "seal: no currency to seal",
-        "check: 13 checks of the books and their records, and the seals, hold",
+        "check: 13 checks of the books, their records and the seals hold: every day",
         "settle: no payout day on 2026-01-07",
         "match: nothing to match",
         "statistics: no currency",
