@@ -12,7 +12,6 @@ and a refusal stores nothing (a `KeptRefusal` stores its refusal)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -23,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import service as ledger
+from ledger.batching import Batches, fail
 from ledger.errors import DomainError
 from wallet_api.errors import KeptRefusal
 from wallet_api.http import repository
@@ -62,9 +62,8 @@ class GroupStats:
     requests: int = 0  # requests answered from them
 
 
-class RequestGroup(Generic[Order, Result]):
-    """Answer requests of one kind in shared transactions; use as an async context manager
-    (leaving answers every request already submitted, then stops the workers)."""
+class RequestGroup(Batches[_Request[Order]], Generic[Order, Result]):
+    """Answer requests of one kind in shared transactions (see `ledger.batching.Batches`)."""
 
     def __init__(
         self,
@@ -76,37 +75,12 @@ class RequestGroup(Generic[Order, Result]):
         max_batch: int = 64,
         workers: int = 2,
     ) -> None:
-        if max_batch < 1 or workers < 1:
-            raise ValueError("a group needs at least one worker and one request per batch")
+        super().__init__(max_batch=max_batch, workers=workers)
         self._sessions = sessions
         self._process = process
         self._respond = respond
         self._status_code = status_code
-        self._max_batch = max_batch
-        self._worker_count = workers
-        self._queue: asyncio.Queue[_Request[Order]] = asyncio.Queue()
-        self._workers: list[asyncio.Task[None]] = []
-        self._open = False
         self.stats = GroupStats()
-
-    async def __aenter__(self) -> RequestGroup[Order, Result]:
-        self._open = True
-        self._workers = [asyncio.create_task(self._work()) for _ in range(self._worker_count)]
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._open = False
-        try:
-            await self._queue.join()
-        finally:
-            for worker in self._workers:
-                worker.cancel()
-            for worker in self._workers:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
-            self._workers = []
-            while not self._queue.empty():  # only when leaving was cancelled
-                _fail(self._queue.get_nowait(), RuntimeError("the service is stopping"))
 
     async def submit(
         self,
@@ -120,8 +94,6 @@ class RequestGroup(Generic[Order, Result]):
     ) -> JSONResponse:
         """The response to the request, once its batch has committed; a refusal is raised.
         `status_code` is that of a success, when not the group's."""
-        if not self._open:
-            raise RuntimeError("the request group is not running")
         item = _Request(
             subject,
             required_key(key),
@@ -130,26 +102,8 @@ class RequestGroup(Generic[Order, Result]):
             status_code or self._status_code,
             asyncio.get_running_loop().create_future(),
         )
-        self._queue.put_nowait(item)
-        # A caller that goes away does not cancel its request: its batch may be committing.
-        return await asyncio.shield(item.answer)
-
-    async def _work(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._settle(batch)
-            except BaseException as error:
-                # Cancelled mid-batch: nobody may be left waiting on an answer.
-                stopped = error if isinstance(error, Exception) else RuntimeError("stopped")
-                for item in batch:
-                    _fail(item, stopped)
-                raise
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
+        response: JSONResponse = await self._answer_of(item)
+        return response
 
     async def _settle(self, batch: list[_Request[Order]]) -> None:
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -159,7 +113,7 @@ class RequestGroup(Generic[Order, Result]):
                 if ledger.is_transient(error) and attempt < MAX_ATTEMPTS:
                     continue
                 if len(batch) == 1:
-                    _fail(batch[0], error)
+                    fail(batch[0], error)
                     return
                 # Nothing of the batch was committed: each request on its own finds out which
                 # one broke it, and the others are answered.
@@ -170,7 +124,7 @@ class RequestGroup(Generic[Order, Result]):
             self.stats.requests += len(batch)
             for item, answer in zip(batch, answers, strict=True):
                 if isinstance(answer, Exception):
-                    _fail(item, answer)
+                    fail(item, answer)
                 elif answer is not None and not item.answer.done():
                     item.answer.set_result(answer)
             return
@@ -233,7 +187,7 @@ class RequestGroup(Generic[Order, Result]):
                 answers[index] = answers[earlier]
             else:  # refused, which frees the key: the request goes on afresh
                 answers[index] = None
-                self._queue.put_nowait(item)
+                self._queue.put_nowait(item)  # even while stopping: it is answered
         return answers
 
 
@@ -286,8 +240,3 @@ def _replay(item: _Request[Any], stored: repository.StoredResponse) -> JSONRespo
     except DomainError as conflict:
         return conflict
     return replayed(stored)
-
-
-def _fail(item: _Request[Any], error: Exception) -> None:
-    if not item.answer.done():
-        item.answer.set_exception(error)
