@@ -15,7 +15,7 @@ invoices_match_entries = sql_check(
            WHERE entry_id = i.entry_id AND amount > 0
       ) booked ON true
      WHERE i.status = 'paid' AND booked.total IS DISTINCT FROM i.total
-       AND (i.entry_id IS NULL OR i.entry_id IN (SELECT id FROM {entries}))
+       AND (i.entry_id IS NULL OR i.entry_id IN (SELECT id FROM {entries} AS checked))
      ORDER BY i.id LIMIT 100
     """,
     lambda invoice, total, booked: f"invoice {invoice} totals {total}, its entry books {booked}",

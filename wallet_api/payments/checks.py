@@ -40,8 +40,9 @@ refunds_match_payments = sql_check(
     in_window="""
     SELECT p.id, p.refunded, coalesce(sum(r.amount), 0)
       FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id
-     WHERE p.entry_id IN (SELECT id FROM {entries})
-        OR p.id IN (SELECT payment_id FROM refunds WHERE entry_id IN (SELECT id FROM {entries}))
+     WHERE p.entry_id IN (SELECT id FROM {entries} AS checked)
+        OR p.id IN (SELECT payment_id FROM refunds
+                     WHERE entry_id IN (SELECT id FROM {entries} AS checked))
      GROUP BY p.id, p.refunded
     HAVING p.refunded <> coalesce(sum(r.amount), 0) OR p.refunded > p.amount
      ORDER BY p.id LIMIT 100

@@ -16,7 +16,7 @@ topups_match_entries = sql_check(
            WHERE entry_id = t.entry_id AND account_id = w.purchased_lot_id
       ) credited ON true
      WHERE t.status = 'credited' AND credited.total IS DISTINCT FROM t.amount
-       AND (t.entry_id IS NULL OR t.entry_id IN (SELECT id FROM {entries}))
+       AND (t.entry_id IS NULL OR t.entry_id IN (SELECT id FROM {entries} AS checked))
      ORDER BY t.id LIMIT 100
     """,
     lambda topup, amount, credited: (
