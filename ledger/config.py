@@ -20,8 +20,8 @@ class Settings(BaseSettings):
     embedded_database_name: str = Field(default="aizu", alias="AIZU_EMBEDDED_DATABASE")
     host: str = Field(default="127.0.0.1", alias="AIZU_HOST")
     port: int = Field(default=8000, alias="AIZU_PORT")
-    db_pool_size: int = Field(default=20, alias="AIZU_DB_POOL_SIZE")
-    db_max_overflow: int = Field(default=40, alias="AIZU_DB_MAX_OVERFLOW")
+    db_pool_size: int = Field(default=10, alias="AIZU_DB_POOL_SIZE")
+    db_max_overflow: int = Field(default=5, alias="AIZU_DB_MAX_OVERFLOW")
     log_level: str = Field(default="info", alias="AIZU_LOG_LEVEL")
     # Unset means $AIZU_DATA_DIR/platform-signing.key, created on first use.
     platform_key_file: Path | None = Field(default=None, alias="AIZU_PLATFORM_KEY_FILE")

@@ -148,9 +148,10 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 @click.option("--beat/--no-beat", default=False, help="Also run the schedule (one beat only).")
 @click.option("--queue", default=None, help="Take tasks from this queue only.")
 def worker(beat: bool, queue: str | None) -> None:
-    """Run a Celery worker for the nightly chain (with --beat: and its 01:30 schedule)."""
+    """Run a Celery worker for the nightly chain and the weekly re-verification (with --beat:
+    and their schedule, 01:30 every night and 04:00 on Sundays)."""
     from wallet_api.jobs import make_app
-    from wallet_api.nightly import STEPS
+    from wallet_api.nightly import STEPS, reverify
 
     settings = get_settings()
     arguments = ["worker", "--pool", "solo", "--loglevel", "INFO"]
@@ -161,7 +162,7 @@ def worker(beat: bool, queue: str | None) -> None:
     if queue:
         arguments += ["-Q", queue, "--without-gossip", "--without-mingle"]
     try:
-        make_app(settings, STEPS).worker_main(arguments)
+        make_app(settings, STEPS, reverify).worker_main(arguments)
     finally:
         if beat:
             beat_lock.close()
@@ -211,10 +212,9 @@ def check(as_json: bool) -> None:
     feed's folder); exit 1 on any violation."""
     from nacl.signing import SigningKey
 
-    from ledger.checks import run_checks
     from ledger.keys import private_key_file
-    from reconciliation.seals import SEAL_CHECKS, check_published, check_seals
-    from wallet_api.nightly import RECORD_CHECKS
+    from reconciliation.seals import SEAL_CHECKS
+    from wallet_api.nightly import reverify
 
     settings = get_settings()
 
@@ -222,14 +222,12 @@ def check(as_json: bool) -> None:
         engine = create_engine(resolve_database_url(settings), pool_size=1)
         try:
             async with session_factory(engine)() as session:
-                report = await run_checks(session, new_snapshot=True, also=RECORD_CHECKS)
                 # Read, never made here: a key made now would have signed nothing.
                 key_path = settings.platform_key_path
                 key = (
                     SigningKey(private_key_file(key_path)).verify_key if key_path.exists() else None
                 )
-                sealing = await check_seals(session, key)
-                sealing += await check_published(session, settings.export_path)
+                report, sealing = await reverify(session, key, settings.export_path)
         finally:
             await engine.dispose()
         results = {name: [v.detail for v in found] for name, found in report.results.items()}
@@ -625,3 +623,36 @@ def bench_http(
         progress=None if as_json else click.echo,
     )
     click.echo(json.dumps(report.as_json(), indent=2) if as_json else report.as_table())
+
+
+@bench.command("herd")
+@click.option(
+    "--residents",
+    type=click.IntRange(min=10),
+    default=2_000,
+    show_default=True,
+    help="Residents buying in the sale's first second.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="API processes of the service (default: the CPU count).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_herd(residents: int, workers: int | None, as_json: bool) -> None:
+    """The campaign launch herd: every resident buys premium sets over HTTP in the first second
+    of the sale, against `aizu serve --workers N`; then the sets sold, the caps, the budget and
+    the books are checked. Exit 1 unless every request was answered as expected and every
+    check passed."""
+    from wallet_api.cli.bench.herd import run_herd_benchmark
+
+    report = run_herd_benchmark(
+        get_settings(),
+        workers=workers or os.cpu_count() or 1,
+        residents=residents,
+        progress=None if as_json else click.echo,
+    )
+    click.echo(json.dumps(report.as_json(), indent=2) if as_json else report.as_table())
+    if not report.ok:
+        sys.exit(1)

@@ -67,3 +67,34 @@ def test_the_http_benchmark_pays_over_http_beside_pgbench_and_the_bare_endpoint(
     for key in ("http_ratio_vs_pgbench", "http_ratio_vs_bare", "hot_vs_uniform"):
         assert report[f"{key}_32_connections"] is None  # 32 connections were not run
     assert report["conditions"]["api_workers"] == 2
+
+
+def test_the_herd_benchmark_sells_exactly_the_sets_and_answers_every_request(
+    server_url: URL,
+) -> None:
+    ran = aizu(
+        "bench",
+        "herd",
+        "--residents",
+        "200",
+        "--workers",
+        "2",
+        "--json",
+        database=server_url,
+    )
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    report = json.loads(ran.stdout)
+    assert report["errors"] == 0, report["errors_by_answer"]
+    assert report["answered"] == report["requests"] > report["residents"] == 200
+    assert report["early_refusals"] == {"outside_sale_window": report["early_requests"]}
+    assert 0 < report["total_sets"] < report["demand"]
+    assert report["sold"] == report["created"] == min(report["demand"], report["total_sets"])
+    assert set(report["refusals"]) <= {"sold_out", "personal_cap_reached"}
+    assert report["created"] + sum(report["refusals"].values()) == report["requests"]
+    for overrun in ("cap_overruns", "budget_overrun", "budget_mismatch", "paid_mismatch"):
+        assert report[overrun] == 0, overrun
+    assert report["books_ok"] and report["ok"]
+    assert 0 < report["p50_ms"] <= report["p99_ms"] <= report["p999_ms"]
+    assert report["herd_seconds"] > 0 and report["answers_per_second"] > 0
+    assert report["conditions"]["api_workers"] == 2
+    assert report["conditions"]["load_ready_before_opening_seconds"] > 0

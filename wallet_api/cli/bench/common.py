@@ -1,25 +1,42 @@
-"""What the benchmarks share: the PostgreSQL server they run on, pgbench, and the figures of a
-run (committed transactions per second over a fixed window, with latency percentiles)."""
+"""What the benchmarks share: the PostgreSQL server they run on, pgbench, the figures of a
+run (committed transactions per second over a fixed window, with latency percentiles), the
+benchmark region's records made through the service layer, and `aizu serve` to send load to."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+import socket
 import subprocess
+import sys
 import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.config import Settings
-from ledger.database import async_url, create_engine, ensure_database
+from ledger.database import async_url, create_engine, ensure_database, session_factory
+from wallet_api.cli.processes import die_with
+
+if TYPE_CHECKING:
+    from city_hall.domain import Counter
+    from wallet_api.http.auth import LocalIssuer
+    from wallet_api.wallets.domain import Wallet
 
 PGBENCH_SCALE = 32  # one branch per client at 32 clients
 PGBENCH_DATABASE = "aizu_bench_pgbench"
+REGION, CURRENCY, COUNTER = "bench", "BENCH", "bench-counter"
+SETUP_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -214,13 +231,148 @@ def run_pgbench(server: Server, clients: int, seconds: float, hot: bool) -> Run:
     )
 
 
-def server_version(url: URL) -> str:
+def server_setting(url: URL, name: str) -> str:
+    """A setting of the server, as SHOW gives it."""
+
     async def ask() -> str:
         engine = create_engine(url, pool_size=1)
         try:
             async with engine.connect() as connection:
-                return str((await connection.execute(text("SHOW server_version"))).scalar_one())
+                return str((await connection.execute(text(f"SHOW {name}"))).scalar_one())
         finally:
             await engine.dispose()
 
     return asyncio.run(ask())
+
+
+def server_version(url: URL) -> str:
+    return server_setting(url, "server_version")
+
+
+# --- the benchmark's records --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What makes a benchmark's records, through the service layer as the API would make them:
+    sessions (`session()`: at most SETUP_CONCURRENCY at a time), the region's counter and the
+    local token issuer."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    limit: asyncio.Semaphore
+    counter: Counter
+    issuer: LocalIssuer
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.limit, self.sessions() as session:
+            yield session
+
+    async def resident(self, session: AsyncSession, number: int, funds: int) -> tuple[Wallet, str]:
+        """Resident `number`'s wallet, topped up with `funds` yen at the counter, and a token of
+        theirs good for the benchmark's length."""
+        from wallet_api.actor import Actor, Role
+        from wallet_api.wallets import service as wallet_service
+
+        actor = Actor(f"bench-resident-{number:06d}", frozenset({Role.RESIDENT}))
+        wallet = await wallet_service.open_wallet(session, actor, REGION)
+        await wallet_service.top_up_at_counter(
+            session, counter=self.counter, wallet_id=wallet.id, amount=funds
+        )
+        token = self.issuer.issue(actor.subject, actor.roles, lifetime=timedelta(hours=6))
+        return wallet, token
+
+
+@asynccontextmanager
+async def setting_up(url: URL, data_dir: Path) -> AsyncIterator[Setup]:
+    """The benchmark's region and its counter, and what makes the rest of its records."""
+    from city_hall import service as city_hall
+    from wallet_api.http.auth import LocalIssuer
+    from wallet_api.wallets import service as wallet_service
+
+    engine = create_engine(url, pool_size=SETUP_CONCURRENCY, max_overflow=0)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session:
+            await wallet_service.set_up_region(
+                session, code=REGION, name="Benchmark", currency=CURRENCY, currency_name="point"
+            )
+            counter = await city_hall.open_counter(
+                session, counter_id=COUNTER, name="Benchmark counter", currency=CURRENCY
+            )
+            await session.commit()
+        yield Setup(
+            sessions,
+            asyncio.Semaphore(SETUP_CONCURRENCY),
+            counter,
+            LocalIssuer.from_data_dir(data_dir),
+        )
+    finally:
+        await engine.dispose()
+
+
+# --- the servers --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Served:
+    """A server process for the duration of a block, ready when the block starts."""
+
+    def __init__(self, command: list[str], env: dict[str, str], port: int, ready_path: str):
+        self.command, self.env, self.port, self.ready_path = command, env, port, ready_path
+
+    def __enter__(self) -> Served:
+        # Dies with the benchmark, however that ends, and leaves no server on the port.
+        self.process = subprocess.Popen(
+            self.command,
+            env=self.env,
+            stdout=subprocess.DEVNULL,  # the report's own: only its warnings reach stderr
+            start_new_session=True,
+            preexec_fn=die_with(os.getpid()),
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{self.port}{self.ready_path}", timeout=2)
+                if answer.status_code < 500:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"{self.command[:3]} did not start")
+            time.sleep(0.3)
+
+    def __exit__(self, *_exc: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def served_api(url: URL, data_dir: Path, workers: int) -> Served:
+    """`aizu serve --workers N` on the benchmark's database, without the nightly worker."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url.render_as_string(hide_password=False),
+        "AIZU_DATA_DIR": str(data_dir),
+        "AIZU_LOG_LEVEL": "warning",  # no access log line a request
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "wallet_api.cli",
+        "serve",
+        "--no-worker",
+        f"--workers={workers}",
+        f"--port={port}",
+    ]
+    return Served(command, env, port, "/health")

@@ -18,12 +18,9 @@ import asyncio
 import base64
 import itertools
 import json
-import multiprocessing
 import os
 import random
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,35 +31,35 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from nacl.signing import SigningKey
 from sqlalchemy.engine import URL
 
 from ledger.config import Settings
-from ledger.database import create_engine, session_factory
 from wallet_api.cli.bench.common import (
+    CURRENCY,
     PGBENCH_SCALE,
     Report,
     Run,
+    Served,
+    free_port,
     prepare_pgbench,
     recreate,
     run_of,
     run_pgbench,
+    served_api,
     server_for,
     server_version,
+    setting_up,
 )
-from wallet_api.cli.bench.load import Outcome, closed_loop, http_request, open_loop
-from wallet_api.cli.processes import die_with
+from wallet_api.cli.bench.load import Outcome, closed_loop, http_request, in_processes, open_loop
 
 WALLETS = 10_000
 SHOPS = 1_000
 FUNDS = 50_000  # a day's top-up limit: enough for every payment of the benchmark
-REGION, CURRENCY, COUNTER = "bench", "BENCH", "bench-counter"
 HALF_PEAK_CONNECTIONS = 64  # enough that the open loop's rate, not the connections, sets the pace
 # Requests signed beforehand per load process and second of window: more than any run uses.
 SIGNED_PER_SECOND = 2_500
 MAX_SECONDS = 60  # intents are good for two minutes from their signing
-SETUP_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -92,27 +89,11 @@ async def _populate(
 ) -> tuple[list[Shop], list[Payer]]:
     """The region, its shops with one till each, and wallets topped up with a phone each,
     through the service layer as the API would make them."""
-    from city_hall import service as city_hall
     from merchant import service as merchants
     from merchant.domain import AccountType, BankAccount, MerchantProfile, SizeClass
-    from wallet_api.actor import Actor, Role
     from wallet_api.devices import service as devices
-    from wallet_api.http.auth import LocalIssuer
-    from wallet_api.wallets import service as wallet_service
 
-    engine = create_engine(url, pool_size=SETUP_CONCURRENCY, max_overflow=0)
-    sessions = session_factory(engine)
-    issuer = LocalIssuer.from_data_dir(data_dir)
-    limit = asyncio.Semaphore(SETUP_CONCURRENCY)
-    try:
-        async with sessions() as session:
-            await wallet_service.set_up_region(
-                session, code=REGION, name="Benchmark", currency=CURRENCY, currency_name="point"
-            )
-            counter = await city_hall.open_counter(
-                session, counter_id=COUNTER, name="Benchmark counter", currency=CURRENCY
-            )
-            await session.commit()
+    async with setting_up(url, data_dir) as setup:
 
         async def shop(number: int) -> Shop:
             key = SigningKey.generate()
@@ -130,7 +111,7 @@ async def _populate(
                 size_class=SizeClass.LOCAL,
                 bank=BankAccount("0001", "123", AccountType.ORDINARY, f"{number:07d}", "ｼﾖﾂﾌﾟ"),
             )
-            async with limit, sessions() as session:
+            async with setup.session() as session:
                 merchant = await merchants.onboard_merchant(session, profile)
                 terminal = await merchants.register_terminal(
                     session, merchant, label="till", public_key=bytes(key.verify_key)
@@ -142,23 +123,16 @@ async def _populate(
 
         async def payer(number: int) -> Payer:
             key = SigningKey.generate()
-            actor = Actor(f"bench-resident-{number:06d}", frozenset({Role.RESIDENT}))
-            async with limit, sessions() as session:
-                wallet = await wallet_service.open_wallet(session, actor, REGION)
-                await wallet_service.top_up_at_counter(
-                    session, counter=counter, wallet_id=wallet.id, amount=FUNDS
-                )
+            async with setup.session() as session:
+                wallet, token = await setup.resident(session, number, FUNDS)
                 device = await devices.register_device(
                     session, wallet, public_key=_b64url(bytes(key.verify_key)), label="phone"
                 )
                 await session.commit()
-            token = issuer.issue(actor.subject, actor.roles, lifetime=timedelta(hours=6))
             return Payer(wallet.id, device.id, bytes(key), token)
 
         made_shops = await asyncio.gather(*(shop(n) for n in range(shops)))
         made_payers = await asyncio.gather(*(payer(n) for n in range(wallets)))
-    finally:
-        await engine.dispose()
     return list(made_shops), list(made_payers)
 
 
@@ -230,7 +204,7 @@ def _signed_payments(load: Load) -> Iterator[bytes]:
     return itertools.cycle(signed) if load.repeat else iter(signed)
 
 
-def _load_process(load: Load, barrier: Any, results: Any) -> None:
+def _load_process(load: Load, ready: Callable[[], None]) -> Outcome:
     requests = _signed_payments(load)
     if load.rate is None:
         work = closed_loop(
@@ -240,7 +214,7 @@ def _load_process(load: Load, barrier: Any, results: Any) -> None:
             requests,
             expected=201,
             seconds=load.seconds,
-            ready=barrier.wait,
+            ready=ready,
         )
     else:
         work = open_loop(
@@ -251,9 +225,9 @@ def _load_process(load: Load, barrier: Any, results: Any) -> None:
             expected=201,
             seconds=load.seconds,
             rate=load.rate,
-            ready=barrier.wait,
+            ready=ready,
         )
-    results.put(asyncio.run(work))
+    return asyncio.run(work)
 
 
 def _drive(
@@ -269,113 +243,49 @@ def _drive(
     seed: int = 0,
 ) -> Run:
     """One window of load from min(connections, CPUs) processes."""
-    context = multiprocessing.get_context("spawn")
     processes = min(connections, os.cpu_count() or 1)
-    barrier = context.Barrier(processes)
-    results = context.Queue()
-    workers = []
+    loads = []
     for index in range(processes):
         share = connections // processes + (1 if index < connections % processes else 0)
         per_second = rate / processes if rate is not None else SIGNED_PER_SECOND
-        load = Load(
-            host="127.0.0.1",
-            port=port,
-            connections=share,
-            shops=shops,
-            payers=payers[index::processes],
-            hot=workload == "hot",
-            seconds=seconds,
-            requests=int(per_second * seconds) + 2 * share,
-            seed=seed + index,
-            rate=per_second if rate is not None else None,
-            repeat=system == "bare",
+        loads.append(
+            Load(
+                host="127.0.0.1",
+                port=port,
+                connections=share,
+                shops=shops,
+                payers=payers[index::processes],
+                hot=workload == "hot",
+                seconds=seconds,
+                requests=int(per_second * seconds) + 2 * share,
+                seed=seed + index,
+                rate=per_second if rate is not None else None,
+                repeat=system == "bare",
+            )
         )
-        workers.append(context.Process(target=_load_process, args=(load, barrier, results)))
-    for process in workers:
-        process.start()
-    outcomes: list[Outcome] = [results.get(timeout=seconds + 600) for _ in workers]
-    for process in workers:
-        process.join()
-    latencies = [ms for outcome in outcomes for ms in outcome.latencies_ms]
-    errors: dict[int, int] = {}
-    for outcome in outcomes:
-        for status, count in outcome.errors.items():
-            errors[status] = errors.get(status, 0) + count
-    if any(outcome.ran_out for outcome in outcomes):
+    outcome = Outcome.merged(in_processes(_load_process, loads, timeout=seconds + 600))
+    if outcome.ran_out:
         raise RuntimeError(f"{system} {workload}: the requests signed beforehand ran out")
-    if errors:
-        print(f"{system} {workload} {connections}: answers not 201: {errors}", file=sys.stderr)
-    return run_of(system, workload, connections, seconds, latencies, errors=sum(errors.values()))
+    if outcome.errors:
+        print(
+            f"{system} {workload} {connections}: answers not 201: {outcome.errors}",
+            file=sys.stderr,
+        )
+    return run_of(
+        system,
+        workload,
+        connections,
+        seconds,
+        outcome.latencies_ms,
+        errors=sum(outcome.errors.values()),
+    )
 
 
 # --- the servers --------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class _Served:
-    """A server process for the duration of a block, ready when the block starts."""
-
-    def __init__(self, command: list[str], env: dict[str, str], port: int, ready_path: str):
-        self.command, self.env, self.port, self.ready_path = command, env, port, ready_path
-
-    def __enter__(self) -> _Served:
-        # Dies with the benchmark, however that ends, and leaves no server on the port.
-        self.process = subprocess.Popen(
-            self.command,
-            env=self.env,
-            stdout=subprocess.DEVNULL,  # the report's own: only its warnings reach stderr
-            start_new_session=True,
-            preexec_fn=die_with(os.getpid()),
-        )
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                answer = httpx.get(f"http://127.0.0.1:{self.port}{self.ready_path}", timeout=2)
-                if answer.status_code < 500:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise RuntimeError(f"{self.command[:3]} did not start")
-            time.sleep(0.3)
-
-    def __exit__(self, *_exc: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def _service(url: URL, data_dir: Path, workers: int) -> _Served:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url.render_as_string(hide_password=False),
-        "AIZU_DATA_DIR": str(data_dir),
-        "AIZU_LOG_LEVEL": "warning",  # no access log line a request, for both servers
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "wallet_api.cli",
-        "serve",
-        "--no-worker",
-        f"--workers={workers}",
-        f"--port={port}",
-    ]
-    return _Served(command, env, port, "/health")
-
-
-def _bare(workers: int) -> _Served:
-    port = _free_port()
+def _bare(workers: int) -> Served:
+    port = free_port()
     command = [
         sys.executable,
         "-m",
@@ -385,7 +295,7 @@ def _bare(workers: int) -> _Served:
         f"--port={port}",
         "--log-level=warning",
     ]
-    return _Served(command, dict(os.environ), port, "/openapi.json")
+    return Served(command, dict(os.environ), port, "/openapi.json")
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -459,7 +369,7 @@ def run_http_benchmark(
         setup_seconds = time.perf_counter() - started
         say(f"  set up in {setup_seconds:.0f} s")
         seed = 0
-        with _service(url, Path(data_dir), workers) as service:
+        with served_api(url, Path(data_dir), workers) as service:
             for connections in connection_counts:
                 for workload in ("uniform", "hot"):
                     say(f"pgbench {workload} {connections} client(s)...")

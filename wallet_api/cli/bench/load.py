@@ -1,24 +1,46 @@
-"""The load generator of `aizu bench http`: processes of their own, each with keep-alive HTTP/1.1
-connections written on raw sockets, so that the client costs the machine as little as it can.
-Every request is built and signed before the window opens; in the window a connection only
-writes bytes and reads the answer."""
+"""The load generator of `aizu bench http` and `aizu bench herd`: processes of their own, each
+with keep-alive HTTP/1.1 connections written on raw sockets, so that the client costs the
+machine as little as it can. Every request is built and signed before the window opens; in the
+window a connection only writes bytes and reads the answer."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import multiprocessing
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+LOST, TIMEOUT = "lost", "timeout"  # requests without an answer, among the errors
 
 
 @dataclass
 class Outcome:
     """What one load process saw in the window."""
 
-    latencies_ms: list[float] = field(default_factory=list)  # of the successes
-    errors: dict[int, int] = field(default_factory=dict)  # by status (0: connection lost)
+    latencies_ms: list[float] = field(default_factory=list)  # of the answers expected
+    # The other answers, by status and problem code ("409 insufficient_funds"), or LOST, TIMEOUT.
+    errors: dict[str, int] = field(default_factory=dict)
+    refusals: dict[str, int] = field(default_factory=dict)  # those expected, by problem code
     ran_out: bool = False  # the requests signed beforehand ran out before the window closed
+    seconds: float = 0.0  # from the window's opening to its last answer
+
+    @classmethod
+    def merged(cls, outcomes: Iterable[Outcome]) -> Outcome:
+        """What the processes saw together (their windows open at once)."""
+        total = cls()
+        for outcome in outcomes:
+            total.latencies_ms += outcome.latencies_ms
+            for label, count in outcome.errors.items():
+                total.errors[label] = total.errors.get(label, 0) + count
+            for code, count in outcome.refusals.items():
+                total.refusals[code] = total.refusals.get(code, 0) + count
+            total.ran_out = total.ran_out or outcome.ran_out
+            total.seconds = max(total.seconds, outcome.seconds)
+        return total
 
 
 class Connection:
@@ -68,18 +90,43 @@ def http_request(host: str, method: str, path: str, body: bytes, headers: dict[s
     return "\r\n".join(lines).encode() + body
 
 
+def _problem_code(body: bytes) -> str | None:
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, str) else None
+
+
 async def _exchange(
-    connection: Connection, request: bytes, expected: int, outcome: Outcome, started: float
+    connection: Connection,
+    request: bytes,
+    expected: int,
+    outcome: Outcome,
+    started: float,
+    *,
+    refusals: Collection[str] = (),
+    answer_within: float | None = None,
 ) -> None:
     try:
-        status, _ = await connection.send(request)
+        status, body = await asyncio.wait_for(connection.send(request), answer_within)
+    except TimeoutError:
+        connection.close()  # its answer may still come: not on this connection's next request
+        label = TIMEOUT
     except (OSError, asyncio.IncompleteReadError, ValueError):
         connection.close()
-        status = 0
-    if status == expected:
-        outcome.latencies_ms.append((time.perf_counter() - started) * 1000)
+        label = LOST
     else:
-        outcome.errors[status] = outcome.errors.get(status, 0) + 1
+        if status == expected:
+            outcome.latencies_ms.append((time.perf_counter() - started) * 1000)
+            return
+        code = _problem_code(body) if status >= 400 else None
+        if status < 500 and code is not None and code in refusals:
+            outcome.latencies_ms.append((time.perf_counter() - started) * 1000)
+            outcome.refusals[code] = outcome.refusals.get(code, 0) + 1
+            return
+        label = f"{status} {code}" if code else str(status)
+    outcome.errors[label] = outcome.errors.get(label, 0) + 1
 
 
 async def closed_loop(
@@ -102,7 +149,8 @@ async def closed_loop(
     )
     await asyncio.to_thread(ready)
     outcome = Outcome()
-    deadline = time.perf_counter() + seconds
+    start = time.perf_counter()
+    deadline = start + seconds
 
     async def client(connection: Connection) -> None:
         while time.perf_counter() < deadline:
@@ -113,6 +161,7 @@ async def closed_loop(
             await _exchange(connection, request, expected, outcome, time.perf_counter())
 
     await asyncio.gather(*(client(connection) for connection in pool))
+    outcome.seconds = time.perf_counter() - start
     for connection in pool:
         connection.close()
     return outcome
@@ -128,14 +177,22 @@ async def open_loop(
     seconds: float,
     rate: float,
     ready: Callable[[], None],
+    refusals: Collection[str] = (),
+    answer_within: float | None = None,
+    warm: Outcome | None = None,
 ) -> Outcome:
     """Requests at a fixed rate whatever the answers: request i is due at i / rate seconds and
     its latency counts from then, so a slow answer that delays the next ones is counted in
-    theirs too (no coordinated omission)."""
+    theirs too (no coordinated omission). Refusals with a problem code among `refusals` count
+    as answers expected; a request unanswered within `answer_within` seconds as an error. The
+    connections' warming requests are counted in `warm`, if given."""
     pool = [Connection(host, port) for _ in range(connections)]
-    warm = Outcome()
+    warm = warm if warm is not None else Outcome()
     await asyncio.gather(
-        *(_exchange(c, next(requests), expected, warm, time.perf_counter()) for c in pool)
+        *(
+            _exchange(c, next(requests), expected, warm, time.perf_counter(), refusals=refusals)
+            for c in pool
+        )
     )
     await asyncio.to_thread(ready)
     outcome = Outcome()
@@ -151,9 +208,51 @@ async def open_loop(
             if request is None:
                 outcome.ran_out = True
                 return
-            await _exchange(connection, request, expected, outcome, moment)
+            await _exchange(
+                connection,
+                request,
+                expected,
+                outcome,
+                moment,
+                refusals=refusals,
+                answer_within=answer_within,
+            )
 
     await asyncio.gather(*(client(connection) for connection in pool))
+    outcome.seconds = time.perf_counter() - start
     for connection in pool:
         connection.close()
     return outcome
+
+
+LoadT = TypeVar("LoadT")
+ResultT = TypeVar("ResultT")
+
+
+def _process(
+    target: Callable[[LoadT, Callable[[], None]], ResultT], load: LoadT, barrier: Any, results: Any
+) -> None:
+    results.put(target(load, barrier.wait))
+
+
+def in_processes(
+    target: Callable[[LoadT, Callable[[], None]], ResultT],
+    loads: Sequence[LoadT],
+    *,
+    timeout: float,
+) -> list[ResultT]:
+    """`target(load, ready)` for each load, in a process of its own (spawned: it inherits
+    nothing of this one), with `ready` returning once every process has called it, so that
+    their windows open together. `target` is a module's function, the loads picklable."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(len(loads))
+    results = context.Queue()
+    processes = [
+        context.Process(target=_process, args=(target, load, barrier, results)) for load in loads
+    ]
+    for process in processes:
+        process.start()
+    got: list[ResultT] = [results.get(timeout=timeout) for _ in processes]
+    for process in processes:
+        process.join()
+    return got
