@@ -189,10 +189,19 @@ def prepare_pgbench(server: Server) -> None:
     )
 
 
+# Connections left to the benchmark's own processes when pgbench runs beside them.
+PGBENCH_ROOM = 30
+
+
 def run_pgbench(server: Server, clients: int, seconds: float, hot: bool) -> Run:
-    """pgbench's built-in tpcb-like script, prepared statements, for `seconds`."""
+    """pgbench's built-in tpcb-like script, prepared statements, for `seconds`, with at most as
+    many clients as the server's connections leave room for (the run says how many)."""
     with tempfile.TemporaryDirectory() as logs:
         prefix = str(Path(logs) / "tx")
+        # pgbench opens one connection a client: never more than the server takes, with room for
+        # the connections the benchmark itself holds.
+        allowed = int(server_setting(server.admin_url, "max_connections")) - PGBENCH_ROOM
+        clients = min(clients, allowed)
         command = [
             str(server.pgbench),
             "--no-vacuum",
