@@ -146,7 +146,12 @@ def resolve_database_url(settings: Settings) -> URL:
 
 
 def create_engine(
-    url: URL, *, pool_size: int = 20, max_overflow: int = 40, pre_ping: bool = True
+    url: URL,
+    *,
+    pool_size: int = 20,
+    max_overflow: int = 40,
+    pre_ping: bool = True,
+    application_name: str | None = None,
 ) -> AsyncEngine:
     """An engine whose pool checks a connection before handing it out (`pre_ping`, a round trip
     each time); without it, the caller must take a lost connection's error as a reason to try
@@ -156,6 +161,10 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=pre_ping,
+        # Named, its connections are told apart in pg_stat_activity.
+        connect_args=(
+            {"server_settings": {"application_name": application_name}} if application_name else {}
+        ),
         hide_parameters=True,  # errors are logged without the values (PINs' hashes, names)
     )
 

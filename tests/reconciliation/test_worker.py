@@ -16,15 +16,25 @@ from pathlib import Path
 import psycopg
 import pytest
 from celery.schedules import crontab
+from nacl.signing import VerifyKey
 from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.checks import CheckReport, Violation
 from ledger.config import Settings
 from ledger.domain import business_date
 from tests.conftest import libpq_conninfo
 from tests.reconciliation.conftest import City
 from tests.wallet_api.http.api import new_region
 from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
-from wallet_api.jobs import NIGHTLY_TASK, REVERIFY_TASK, make_app
+from wallet_api.jobs import (
+    NIGHTLY_TASK,
+    REVERIFY_TASK,
+    ReverificationFailed,
+    make_app,
+    run_reverification,
+)
 from wallet_api.nightly import STEPS, reverify
 
 REDIS = ("127.0.0.1", 6379)
@@ -145,3 +155,26 @@ def test_beat_runs_the_chain_nightly_and_everything_again_weekly_in_japan() -> N
         REVERIFY_TASK: crontab(day_of_week="sun", hour=4, minute=0),
     }
     assert REVERIFY_TASK in app.tasks
+
+
+def test_the_weekly_reverification_reads_everything_and_fails_on_a_violation(
+    database_url: URL, tmp_path: Path
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "DATABASE_URL": database_url.render_as_string(hide_password=False),
+            "AIZU_DATA_DIR": str(tmp_path),
+        }
+    )
+    assert run_reverification(settings, reverify).endswith(
+        "checks of the books and every seal hold"
+    )
+
+    async def broken(
+        session: AsyncSession, key: VerifyKey | None, export_dir: Path | None
+    ) -> tuple[CheckReport, list[Violation]]:
+        report, _ = await reverify(session, key, export_dir)
+        return report, [Violation("seals_match_entries", "TEST 2026-01-01: changed")]
+
+    with pytest.raises(ReverificationFailed, match="seals_match_entries"):
+        run_reverification(settings, broken)

@@ -29,6 +29,7 @@ from wallet_api.http import grouping
 from wallet_api.http.auth import LocalIssuer, OidcVerifier, RememberingVerifier, TokenVerifier
 from wallet_api.http.body_limit import BodyLimit
 from wallet_api.http.browser_session import OidcClient, sign_in_key
+from wallet_api.http.grouping import GROUP_COMMIT_CONNECTIONS
 from wallet_api.http.pages import SecurityHeaders, mount_pages
 from wallet_api.http.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -158,7 +159,13 @@ def create_app(
         app.state.payment_notifier = PaymentNotifier(engine)
         # The group commits' own connections, one a worker: a batch does not pay a round trip
         # to check its connection (a lost one fails the batch, which is tried again).
-        batch_engine = create_engine(database_url, pool_size=4, max_overflow=4, pre_ping=False)
+        batch_engine = create_engine(
+            database_url,
+            pool_size=4,
+            max_overflow=4,
+            pre_ping=False,
+            application_name=GROUP_COMMIT_CONNECTIONS,
+        )
         try:
             batch_sessions = session_factory(batch_engine)
             async with (

@@ -40,6 +40,7 @@ Process = Callable[
 Unit = Callable[[AsyncSession], Awaitable[BaseModel]]
 
 MAX_ATTEMPTS = 5  # of a batch that meets a transient conflict
+GROUP_COMMIT_CONNECTIONS = "aizu group commit"  # their application_name in PostgreSQL
 
 
 @dataclass(slots=True)

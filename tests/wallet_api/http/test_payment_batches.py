@@ -30,6 +30,7 @@ from tests.wallet_api.http.test_payments import (
 )
 from wallet_api.devices.domain import PaymentIntent
 from wallet_api.errors import BadSignature, Forbidden, RateLimited, ReplayedIntent
+from wallet_api.http.grouping import GROUP_COMMIT_CONNECTIONS
 from wallet_api.payments import service
 from wallet_api.payments.service import CodeOrder, PaymentReceipt
 
@@ -219,14 +220,14 @@ async def test_a_batch_on_a_lost_connection_is_tried_again(api: Api, sessions: S
     resident = await payer(api, region)
     first = await order(api, resident, ramen, 100)
     assert (await api.post("/v1/payments", resident.headers, body(first))).status_code == 201
-    # Every other connection to the database is cut, as a restart of the server would.
+    # The group commits' connections are cut, as a restart of the server would.
     async with sessions() as session:
         cut = await session.scalar(
             text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND backend_type = 'client backend'"
-            )
+                "WHERE datname = current_database() AND application_name = :name"
+            ),
+            {"name": GROUP_COMMIT_CONNECTIONS},
         )
     assert cut >= 1
     second = await order(api, resident, ramen, 200)
