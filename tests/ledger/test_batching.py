@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import repository, service
-from ledger.batching import EntryBatcher
+from ledger.batching import Batches, EntryBatcher
 from ledger.domain import Entry, EntryKind, EntryRequest, transfer_lines
-from ledger.errors import IdempotencyConflict, InsufficientFunds
+from ledger.errors import IdempotencyConflict, InsufficientFunds, TransientConflict
+from ledger.service import is_transient
 from tests.ledger.books import Books, assert_books_ok, new_key
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -112,3 +114,15 @@ async def test_leaving_answers_every_submission_and_refuses_new_ones(
     assert all(task.done() and isinstance(task.result(), Entry) for task in pending)
     with pytest.raises(RuntimeError, match="not running"):
         await batcher.post(payment(books, lot.id, 1), idempotency=new_key())
+
+
+async def test_batches_refuse_a_misuse_and_say_what_may_be_tried_again() -> None:
+    with pytest.raises(ValueError, match="at least one worker"):
+        Batches[Any](max_batch=0, workers=1)
+    idle = Batches[Any](max_batch=1, workers=1)
+    with pytest.raises(RuntimeError, match="not running"):
+        idle._enqueue(object())
+    with pytest.raises(NotImplementedError):
+        await idle._settle([])
+    assert is_transient(TransientConflict("paid meanwhile"))
+    assert not is_transient(RuntimeError("a bug"))
