@@ -176,6 +176,42 @@ async def insert_account(session: AsyncSession, spec: AccountSpec) -> Account | 
     return _account(row) if row else None
 
 
+_INSERT_ACCOUNTS = text(
+    "INSERT INTO accounts (currency, code, category, may_go_negative, holder_id, lot_kind, "
+    "restriction, expires_at, metadata) "
+    "SELECT * FROM unnest(CAST(:currency AS text[]), CAST(:code AS text[]), "
+    "CAST(:category AS text[]), CAST(:may_go_negative AS boolean[]), "
+    "CAST(:holder_id AS text[]), CAST(:lot_kind AS text[]), CAST(:restriction AS text[]), "
+    "CAST(:expires_at AS timestamptz[]), CAST(CAST(:metadata AS text[]) AS jsonb[])) "
+    f"ON CONFLICT (currency, code) DO NOTHING RETURNING {_ACCOUNT_COLUMNS}"
+).bindparams(bindparam("expires_at", type_=ARRAY(DateTime(True))))
+
+
+async def insert_accounts(
+    session: AsyncSession, specs: Sequence[AccountSpec]
+) -> dict[tuple[str, str], Account]:
+    """`insert_account` of many in one statement: the new accounts by (currency, code); a spec
+    whose code exists already is left out."""
+    if not specs:
+        return {}
+    result = await session.execute(
+        _INSERT_ACCOUNTS,
+        {
+            "currency": [spec.currency for spec in specs],
+            "code": [spec.code for spec in specs],
+            "category": [spec.category.value for spec in specs],
+            "may_go_negative": [spec.may_go_negative for spec in specs],
+            "holder_id": [spec.holder_id for spec in specs],
+            "lot_kind": [spec.lot_kind.value if spec.lot_kind else None for spec in specs],
+            "restriction": [spec.restriction.value if spec.restriction else None for spec in specs],
+            "expires_at": [spec.expires_at for spec in specs],
+            "metadata": [json.dumps(dict(spec.metadata)) for spec in specs],
+        },
+    )
+    accounts = [_account(row) for row in result]
+    return {(account.currency, account.code): account for account in accounts}
+
+
 async def get_account(session: AsyncSession, account_id: int) -> Account | None:
     result = await session.execute(
         text(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = :id"), {"id": account_id}

@@ -233,6 +233,18 @@ async def open_account(session: AsyncSession, spec: AccountSpec) -> Account:
     return existing
 
 
+async def open_accounts(session: AsyncSession, specs: Sequence[AccountSpec]) -> list[Account]:
+    """`open_account` of each spec, in order, the new ones in one statement."""
+    for currency in {spec.currency for spec in specs}:
+        if await repository.get_currency(session, currency) is None:
+            raise UnknownCurrency(f"unknown currency {currency}")
+    opened = await repository.insert_accounts(session, specs)
+    return [
+        opened.get((spec.currency, spec.code)) or await open_account(session, spec)
+        for spec in specs
+    ]
+
+
 async def get_account(session: AsyncSession, account_id: int) -> Account:
     account = await repository.get_account(session, account_id)
     if account is None:

@@ -3,12 +3,14 @@ commit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Row, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import DateTime, Row, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet_api.wallets.domain import (
@@ -131,37 +133,44 @@ async def get_policies(session: AsyncSession, regions: list[str]) -> dict[str, R
 # --- wallets ------------------------------------------------------------------------------
 
 
-async def insert_wallet(
-    session: AsyncSession,
-    *,
-    wallet_id: str,
-    region: str,
-    currency: str,
-    subject: str,
-    kind: WalletKind,
-    purchased_lot_id: int,
-    expires_at: datetime | None,
-) -> Wallet | None:
-    """The new wallet, or None when the subject already has one in the region."""
-    row = (
-        await session.execute(
-            text(
-                "INSERT INTO wallets (id, region_code, currency, subject, kind, purchased_lot_id, "
-                "expires_at) VALUES (:id, :region, :currency, :subject, :kind, :lot, :expires_at) "
-                f"ON CONFLICT (subject, region_code) DO NOTHING RETURNING {_WALLET_COLUMNS}"
-            ),
-            {
-                "id": wallet_id,
-                "region": region,
-                "currency": currency,
-                "subject": subject,
-                "kind": kind.value,
-                "lot": purchased_lot_id,
-                "expires_at": expires_at,
-            },
-        )
-    ).first()
-    return _wallet(row) if row else None
+@dataclass(frozen=True, slots=True)
+class NewWallet:
+    id: str
+    region: str
+    currency: str
+    subject: str
+    kind: WalletKind
+    purchased_lot_id: int
+    expires_at: datetime | None
+
+
+_INSERT_WALLETS = text(
+    "INSERT INTO wallets (id, region_code, currency, subject, kind, purchased_lot_id, expires_at) "
+    "SELECT * FROM unnest(CAST(:id AS text[]), CAST(:region AS text[]), "
+    "CAST(:currency AS text[]), CAST(:subject AS text[]), CAST(:kind AS text[]), "
+    "CAST(:lot AS bigint[]), CAST(:expires_at AS timestamptz[])) "
+    f"ON CONFLICT (subject, region_code) DO NOTHING RETURNING {_WALLET_COLUMNS}"
+).bindparams(bindparam("expires_at", type_=ARRAY(DateTime(True))))
+
+
+async def insert_wallets(session: AsyncSession, wallets: Sequence[NewWallet]) -> dict[str, Wallet]:
+    """The new wallets by id, in one statement; one whose subject has a wallet in the region
+    already is left out."""
+    if not wallets:
+        return {}
+    result = await session.execute(
+        _INSERT_WALLETS,
+        {
+            "id": [w.id for w in wallets],
+            "region": [w.region for w in wallets],
+            "currency": [w.currency for w in wallets],
+            "subject": [w.subject for w in wallets],
+            "kind": [w.kind.value for w in wallets],
+            "lot": [w.purchased_lot_id for w in wallets],
+            "expires_at": [w.expires_at for w in wallets],
+        },
+    )
+    return {row.id: _wallet(row) for row in result}
 
 
 async def get_wallet(session: AsyncSession, wallet_id: str, *, lock: bool = False) -> Wallet | None:
@@ -270,6 +279,50 @@ async def insert_topup(
     return _topup(row)
 
 
+async def insert_topups(
+    session: AsyncSession, topups: Sequence[tuple[str, TopupChannel, int, str | None]]
+) -> list[Topup]:
+    """Pending top-ups of (wallet id, channel, amount, counter id), in the order given."""
+    if not topups:
+        return []
+    result = await session.execute(
+        text(
+            "INSERT INTO topups (wallet_id, channel, amount, counter_id, status) "
+            "SELECT wallet_id, channel, amount, counter_id, 'pending' FROM unnest("
+            "CAST(:wallets AS text[]), CAST(:channels AS text[]), CAST(:amounts AS bigint[]), "
+            "CAST(:counters AS text[])) WITH ORDINALITY AS t(wallet_id, channel, amount, "
+            f"counter_id, n) ORDER BY n RETURNING {_TOPUP_COLUMNS}"
+        ),
+        {
+            "wallets": [wallet_id for wallet_id, _, _, _ in topups],
+            "channels": [channel.value for _, channel, _, _ in topups],
+            "amounts": [amount for _, _, amount, _ in topups],
+            "counters": [counter for _, _, _, counter in topups],
+        },
+    )
+    # Ids come from a sequence in the order the rows are inserted, which ORDER BY n sets.
+    return sorted((_topup(row) for row in result), key=lambda topup: topup.id)
+
+
+async def credit_topups(
+    session: AsyncSession, credited: Sequence[tuple[int, int]], day: date
+) -> dict[int, Topup]:
+    """Mark pending top-ups credited by their entries, (top-up id, entry id), on `day`."""
+    result = await session.execute(
+        text(
+            "UPDATE topups SET status = 'credited', entry_id = c.entry_id, business_date = :day, "
+            "resolved_at = aizu_clock() FROM unnest(CAST(:topups AS bigint[]), "
+            "CAST(:entries AS bigint[])) AS c(topup_id, entry_id) "
+            "WHERE id = c.topup_id AND status = 'pending' "
+            f"RETURNING {', '.join('topups.' + c.strip() for c in _TOPUP_COLUMNS.split(','))}"
+        ),
+        {"topups": [t for t, _ in credited], "entries": [e for _, e in credited], "day": day},
+    )
+    resolved = {row.id: _topup(row) for row in result}
+    assert len(resolved) == len(credited), "a top-up credited was not pending"
+    return resolved
+
+
 async def resolve_topup(
     session: AsyncSession,
     topup_id: int,
@@ -330,13 +383,15 @@ async def pending_bank_topups(
     return [_topup(row) for row in rows]
 
 
-async def credited_on(session: AsyncSession, wallet_id: str, day: date) -> int:
-    """Points credited to the wallet by top-ups on one business date."""
+async def credited_on_many(
+    session: AsyncSession, wallet_ids: list[str], day: date
+) -> dict[str, int]:
+    """Points credited to each wallet by top-ups on one business date (absent: none)."""
     result = await session.execute(
         text(
-            "SELECT coalesce(sum(amount), 0) FROM topups "
-            "WHERE wallet_id = :wallet AND business_date = :day AND status = 'credited'"
+            "SELECT wallet_id, sum(amount) FROM topups WHERE wallet_id = ANY(:wallets) "
+            "AND business_date = :day AND status = 'credited' GROUP BY wallet_id"
         ),
-        {"wallet": wallet_id, "day": day},
+        {"wallets": wallet_ids, "day": day},
     )
-    return int(result.scalar_one())
+    return {wallet_id: int(total) for wallet_id, total in result}

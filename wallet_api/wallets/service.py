@@ -4,8 +4,9 @@ Each takes the caller's session and never commits; the request scope does."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,7 @@ from ledger.domain import (
     transfer_lines,
     utc_now,
 )
+from ledger.errors import DomainError
 from merchant import service as merchants
 from wallet_api.actor import Actor, Role
 from wallet_api.errors import (
@@ -124,42 +126,81 @@ async def update_policy(session: AsyncSession, region: str, limits: dict[str, An
 async def open_wallet(session: AsyncSession, actor: Actor, region: str) -> Wallet:
     """Open the caller's wallet in a region: a resident's is linked to the identity subject,
     one per region; a visitor's expires after the region's visitor period."""
+    (opened,) = await open_wallets(session, [actor], region)
+    if isinstance(opened, DomainError):
+        raise opened
+    return opened
+
+
+def _wallet_kind(actor: Actor) -> WalletKind:
     if actor.has(Role.RESIDENT):
-        kind, expires_at = WalletKind.RESIDENT, None
-    elif actor.has(Role.VISITOR):
-        kind = WalletKind.VISITOR
-    else:
-        raise Forbidden("only residents and visitors open wallets")
-    policy = await get_policy(session, region)
-    if kind is WalletKind.VISITOR:
-        expires_at = utc_now() + timedelta(days=policy.visitor_wallet_days)
-    if await repository.wallet_of_subject(session, actor.subject, region) is not None:
-        raise AlreadyExists(f"the caller already has a wallet in {region}")
-    wallet_id = f"w-{secrets.token_hex(8)}"
-    lot = await ledger.open_account(
-        session,
-        AccountSpec(
-            policy.currency,
-            f"wallet:{wallet_id}:purchased",
-            AccountCategory.HOLDER,
-            may_go_negative=False,
-            holder_id=wallet_id,
-            lot_kind=LotKind.PURCHASED,
-        ),
-    )
-    wallet = await repository.insert_wallet(
-        session,
-        wallet_id=wallet_id,
-        region=region,
-        currency=policy.currency,
-        subject=actor.subject,
-        kind=kind,
-        purchased_lot_id=lot.id,
-        expires_at=expires_at,
-    )
-    if wallet is None:  # opened concurrently by another request of the same subject
-        raise AlreadyExists(f"the caller already has a wallet in {region}")
-    return wallet
+        return WalletKind.RESIDENT
+    if actor.has(Role.VISITOR):
+        return WalletKind.VISITOR
+    raise Forbidden("only residents and visitors open wallets")
+
+
+async def open_wallets(
+    session: AsyncSession, actors: Sequence[Actor], region: str
+) -> list[Wallet | DomainError]:
+    """`open_wallet` for each caller, in one statement per table: per caller its wallet, or the
+    refusal `open_wallet` would have raised (a subject given twice is refused the second time)."""
+    results: list[Wallet | DomainError | None] = [None] * len(actors)
+    kinds: dict[int, WalletKind] = {}
+    for index, actor in enumerate(actors):
+        try:
+            kinds[index] = _wallet_kind(actor)
+        except DomainError as refusal:
+            results[index] = refusal
+    if kinds:
+        policy = await get_policy(session, region)
+        subjects = [actors[index].subject for index in kinds]
+        taken = set(await repository.wallets_in_region(session, subjects, region))
+        opening: dict[int, str] = {}  # index -> new wallet id
+        for index in kinds:
+            subject = actors[index].subject
+            if subject in taken:
+                results[index] = AlreadyExists(f"the caller already has a wallet in {region}")
+            else:
+                taken.add(subject)
+                opening[index] = f"w-{secrets.token_hex(8)}"
+        lots = await ledger.open_accounts(
+            session,
+            [
+                AccountSpec(
+                    policy.currency,
+                    f"wallet:{wallet_id}:purchased",
+                    AccountCategory.HOLDER,
+                    may_go_negative=False,
+                    holder_id=wallet_id,
+                    lot_kind=LotKind.PURCHASED,
+                )
+                for wallet_id in opening.values()
+            ],
+        )
+        visitors_until = utc_now() + timedelta(days=policy.visitor_wallet_days)
+        opened = await repository.insert_wallets(
+            session,
+            [
+                repository.NewWallet(
+                    wallet_id,
+                    region,
+                    policy.currency,
+                    actors[index].subject,
+                    kinds[index],
+                    lot.id,
+                    visitors_until if kinds[index] is WalletKind.VISITOR else None,
+                )
+                for (index, wallet_id), lot in zip(opening.items(), lots, strict=True)
+            ],
+        )
+        for index, wallet_id in opening.items():
+            if wallet_id not in opened:  # opened concurrently by another request of the subject
+                raise AlreadyExists(f"the caller already has a wallet in {region}")
+            results[index] = opened[wallet_id]
+    done = [result for result in results if result is not None]
+    assert len(done) == len(actors)
+    return done
 
 
 async def get_wallet(session: AsyncSession, wallet_id: str) -> Wallet:
@@ -301,72 +342,144 @@ async def locked_wallet(session: AsyncSession, wallet_id: str) -> Wallet:
     return wallet
 
 
-async def _credit(
-    session: AsyncSession,
-    wallet: Wallet,
-    topup: Topup,
-    *,
-    source_account_id: int,
-    description: str,
-) -> TopupReceipt:
-    """Credit a pending top-up to the wallet's purchased lot, within the balance cap and the
-    daily limit. The caller holds the wallet's lock (`locked_wallet`)."""
-    now = utc_now()
+@dataclass(slots=True)
+class _Room:
+    """A wallet's posted balance and today's credited top-ups, counting those of the batch."""
+
+    posted: int
+    credited: int
+
+
+async def _rooms(session: AsyncSession, wallets: Sequence[Wallet], today: date) -> dict[str, _Room]:
+    balances = await wallet_balances(session, list({w.id: w for w in wallets}.values()))
+    credited = await repository.credited_on_many(session, list(balances), today)
+    return {w: _Room(b.posted, credited.get(w, 0)) for w, b in balances.items()}
+
+
+def _take(room: _Room, wallet: Wallet, policy: RegionPolicy, amount: int, now: datetime) -> None:
+    """Count a top-up of `amount` into the wallet's room, or refuse it: a closed wallet, the
+    balance cap, the daily limit."""
     if not wallet.is_usable(now):
         raise WalletClosed(f"wallet {wallet.id} is closed or expired")
-    policy = await get_policy(session, wallet.region)
-    before = await wallet_balance(session, wallet)
-    if before.posted + topup.amount > policy.max_wallet_balance:
+    if room.posted + amount > policy.max_wallet_balance:
         raise BalanceCapExceeded(
-            f"the wallet would hold {before.posted + topup.amount} pt; the cap is "
+            f"the wallet would hold {room.posted + amount} pt; the cap is "
             f"{policy.max_wallet_balance} pt"
         )
-    today = business_date(now)
-    credited = await repository.credited_on(session, wallet.id, today)
-    if credited + topup.amount > policy.daily_topup_limit:
+    if room.credited + amount > policy.daily_topup_limit:
         raise DailyTopupLimitExceeded(
-            f"{credited} pt already topped up today; the daily limit is "
+            f"{room.credited} pt already topped up today; the daily limit is "
             f"{policy.daily_topup_limit} pt"
         )
-    entry = await ledger.post_entry(
+    room.posted += amount
+    room.credited += amount
+
+
+@dataclass(frozen=True, slots=True)
+class _Credit:
+    wallet: Wallet
+    topup: Topup
+    source_account_id: int
+    description: str
+
+
+async def _post_credits(
+    session: AsyncSession, credits: Sequence[_Credit], today: date
+) -> list[TopupReceipt]:
+    """Credit pending top-ups already counted by `_take` (the caller holds the wallets'
+    locks): one entry each, from its source to the wallet's purchased lot."""
+    if not credits:
+        return []
+    posted = await ledger.post_entries(
         session,
-        EntryRequest(
-            wallet.currency,
-            EntryKind.TOPUP,
-            transfer_lines(source_account_id, wallet.purchased_lot_id, topup.amount),
-            description=description,
-            metadata={"wallet": wallet.id, "topup": topup.id, "channel": topup.channel.value},
-        ),
-        idempotency=IdempotencyKey("topup", str(topup.id)),
+        [
+            (
+                EntryRequest(
+                    c.wallet.currency,
+                    EntryKind.TOPUP,
+                    transfer_lines(c.source_account_id, c.wallet.purchased_lot_id, c.topup.amount),
+                    description=c.description,
+                    metadata={
+                        "wallet": c.wallet.id,
+                        "topup": c.topup.id,
+                        "channel": c.topup.channel.value,
+                    },
+                ),
+                IdempotencyKey("topup", str(c.topup.id)),
+            )
+            for c in credits
+        ],
     )
-    credited_topup = await repository.resolve_topup(
-        session, topup.id, status=TopupStatus.CREDITED, entry_id=entry.id, business_date=today
+    entries: list[Entry] = []
+    for entry in posted:
+        if isinstance(entry, DomainError):  # the source refused: nothing of the batch stands
+            raise entry
+        entries.append(entry)
+    resolved = await repository.credit_topups(
+        session, [(c.topup.id, entry.id) for c, entry in zip(credits, entries, strict=True)], today
     )
-    return TopupReceipt(credited_topup, entry, await wallet_balance(session, wallet))
+    balances = await wallet_balances(
+        session, list({c.wallet.id: c.wallet for c in credits}.values())
+    )
+    return [
+        TopupReceipt(resolved[c.topup.id], entry, balances[c.wallet.id])
+        for c, entry in zip(credits, entries, strict=True)
+    ]
 
 
 async def top_up_at_counter(
     session: AsyncSession, *, counter: Counter, wallet_id: str, amount: int
 ) -> TopupReceipt:
     """The cashier took `amount` yen in cash: debit the counter's drawer, credit the wallet."""
-    require_amount(amount)
-    wallet = await locked_wallet(session, wallet_id)
-    if wallet.currency != counter.currency:
-        raise InvalidInput(f"counter {counter.id} does not serve wallets in {wallet.currency}")
-    topup = await repository.insert_topup(
+    (done,) = await top_ups_at_counter(session, counter=counter, top_ups=[(wallet_id, amount)])
+    if isinstance(done, DomainError):
+        raise done
+    return done
+
+
+async def top_ups_at_counter(
+    session: AsyncSession, *, counter: Counter, top_ups: Sequence[tuple[str, int]]
+) -> list[TopupReceipt | DomainError]:
+    """`top_up_at_counter` of many (wallet id, amount), in the order given, each credited or
+    refused on its own (a refused one changes nothing), in a few statements."""
+    wallets, policies = await locked_wallets(session, [wallet_id for wallet_id, _ in top_ups])
+    now = utc_now()
+    today = business_date(now)
+    rooms = await _rooms(session, list(wallets.values()), today)
+    results: list[TopupReceipt | DomainError | None] = [None] * len(top_ups)
+    accepted: list[tuple[int, Wallet, int]] = []
+    for index, (wallet_id, amount) in enumerate(top_ups):
+        try:
+            require_amount(amount)
+            wallet = wallets.get(wallet_id)
+            if wallet is None:
+                raise UnknownWallet(f"unknown wallet {wallet_id}")
+            if wallet.currency != counter.currency:
+                raise InvalidInput(
+                    f"counter {counter.id} does not serve wallets in {wallet.currency}"
+                )
+            _take(rooms[wallet.id], wallet, policy_of(policies, wallet.region), amount, now)
+        except DomainError as refusal:
+            results[index] = refusal
+            continue
+        accepted.append((index, wallet, amount))
+    topups = await repository.insert_topups(
         session,
-        wallet_id=wallet.id,
-        channel=TopupChannel.COUNTER,
-        amount=amount,
-        counter_id=counter.id,
+        [(wallet.id, TopupChannel.COUNTER, amount, counter.id) for _, wallet, amount in accepted],
     )
-    return await _credit(
+    receipts = await _post_credits(
         session,
-        wallet,
-        topup,
-        source_account_id=counter.drawer_account_id,
-        description=f"cash top-up at {counter.name}",
+        [
+            _Credit(wallet, topup, counter.drawer_account_id, f"cash top-up at {counter.name}")
+            for (_, wallet, _), topup in zip(accepted, topups, strict=True)
+        ],
+        today,
     )
+    for (index, _, _), receipt in zip(accepted, receipts, strict=True):
+        results[index] = receipt
+    done = [result for result in results if result is not None]
+    assert len(done) == len(top_ups)
+    return done
 
 
 async def request_bank_topup(session: AsyncSession, wallet: Wallet, amount: int) -> Topup:
@@ -412,13 +525,12 @@ async def confirm_bank_topup(session: AsyncSession, reference: str) -> TopupRece
     topup = await _pending_bank_topup(session, reference)
     wallet = await locked_wallet(session, topup.wallet_id)
     policy = await get_policy(session, wallet.region)
-    return await _credit(
-        session,
-        wallet,
-        topup,
-        source_account_id=policy.bank_receipts_account_id,
-        description=f"bank transfer {reference}",
-    )
+    now = utc_now()
+    today = business_date(now)
+    _take((await _rooms(session, [wallet], today))[wallet.id], wallet, policy, topup.amount, now)
+    credit = _Credit(wallet, topup, policy.bank_receipts_account_id, f"bank transfer {reference}")
+    (receipt,) = await _post_credits(session, [credit], today)
+    return receipt
 
 
 async def refuse_bank_topup(session: AsyncSession, reference: str, reason: str) -> Topup:
