@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -438,24 +440,48 @@ async def expired_lots(session: AsyncSession, campaign_id: str, at: datetime) ->
 # Spend-back
 
 
-async def lock_earned(session: AsyncSession, campaign_id: str, wallet_id: str) -> int:
-    """What a person has earned from a spend-back campaign so far, its row locked so one
-    person's rewards are worked out one at a time."""
+async def lock_earned(
+    session: AsyncSession, persons: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """What each (campaign, wallet) has earned from a spend-back campaign so far, their rows
+    locked (in one order, so batches never wait on each other in a circle) so one person's
+    rewards are worked out one at a time."""
+    wanted = sorted(set(persons))
+    params = {"campaigns": [c for c, _ in wanted], "wallets": [w for _, w in wanted]}
+    pairs = "unnest(CAST(:campaigns AS text[]), CAST(:wallets AS text[]))"
     await session.execute(
         text(
             "INSERT INTO spend_back_totals (campaign_id, wallet_id, earned) "
-            "VALUES (:campaign, :wallet, 0) ON CONFLICT DO NOTHING"
+            f"SELECT c, w, 0 FROM {pairs} AS p(c, w) ON CONFLICT DO NOTHING"
         ),
-        {"campaign": campaign_id, "wallet": wallet_id},
+        params,
     )
     result = await session.execute(
         text(
-            "SELECT earned FROM spend_back_totals WHERE campaign_id = :campaign "
-            "AND wallet_id = :wallet FOR UPDATE"
+            "SELECT campaign_id, wallet_id, earned FROM spend_back_totals "
+            f"WHERE (campaign_id, wallet_id) IN (SELECT c, w FROM {pairs} AS p(c, w)) "
+            "ORDER BY campaign_id, wallet_id FOR UPDATE"
         ),
-        {"campaign": campaign_id, "wallet": wallet_id},
+        params,
     )
-    return int(result.scalar_one())
+    return {(row.campaign_id, row.wallet_id): int(row.earned) for row in result}
+
+
+async def add_earned_many(session: AsyncSession, added: Mapping[tuple[str, str], int]) -> None:
+    """Add to the totals of (campaign, wallet), each given once."""
+    await session.execute(
+        text(
+            "UPDATE spend_back_totals t SET earned = t.earned + a.points FROM unnest("
+            "CAST(:campaigns AS text[]), CAST(:wallets AS text[]), CAST(:points AS bigint[])) "
+            "AS a(campaign_id, wallet_id, points) "
+            "WHERE t.campaign_id = a.campaign_id AND t.wallet_id = a.wallet_id"
+        ),
+        {
+            "campaigns": [c for c, _ in added],
+            "wallets": [w for _, w in added],
+            "points": list(added.values()),
+        },
+    )
 
 
 async def add_earned(session: AsyncSession, campaign_id: str, wallet_id: str, points: int) -> None:
@@ -468,29 +494,31 @@ async def add_earned(session: AsyncSession, campaign_id: str, wallet_id: str, po
     )
 
 
-async def insert_reward(
-    session: AsyncSession,
-    *,
-    campaign_id: str,
-    payment_entry_id: int,
-    wallet_id: str,
-    payment_amount: int,
-    points: int,
-    entry_id: int,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class NewReward:
+    campaign_id: str
+    payment_entry_id: int
+    wallet_id: str
+    payment_amount: int
+    points: int
+    entry_id: int
+
+
+async def insert_rewards(session: AsyncSession, rewards: Sequence[NewReward]) -> None:
     await session.execute(
         text(
             "INSERT INTO spend_back_rewards (campaign_id, payment_entry_id, wallet_id, "
-            "payment_amount, points, entry_id) VALUES (:campaign, :payment, :wallet, :amount, "
-            ":points, :entry)"
+            "payment_amount, points, entry_id) SELECT * FROM unnest(CAST(:campaigns AS text[]), "
+            "CAST(:payments AS bigint[]), CAST(:wallets AS text[]), CAST(:amounts AS bigint[]), "
+            "CAST(:points AS bigint[]), CAST(:entries AS bigint[]))"
         ),
         {
-            "campaign": campaign_id,
-            "payment": payment_entry_id,
-            "wallet": wallet_id,
-            "amount": payment_amount,
-            "points": points,
-            "entry": entry_id,
+            "campaigns": [r.campaign_id for r in rewards],
+            "payments": [r.payment_entry_id for r in rewards],
+            "wallets": [r.wallet_id for r in rewards],
+            "amounts": [r.payment_amount for r in rewards],
+            "points": [r.points for r in rewards],
+            "entries": [r.entry_id for r in rewards],
         },
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -154,6 +155,27 @@ async def record_residents(session: AsyncSession, records: list[ResidentRecord])
     await repository.upsert_resident_records(session, records)
 
 
+def _campaign_lot_spec(
+    campaign: Campaign,
+    wallet_id: str,
+    name: str,
+    *,
+    kind: LotKind,
+    local_shops_only: bool,
+    valid_until: datetime,
+) -> AccountSpec:
+    return AccountSpec(
+        campaign.currency,
+        f"wallet:{wallet_id}:{campaign.id}:{name}",
+        AccountCategory.HOLDER,
+        may_go_negative=False,
+        holder_id=wallet_id,
+        lot_kind=kind,
+        restriction=Restriction.LOCAL_SHOPS if local_shops_only else None,
+        expires_at=valid_until,
+    )
+
+
 async def _campaign_lot(
     session: AsyncSession,
     campaign: Campaign,
@@ -164,15 +186,13 @@ async def _campaign_lot(
     local_shops_only: bool,
     valid_until: datetime,
 ) -> int:
-    spec = AccountSpec(
-        campaign.currency,
-        f"wallet:{wallet_id}:{campaign.id}:{name}",
-        AccountCategory.HOLDER,
-        may_go_negative=False,
-        holder_id=wallet_id,
-        lot_kind=kind,
-        restriction=Restriction.LOCAL_SHOPS if local_shops_only else None,
-        expires_at=valid_until,
+    spec = _campaign_lot_spec(
+        campaign,
+        wallet_id,
+        name,
+        kind=kind,
+        local_shops_only=local_shops_only,
+        valid_until=valid_until,
     )
     return (await ledger.open_account(session, spec)).id
 
@@ -406,55 +426,127 @@ async def earn_spend_back(
     at: datetime,
 ) -> list[Reward]:
     """What a payment earns from every spend-back campaign running at `at` that the payer and
-    the shop are eligible for, each within its caps: per payment, per person (the person's
-    running total is locked while its reward is worked out) and the campaign's budget (read
-    under the budget's lock). Called in the payment's transaction, after the payment's entry,
-    so the locks are taken in one order: the wallet's lots, the person's total, the budget."""
-    rewards = []
-    for campaign in await repository.spend_back_campaigns(session, currency, at):
-        terms = _terms(campaign, SpendBack)
-        if not campaign.eligibility.shop_earns(shop):
-            continue
-        try:
-            campaign.eligibility.check_person(payer, campaign.first_day)
-        except NotEligible:
-            continue
-        earned = await repository.lock_earned(session, campaign.id, payer.wallet_id)
-        budget = await ledger.lock_account(session, campaign.budget_account_id)
-        points = terms.reward(amount, earned, budget.available_balance)
+    the shop are eligible for (`earn_spend_back_many` of one)."""
+    (rewards,) = await earn_spend_back_many(
+        session, [Earning(payer, shop, currency, payment_entry_id, amount, at)]
+    )
+    return rewards
+
+
+@dataclass(frozen=True, slots=True)
+class Earning:
+    """A payment just made, as spend-back sees it."""
+
+    payer: Person
+    shop: Shop
+    currency: str
+    payment_entry_id: int
+    amount: int
+    at: datetime
+
+
+async def earn_spend_back_many(
+    session: AsyncSession, earnings: Sequence[Earning]
+) -> list[list[Reward]]:
+    """What each payment earns from every spend-back campaign running at its moment that the
+    payer and the shop are eligible for, each within its caps, exactly as if the payments had
+    earned one after another in the order given: per payment, per person (the persons' running
+    totals are locked while the rewards are worked out) and the campaign's budget (read under
+    the budget's lock). Called in the payments' transaction, after their entries, so the locks
+    are taken in one order: the wallets' lots, the persons' totals, the budgets."""
+    rewards: list[list[Reward]] = [[] for _ in earnings]
+    running: dict[str, list[Campaign]] = {}
+    for currency in {e.currency for e in earnings}:
+        moments = [e.at for e in earnings if e.currency == currency]
+        running[currency] = await repository.spend_back_campaigns(
+            session, currency, min(moments), max(moments)
+        )
+    candidates: list[tuple[int, Campaign, SpendBack]] = []
+    for index, earning in enumerate(earnings):
+        for campaign in running.get(earning.currency, []):
+            terms = _terms(campaign, SpendBack)
+            if not terms.earn_from <= earning.at < terms.earn_until:
+                continue
+            if not campaign.eligibility.shop_earns(earning.shop):
+                continue
+            try:
+                campaign.eligibility.check_person(earning.payer, campaign.first_day)
+            except NotEligible:
+                continue
+            candidates.append((index, campaign, terms))
+    if not candidates:
+        return rewards
+    earned = await repository.lock_earned(
+        session, {(c.id, earnings[i].payer.wallet_id) for i, c, _ in candidates}
+    )
+    budgets = await ledger.lock_accounts(session, {c.budget_account_id for _, c, _ in candidates})
+    left = {account_id: account.available_balance for account_id, account in budgets.items()}
+    granted: list[tuple[int, Campaign, SpendBack, int]] = []
+    for index, campaign, terms in candidates:
+        earning = earnings[index]
+        person = (campaign.id, earning.payer.wallet_id)
+        points = terms.reward(earning.amount, earned[person], left[campaign.budget_account_id])
         if points == 0:
             continue
-        lot = await _campaign_lot(
-            session,
-            campaign,
-            payer.wallet_id,
-            "reward",
-            kind=LotKind.PREMIUM,
-            local_shops_only=terms.local_shops_only,
-            valid_until=terms.valid_until,
+        earned[person] += points
+        left[campaign.budget_account_id] -= points
+        granted.append((index, campaign, terms, points))
+    if not granted:
+        return rewards
+    lots = await ledger.open_accounts(
+        session,
+        [
+            _campaign_lot_spec(
+                campaign,
+                earnings[index].payer.wallet_id,
+                "reward",
+                kind=LotKind.PREMIUM,
+                local_shops_only=terms.local_shops_only,
+                valid_until=terms.valid_until,
+            )
+            for index, campaign, terms, _ in granted
+        ],
+    )
+    posted = await ledger.post_entries(
+        session,
+        [
+            (
+                EntryRequest(
+                    campaign.currency,
+                    EntryKind.SPEND_BACK,
+                    transfer_lines(campaign.budget_account_id, lot.id, points),
+                    description=f"spend-back of {campaign.name}",
+                    metadata={
+                        "campaign": campaign.id,
+                        "payment_entry": earnings[index].payment_entry_id,
+                    },
+                ),
+                IdempotencyKey("spend-back", f"{campaign.id}:{earnings[index].payment_entry_id}"),
+            )
+            for (index, campaign, _, points), lot in zip(granted, lots, strict=True)
+        ],
+    )
+    new_rewards: list[repository.NewReward] = []
+    added: dict[tuple[str, str], int] = {}
+    for (index, campaign, _, points), entry in zip(granted, posted, strict=True):
+        if isinstance(entry, LedgerError):  # the budget was read under its lock: cannot happen
+            raise entry
+        earning = earnings[index]
+        person = (campaign.id, earning.payer.wallet_id)
+        added[person] = added.get(person, 0) + points
+        new_rewards.append(
+            repository.NewReward(
+                campaign.id,
+                earning.payment_entry_id,
+                earning.payer.wallet_id,
+                earning.amount,
+                points,
+                entry.id,
+            )
         )
-        entry = await ledger.post_entry(
-            session,
-            EntryRequest(
-                currency,
-                EntryKind.SPEND_BACK,
-                transfer_lines(campaign.budget_account_id, lot, points),
-                description=f"spend-back of {campaign.name}",
-                metadata={"campaign": campaign.id, "payment_entry": payment_entry_id},
-            ),
-            idempotency=IdempotencyKey("spend-back", f"{campaign.id}:{payment_entry_id}"),
-        )
-        await repository.add_earned(session, campaign.id, payer.wallet_id, points)
-        await repository.insert_reward(
-            session,
-            campaign_id=campaign.id,
-            payment_entry_id=payment_entry_id,
-            wallet_id=payer.wallet_id,
-            payment_amount=amount,
-            points=points,
-            entry_id=entry.id,
-        )
-        rewards.append(Reward(campaign.id, points, entry.id))
+        rewards[index].append(Reward(campaign.id, points, entry.id))
+    await repository.add_earned_many(session, added)
+    await repository.insert_rewards(session, new_rewards)
     return rewards
 
 
@@ -477,7 +569,7 @@ async def claw_back(
         code = f"wallet:{reward.wallet_id}:{campaign.id}:reward"
         lot_id = (await ledger.get_account_by_code(session, campaign.currency, code)).id
         lot = await ledger.lock_account(session, lot_id)
-        await repository.lock_earned(session, campaign.id, reward.wallet_id)
+        await repository.lock_earned(session, {(campaign.id, reward.wallet_id)})
         from_lot = 0 if lot.is_expired(now) else min(owed, lot.available_balance)
         if from_lot > 0:
             entry = await ledger.post_entry(

@@ -266,6 +266,11 @@ async def _lock_known(session: AsyncSession, account_ids: Iterable[int]) -> dict
     return accounts
 
 
+async def lock_accounts(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, Account]:
+    """`lock_account` of many, by id, locked in id order in one statement."""
+    return await _lock_known(session, account_ids)
+
+
 async def lock_account(session: AsyncSession, account_id: int) -> Account:
     """An account, its row locked to the end of the transaction: what is read of its balance
     stays true while the caller decides what to post."""

@@ -265,6 +265,50 @@ async def test_spend_back_comes_from_eligible_shops_within_the_caps(
     assert await held_by(session, books, payer.wallet_id) == {"reward": 1_500}
 
 
+async def test_a_batch_of_payments_earns_as_one_after_another_would(
+    session: AsyncSession, books: Books
+) -> None:
+    spend_back = await campaign(
+        session,
+        books,
+        SpendBack(
+            rate_basis_points=2_000,
+            per_payment_cap=1_000,
+            per_person_cap=1_500,
+            budget=2_000,
+            earn_from=OPEN[0],
+            earn_until=OPEN[1],
+            valid_until=VALID_UNTIL,
+        ),
+        Eligibility(merchant_size_classes=("local",)),
+    )
+    first, _ = await resident(session, books)
+    second, _ = await resident(session, books)
+
+    async def paid(payer: Person, shop: Shop, amount: int) -> service.Earning:
+        entry = await books.move(session, books.cash.id, books.shop.id, 1)
+        return service.Earning(payer, shop, books.currency, entry.id, amount, NOW)
+
+    batch = [
+        await paid(first, LOCAL_SHOP, 10_000),  # the per-payment cap: 1,000
+        await paid(first, CHAIN_SHOP, 10_000),  # a chain: nothing
+        await paid(second, LOCAL_SHOP, 2_500),  # 500
+        await paid(first, LOCAL_SHOP, 10_000),  # what the per-person cap leaves: 500
+        await paid(second, LOCAL_SHOP, 10_000),  # what the budget leaves: 0
+        await paid(first, LOCAL_SHOP, 10_000),  # the person's cap is reached: nothing
+    ]
+    rewards = await service.earn_spend_back_many(session, batch)
+    earned = [sum(r.points for r in mine if r.campaign_id == spend_back.id) for mine in rewards]
+    assert earned == [1_000, 0, 500, 500, 0, 0]
+    assert await held_by(session, books, first.wallet_id) == {"reward": 1_500}
+    assert await held_by(session, books, second.wallet_id) == {"reward": 500}
+    budget = await ledger.balance(session, spend_back.budget_account_id)
+    assert budget.available == 0
+    # The persons' totals were kept: one more payment of the second earns nothing either.
+    (more,) = await service.earn_spend_back_many(session, [await paid(second, LOCAL_SHOP, 500)])
+    assert more == []
+
+
 async def test_a_benefit_is_paid_once_a_person_in_its_window(
     session: AsyncSession, books: Books
 ) -> None:

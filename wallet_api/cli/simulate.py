@@ -16,13 +16,13 @@ import random
 import secrets
 import time as timer
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from nacl.signing import SigningKey
 from sqlalchemy import text
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns import service as campaigns
 from campaigns.domain import Eligibility, PremiumSets, ResidentRecord, SpendBack
 from city_hall import service as city_hall
+from city_hall.domain import Counter as CashCounter
 from city_hall.fees import service as fees
 from ledger import service as ledger
 from ledger.database import create_engine, session_factory
@@ -58,7 +59,6 @@ from wallet_api.devices.domain import PaymentIntent
 from wallet_api.nightly import STEPS
 from wallet_api.payments import invoices
 from wallet_api.payments import service as payments
-from wallet_api.payments.service import CPM_PAYEE
 from wallet_api.wallets import campaigns as wallet_campaigns
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet
@@ -174,8 +174,46 @@ class City:
             await session.commit()
             return done
 
+    async def steps(
+        self, works: Sequence[Callable[[AsyncSession], Awaitable[T]]]
+    ) -> list[T | None]:
+        """Units of work, `CHUNK` to a transaction, each in a savepoint of its own: a refusal
+        is counted and undoes only its own unit."""
+        done: list[T | None] = []
+        for chunk in chunks(works, CHUNK):
+            async with self.sessions() as session:
+                for work in chunk:
+                    savepoint = await session.begin_nested()
+                    try:
+                        done.append(await work(session))
+                    except DomainError as refused:
+                        await savepoint.rollback()
+                        self.report.refusals[refused.code] += 1
+                        done.append(None)
+                    else:
+                        await savepoint.commit()
+                await session.commit()
+        return done
+
     def pick(self, weights: dict[str, int]) -> str:
         return self.random.choices(list(weights), list(weights.values()))[0]
+
+
+CHUNK = 500  # units of work per transaction where the simulation batches them
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def refused_none(results: Sequence[T | DomainError]) -> list[T]:
+    """The results of a batch the simulation expects to be accepted whole: a refusal is raised
+    (and counted by `City.step`)."""
+    for result in results:
+        if isinstance(result, DomainError):
+            raise result
+    return cast(list[T], list(results))
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -233,81 +271,117 @@ async def set_up(city: City, first_day: date) -> None:
 
     counter = await city.step(lambda s: city_hall.get_counter(s, COUNTER))
     assert counter is not None
+    newcomers: list[Newcomer] = []
     records = []
     for number in range(p.residents):
         resident = rng.random() >= p.visitor_share
         subject = f"sim-{'resident' if resident else 'visitor'}-{number:06d}"
-        actor = Actor(subject, frozenset({Role.RESIDENT if resident else Role.VISITOR}))
         pays = rng.random() < p.payer_share
-        key = SigningKey.generate() if pays else None
         consents = resident and rng.random() < p.consent_share
         district = city.pick(DISTRICTS)
-        funds = rng.choice((3_000, 5_000, 10_000, 20_000, 30_000))
-
-        async def person(
-            session: AsyncSession,
-            actor: Actor = actor,
-            key: SigningKey | None = key,
-            consents: bool = consents,
-            district: str = district,
-            funds: int = funds,
-            resident: bool = resident,
-        ) -> Person:
-            wallet = await wallets.open_wallet(session, actor, REGION)
-            await wallets.top_up_at_counter(
-                session, counter=counter, wallet_id=wallet.id, amount=funds
+        newcomers.append(
+            Newcomer(
+                Actor(subject, frozenset({Role.RESIDENT if resident else Role.VISITOR})),
+                SigningKey.generate() if pays else None,
+                (rng.choice(AGE_BANDS[1:]), district) if consents else None,
+                rng.choice((3_000, 5_000, 10_000, 20_000, 30_000)),
             )
-            device_id = None
-            if key is not None:
-                device = await devices.register_device(
-                    session, wallet, public_key=_public_key(key), label="phone"
-                )
-                device_id = device.id
-            if consents:
-                await consent.set_demographics(
-                    session, wallet, age_band=rng.choice(AGE_BANDS[1:]), district=district
-                )
-                await consent.decide(
-                    session,
-                    wallet,
-                    Purpose.STATISTICS,
-                    granted=True,
-                    text_version=TERMS[Purpose.STATISTICS].text_version,
-                )
-            return Person(wallet, actor, key, device_id, resident)
-
-        made = await city.step(person)
-        assert made is not None
-        city.people.append(made)
+        )
         if resident:
             born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 70))
             records.append(ResidentRecord(subject, f"h-{number // 2:06d}", district, born))
+    for some in chunks(newcomers, SET_UP_CHUNK):
+        made = await city.step(partial(_move_in, counter=counter, newcomers=some))
+        assert made is not None
+        city.people.extend(made)
     await city.step(lambda s: campaigns.record_residents(s, records))
 
 
-async def pay(city: City, person: Person, shop: Merchant, amount: int) -> bool:
-    intent, signature = _signed(person, CPM_PAYEE, amount)
-    staff = Actor(f"staff-{shop.id}", frozenset({Role.MERCHANT_STAFF}), merchant=shop.id)
-    receipt = await city.step(
-        lambda s: payments.charge_token(
-            s,
-            staff,
-            shop.id,
-            token=intent,
-            signature=signature,
-            amount=amount,
+SET_UP_CHUNK = 2_000  # people moving in per transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Newcomer:
+    actor: Actor
+    key: SigningKey | None  # of the phone, for those who pay with one
+    demographics: tuple[str, str] | None  # (age band, district), for those who consent
+    funds: int  # topped up at city hall on the first morning
+
+
+async def _move_in(
+    session: AsyncSession, counter: CashCounter, newcomers: Sequence[Newcomer]
+) -> list[Person]:
+    """Wallets opened, cash topped up at city hall, phones registered and consents given, for
+    many people at once through the services' batch paths."""
+    opened = refused_none(await wallets.open_wallets(session, [n.actor for n in newcomers], REGION))
+    refused_none(
+        await wallets.top_ups_at_counter(
+            session,
+            counter=counter,
+            top_ups=[(w.id, n.funds) for w, n in zip(opened, newcomers, strict=True)],
         )
     )
-    if receipt is None:
-        city.report.refused_payments += 1
-        return False
-    city.report.payments += 1
-    if city.random.random() < city.p.refund_share:
-        refunded = await city.step(
-            lambda s: payments.refund_payment(s, staff, receipt.payment.id, amount // 2 or amount)
+    phones = [(w, n.key) for w, n in zip(opened, newcomers, strict=True) if n.key is not None]
+    registered = refused_none(
+        await devices.register_devices(
+            session, [(wallet, _public_key(key), "phone") for wallet, key in phones]
         )
-        city.report.refunds += refunded is not None
-    return True
+    )
+    device_of = {device.wallet_id: device.id for device in registered}
+    described = [
+        (w, n.demographics) for w, n in zip(opened, newcomers, strict=True) if n.demographics
+    ]
+    refused_none(
+        await consent.describe_wallets(
+            session, [(wallet, age_band, district) for wallet, (age_band, district) in described]
+        )
+    )
+    await consent.decide_for(
+        session,
+        [wallet for wallet, _ in described],
+        Purpose.STATISTICS,
+        granted=True,
+        text_version=TERMS[Purpose.STATISTICS].text_version,
+    )
+    return [
+        Person(w, n.actor, n.key, device_of.get(w.id), n.actor.has(Role.RESIDENT))
+        for w, n in zip(opened, newcomers, strict=True)
+    ]
+
+
+async def pay_all(city: City, purchases: Sequence[tuple[Person, Merchant, int]]) -> None:
+    """People scan the shops' printed codes and pay, many to a transaction through the
+    payments' batch path (each accepted or refused on its own); some payments are refunded."""
+    codes = {shop.id: merchants.static_code(shop, city.platform_key) for shop in city.shops}
+    refunds: list[Callable[[AsyncSession], Awaitable[object]]] = []
+    for some in chunks(purchases, CHUNK):
+        orders = [
+            payments.CodeOrder(person.actor, codes[shop.id], *_signed(person, shop.id, amount))
+            for person, shop, amount in some
+        ]
+        receipts = await city.step(
+            partial(payments.pay_codes, orders=orders, platform_key=city.platform_key.verify_key)
+        )
+        assert receipts is not None
+        for (_, shop, amount), receipt in zip(some, receipts, strict=True):
+            if isinstance(receipt, DomainError):
+                city.report.refused_payments += 1
+                city.report.refusals[receipt.code] += 1
+                continue
+            city.report.payments += 1
+            if city.random.random() < city.p.refund_share:
+                staff = Actor(
+                    f"staff-{shop.id}", frozenset({Role.MERCHANT_STAFF}), merchant=shop.id
+                )
+                refunds.append(
+                    partial(
+                        payments.refund_payment,
+                        actor=staff,
+                        payment_id=receipt.payment.id,
+                        amount=amount // 2 or amount,
+                    )
+                )
+    city.report.refunds += sum(done is not None for done in await city.steps(refunds))
 
 
 async def campaigns_of_the_city(city: City, first_day: date) -> None:
@@ -361,9 +435,12 @@ async def campaigns_of_the_city(city: City, first_day: date) -> None:
     assert lottery is not None
     applicants = [person for person in residents if rng.random() < p.lottery_share]
     async with city.clock(at(first_day, 8, 10)):
-        for person in applicants:
-            sets = rng.choice((1, 2))
-            await city.step(partial(_apply, campaign_id=lottery.id, person=person, sets=sets))
+        await city.steps(
+            [
+                partial(_apply, campaign_id=lottery.id, person=person, sets=rng.choice((1, 2)))
+                for person in applicants
+            ]
+        )
     # Before the day's trade from 09:00: the clock only moves forward.
     async with city.clock(at(first_day, 8, 35)):
         drawn = await city.step(lambda s: campaigns.draw_lottery(s, lottery, now=utc_now()))
@@ -372,13 +449,19 @@ async def campaigns_of_the_city(city: City, first_day: date) -> None:
         by_application = {a.id: a for a in drawn.applications}
         city.report.lottery_winners = len(winners)
         people = {person.wallet.id: person for person in residents}
-        for round_ in drawn.rounds:
-            for grant in round_.grants:
-                person = people[by_application[grant.application_id].wallet_id]
-                bought = await city.step(
-                    partial(_buy, campaign_id=lottery.id, person=person, sets=grant.sets)
+        bought = await city.steps(
+            [
+                partial(
+                    _buy,
+                    campaign_id=lottery.id,
+                    person=people[by_application[grant.application_id].wallet_id],
+                    sets=grant.sets,
                 )
-                city.report.sets_sold += bought or 0
+                for round_ in drawn.rounds
+                for grant in round_.grants
+            ]
+        )
+        city.report.sets_sold += sum(sets or 0 for sets in bought)
 
 
 async def _apply(session: AsyncSession, campaign_id: str, person: Person, sets: int) -> None:
@@ -415,27 +498,30 @@ async def a_day(city: City, day: date) -> None:
     async with city.clock(at(day, 10)):
         await _fees_at_city_hall(city)
     async with city.clock(at(day, 12)):
+        purchases = []
         for person in payers:
             if rng.random() >= p.pay_chance:
                 continue
             for _ in range(rng.choice((1, 1, 2))):
                 shop = rng.choice(local if local and rng.random() < 0.75 else city.shops)
-                await pay(city, person, shop, rng.choice((300, 550, 800, 1_200, 2_000, 3_500)))
+                amount = rng.choice((300, 550, 800, 1_200, 2_000, 3_500))
+                purchases.append((person, shop, amount))
+        await pay_all(city, purchases)
     async with city.clock(at(day, 17)):
         by_sector: dict[str, list[Merchant]] = {}
         for shop in city.shops:
             by_sector.setdefault(shop.profile.jsic_major, []).append(shop)
+        orders = []
         for shop in city.shops:
             if rng.random() >= p.b2b_chance:
                 continue
             # Its usual supplier's sector, or any other shop where the city has none.
-            others = [other for other in city.shops if other.id != shop.id]
-            suppliers = by_sector.get(SUPPLIERS[shop.profile.jsic_major]) or others
-            if not suppliers:
-                continue
-            supplier = rng.choice(suppliers)
-            paid = await city.step(partial(_pay_supplier, shop=shop, supplier=supplier))
-            city.report.b2b += paid is not None
+            suppliers = by_sector.get(SUPPLIERS[shop.profile.jsic_major]) or [
+                other for other in city.shops if other.id != shop.id
+            ]
+            if suppliers:
+                orders.append(partial(_pay_supplier, shop=shop, supplier=rng.choice(suppliers)))
+        city.report.b2b += sum(paid is not None for paid in await city.steps(orders))
 
 
 async def _bank_pays_the_batches_of(city: City, day: date) -> None:
@@ -478,27 +564,29 @@ async def _pay_supplier(session: AsyncSession, shop: Merchant, supplier: Merchan
 async def _fees_at_city_hall(city: City) -> None:
     """A shift at city hall's counter: certificates paid from the app."""
     await city.step(lambda s: city_hall.open_shift(s, COUNTER, cashier="sim-cashier"))
-    for person in city.people:
-        if not person.resident or person.key is None or city.random.random() >= city.p.fee_share:
-            continue
-        shown = await city.step(
-            lambda s: invoices.show_invoice(s, COUNTER, [("residence-cert", 1)], city.platform_key)
-        )
-        if shown is None:
-            continue
-        intent, signature = _signed(person, f"counter:{COUNTER}", shown.invoice.total)
-        paid = await city.step(
-            partial(
-                invoices.pay_invoice,
-                actor=person.actor,
-                qr_payload=shown.qr_payload,
-                intent=intent,
-                signature=signature,
-                platform_key=city.platform_key.verify_key,
-            )
-        )
-        city.report.fees += paid is not None
+    certificates = [
+        partial(_certificate, city=city, person=person)
+        for person in city.people
+        if person.resident and person.key is not None and city.random.random() < city.p.fee_share
+    ]
+    city.report.fees += sum(paid is not None for paid in await city.steps(certificates))
     await city.step(lambda s: city_hall.close_shift(s, COUNTER))
+
+
+async def _certificate(session: AsyncSession, city: City, person: Person) -> object:
+    """The cashier shows the invoice's code; the resident's phone pays it."""
+    shown = await invoices.show_invoice(
+        session, COUNTER, [("residence-cert", 1)], city.platform_key
+    )
+    intent, signature = _signed(person, f"counter:{COUNTER}", shown.invoice.total)
+    return await invoices.pay_invoice(
+        session,
+        actor=person.actor,
+        qr_payload=shown.qr_payload,
+        intent=intent,
+        signature=signature,
+        platform_key=city.platform_key.verify_key,
+    )
 
 
 def _signed(person: Person, payee: str, amount: int) -> tuple[PaymentIntent, str]:

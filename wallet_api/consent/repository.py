@@ -3,6 +3,7 @@ commit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, text
@@ -28,27 +29,28 @@ def _consent(row: Row[Any]) -> ConsentRecord:
     )
 
 
-async def record_consent(
-    session: AsyncSession, wallet_id: str, terms: PurposeTerms, *, granted: bool
-) -> ConsentRecord:
-    row = (
-        await session.execute(
-            text(
-                "INSERT INTO consents (wallet_id, purpose, granted, data_types, recipient, "
-                "text_version) VALUES (:wallet, :purpose, :granted, :data_types, :recipient, "
-                f":text_version) RETURNING {_CONSENT_COLUMNS}"
-            ),
-            {
-                "wallet": wallet_id,
-                "purpose": terms.purpose.value,
-                "granted": granted,
-                "data_types": list(terms.data_types),
-                "recipient": terms.recipient,
-                "text_version": terms.text_version,
-            },
-        )
-    ).one()
-    return _consent(row)
+async def record_consents(
+    session: AsyncSession, wallet_ids: Sequence[str], terms: PurposeTerms, *, granted: bool
+) -> list[ConsentRecord]:
+    """The same decision by each wallet, in the order given, in one statement."""
+    result = await session.execute(
+        text(
+            "INSERT INTO consents (wallet_id, purpose, granted, data_types, recipient, "
+            "text_version) SELECT w.wallet_id, :purpose, :granted, :data_types, :recipient, "
+            ":text_version FROM unnest(CAST(:wallets AS text[])) "
+            f"WITH ORDINALITY AS w(wallet_id, n) ORDER BY n RETURNING {_CONSENT_COLUMNS}"
+        ),
+        {
+            "wallets": list(wallet_ids),
+            "purpose": terms.purpose.value,
+            "granted": granted,
+            "data_types": list(terms.data_types),
+            "recipient": terms.recipient,
+            "text_version": terms.text_version,
+        },
+    )
+    # Ids follow the insertion order ORDER BY n sets.
+    return sorted((_consent(row) for row in result), key=lambda record: record.id)
 
 
 async def consent_history(session: AsyncSession, wallet_id: str) -> list[ConsentRecord]:
@@ -60,21 +62,28 @@ async def consent_history(session: AsyncSession, wallet_id: str) -> list[Consent
 
 
 async def set_demographics(
-    session: AsyncSession, wallet_id: str, age_band: str | None, district: str | None
-) -> Demographics:
-    row = (
-        await session.execute(
-            text(
-                "INSERT INTO demographics (wallet_id, age_band, district) "
-                "VALUES (:wallet, :age_band, :district) ON CONFLICT (wallet_id) DO UPDATE "
-                "SET age_band = excluded.age_band, district = excluded.district, "
-                "updated_at = aizu_clock() "
-                "RETURNING wallet_id, age_band, district, updated_at"
-            ),
-            {"wallet": wallet_id, "age_band": age_band, "district": district},
-        )
-    ).one()
-    return Demographics(row.wallet_id, row.age_band, row.district, row.updated_at)
+    session: AsyncSession, described: Sequence[tuple[str, str | None, str | None]]
+) -> dict[str, Demographics]:
+    """(wallet id, age band, district) of many wallets, each given once, in one statement."""
+    result = await session.execute(
+        text(
+            "INSERT INTO demographics (wallet_id, age_band, district) "
+            "SELECT * FROM unnest(CAST(:wallets AS text[]), CAST(:age_bands AS text[]), "
+            "CAST(:districts AS text[])) ON CONFLICT (wallet_id) DO UPDATE "
+            "SET age_band = excluded.age_band, district = excluded.district, "
+            "updated_at = aizu_clock() "
+            "RETURNING wallet_id, age_band, district, updated_at"
+        ),
+        {
+            "wallets": [wallet_id for wallet_id, _, _ in described],
+            "age_bands": [age_band for _, age_band, _ in described],
+            "districts": [district for _, _, district in described],
+        },
+    )
+    return {
+        row.wallet_id: Demographics(row.wallet_id, row.age_band, row.district, row.updated_at)
+        for row in result
+    }
 
 
 async def get_demographics(session: AsyncSession, wallet_id: str) -> Demographics | None:

@@ -4,10 +4,12 @@ commits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.errors import DomainError
 from reconciliation.statistics import Resident
 from wallet_api.consent import repository
 from wallet_api.consent.domain import (
@@ -27,12 +29,29 @@ async def decide(
 ) -> ConsentRecord:
     """Record a grant or a revocation, stating what was agreed to. A grant must be of the text
     in force; a revocation always goes through."""
+    (record,) = await decide_for(
+        session, [wallet], purpose, granted=granted, text_version=text_version
+    )
+    return record
+
+
+async def decide_for(
+    session: AsyncSession,
+    wallets: Sequence[Wallet],
+    purpose: Purpose,
+    *,
+    granted: bool,
+    text_version: str,
+) -> list[ConsentRecord]:
+    """`decide` of the same decision by many wallets, in one statement."""
     terms = TERMS[purpose]
     if granted and text_version != terms.text_version:
         raise OutdatedConsentText(
             f"the {purpose.value} text is at version {terms.text_version}, not {text_version}"
         )
-    return await repository.record_consent(session, wallet.id, terms, granted=granted)
+    return await repository.record_consents(
+        session, [wallet.id for wallet in wallets], terms, granted=granted
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +81,40 @@ async def consent_state(
 async def set_demographics(
     session: AsyncSession, wallet: Wallet, *, age_band: str | None, district: str | None
 ) -> Demographics:
-    if age_band is not None and age_band not in AGE_BANDS:
-        raise InvalidInput(f"age_band must be one of {', '.join(AGE_BANDS)}")
-    if district is not None and not 1 <= len(district) <= 100:
-        raise InvalidInput("district must be 1 to 100 characters")
-    if age_band is None and district is None:
-        raise InvalidInput("give an age band, a district or both (or delete them)")
-    return await repository.set_demographics(session, wallet.id, age_band, district)
+    (done,) = await describe_wallets(session, [(wallet, age_band, district)])
+    if isinstance(done, DomainError):
+        raise done
+    return done
+
+
+async def describe_wallets(
+    session: AsyncSession, described: Sequence[tuple[Wallet, str | None, str | None]]
+) -> list[Demographics | DomainError]:
+    """`set_demographics` of many (wallet, age band, district) in one statement, each set or
+    refused on its own; a wallet given twice keeps the last."""
+    results: list[Demographics | DomainError | None] = [None] * len(described)
+    valid: dict[str, tuple[str | None, str | None]] = {}
+    for index, (wallet, age_band, district) in enumerate(described):
+        try:
+            if age_band is not None and age_band not in AGE_BANDS:
+                raise InvalidInput(f"age_band must be one of {', '.join(AGE_BANDS)}")
+            if district is not None and not 1 <= len(district) <= 100:
+                raise InvalidInput("district must be 1 to 100 characters")
+            if age_band is None and district is None:
+                raise InvalidInput("give an age band, a district or both (or delete them)")
+        except DomainError as refusal:
+            results[index] = refusal
+            continue
+        valid[wallet.id] = (age_band, district)
+    stored = await repository.set_demographics(
+        session, [(wallet_id, age, place) for wallet_id, (age, place) in valid.items()]
+    )
+    for index, (wallet, _, _) in enumerate(described):
+        if results[index] is None:
+            results[index] = stored[wallet.id]
+    done = [result for result in results if result is not None]
+    assert len(done) == len(described)
+    return done
 
 
 async def get_demographics(session: AsyncSession, wallet: Wallet) -> Demographics | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,21 +28,34 @@ def _device(row: Row[Any]) -> Device:
     )
 
 
-async def insert_device(
-    session: AsyncSession, *, device_id: str, wallet_id: str, public_key: bytes, label: str
-) -> Device | None:
-    """The new device, or None when the key is registered already."""
-    row = (
-        await session.execute(
-            text(
-                "INSERT INTO devices (id, wallet_id, public_key, label) "
-                "VALUES (:id, :wallet, :key, :label) "
-                f"ON CONFLICT (public_key) DO NOTHING RETURNING {_DEVICE_COLUMNS}"
-            ),
-            {"id": device_id, "wallet": wallet_id, "key": public_key, "label": label},
-        )
-    ).first()
-    return _device(row) if row else None
+@dataclass(frozen=True, slots=True)
+class NewDevice:
+    id: str
+    wallet_id: str
+    public_key: bytes
+    label: str
+
+
+async def insert_devices(session: AsyncSession, devices: Sequence[NewDevice]) -> dict[str, Device]:
+    """The new devices by id, in one statement; one whose key is registered already is left
+    out."""
+    if not devices:
+        return {}
+    result = await session.execute(
+        text(
+            "INSERT INTO devices (id, wallet_id, public_key, label) "
+            "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:wallets AS text[]), "
+            "CAST(:keys AS bytea[]), CAST(:labels AS text[])) "
+            f"ON CONFLICT (public_key) DO NOTHING RETURNING {_DEVICE_COLUMNS}"
+        ),
+        {
+            "ids": [d.id for d in devices],
+            "wallets": [d.wallet_id for d in devices],
+            "keys": [d.public_key for d in devices],
+            "labels": [d.label for d in devices],
+        },
+    )
+    return {row.id: _device(row) for row in result}
 
 
 async def get_device(session: AsyncSession, device_id: str, *, lock: bool = False) -> Device | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from nacl.signing import VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.domain import require_amount, utc_now
+from ledger.errors import DomainError
 from wallet_api.devices import repository
 from wallet_api.devices.domain import INTENT_LIFETIME, Device, DeviceStatus, PaymentIntent
 from wallet_api.errors import (
@@ -44,17 +46,37 @@ async def register_device(
     session: AsyncSession, wallet: Wallet, *, public_key: str, label: str
 ) -> Device:
     """Register a phone's Ed25519 public key (32 bytes, base64url) with the wallet."""
-    key = decode_base64url(public_key, what="public_key", length=32)
-    device = await repository.insert_device(
-        session,
-        device_id=f"d-{secrets.token_hex(8)}",
-        wallet_id=wallet.id,
-        public_key=key,
-        label=label,
-    )
-    if device is None:
-        raise AlreadyExists("this public key is registered already")
-    return device
+    (done,) = await register_devices(session, [(wallet, public_key, label)])
+    if isinstance(done, DomainError):
+        raise done
+    return done
+
+
+async def register_devices(
+    session: AsyncSession, devices: Sequence[tuple[Wallet, str, str]]
+) -> list[Device | DomainError]:
+    """`register_device` of many (wallet, public key, label) in one statement, each registered
+    or refused on its own (a key given twice is refused the second time)."""
+    results: list[Device | DomainError | None] = [None] * len(devices)
+    new: dict[int, repository.NewDevice] = {}
+    keys: set[bytes] = set()
+    for index, (wallet, public_key, label) in enumerate(devices):
+        try:
+            key = decode_base64url(public_key, what="public_key", length=32)
+            if key in keys:
+                raise AlreadyExists("this public key is registered already")
+        except DomainError as refusal:
+            results[index] = refusal
+            continue
+        keys.add(key)
+        new[index] = repository.NewDevice(f"d-{secrets.token_hex(8)}", wallet.id, key, label)
+    inserted = await repository.insert_devices(session, list(new.values()))
+    for index, device in new.items():
+        registered = inserted.get(device.id)
+        results[index] = registered or AlreadyExists("this public key is registered already")
+    done = [result for result in results if result is not None]
+    assert len(done) == len(devices)
+    return done
 
 
 async def wallet_devices(session: AsyncSession, wallet: Wallet) -> list[Device]:

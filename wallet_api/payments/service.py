@@ -42,7 +42,7 @@ from wallet_api.errors import (
 from wallet_api.payments import repository
 from wallet_api.payments.repository import Payment
 from wallet_api.wallets import service as wallets
-from wallet_api.wallets.campaigns import person_of
+from wallet_api.wallets.campaigns import people_of
 from wallet_api.wallets.domain import RegionPolicy, Wallet
 from wallet_api.wallets.service import WalletBalance
 
@@ -262,23 +262,37 @@ async def _record_payments(
     )
     rewards: list[list[Reward]] = [[] for _ in paid]
     moments = [p.entry.recorded_at for p in paid]
-    for currency in {p.wallet.currency for p in paid}:
-        if not await campaigns.spend_back_running(session, currency, min(moments), max(moments)):
-            continue
+    earning = [
+        index
+        for currency in {p.wallet.currency for p in paid}
+        if await campaigns.spend_back_running(session, currency, min(moments), max(moments))
+        for index, p in enumerate(paid)
+        if p.wallet.currency == currency
+    ]
+    if earning:
         lots_after = None  # the rewards' lots
-        for index, p in enumerate(paid):
-            if p.wallet.currency != currency:
-                continue
-            profile = p.merchant.profile
-            rewards[index] = await campaigns.earn_spend_back(
-                session,
-                await person_of(session, p.wallet),
-                Shop(p.merchant.id, profile.size_class.value, profile.jsic_major, profile.district),
-                currency=currency,
-                payment_entry_id=p.entry.id,
-                amount=p.amount,
-                at=p.entry.recorded_at,
-            )
+        payers = await people_of(session, [paid[index].wallet for index in earning])
+        earned = await campaigns.earn_spend_back_many(
+            session,
+            [
+                campaigns.Earning(
+                    payer,
+                    Shop(
+                        p.merchant.id,
+                        p.merchant.profile.size_class.value,
+                        p.merchant.profile.jsic_major,
+                        p.merchant.profile.district,
+                    ),
+                    p.wallet.currency,
+                    p.entry.id,
+                    p.amount,
+                    p.entry.recorded_at,
+                )
+                for payer, p in zip(payers, (paid[index] for index in earning), strict=True)
+            ],
+        )
+        for index, reward in zip(earning, earned, strict=True):
+            rewards[index] = reward
     if lots_after is None:
         balances = await wallets.wallet_balances(session, [p.wallet for p in paid])
     else:

@@ -6,6 +6,7 @@ session and never commits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -37,10 +38,15 @@ async def _taking_part(
 
 
 async def person_of(session: AsyncSession, wallet: Wallet) -> Person:
-    (person,) = await campaigns.people(
-        session, [(wallet.id, wallet.subject, wallet.kind is WalletKind.RESIDENT)]
-    )
+    (person,) = await people_of(session, [wallet])
     return person
+
+
+async def people_of(session: AsyncSession, wallets: Sequence[Wallet]) -> list[Person]:
+    """The wallets' owners as campaigns see them, in one query."""
+    return await campaigns.people(
+        session, [(w.id, w.subject, w.kind is WalletKind.RESIDENT) for w in wallets]
+    )
 
 
 async def wallet_campaigns(
