@@ -26,8 +26,20 @@ def _split(size: int) -> int:
 
 
 def root_of(leaf_hashes: Sequence[bytes]) -> bytes:
-    """The tree's root over leaf hashes in order; SHA-256 of nothing for an empty day."""
-    return _root(leaf_hashes) if leaf_hashes else EMPTY_ROOT
+    """The tree's root over leaf hashes in order; SHA-256 of nothing for an empty day. Level by
+    level, pairing neighbours and lifting an odd last node as it is: the same root as the
+    recursive split (`_root`), without copying the lists at every level of the recursion."""
+    if not leaf_hashes:
+        return EMPTY_ROOT
+    level = list(leaf_hashes)
+    while len(level) > 1:
+        paired = [
+            node_hash(left, right) for left, right in zip(level[::2], level[1::2], strict=False)
+        ]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
 
 
 def _root(hashes: Sequence[bytes]) -> bytes:

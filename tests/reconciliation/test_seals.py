@@ -15,9 +15,20 @@ import psycopg
 import pytest
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.domain import business_date
+from ledger import service as ledger
+from ledger.domain import (
+    AccountCategory,
+    AccountSpec,
+    EntryKind,
+    EntryRequest,
+    IdempotencyKey,
+    PostingLine,
+    business_date,
+)
+from ledger.models import journal_entries, postings
 from reconciliation import seals
 from reconciliation.errors import DayNotOver, SealOutOfOrder
 from reconciliation.nightly import Night, NightStopped, run_night
@@ -275,3 +286,64 @@ def test_a_seal_line_cut_short_is_passed_over_and_the_next_stands_alone(tmp_path
     assert published["root"] == "a" * 64
     seals.publish_seal(sealed, tmp_path)  # again: nothing more written
     assert len(log.read_text().splitlines()) == 2
+
+
+async def test_a_days_leaves_are_its_entries_canonical_bytes(city: City) -> None:
+    """The leaves the seal hashes, put together from columns the database formats, are byte for
+    byte what `canonical_entry` makes of the rows: with unicode, nested metadata, numbers of
+    every kind, a reversal and an entry of three postings."""
+    region, _, _ = await a_days_trade(city.api)
+    async with city.sessions() as session:
+        source, first, second = await ledger.open_accounts(
+            session,
+            [
+                AccountSpec(region.currency, f"{name}-{region.code}", AccountCategory.SYSTEM, True)
+                for name in ("seal-source", "seal-first", "seal-second")
+            ],
+        )
+        split = await ledger.post_entry(
+            session,
+            EntryRequest(
+                region.currency,
+                EntryKind.TRANSFER,
+                (
+                    PostingLine(source.id, -1_001),
+                    PostingLine(second.id, 1_000),
+                    PostingLine(first.id, 1),
+                ),
+                description='会津の "お祭り"\\ \u00e9\u2028 tab\there',
+                metadata={
+                    "z": [1, -2.5, 1e21, True, None],
+                    "a": {"ネスト": "値", "b": "\u0001\u001f\u007f"},
+                    "日本": 0.1,
+                },
+            ),
+            idempotency=IdempotencyKey("seal-test", "split"),
+        )
+        await ledger.reverse_entry(
+            session, split.id, idempotency=IdempotencyKey("seal-test", "reversal")
+        )
+        await session.commit()
+    day = business_date(datetime.now(UTC))
+    async with city.sessions() as session:
+        leaves = await seals._day_leaves(session, region.currency, day)
+        start, end = seals.day_bounds(day)
+        rows = (
+            await session.execute(
+                select(journal_entries)
+                .where(
+                    journal_entries.c.currency == region.currency,
+                    journal_entries.c.recorded_at >= start,
+                    journal_entries.c.recorded_at < end,
+                )
+                .order_by(journal_entries.c.id)
+            )
+        ).all()
+        postings_of = {
+            row.id: (
+                await session.execute(select(postings).where(postings.c.entry_id == row.id))
+            ).all()
+            for row in rows
+        }
+    assert len(rows) >= 6  # the top-up, three payments, the split and its reversal
+    assert leaves == [(row.id, seals.canonical_entry(row, postings_of[row.id])) for row in rows]

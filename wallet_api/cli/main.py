@@ -625,6 +625,29 @@ def bench_http(
     click.echo(json.dumps(report.as_json(), indent=2) if as_json else report.as_table())
 
 
+@bench.command("book")
+@click.option(
+    "--postings",
+    type=click.IntRange(min=1_000),
+    default=10_000_000,
+    show_default=True,
+    help="Postings in the book (two to an entry).",
+)
+@click.option("--days", type=click.IntRange(min=1, max=366), default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_book(postings: int, days: int, as_json: bool) -> None:
+    """A book of POSTINGS over DAYS sealed days, written with COPY into a database of its own,
+    then what `aizu ledger check` runs over it, timed. Exit 1 if the check finds a violation."""
+    from wallet_api.cli.bench.book import run_book_benchmark
+
+    report = run_book_benchmark(
+        get_settings(), postings=postings, days=days, progress=None if as_json else click.echo
+    )
+    click.echo(json.dumps(report.as_json(), indent=2) if as_json else report.as_table())
+    if not report.ok:
+        sys.exit(1)
+
+
 @bench.command("herd")
 @click.option(
     "--residents",

@@ -445,20 +445,22 @@ async def campaigns_of_the_city(city: City, first_day: date) -> None:
     async with city.clock(at(first_day, 8, 35)):
         drawn = await city.step(lambda s: campaigns.draw_lottery(s, lottery, now=utc_now()))
         assert drawn is not None
-        winners = {g.application_id for r in drawn.rounds for g in r.grants}
         by_application = {a.id: a for a in drawn.applications}
-        city.report.lottery_winners = len(winners)
+        city.report.lottery_winners = len(
+            {g.application_id for r in drawn.rounds for g in r.grants}
+        )
         people = {person.wallet.id: person for person in residents}
+        winners = [
+            (people[by_application[grant.application_id].wallet_id], grant.sets)
+            for round_ in drawn.rounds
+            for grant in round_.grants
+        ]
+        for some in chunks(winners, SET_UP_CHUNK):
+            await city.step(partial(_bring_cash, city=city, campaign_id=lottery.id, winners=some))
         bought = await city.steps(
             [
-                partial(
-                    _buy,
-                    campaign_id=lottery.id,
-                    person=people[by_application[grant.application_id].wallet_id],
-                    sets=grant.sets,
-                )
-                for round_ in drawn.rounds
-                for grant in round_.grants
+                partial(_buy, campaign_id=lottery.id, person=person, sets=sets)
+                for person, sets in winners
             ]
         )
         city.report.sets_sold += sum(sets or 0 for sets in bought)
@@ -470,18 +472,30 @@ async def _apply(session: AsyncSession, campaign_id: str, person: Person, sets: 
     )
 
 
-async def _buy(session: AsyncSession, campaign_id: str, person: Person, sets: int) -> int:
-    """A winner brings the cash the sets cost to city hall's counter, then buys them."""
+async def _bring_cash(
+    session: AsyncSession, city: City, campaign_id: str, winners: Sequence[tuple[Person, int]]
+) -> None:
+    """Winners bring the cash their sets cost to city hall's counter: the price is paid from
+    purchased points, topped up to it where they fall short."""
     campaign = await campaigns.get_campaign(session, campaign_id)
     assert isinstance(campaign.terms, PremiumSets)
-    # The price is paid from purchased points.
-    held = (await ledger.balance(session, person.wallet.purchased_lot_id)).available
-    short = campaign.terms.price * sets - held
-    if short > 0:
-        counter = await city_hall.get_counter(session, COUNTER)
-        await wallets.top_up_at_counter(
-            session, counter=counter, wallet_id=person.wallet.id, amount=short
+    balances = await wallets.wallet_balances(session, [person.wallet for person, _ in winners])
+    short = []
+    for person, sets in winners:
+        held = sum(
+            lot.balance.available
+            for lot in balances[person.wallet.id].lots
+            if lot.account.id == person.wallet.purchased_lot_id
         )
+        if campaign.terms.price * sets > held:
+            short.append((person.wallet.id, campaign.terms.price * sets - held))
+    counter = await city_hall.get_counter(session, COUNTER)
+    for done in await wallets.top_ups_at_counter(session, counter=counter, top_ups=short):
+        if isinstance(done, DomainError):
+            city.report.refusals[done.code] += 1
+
+
+async def _buy(session: AsyncSession, campaign_id: str, person: Person, sets: int) -> int:
     purchase = await wallet_campaigns.buy_sets(
         session, person.actor, campaign_id, wallet_id=person.wallet.id, sets=sets
     )
