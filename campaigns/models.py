@@ -136,6 +136,8 @@ spend_back_rewards = Table(
     Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=False, unique=True),
     Column("clawed_back", BigInteger, nullable=False, server_default=text("0")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    # A refund takes back the rewards of its payment.
+    Index("spend_back_rewards_by_payment", "payment_entry_id"),
 )
 
 benefit_payouts = Table(

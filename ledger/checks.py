@@ -9,6 +9,7 @@ the weekly run over everything is what finds a row changed behind the database's
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -229,6 +230,25 @@ class CheckReport:
     @property
     def violations(self) -> list[Violation]:
         return [v for found in self.results.values() for v in found]
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+async def export_snapshot(session: AsyncSession) -> str:
+    """Begin the session's transaction as a read-only snapshot (the transaction must not have
+    started yet) and export it for `share_snapshot`."""
+    await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+    return str((await session.execute(text("SELECT pg_export_snapshot()"))).scalar_one())
+
+
+async def share_snapshot(session: AsyncSession, snapshot: str) -> None:
+    """Begin the session's transaction in a snapshot another transaction exported (and still
+    holds open): both then read the very same database."""
+    if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is written into the statement below
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+    await session.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
 
 
 async def run_checks(

@@ -21,7 +21,7 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.checks import CheckReport, Violation
 from ledger.config import Settings
@@ -37,7 +37,7 @@ REVERIFY_TASK = "aizu.reverify"
 
 # Everything checked again: the books, their records and every seal (`nightly.reverify`).
 Reverification = Callable[
-    [AsyncSession, VerifyKey | None, Path | None],
+    [async_sessionmaker[AsyncSession], VerifyKey | None, Path | None],
     Awaitable[tuple[CheckReport, list[Violation]]],
 ]
 
@@ -105,10 +105,9 @@ def run_reverification(settings: Settings, reverification: Reverification) -> st
     key = SigningKey(private_key_file(settings.platform_key_path)).verify_key
 
     async def run() -> tuple[CheckReport, list[Violation]]:
-        engine = create_engine(resolve_database_url(settings), pool_size=1, max_overflow=0)
+        engine = create_engine(resolve_database_url(settings), pool_size=2, max_overflow=0)
         try:
-            async with session_factory(engine)() as session:
-                return await reverification(session, key, settings.export_path)
+            return await reverification(session_factory(engine), key, settings.export_path)
         finally:
             await engine.dispose()
 

@@ -3,16 +3,24 @@ itself (`reconciliation.nightly`) runs them without knowing campaigns or shops."
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
 from nacl.signing import VerifyKey
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.service import expire_lots
 from city_hall import checks as invoice_checks
 from ledger import service as ledger
-from ledger.checks import CheckReport, Violation, Window, run_checks
+from ledger.checks import (
+    CheckReport,
+    Violation,
+    Window,
+    export_snapshot,
+    run_checks,
+    share_snapshot,
+)
 from ledger.domain import business_date
 from merchant import service as merchants
 from merchant.errors import NothingToPay
@@ -97,16 +105,23 @@ async def check(session: AsyncSession, night: Night) -> str:
 
 
 async def reverify(
-    session: AsyncSession, verify_key: VerifyKey | None, export_dir: Path | None
+    sessions: async_sessionmaker[AsyncSession],
+    verify_key: VerifyKey | None,
+    export_dir: Path | None,
 ) -> tuple[CheckReport, list[Violation]]:
     """Every ledger invariant over the whole database, and every seal re-computed from the
     entries as stored now (and against the seals published outside it): `aizu ledger check`,
-    run weekly by beat. Violations of the seals come second. The session's transaction must not
-    have begun: all of it is read in one snapshot."""
-    report = await run_checks(session, new_snapshot=True, also=RECORD_CHECKS)
-    sealing = await check_seals(session, verify_key)
-    if export_dir is not None:
-        sealing += await check_published(session, export_dir)
+    run weekly by beat. Violations of the seals come second. The checks and the seals run side
+    by side on two connections (the checks' work is the database's, the seals' mostly hashing
+    here), both reading one snapshot, exported by the first."""
+    async with sessions() as checking, sessions() as sealing_session:
+        snapshot = await export_snapshot(checking)
+        await share_snapshot(sealing_session, snapshot)
+        report, sealing = await asyncio.gather(
+            run_checks(checking, also=RECORD_CHECKS), check_seals(sealing_session, verify_key)
+        )
+        if export_dir is not None:
+            sealing += await check_published(sealing_session, export_dir)
     return report, sealing
 
 

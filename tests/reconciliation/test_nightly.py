@@ -283,8 +283,7 @@ async def test_a_night_checks_what_changed_since_the_last_and_the_weekly_check_e
         f"{tomorrow} to {tomorrow}",
     )
     # The weekly re-verification reads everything, and finds it.
-    async with city.sessions() as session:
-        report, sealing = await reverify(session, key.verify_key, None)
+    report, sealing = await reverify(city.sessions, key.verify_key, None)
     assert report.ok
     assert [v.check for v in sealing] == ["seals_match_entries"]
     assert today.isoformat() in sealing[0].detail

@@ -19,7 +19,7 @@ from celery.schedules import crontab
 from nacl.signing import VerifyKey
 from sqlalchemy import text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.checks import CheckReport, Violation
 from ledger.config import Settings
@@ -171,9 +171,9 @@ def test_the_weekly_reverification_reads_everything_and_fails_on_a_violation(
     )
 
     async def broken(
-        session: AsyncSession, key: VerifyKey | None, export_dir: Path | None
+        sessions: async_sessionmaker[AsyncSession], key: VerifyKey | None, export_dir: Path | None
     ) -> tuple[CheckReport, list[Violation]]:
-        report, _ = await reverify(session, key, export_dir)
+        report, _ = await reverify(sessions, key, export_dir)
         return report, [Violation("seals_match_entries", "TEST 2026-01-01: changed")]
 
     with pytest.raises(ReverificationFailed, match="seals_match_entries"):

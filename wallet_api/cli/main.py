@@ -219,15 +219,12 @@ def check(as_json: bool) -> None:
     settings = get_settings()
 
     async def run() -> bool:
-        engine = create_engine(resolve_database_url(settings), pool_size=1)
+        engine = create_engine(resolve_database_url(settings), pool_size=2)
         try:
-            async with session_factory(engine)() as session:
-                # Read, never made here: a key made now would have signed nothing.
-                key_path = settings.platform_key_path
-                key = (
-                    SigningKey(private_key_file(key_path)).verify_key if key_path.exists() else None
-                )
-                report, sealing = await reverify(session, key, settings.export_path)
+            # Read, never made here: a key made now would have signed nothing.
+            key_path = settings.platform_key_path
+            key = SigningKey(private_key_file(key_path)).verify_key if key_path.exists() else None
+            report, sealing = await reverify(session_factory(engine), key, settings.export_path)
         finally:
             await engine.dispose()
         results = {name: [v.detail for v in found] for name, found in report.results.items()}

@@ -98,3 +98,13 @@ def test_the_herd_benchmark_sells_exactly_the_sets_and_answers_every_request(
     assert report["herd_seconds"] > 0 and report["answers_per_second"] > 0
     assert report["conditions"]["api_workers"] == 2
     assert report["conditions"]["load_ready_before_opening_seconds"] > 0
+
+
+def test_the_book_benchmark_writes_seals_and_checks_a_book_that_holds(server_url: URL) -> None:
+    ran = aizu("bench", "book", "--postings", "20000", "--days", "3", "--json", database=server_url)
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    report = json.loads(ran.stdout)
+    assert (report["postings"], report["entries"], report["days"]) == (20_000, 10_000, 3)
+    assert report["violations"] == [] and report["ok"]
+    for phase in ("seconds_to_write", "seconds_to_seal", "seconds_to_check"):
+        assert report[phase] > 0, phase
