@@ -98,7 +98,14 @@ postings = Table(
     ),
     ForeignKeyConstraint(["account_id", "currency"], ["accounts.id", "accounts.currency"]),
     UniqueConstraint("entry_id", "account_id"),
-    Index("postings_account_history", "account_id", "id"),
+    # An account's postings in order, with what the running-balance check and a history read:
+    # the check over every posting reads this index alone, never the table.
+    Index(
+        "postings_account_history",
+        "account_id",
+        "id",
+        postgresql_include=["amount", "balance_after", "posted_at"],
+    ),
 )
 
 holds = Table(

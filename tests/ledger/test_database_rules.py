@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -125,3 +126,60 @@ async def test_checks_find_tampered_balances(session: AsyncSession, books: Books
         "cached_balances_match",
         "pending_holds_match",
     }
+
+
+@pytest.mark.parametrize(
+    ("change", "found"),
+    [
+        # A middle posting's amount: its balance no longer follows from the one before, and its
+        # entry and the currency no longer sum to zero.
+        (
+            "UPDATE postings SET amount = amount + 1 WHERE id = :middle",
+            {"running_balances_match", "entries_balanced", "currency_sums_zero"},
+        ),
+        # A middle posting's balance: it and the one after it disagree with their neighbours.
+        (
+            "UPDATE postings SET balance_after = balance_after + 1 WHERE id = :middle",
+            {"running_balances_match"},
+        ),
+        # The last posting's balance and the cache together: the one before it gives them away.
+        (
+            "UPDATE postings SET balance_after = balance_after + 1 WHERE id = :last; "
+            "UPDATE accounts SET posted_balance = posted_balance + 1 WHERE id = :account",
+            {"running_balances_match"},
+        ),
+        # The last posting removed: the cache no longer matches what is left.
+        (
+            "DELETE FROM postings WHERE id = :last",
+            {"cached_balances_match", "entries_balanced", "currency_sums_zero"},
+        ),
+        # A posting dated before the one it follows.
+        (
+            "UPDATE postings SET posted_at = posted_at - interval '1 day' WHERE id = :last",
+            {"running_balances_match"},
+        ),
+    ],
+)
+async def test_checks_find_postings_changed_behind_the_ledgers_back(
+    session: AsyncSession, books: Books, change: str, found: set[str]
+) -> None:
+    lot = await books.wallet_lot(session, f"w-{secrets.token_hex(4)}")
+    for amount in (100, 50, 25):
+        await books.fund(session, lot, amount)
+    assert (await run_checks(session)).ok
+    ids = (
+        (
+            await session.execute(
+                text("SELECT id FROM postings WHERE account_id = :lot ORDER BY id"), {"lot": lot.id}
+            )
+        )
+        .scalars()
+        .all()
+    )
+    await session.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers
+    for statement in change.split("; "):
+        await session.execute(
+            text(statement), {"middle": ids[1], "last": ids[-1], "account": lot.id}
+        )
+    report = await run_checks(session)
+    assert {name for name, violations in report.results.items() if violations} == found
