@@ -1,0 +1,121 @@
+"""Wallets, top-ups, phones and consents many at a time (the simulation's and any bulk
+path's): each item is accepted or refused exactly as the single call would, in the order
+given, and a refused one changes nothing."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Sequence
+
+from nacl.signing import SigningKey
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from city_hall import service as city_hall
+from ledger import service as ledger
+from ledger.errors import DomainError
+from wallet_api.actor import Actor, Role
+from wallet_api.consent import service as consent
+from wallet_api.consent.domain import TERMS, Purpose
+from wallet_api.devices import service as devices
+from wallet_api.wallets import service as wallets
+from wallet_api.wallets.domain import Wallet
+
+from .test_campaigns import region, resident
+
+
+def codes(results: Sequence[object]) -> list[str | None]:
+    """Each result's refusal code, None where it was accepted."""
+    return [r.code if isinstance(r, DomainError) else None for r in results]
+
+
+async def test_wallets_open_many_at_once_each_refused_as_alone(session: AsyncSession) -> None:
+    town = await region(session)
+    taken = resident(f"r-{secrets.token_hex(4)}")
+    await wallets.open_wallet(session, taken, town)
+    twice = resident(f"r-{secrets.token_hex(4)}")
+    visitor = Actor(f"v-{secrets.token_hex(4)}", frozenset({Role.VISITOR}))
+    shop = Actor(f"s-{secrets.token_hex(4)}", frozenset({Role.MERCHANT_STAFF}))
+    opened = await wallets.open_wallets(session, [twice, taken, visitor, shop, twice], town)
+    assert codes(opened) == [None, "already_exists", None, "forbidden", "already_exists"]
+    first, _, for_visitor, _, _ = opened
+    assert isinstance(first, Wallet) and isinstance(for_visitor, Wallet)
+    assert first.kind.value == "resident" and first.expires_at is None
+    assert for_visitor.kind.value == "visitor" and for_visitor.expires_at is not None
+    # Each has its own purchased lot, held by it.
+    for wallet in (first, for_visitor):
+        lot = await ledger.get_account(session, wallet.purchased_lot_id)
+        assert lot.holder_id == wallet.id and lot.posted_balance == 0
+
+
+async def test_top_ups_at_a_counter_count_the_cap_and_the_daily_limit_in_order(
+    session: AsyncSession,
+) -> None:
+    town = await region(session)
+    await wallets.update_policy(
+        session, town, {"max_wallet_balance": 30_000, "daily_topup_limit": 25_000}
+    )
+    policy = await wallets.get_policy(session, town)
+    counter = await city_hall.open_counter(
+        session, counter_id=f"c-{secrets.token_hex(4)}", name="Window", currency=policy.currency
+    )
+    one = await wallets.open_wallet(session, resident(f"r-{secrets.token_hex(4)}"), town)
+    two = await wallets.open_wallet(session, resident(f"r-{secrets.token_hex(4)}"), town)
+    done = await wallets.top_ups_at_counter(
+        session,
+        counter=counter,
+        top_ups=[
+            (one.id, 20_000),
+            (one.id, 10_000),  # 30,000 today: over the daily limit
+            (one.id, 5_000),  # 25,000: at the limit
+            (two.id, 0),  # not an amount
+            ("w-unknown", 1_000),
+            (two.id, 25_000),
+            (two.id, 1),  # over the daily limit again
+        ],
+    )
+    assert codes(done) == [
+        None,
+        "daily_topup_limit_exceeded",
+        None,
+        "invalid_amount",
+        "unknown_wallet",
+        None,
+        "daily_topup_limit_exceeded",
+    ]
+    balances = await wallets.wallet_balances(session, [one, two])
+    assert (balances[one.id].posted, balances[two.id].posted) == (25_000, 25_000)
+    # Over the cap as well as the day's limit: the cap is told first, as a single top-up tells it.
+    (refused,) = await wallets.top_ups_at_counter(
+        session, counter=counter, top_ups=[(two.id, 6_000)]
+    )
+    assert codes([refused]) == ["balance_cap_exceeded"]
+    drawer = await ledger.get_account(session, counter.drawer_account_id)
+    assert drawer.posted_balance == -50_000  # only what was credited left the drawer
+
+
+async def test_phones_and_consents_register_many_at_once(session: AsyncSession) -> None:
+    town = await region(session)
+    one = await wallets.open_wallet(session, resident(f"r-{secrets.token_hex(4)}"), town)
+    two = await wallets.open_wallet(session, resident(f"r-{secrets.token_hex(4)}"), town)
+    key = base64.urlsafe_b64encode(bytes(SigningKey.generate().verify_key)).decode().rstrip("=")
+    other = base64.urlsafe_b64encode(bytes(SigningKey.generate().verify_key)).decode().rstrip("=")
+    registered = await devices.register_devices(
+        session,
+        [(one, key, "phone"), (two, key, "phone"), (two, "not-a-key", "x"), (two, other, "tablet")],
+    )
+    assert codes(registered) == [None, "already_exists", "invalid_request", None]
+    described = await consent.describe_wallets(
+        session, [(one, "65-74", "Wakamatsu"), (two, "not a band", None), (two, None, "Minato")]
+    )
+    assert codes(described) == [None, "invalid_request", None]
+    records = await consent.decide_for(
+        session,
+        [one, two],
+        Purpose.STATISTICS,
+        granted=True,
+        text_version=TERMS[Purpose.STATISTICS].text_version,
+    )
+    assert [r.wallet_id for r in records] == [one.id, two.id]
+    consenting = await consent.statistics_residents(session, one.currency)
+    assert consenting[one.id].age_band == "65-74" and consenting[two.id].district == "Minato"
