@@ -7,9 +7,12 @@ added or removed since its day was sealed."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 import os
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -118,8 +121,14 @@ _DAY_ENTRIES = text(
 )
 
 
+_encode_unescaped = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@functools.lru_cache(maxsize=4096)
 def _json_text(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """A string as JSON, as `json.dumps(ensure_ascii=False)` writes it; remembered, since the
+    currencies, kinds and most descriptions repeat from entry to entry."""
+    return _encode_unescaped(value)
 
 
 async def _day_leaves(session: AsyncSession, currency: str, day: date) -> list[tuple[int, bytes]]:
@@ -306,13 +315,18 @@ async def receipt(session: AsyncSession, entry_id: int) -> Receipt:
 
 
 async def check_seals(
-    session: AsyncSession, verify_key: VerifyKey | None, *, since: date | None = None
+    session: AsyncSession,
+    verify_key: VerifyKey | None,
+    *,
+    since: date | None = None,
+    helpers: Sequence[AsyncSession] = (),
 ) -> list[Violation]:
     """Every seal re-computed from the entries as stored now, its link to the day before and
     its signature: any entry changed, added or removed in a sealed day shows here. Without
     the platform's key (None), no signature can be trusted. With `since`, only the seals of
     that day on, linked to the one before (the night's check; seals are append-only, and the
-    weekly check re-computes them all)."""
+    weekly check re-computes them all). `helpers`, sessions reading the same snapshot as
+    `session`, re-compute days beside it: one day's hashing here while the next is read."""
     violations: list[Violation] = []
     currencies = (await session.execute(text("SELECT DISTINCT currency FROM daily_seals"))).all()
     for (currency,) in currencies:
@@ -325,16 +339,19 @@ async def check_seals(
                 .limit(1)
             )
             previous = next((_seal_of(row) for row in before), None)
-        for seal in await seals(session, currency, since=since):
-            leaves = await _day_leaves(session, currency, seal.business_date)
-            root = root_of([leaf_hash(leaf) for _, leaf in leaves]).hex()
+        sealed = await seals(session, currency, since=since)
+        now_stored = await _recomputed(
+            [session, *helpers], currency, [seal.business_date for seal in sealed]
+        )
+        for seal in sealed:
+            count, root = now_stored[seal.business_date]
             where = f"{currency} {seal.business_date}"
-            if (len(leaves), root) != (seal.entry_count, seal.root):
+            if (count, root) != (seal.entry_count, seal.root):
                 violations.append(
                     Violation(
                         "seals_match_entries",
                         f"{where}: sealed {seal.entry_count} entries with root {seal.root}, "
-                        f"they are now {len(leaves)} with root {root}",
+                        f"they are now {count} with root {root}",
                     )
                 )
             linked = NO_PREVIOUS_ROOT if previous is None else previous.root
@@ -357,6 +374,24 @@ async def check_seals(
                     violations.append(Violation("seals_signed", f"{where}: bad signature"))
             previous = seal
     return violations
+
+
+async def _recomputed(
+    sessions: Sequence[AsyncSession], currency: str, days: Sequence[date]
+) -> dict[date, tuple[int, str]]:
+    """(entry count, root) of each day as its entries are stored now, the days shared out
+    among the sessions as each becomes free."""
+    waiting = deque(days)
+    found: dict[date, tuple[int, str]] = {}
+
+    async def recompute(session: AsyncSession) -> None:
+        while waiting:
+            day = waiting.popleft()
+            leaves = await _day_leaves(session, currency, day)
+            found[day] = (len(leaves), root_of([leaf_hash(leaf) for _, leaf in leaves]).hex())
+
+    await asyncio.gather(*(recompute(session) for session in sessions))
+    return found
 
 
 # --- seals published outside the database ----------------------------------------------------

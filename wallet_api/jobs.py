@@ -29,6 +29,7 @@ from ledger.database import create_engine, ensure_database, resolve_database_url
 from ledger.domain import utc_now
 from ledger.keys import private_key_file
 from reconciliation.nightly import NightStopped, Step, run_due_nights
+from wallet_api.nightly import REVERIFY_CONNECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,9 @@ def run_reverification(settings: Settings, reverification: Reverification) -> st
     key = SigningKey(private_key_file(settings.platform_key_path)).verify_key
 
     async def run() -> tuple[CheckReport, list[Violation]]:
-        engine = create_engine(resolve_database_url(settings), pool_size=2, max_overflow=0)
+        engine = create_engine(
+            resolve_database_url(settings), pool_size=REVERIFY_CONNECTIONS, max_overflow=0
+        )
         try:
             return await reverification(session_factory(engine), key, settings.export_path)
         finally:

@@ -104,6 +104,10 @@ async def check(session: AsyncSession, night: Night) -> str:
     return f"{len(report.results)} checks of the books, their records and the seals hold: {span}"
 
 
+# The connections `reverify` holds at once.
+REVERIFY_CONNECTIONS = 3
+
+
 async def reverify(
     sessions: async_sessionmaker[AsyncSession],
     verify_key: VerifyKey | None,
@@ -112,13 +116,15 @@ async def reverify(
     """Every ledger invariant over the whole database, and every seal re-computed from the
     entries as stored now (and against the seals published outside it): `aizu ledger check`,
     run weekly by beat. Violations of the seals come second. The checks and the seals run side
-    by side on two connections (the checks' work is the database's, the seals' mostly hashing
-    here), both reading one snapshot, exported by the first."""
-    async with sessions() as checking, sessions() as sealing_session:
+    by side on three connections (the checks on one; the seals' days read on two, one read
+    while the other's is hashed here), all reading one snapshot, exported by the first."""
+    async with sessions() as checking, sessions() as sealing_session, sessions() as helper:
         snapshot = await export_snapshot(checking)
         await share_snapshot(sealing_session, snapshot)
+        await share_snapshot(helper, snapshot)
         report, sealing = await asyncio.gather(
-            run_checks(checking, also=RECORD_CHECKS), check_seals(sealing_session, verify_key)
+            run_checks(checking, also=RECORD_CHECKS),
+            check_seals(sealing_session, verify_key, helpers=[helper]),
         )
         if export_dir is not None:
             sealing += await check_published(sealing_session, export_dir)

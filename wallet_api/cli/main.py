@@ -214,12 +214,12 @@ def check(as_json: bool) -> None:
 
     from ledger.keys import private_key_file
     from reconciliation.seals import SEAL_CHECKS
-    from wallet_api.nightly import reverify
+    from wallet_api.nightly import REVERIFY_CONNECTIONS, reverify
 
     settings = get_settings()
 
     async def run() -> bool:
-        engine = create_engine(resolve_database_url(settings), pool_size=2)
+        engine = create_engine(resolve_database_url(settings), pool_size=REVERIFY_CONNECTIONS)
         try:
             # Read, never made here: a key made now would have signed nothing.
             key_path = settings.platform_key_path

@@ -239,9 +239,9 @@ async def _seal(url: URL, days: list[date], key: SigningKey) -> None:
 
 
 async def _check(url: URL, key: SigningKey) -> list[str]:
-    from wallet_api.nightly import reverify
+    from wallet_api.nightly import REVERIFY_CONNECTIONS, reverify
 
-    engine = create_engine(url, pool_size=2)
+    engine = create_engine(url, pool_size=REVERIFY_CONNECTIONS)
     try:
         report, sealing = await reverify(session_factory(engine), key.verify_key, None)
     finally:
