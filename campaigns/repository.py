@@ -198,16 +198,25 @@ async def mark_drawn(session: AsyncSession, campaign_id: str) -> None:
     )
 
 
-async def insert_application(session: AsyncSession, campaign_id: str, app: Application) -> bool:
+async def insert_applications(
+    session: AsyncSession, campaign_id: str, applications: Sequence[Application]
+) -> set[str]:
+    """The ids of the applications inserted; one whose wallet has applied already is left out."""
     result = await session.execute(
         text(
             "INSERT INTO campaign_applications (id, campaign_id, wallet_id, sets) "
-            "VALUES (:id, :campaign, :wallet, :sets) "
+            "SELECT id, :campaign, wallet_id, sets FROM unnest(CAST(:ids AS text[]), "
+            "CAST(:wallets AS text[]), CAST(:sets AS integer[])) AS a(id, wallet_id, sets) "
             "ON CONFLICT (campaign_id, wallet_id) DO NOTHING RETURNING id"
         ),
-        {"id": app.id, "campaign": campaign_id, "wallet": app.wallet_id, "sets": app.sets},
+        {
+            "campaign": campaign_id,
+            "ids": [a.id for a in applications],
+            "wallets": [a.wallet_id for a in applications],
+            "sets": [a.sets for a in applications],
+        },
     )
-    return result.first() is not None
+    return {row.id for row in result}
 
 
 async def applications(session: AsyncSession, campaign_id: str) -> list[Application]:

@@ -62,7 +62,7 @@ from ledger.domain import (
     transfer_lines,
     utc_now,
 )
-from ledger.errors import InsufficientFunds, LedgerError
+from ledger.errors import DomainError, InsufficientFunds, LedgerError
 
 CAMPAIGN_ID = re.compile(r"cp-[a-z0-9-]{2,37}")
 CITY_FUNDS = "system:city-funds"  # the city's yen behind its campaigns' budgets
@@ -204,22 +204,55 @@ async def apply(
     session: AsyncSession, campaign: Campaign, applicant: Person, *, sets: int, now: datetime
 ) -> Application:
     """Apply for up to `sets_per_person` sets of a lottery campaign, once per wallet."""
+    (done,) = await apply_many(session, campaign, [(applicant, sets)], now=now)
+    if isinstance(done, DomainError):
+        raise done
+    return done
+
+
+async def apply_many(
+    session: AsyncSession,
+    campaign: Campaign,
+    applicants: Sequence[tuple[Person, int]],
+    *,
+    now: datetime,
+) -> list[Application | DomainError]:
+    """`apply` of many (applicant, sets) in one statement, each accepted or refused as it
+    would be alone, in the order given (a wallet given twice is refused the second time)."""
     terms = _terms(campaign, PremiumSets)
     if not terms.lottery:
         raise LotteryState(f"{campaign.name} sells without a lottery")
     assert terms.applications_from is not None
     assert terms.applications_until is not None
-    campaign.eligibility.check_person(applicant, campaign.first_day)
+    closed: DomainError | None = None
     if not terms.applications_from <= now < terms.applications_until:
-        raise OutsideApplicationWindow("applications are not open now")
-    if await repository.drawn_at_shared(session, campaign.id) is not None:
-        raise OutsideApplicationWindow("applications are closed: the lottery is drawn")
-    if not 1 <= sets <= terms.sets_per_person:
-        raise InvalidCampaign(f"apply for 1 to {terms.sets_per_person} sets")
-    application = Application(f"ap-{secrets.token_hex(8)}", applicant.wallet_id, sets)
-    if not await repository.insert_application(session, campaign.id, application):
-        raise AlreadyApplied("this wallet has applied already")
-    return application
+        closed = OutsideApplicationWindow("applications are not open now")
+    elif await repository.drawn_at_shared(session, campaign.id) is not None:
+        closed = OutsideApplicationWindow("applications are closed: the lottery is drawn")
+    results: list[Application | DomainError] = []
+    applying: dict[str, Application] = {}
+    for applicant, sets in applicants:
+        try:
+            campaign.eligibility.check_person(applicant, campaign.first_day)
+            if closed is not None:
+                raise closed
+            if not 1 <= sets <= terms.sets_per_person:
+                raise InvalidCampaign(f"apply for 1 to {terms.sets_per_person} sets")
+            if applicant.wallet_id in applying:
+                raise AlreadyApplied("this wallet has applied already")
+        except DomainError as refusal:
+            results.append(refusal)
+            continue
+        application = Application(f"ap-{secrets.token_hex(8)}", applicant.wallet_id, sets)
+        applying[applicant.wallet_id] = application
+        results.append(application)
+    inserted = await repository.insert_applications(session, campaign.id, list(applying.values()))
+    return [
+        AlreadyApplied("this wallet has applied already")
+        if isinstance(result, Application) and result.id not in inserted
+        else result
+        for result in results
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -435,12 +435,13 @@ async def campaigns_of_the_city(city: City, first_day: date) -> None:
     assert lottery is not None
     applicants = [person for person in residents if rng.random() < p.lottery_share]
     async with city.clock(at(first_day, 8, 10)):
-        await city.steps(
-            [
-                partial(_apply, campaign_id=lottery.id, person=person, sets=rng.choice((1, 2)))
-                for person in applicants
-            ]
-        )
+        applying = [(person.actor, person.wallet.id, rng.choice((1, 2))) for person in applicants]
+        for applications in chunks(applying, SET_UP_CHUNK):
+            applied = await city.step(
+                partial(wallet_campaigns.apply_many, campaign_id=lottery.id, applying=applications)
+            )
+            for refused in (a for a in applied or () if isinstance(a, DomainError)):
+                city.report.refusals[refused.code] += 1
     # Before the day's trade from 09:00: the clock only moves forward.
     async with city.clock(at(first_day, 8, 35)):
         drawn = await city.step(lambda s: campaigns.draw_lottery(s, lottery, now=utc_now()))
@@ -464,12 +465,6 @@ async def campaigns_of_the_city(city: City, first_day: date) -> None:
             ]
         )
         city.report.sets_sold += sum(sets or 0 for sets in bought)
-
-
-async def _apply(session: AsyncSession, campaign_id: str, person: Person, sets: int) -> None:
-    await wallet_campaigns.apply(
-        session, person.actor, campaign_id, wallet_id=person.wallet.id, sets=sets
-    )
 
 
 async def _bring_cash(

@@ -17,19 +17,27 @@ from campaigns.domain import Application, Campaign, Person, Purchase, WalletCamp
 from campaigns.errors import NotEligible
 from campaigns.service import Payout
 from ledger.domain import utc_now
+from ledger.errors import DomainError
 from wallet_api.actor import Actor
 from wallet_api.errors import WalletClosed
 from wallet_api.wallets import repository
 from wallet_api.wallets.domain import Wallet, WalletKind
-from wallet_api.wallets.service import locked_wallet, own_wallet, wallet_for
+from wallet_api.wallets.service import locked_wallet, require_holder, wallet_for, wallets_by_id
 
 
 async def _taking_part(
     session: AsyncSession, actor: Actor, campaign: Campaign, wallet_id: str, now: datetime
 ) -> Wallet:
+    wallet = await repository.get_wallet(session, wallet_id)
+    return _may_take_part(actor, campaign, wallet_id, wallet, now)
+
+
+def _may_take_part(
+    actor: Actor, campaign: Campaign, wallet_id: str, wallet: Wallet | None, now: datetime
+) -> Wallet:
     """The holder's wallet, if it may take part: in the campaign's region (a person with wallets
     in two regions applies once, with the one there) and neither closed nor expired."""
-    wallet = await own_wallet(session, actor, wallet_id)
+    wallet = require_holder(actor, wallet_id, wallet)
     if wallet.region != campaign.region:
         raise NotEligible(f"{campaign.name} is for wallets of {campaign.region}")
     if not wallet.is_usable(now):
@@ -75,11 +83,44 @@ async def apply(
     now: datetime | None = None,
 ) -> Application:
     """The wallet's holder applies for sets of a lottery campaign."""
+    (done,) = await apply_many(session, campaign_id, [(actor, wallet_id, sets)], now=now)
+    if isinstance(done, DomainError):
+        raise done
+    return done
+
+
+async def apply_many(
+    session: AsyncSession,
+    campaign_id: str,
+    applying: Sequence[tuple[Actor, str, int]],
+    *,
+    now: datetime | None = None,
+) -> list[Application | DomainError]:
+    """`apply` of many (holder, wallet id, sets) at once, each applied or refused as alone."""
     now = now or utc_now()
     campaign = await campaigns.get_campaign(session, campaign_id)
-    wallet = await _taking_part(session, actor, campaign, wallet_id, now)
-    person = await person_of(session, wallet)
-    return await campaigns.apply(session, campaign, person, sets=sets, now=now)
+    found = await wallets_by_id(session, [wallet_id for _, wallet_id, _ in applying])
+    results: list[Application | DomainError | None] = [None] * len(applying)
+    taking_part: dict[int, Wallet] = {}
+    for index, (actor, wallet_id, _) in enumerate(applying):
+        try:
+            taking_part[index] = _may_take_part(
+                actor, campaign, wallet_id, found.get(wallet_id), now
+            )
+        except DomainError as refusal:
+            results[index] = refusal
+    people = await people_of(session, list(taking_part.values()))
+    applied = await campaigns.apply_many(
+        session,
+        campaign,
+        [(person, applying[index][2]) for index, person in zip(taking_part, people, strict=True)],
+        now=now,
+    )
+    for index, outcome in zip(taking_part, applied, strict=True):
+        results[index] = outcome
+    done = [result for result in results if result is not None]
+    assert len(done) == len(applying)
+    return done
 
 
 async def buy_sets(

@@ -173,6 +173,15 @@ async def insert_wallets(session: AsyncSession, wallets: Sequence[NewWallet]) ->
     return {row.id: _wallet(row) for row in result}
 
 
+async def get_wallets(session: AsyncSession, wallet_ids: Sequence[str]) -> dict[str, Wallet]:
+    """The wallets that exist among the ids, by id, unlocked."""
+    result = await session.execute(
+        text(f"SELECT {_WALLET_COLUMNS} FROM wallets WHERE id = ANY(:ids)"),
+        {"ids": list(set(wallet_ids))},
+    )
+    return {row.id: _wallet(row) for row in result}
+
+
 async def get_wallet(session: AsyncSession, wallet_id: str, *, lock: bool = False) -> Wallet | None:
     """The wallet; with `lock`, its row stays locked to the end of the transaction, which
     serialises everything that must see its balance and today's top-ups unchanged. (NO KEY

@@ -220,6 +220,11 @@ async def wallet_for(session: AsyncSession, actor: Actor, wallet_id: str) -> Wal
     raise Forbidden("the wallet belongs to someone else")
 
 
+async def wallets_by_id(session: AsyncSession, wallet_ids: Sequence[str]) -> dict[str, Wallet]:
+    """The wallets that exist among the ids, by id, in one query (for `require_holder`)."""
+    return await repository.get_wallets(session, wallet_ids)
+
+
 async def own_wallet(session: AsyncSession, actor: Actor, wallet_id: str) -> Wallet:
     """The wallet, if the caller is its holder: for what only the holder does (registering a
     phone, consenting, giving demographics), whatever other roles the caller also has."""

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Sequence
 
 from nacl.signing import SigningKey
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_hall import service as city_hall
@@ -18,10 +19,11 @@ from wallet_api.actor import Actor, Role
 from wallet_api.consent import service as consent
 from wallet_api.consent.domain import TERMS, Purpose
 from wallet_api.devices import service as devices
+from wallet_api.wallets import campaigns as wallet_campaigns
 from wallet_api.wallets import service as wallets
 from wallet_api.wallets.domain import Wallet
 
-from .test_campaigns import region, resident
+from .test_campaigns import lottery_in, region, resident
 
 
 def codes(results: Sequence[object]) -> list[str | None]:
@@ -119,3 +121,37 @@ async def test_phones_and_consents_register_many_at_once(session: AsyncSession) 
     assert [r.wallet_id for r in records] == [one.id, two.id]
     consenting = await consent.statistics_residents(session, one.currency)
     assert consenting[one.id].age_band == "65-74" and consenting[two.id].district == "Minato"
+
+
+async def test_applications_many_at_once_each_refused_as_alone(session: AsyncSession) -> None:
+    town = await region(session)
+    lottery = await lottery_in(session, town)
+    first, second = (resident(f"r-{secrets.token_hex(4)}") for _ in range(2))
+    one = await wallets.open_wallet(session, first, town)
+    two = await wallets.open_wallet(session, second, town)
+    await wallet_campaigns.apply(session, second, lottery.id, wallet_id=two.id, sets=1)
+    applied = await wallet_campaigns.apply_many(
+        session,
+        lottery.id,
+        [
+            (first, one.id, 2),  # more than the one set a person may have
+            (first, one.id, 1),
+            (first, one.id, 1),  # the same wallet again
+            (second, two.id, 1),  # applied before this batch
+            (second, one.id, 1),  # not the holder
+            (first, "w-unknown", 1),
+        ],
+    )
+    assert codes(applied) == [
+        "invalid_request",
+        None,
+        "already_applied",
+        "already_applied",
+        "forbidden",
+        "unknown_wallet",
+    ]
+    stored = await session.execute(
+        text("SELECT wallet_id, sets FROM campaign_applications WHERE campaign_id = :id"),
+        {"id": lottery.id},
+    )
+    assert sorted((row.wallet_id, row.sets) for row in stored) == sorted([(one.id, 1), (two.id, 1)])
