@@ -227,23 +227,28 @@ async def test_only_the_lotterys_winners_buy(session: AsyncSession, books: Books
                 )
 
 
-async def test_spend_back_comes_from_eligible_shops_within_the_caps(
-    session: AsyncSession, books: Books
-) -> None:
-    spend_back = await campaign(
+async def local_spend_back(session: AsyncSession, books: Books, *, budget: int) -> Campaign:
+    """20 % back at local shops, at most 1,000 a payment and 1,500 a person."""
+    return await campaign(
         session,
         books,
         SpendBack(
             rate_basis_points=2_000,
             per_payment_cap=1_000,
             per_person_cap=1_500,
-            budget=100_000,
+            budget=budget,
             earn_from=OPEN[0],
             earn_until=OPEN[1],
             valid_until=VALID_UNTIL,
         ),
         Eligibility(merchant_size_classes=("local",)),
     )
+
+
+async def test_spend_back_comes_from_eligible_shops_within_the_caps(
+    session: AsyncSession, books: Books
+) -> None:
+    spend_back = await local_spend_back(session, books, budget=100_000)
     payer, _ = await resident(session, books)
 
     async def earn(shop: Shop, amount: int) -> int:
@@ -268,20 +273,7 @@ async def test_spend_back_comes_from_eligible_shops_within_the_caps(
 async def test_a_batch_of_payments_earns_as_one_after_another_would(
     session: AsyncSession, books: Books
 ) -> None:
-    spend_back = await campaign(
-        session,
-        books,
-        SpendBack(
-            rate_basis_points=2_000,
-            per_payment_cap=1_000,
-            per_person_cap=1_500,
-            budget=2_000,
-            earn_from=OPEN[0],
-            earn_until=OPEN[1],
-            valid_until=VALID_UNTIL,
-        ),
-        Eligibility(merchant_size_classes=("local",)),
-    )
+    spend_back = await local_spend_back(session, books, budget=2_000)
     first, _ = await resident(session, books)
     second, _ = await resident(session, books)
 

@@ -448,6 +448,9 @@ def simulate_city(residents: int, shops: int, days: int, seed: int, if_empty: bo
         f"{report.payouts_batched} payouts to shops in the nights' batches, "
         f"{report.payouts} paid by the bank so far"
     )
+    if report.refusals:
+        counted = ", ".join(f"{code} {n}" for code, n in report.refusals.most_common())
+        click.echo(f"refusals by code: {counted}")
     for phase, seconds in report.seconds.items():
         click.echo(f"  {phase}: {seconds:.1f} s")
     click.echo(f"in all {time.monotonic() - started:.1f} s")
