@@ -709,17 +709,22 @@ async def lot_totals_as_of(
     session: AsyncSession, currency: str, moment: datetime
 ) -> list[Row[Any]]:
     """Per lot kind: points held in the currency's lots at `moment` (from the entries recorded
-    before it, the boundary a day's seal draws), and how many holders held any."""
+    before it, the boundary a day's seal draws), and how many holders held any. A lot held the
+    balance after its last posting recorded before the moment (an account's postings are
+    written one after another under its lock, so those form a prefix of its postings by id):
+    one short walk back per lot from its newest posting, not a sum over the books' history."""
     result = await session.execute(
         text(
             """
-SELECT lot_kind, sum(held) AS points, count(DISTINCT holder_id) FILTER (WHERE held > 0) AS holders
-  FROM (SELECT a.lot_kind, a.holder_id, sum(p.amount) AS held
-          FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-          JOIN accounts a ON a.id = p.account_id
-         WHERE a.currency = :currency AND a.lot_kind IS NOT NULL AND e.recorded_at < :at
-         GROUP BY a.id, a.lot_kind, a.holder_id) lots
- GROUP BY lot_kind ORDER BY lot_kind
+SELECT a.lot_kind, sum(last.held) AS points,
+       count(DISTINCT a.holder_id) FILTER (WHERE last.held > 0) AS holders
+  FROM accounts a
+ CROSS JOIN LATERAL (SELECT p.balance_after AS held
+                       FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+                      WHERE p.account_id = a.id AND e.recorded_at < :at
+                      ORDER BY p.id DESC LIMIT 1) last
+ WHERE a.currency = :currency AND a.lot_kind IS NOT NULL
+ GROUP BY a.lot_kind ORDER BY a.lot_kind
 """
         ).bindparams(bindparam("at", type_=DateTime(True))),
         {"currency": currency, "at": moment},

@@ -4,8 +4,10 @@ for hledger.
 
 Under the export directory, `feed/<currency>/<YYYY-MM-DD>/` holds `figures.csv`,
 `figures.parquet`, `cells.csv`, `cells.parquet` and `data_dictionary.json`: statistics only, the
-folder to share with economists. `journal/<currency>/<YYYY-MM-DD>.hledger` holds every account's
-postings, for auditors only. Writing a date again writes the same bytes.
+folder to share with economists. `journal/<currency>/<YYYY-MM-DD>.hledger` holds the day's
+entries with every account's postings, for auditors only, and `journal/<currency>/ledger.hledger`
+includes every day's file in order: the whole journal. Writing a date again writes the same
+bytes.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reconciliation.dictionary import as_json
-from reconciliation.journal import journal_lines
+from reconciliation.journal import journal_lines, whole_journal
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,21 @@ def journal_file(export_dir: Path, currency: str, day: date) -> Path:
     return export_dir / "journal" / currency / f"{day.isoformat()}.hledger"
 
 
+def ledger_file(export_dir: Path, currency: str) -> Path:
+    """The whole journal of the currency: every day's file, included."""
+    return export_dir / "journal" / currency / "ledger.hledger"
+
+
+def _journal_days(export_dir: Path, currency: str) -> list[date]:
+    days = []
+    for path in (export_dir / "journal" / currency).glob("*.hledger"):
+        try:
+            days.append(date.fromisoformat(path.stem))
+        except ValueError:
+            continue  # ledger.hledger itself
+    return days
+
+
 async def write_exports(
     session: AsyncSession, currency: str, day: date, export_dir: Path
 ) -> list[Path]:
@@ -135,4 +152,7 @@ async def write_exports(
     for path, content in contents.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-    return list(contents)
+    whole = ledger_file(export_dir, currency)
+    days = _journal_days(export_dir, currency)
+    whole.write_text("\n".join(whole_journal(currency, days)) + "\n")
+    return [*contents, whole]

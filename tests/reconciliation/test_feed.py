@@ -18,7 +18,7 @@ import pytest
 
 from ledger.domain import business_date
 from reconciliation.dictionary import FIGURES, TABLES
-from reconciliation.feed import feed_folder, journal_file
+from reconciliation.feed import feed_folder, journal_file, ledger_file
 from reconciliation.journal import trial_balance
 from reconciliation.nightly import Night, run_night
 from tests.reconciliation.conftest import City, after
@@ -153,6 +153,6 @@ async def test_the_nights_files_and_the_api_say_the_same_and_hledger_agrees(
         pytest.skip("hledger is not installed (apt-get install hledger)")
     async with city.sessions() as session:
         ours = await trial_balance(session, region.currency, today)
-    theirs = hledger_balances(journal)
+    theirs = hledger_balances(ledger_file(tmp_path, region.currency))
     assert {a: b for a, b in ours.items() if b} == theirs
     assert sum(theirs.values()) == 0

@@ -3,6 +3,8 @@ in step, each night run, and the books, seals and statistics of those days in or
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,13 +14,16 @@ from nacl.signing import SigningKey
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
+from ledger import service as ledger
 from ledger.checks import run_checks
 from ledger.database import create_engine, session_factory
 from ledger.domain import business_date, shifted_clock, utc_now
-from reconciliation.feed import feed_folder
+from reconciliation.feed import feed_folder, ledger_file
+from reconciliation.journal import trial_balance
 from reconciliation.nightly import NightStopped
-from reconciliation.seals import check_seals
+from reconciliation.seals import check_seals, day_bounds
 from tests.conftest import migrated_database
+from tests.reconciliation.test_feed import hledger_balances
 from wallet_api.cli.simulate import Parameters, SimulationRefused, simulate
 
 
@@ -98,11 +103,36 @@ async def test_a_small_city_plays_three_past_days_and_their_nights(
             assert redeemed > 0
             assert (await run_checks(session)).ok
             assert await check_seals(session, key.verify_key) == []
+            ours = await trial_balance(session, "AIZU", yesterday)
+            # The lots' totals at each night's boundary, read from each lot's last posting, are
+            # the sums of their postings recorded before it.
+            for day in report.days:
+                _, end = day_bounds(day)
+                summed = (
+                    await session.execute(
+                        text(
+                            "SELECT a.lot_kind, sum(p.amount) FROM postings p "
+                            "JOIN journal_entries e ON e.id = p.entry_id "
+                            "JOIN accounts a ON a.id = p.account_id WHERE a.currency = 'AIZU' "
+                            "AND a.lot_kind IS NOT NULL AND e.recorded_at < :end GROUP BY 1"
+                        ),
+                        {"end": end},
+                    )
+                ).all()
+                totals = await ledger.lot_totals(session, "AIZU", as_of=end)
+                assert {t.kind.value: t.points for t in totals if t.points} == {
+                    kind: total for kind, total in summed if total
+                }
             clock = (await session.execute(text("SELECT aizu_clock()"))).scalar_one()
             assert abs(clock - datetime.now(UTC)) < timedelta(seconds=5)  # back to real time
     finally:
         await engine.dispose()
     assert (feed_folder(tmp_path, "AIZU", yesterday) / "figures.parquet").exists()
+    # The whole journal is each night's day file, included in order: hledger reads the three
+    # days' and gives every account the ledger's own balance at the end of the last.
+    if shutil.which("hledger") is not None or os.environ.get("CI"):
+        theirs = hledger_balances(ledger_file(tmp_path, "AIZU"))
+        assert {account: b for account, b in ours.items() if b} == theirs
 
     with pytest.raises(SimulationRefused):
         await simulate(

@@ -446,7 +446,7 @@ def simulate_city(residents: int, shops: int, days: int, seed: int, if_empty: bo
         f"refunds, {report.b2b} shop-to-shop payments, {report.fees} city fees, "
         f"{report.lottery_winners} lottery winners, {report.sets_sold} premium sets, "
         f"{report.payouts_batched} payouts to shops in the nights' batches, "
-        f"{report.payouts} paid by the bank so far"
+        f"{report.payouts} paid by the bank so far, {report.refills} top-ups after the first"
     )
     if report.refusals:
         counted = ", ".join(f"{code} {n}" for code, n in report.refusals.most_common())

@@ -92,6 +92,7 @@ class Parameters:
     fee_share: float = 0.01  # of residents pay a certificate at city hall on a given day
     lottery_share: float = 0.3  # of residents apply for premium sets
     large_chain_share: float = 0.05
+    refill_share: float = 0.8  # of people with a phone and little left, top up again that day
 
 
 @dataclass(slots=True)
@@ -116,6 +117,7 @@ class Report:
     payouts: int = 0  # paid out in yen by the bank, on their transfer day
     lottery_winners: int = 0
     sets_sold: int = 0
+    refills: int = 0  # top-ups at the counter after the first
     seconds: dict[str, float] = field(default_factory=dict)
     refusals: Counter[str] = field(default_factory=Counter)  # by error code
 
@@ -200,6 +202,8 @@ class City:
 
 
 CHUNK = 500  # units of work per transaction where the simulation batches them
+TOP_UPS = (3_000, 5_000, 10_000, 20_000, 30_000)  # INVENTED: yen brought to the counter
+LOW = 2_000  # INVENTED: points left below which people think of topping up
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -284,7 +288,7 @@ async def set_up(city: City, first_day: date) -> None:
                 Actor(subject, frozenset({Role.RESIDENT if resident else Role.VISITOR})),
                 SigningKey.generate() if pays else None,
                 (rng.choice(AGE_BANDS[1:]), district) if consents else None,
-                rng.choice((3_000, 5_000, 10_000, 20_000, 30_000)),
+                rng.choice(TOP_UPS),
             )
         )
         if resident:
@@ -506,6 +510,8 @@ async def a_day(city: City, day: date) -> None:
         await _bank_pays_the_batches_of(city, day)
     async with city.clock(at(day, 10)):
         await _fees_at_city_hall(city)
+        for some in chunks(payers, SET_UP_CHUNK):
+            await city.step(partial(_refill, city=city, people=some))
     async with city.clock(at(day, 12)):
         purchases = []
         for person in payers:
@@ -531,6 +537,22 @@ async def a_day(city: City, day: date) -> None:
             if suppliers:
                 orders.append(partial(_pay_supplier, shop=shop, supplier=rng.choice(suppliers)))
         city.report.b2b += sum(paid is not None for paid in await city.steps(orders))
+
+
+async def _refill(session: AsyncSession, city: City, people: Sequence[Person]) -> None:
+    """People whose points run low bring cash to city hall's counter again (most of them)."""
+    balances = await wallets.wallet_balances(session, [person.wallet for person in people])
+    low = [
+        (person.wallet.id, city.random.choice(TOP_UPS))
+        for person in people
+        if balances[person.wallet.id].available < LOW and city.random.random() < city.p.refill_share
+    ]
+    counter = await city_hall.get_counter(session, COUNTER)
+    for done in await wallets.top_ups_at_counter(session, counter=counter, top_ups=low):
+        if isinstance(done, DomainError):
+            city.report.refusals[done.code] += 1
+        else:
+            city.report.refills += 1
 
 
 async def _bank_pays_the_batches_of(city: City, day: date) -> None:
