@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -62,7 +62,7 @@ from ledger.domain import (
     transfer_lines,
     utc_now,
 )
-from ledger.errors import DomainError, InsufficientFunds, LedgerError
+from ledger.errors import DomainError, InsufficientFunds, LedgerError, accepted
 
 CAMPAIGN_ID = re.compile(r"cp-[a-z0-9-]{2,37}")
 CITY_FUNDS = "system:city-funds"  # the city's yen behind its campaigns' budgets
@@ -204,9 +204,7 @@ async def apply(
     session: AsyncSession, campaign: Campaign, applicant: Person, *, sets: int, now: datetime
 ) -> Application:
     """Apply for up to `sets_per_person` sets of a lottery campaign, once per wallet."""
-    (done,) = await apply_many(session, campaign, [(applicant, sets)], now=now)
-    if isinstance(done, DomainError):
-        raise done
+    (done,) = accepted(await apply_many(session, campaign, [(applicant, sets)], now=now))
     return done
 
 
@@ -442,10 +440,11 @@ class Reward:
 
 async def spend_back_running(
     session: AsyncSession, currency: str, since: datetime, until: datetime
-) -> bool:
-    """Whether any spend-back campaign of the currency earns at some moment from `since` to
-    `until` (when none does, a batch of payments made then skips `earn_spend_back`)."""
-    return bool(await repository.spend_back_campaigns(session, currency, since, until))
+) -> list[Campaign]:
+    """The spend-back campaigns of the currency earning at some moment from `since` to `until`
+    (when none does, a batch of payments made then skips `earn_spend_back_many`; when some do,
+    they are what it is given as `running`)."""
+    return await repository.spend_back_campaigns(session, currency, since, until)
 
 
 async def earn_spend_back(
@@ -479,21 +478,27 @@ class Earning:
 
 
 async def earn_spend_back_many(
-    session: AsyncSession, earnings: Sequence[Earning]
+    session: AsyncSession,
+    earnings: Sequence[Earning],
+    *,
+    running: Mapping[str, list[Campaign]] | None = None,
 ) -> list[list[Reward]]:
     """What each payment earns from every spend-back campaign running at its moment that the
     payer and the shop are eligible for, each within its caps, exactly as if the payments had
     earned one after another in the order given: per payment, per person (the persons' running
     totals are locked while the rewards are worked out) and the campaign's budget (read under
     the budget's lock). Called in the payments' transaction, after their entries, so the locks
-    are taken in one order: the wallets' lots, the persons' totals, the budgets."""
+    are taken in one order: the wallets' lots, the persons' totals, the budgets. `running`, the
+    campaigns of each currency earning at some moment of the payments' (`spend_back_running`),
+    is read here when not given."""
     rewards: list[list[Reward]] = [[] for _ in earnings]
-    running: dict[str, list[Campaign]] = {}
-    for currency in {e.currency for e in earnings}:
-        moments = [e.at for e in earnings if e.currency == currency]
-        running[currency] = await repository.spend_back_campaigns(
-            session, currency, min(moments), max(moments)
-        )
+    if running is None:
+        running = {}
+        for currency in {e.currency for e in earnings}:
+            moments = [e.at for e in earnings if e.currency == currency]
+            running[currency] = await spend_back_running(
+                session, currency, min(moments), max(moments)
+            )
     candidates: list[tuple[int, Campaign, SpendBack]] = []
     for index, earning in enumerate(earnings):
         for campaign in running.get(earning.currency, []):

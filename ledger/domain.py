@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from ledger.errors import (
@@ -114,6 +114,16 @@ def require_aware(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidRequest("timestamps must carry a time zone")
     return moment
+
+
+_T = TypeVar("_T")
+
+
+def answered(results: Sequence[_T | None]) -> list[_T]:
+    """A batch's results once every item has its answer (an item still None is a bug)."""
+    done = [result for result in results if result is not None]
+    assert len(done) == len(results), "an item of the batch was left unanswered"
+    return done
 
 
 def require_amount(value: object, *, what: str = "amount") -> int:

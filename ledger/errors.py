@@ -4,7 +4,10 @@ HTTP layer's business alone (`wallet_api.http.problems`)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, TypeVar, cast
+
+T = TypeVar("T")
 
 
 class DomainError(Exception):
@@ -17,6 +20,15 @@ class DomainError(Exception):
     def extra(self) -> dict[str, Any]:
         """Further members of the refusal a client may act on (attempts left, say)."""
         return {}
+
+
+def accepted(results: Sequence[T | DomainError]) -> list[T]:
+    """The results of a batch whose every item was to be accepted (a single call made through
+    its batch path, say): the first refusal among them is raised."""
+    for result in results:
+        if isinstance(result, DomainError):
+            raise result
+    return cast(list[T], list(results))
 
 
 class LedgerError(DomainError):

@@ -33,6 +33,7 @@ from ledger.domain import (
     LotKind,
     PostingLine,
     RegionCurrency,
+    answered,
     check_available,
     check_lines_against_accounts,
     fingerprint,
@@ -447,9 +448,7 @@ async def post_entries(
             results[index] = await _replayed_entry(session, entry_id)
         for index, earlier in repeated.items():
             results[index] = results[earlier]
-        done = [result for result in results if result is not None]
-        assert len(done) == len(items)
-        return done
+        return answered(results)
 
     return await _atomic(session, operation)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from nacl.signing import SigningKey
 from sqlalchemy import text
@@ -44,7 +44,7 @@ from ledger.domain import (
     shifted_clock,
     utc_now,
 )
-from ledger.errors import DomainError
+from ledger.errors import DomainError, accepted
 from merchant import service as merchants
 from merchant.domain import AccountType, BankAccount, Merchant, MerchantProfile, SizeClass
 from merchant.errors import MerchantError
@@ -211,15 +211,6 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def refused_none(results: Sequence[T | DomainError]) -> list[T]:
-    """The results of a batch the simulation expects to be accepted whole: a refusal is raised
-    (and counted by `City.step`)."""
-    for result in results:
-        if isinstance(result, DomainError):
-            raise result
-    return cast(list[T], list(results))
-
-
 def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=BUSINESS_TIMEZONE).astimezone(UTC)
 
@@ -317,8 +308,8 @@ async def _move_in(
 ) -> list[Person]:
     """Wallets opened, cash topped up at city hall, phones registered and consents given, for
     many people at once through the services' batch paths."""
-    opened = refused_none(await wallets.open_wallets(session, [n.actor for n in newcomers], REGION))
-    refused_none(
+    opened = accepted(await wallets.open_wallets(session, [n.actor for n in newcomers], REGION))
+    accepted(
         await wallets.top_ups_at_counter(
             session,
             counter=counter,
@@ -326,7 +317,7 @@ async def _move_in(
         )
     )
     phones = [(w, n.key) for w, n in zip(opened, newcomers, strict=True) if n.key is not None]
-    registered = refused_none(
+    registered = accepted(
         await devices.register_devices(
             session, [(wallet, _public_key(key), "phone") for wallet, key in phones]
         )
@@ -335,7 +326,7 @@ async def _move_in(
     described = [
         (w, n.demographics) for w, n in zip(opened, newcomers, strict=True) if n.demographics
     ]
-    refused_none(
+    accepted(
         await consent.describe_wallets(
             session, [(wallet, age_band, district) for wallet, (age_band, district) in described]
         )

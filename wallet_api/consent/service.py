@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.errors import DomainError
+from ledger.domain import answered
+from ledger.errors import DomainError, accepted
 from reconciliation.statistics import Resident
 from wallet_api.consent import repository
 from wallet_api.consent.domain import (
@@ -81,9 +82,7 @@ async def consent_state(
 async def set_demographics(
     session: AsyncSession, wallet: Wallet, *, age_band: str | None, district: str | None
 ) -> Demographics:
-    (done,) = await describe_wallets(session, [(wallet, age_band, district)])
-    if isinstance(done, DomainError):
-        raise done
+    (done,) = accepted(await describe_wallets(session, [(wallet, age_band, district)]))
     return done
 
 
@@ -112,9 +111,7 @@ async def describe_wallets(
     for index, (wallet, _, _) in enumerate(described):
         if results[index] is None:
             results[index] = stored[wallet.id]
-    done = [result for result in results if result is not None]
-    assert len(done) == len(described)
-    return done
+    return answered(results)
 
 
 async def get_demographics(session: AsyncSession, wallet: Wallet) -> Demographics | None:

@@ -14,8 +14,8 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.domain import require_amount, utc_now
-from ledger.errors import DomainError
+from ledger.domain import answered, require_amount, utc_now
+from ledger.errors import DomainError, accepted
 from wallet_api.devices import repository
 from wallet_api.devices.domain import INTENT_LIFETIME, Device, DeviceStatus, PaymentIntent
 from wallet_api.errors import (
@@ -46,9 +46,7 @@ async def register_device(
     session: AsyncSession, wallet: Wallet, *, public_key: str, label: str
 ) -> Device:
     """Register a phone's Ed25519 public key (32 bytes, base64url) with the wallet."""
-    (done,) = await register_devices(session, [(wallet, public_key, label)])
-    if isinstance(done, DomainError):
-        raise done
+    (done,) = accepted(await register_devices(session, [(wallet, public_key, label)]))
     return done
 
 
@@ -74,9 +72,7 @@ async def register_devices(
     for index, device in new.items():
         registered = inserted.get(device.id)
         results[index] = registered or AlreadyExists("this public key is registered already")
-    done = [result for result in results if result is not None]
-    assert len(done) == len(devices)
-    return done
+    return answered(results)
 
 
 async def wallet_devices(session: AsyncSession, wallet: Wallet) -> list[Device]:

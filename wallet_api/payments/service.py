@@ -262,13 +262,12 @@ async def _record_payments(
     )
     rewards: list[list[Reward]] = [[] for _ in paid]
     moments = [p.entry.recorded_at for p in paid]
-    earning = [
-        index
-        for currency in {p.wallet.currency for p in paid}
-        if await campaigns.spend_back_running(session, currency, min(moments), max(moments))
-        for index, p in enumerate(paid)
-        if p.wallet.currency == currency
-    ]
+    running = {}
+    for currency in {p.wallet.currency for p in paid}:
+        found = await campaigns.spend_back_running(session, currency, min(moments), max(moments))
+        if found:
+            running[currency] = found
+    earning = [index for index, p in enumerate(paid) if p.wallet.currency in running]
     if earning:
         lots_after = None  # the rewards' lots
         payers = await people_of(session, [paid[index].wallet for index in earning])
@@ -290,6 +289,7 @@ async def _record_payments(
                 )
                 for payer, p in zip(payers, (paid[index] for index in earning), strict=True)
             ],
+            running=running,
         )
         for index, reward in zip(earning, earned, strict=True):
             rewards[index] = reward

@@ -16,8 +16,8 @@ from campaigns import service as campaigns
 from campaigns.domain import Application, Campaign, Person, Purchase, WalletCampaign
 from campaigns.errors import NotEligible
 from campaigns.service import Payout
-from ledger.domain import utc_now
-from ledger.errors import DomainError
+from ledger.domain import answered, utc_now
+from ledger.errors import DomainError, accepted
 from wallet_api.actor import Actor
 from wallet_api.errors import WalletClosed
 from wallet_api.wallets import repository
@@ -83,9 +83,7 @@ async def apply(
     now: datetime | None = None,
 ) -> Application:
     """The wallet's holder applies for sets of a lottery campaign."""
-    (done,) = await apply_many(session, campaign_id, [(actor, wallet_id, sets)], now=now)
-    if isinstance(done, DomainError):
-        raise done
+    (done,) = accepted(await apply_many(session, campaign_id, [(actor, wallet_id, sets)], now=now))
     return done
 
 
@@ -118,9 +116,7 @@ async def apply_many(
     )
     for index, outcome in zip(taking_part, applied, strict=True):
         results[index] = outcome
-    done = [result for result in results if result is not None]
-    assert len(done) == len(applying)
-    return done
+    return answered(results)
 
 
 async def buy_sets(

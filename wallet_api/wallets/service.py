@@ -26,12 +26,13 @@ from ledger.domain import (
     IdempotencyKey,
     LotBalance,
     LotKind,
+    answered,
     business_date,
     require_amount,
     transfer_lines,
     utc_now,
 )
-from ledger.errors import DomainError
+from ledger.errors import DomainError, accepted
 from merchant import service as merchants
 from wallet_api.actor import Actor, Role
 from wallet_api.errors import (
@@ -126,9 +127,7 @@ async def update_policy(session: AsyncSession, region: str, limits: dict[str, An
 async def open_wallet(session: AsyncSession, actor: Actor, region: str) -> Wallet:
     """Open the caller's wallet in a region: a resident's is linked to the identity subject,
     one per region; a visitor's expires after the region's visitor period."""
-    (opened,) = await open_wallets(session, [actor], region)
-    if isinstance(opened, DomainError):
-        raise opened
+    (opened,) = accepted(await open_wallets(session, [actor], region))
     return opened
 
 
@@ -198,9 +197,7 @@ async def open_wallets(
             if wallet_id not in opened:  # opened concurrently by another request of the subject
                 raise AlreadyExists(f"the caller already has a wallet in {region}")
             results[index] = opened[wallet_id]
-    done = [result for result in results if result is not None]
-    assert len(done) == len(actors)
-    return done
+    return answered(results)
 
 
 async def get_wallet(session: AsyncSession, wallet_id: str) -> Wallet:
@@ -436,9 +433,9 @@ async def top_up_at_counter(
     session: AsyncSession, *, counter: Counter, wallet_id: str, amount: int
 ) -> TopupReceipt:
     """The cashier took `amount` yen in cash: debit the counter's drawer, credit the wallet."""
-    (done,) = await top_ups_at_counter(session, counter=counter, top_ups=[(wallet_id, amount)])
-    if isinstance(done, DomainError):
-        raise done
+    (done,) = accepted(
+        await top_ups_at_counter(session, counter=counter, top_ups=[(wallet_id, amount)])
+    )
     return done
 
 
@@ -482,9 +479,7 @@ async def top_ups_at_counter(
     )
     for (index, _, _), receipt in zip(accepted, receipts, strict=True):
         results[index] = receipt
-    done = [result for result in results if result is not None]
-    assert len(done) == len(top_ups)
-    return done
+    return answered(results)
 
 
 async def request_bank_topup(session: AsyncSession, wallet: Wallet, amount: int) -> Topup:
