@@ -230,10 +230,16 @@ class CheckReport:
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 
 
-async def export_snapshot(session: AsyncSession) -> str:
-    """Begin the session's transaction as a read-only snapshot (the transaction must not have
-    started yet) and export it for `share_snapshot`."""
+async def _begin_snapshot(session: AsyncSession) -> None:
+    """Begin the session's transaction (it must not have started yet) as a read-only snapshot:
+    every statement of it sees the database as it was at its first."""
     await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+
+
+async def export_snapshot(session: AsyncSession) -> str:
+    """Begin the session's transaction as a read-only snapshot and export it for
+    `share_snapshot`."""
+    await _begin_snapshot(session)
     return str((await session.execute(text("SELECT pg_export_snapshot()"))).scalar_one())
 
 
@@ -242,7 +248,7 @@ async def share_snapshot(session: AsyncSession, snapshot: str) -> None:
     holds open): both then read the very same database."""
     if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is written into the statement below
         raise ValueError(f"not a snapshot id: {snapshot!r}")
-    await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+    await _begin_snapshot(session)
     await session.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
 
 
@@ -257,6 +263,6 @@ async def run_checks(
     window. With `new_snapshot` (the session's transaction must not have started yet) all
     checks see one consistent snapshot, however busy the ledger is."""
     if new_snapshot:
-        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        await _begin_snapshot(session)
     checks = [*CHECKS.values(), *also]
     return CheckReport({check.__name__: await check(session, window) for check in checks})

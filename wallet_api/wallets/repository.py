@@ -222,19 +222,6 @@ async def lock_wallets(
     return wallets, policies
 
 
-async def wallet_of_subject(session: AsyncSession, subject: str, region: str) -> Wallet | None:
-    row = (
-        await session.execute(
-            text(
-                f"SELECT {_WALLET_COLUMNS} FROM wallets "
-                "WHERE subject = :subject AND region_code = :region"
-            ),
-            {"subject": subject, "region": region},
-        )
-    ).first()
-    return _wallet(row) if row else None
-
-
 async def wallets_in_region(
     session: AsyncSession, subjects: list[str], region: str
 ) -> dict[str, Wallet]:
