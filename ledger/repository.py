@@ -231,6 +231,22 @@ async def get_account_by_code(session: AsyncSession, currency: str, code: str) -
     return _account(row) if row else None
 
 
+async def accounts_by_code(
+    session: AsyncSession, codes: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Account]:
+    """The accounts that exist among (currency, code), in one query."""
+    wanted = sorted(set(codes))
+    result = await session.execute(
+        text(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE (currency, code) IN (SELECT * FROM "
+            "unnest(CAST(:currencies AS text[]), CAST(:codes AS text[])))"
+        ),
+        {"currencies": [c for c, _ in wanted], "codes": [code for _, code in wanted]},
+    )
+    accounts = [_account(row) for row in result]
+    return {(account.currency, account.code): account for account in accounts}
+
+
 _LOCK_ACCOUNTS = text(
     f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"
 ).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))

@@ -33,7 +33,6 @@ from ledger.domain import (
     LotKind,
     PostingLine,
     RegionCurrency,
-    answered,
     check_available,
     check_lines_against_accounts,
     fingerprint,
@@ -240,10 +239,17 @@ async def open_accounts(session: AsyncSession, specs: Sequence[AccountSpec]) -> 
         if await repository.get_currency(session, currency) is None:
             raise UnknownCurrency(f"unknown currency {currency}")
     opened = await repository.insert_accounts(session, specs)
-    return [
-        opened.get((spec.currency, spec.code)) or await open_account(session, spec)
-        for spec in specs
-    ]
+    missing = [key for spec in specs if (key := (spec.currency, spec.code)) not in opened]
+    existing = await repository.accounts_by_code(session, missing) if missing else {}
+    accounts = []
+    for spec in specs:
+        account = opened.get((spec.currency, spec.code)) or existing.get((spec.currency, spec.code))
+        if account is None:  # opened and rolled back by another transaction meanwhile
+            account = await open_account(session, spec)
+        elif not _same_account(account, spec):
+            raise AlreadyExists(f"account {spec.code} exists with other attributes")
+        accounts.append(account)
+    return accounts
 
 
 async def get_account(session: AsyncSession, account_id: int) -> Account:
@@ -391,64 +397,21 @@ async def post_entries(
     is refused on its own, exactly as `post_entry` would have done it in the order given, and a
     refused item changes nothing; the answer lists, per item, its entry (the first one for a
     replay) or its refusal."""
-    hashes = [request.fingerprint() for request, _ in items]
 
     async def operation() -> list[Entry | LedgerError]:
-        wanted = {line.account_id for request, _ in items for line in request.lines}
-        locked, stored = await repository.lock_accounts_and_read_claims(
-            session, wanted, (key for _, key in items)
+        book = await EntryBook.lock(
+            session,
+            {line.account_id for request, _ in items for line in request.lines},
+            (key for _, key in items),
         )
-        results: list[Entry | LedgerError | None] = [None] * len(items)
-        replayed: dict[int, int] = {}  # item -> entry id posted by an earlier transaction
-        repeated: dict[int, int] = {}  # item -> earlier item of this batch with the same key
-        first_use: dict[IdempotencyKey, int] = {}
-        accepted: list[tuple[int, dict[int, int], dict[int, int]]] = []
-        balances = {account_id: account.posted_balance for account_id, account in locked.items()}
-        for index, ((request, key), request_hash) in enumerate(zip(items, hashes, strict=True)):
+        handles: list[int | LedgerError] = []
+        for request, key in items:
             try:
-                if key in stored:
-                    operation, stored_hash, entry_id = stored[key]
-                    _check_replay(
-                        key, stored_hash if operation == "post_entry" else None, request_hash
-                    )
-                    assert entry_id is not None
-                    replayed[index] = entry_id
-                    continue
-                if key in first_use:
-                    _check_replay(key, hashes[first_use[key]], request_hash)
-                    repeated[index] = first_use[key]
-                    continue
-                first_use[key] = index
-                account_ids = [line.account_id for line in request.lines]
-                _require_known(account_ids, locked)
-                deltas = _checked_deltas(
-                    request, {i: _with_balance(locked[i], balances[i]) for i in account_ids}
-                )
+                handles.append(book.post(request, key))
             except LedgerError as refusal:
-                results[index] = refusal
-                if first_use.get(key) == index:
-                    del first_use[key]  # a refusal stores nothing: a later use starts afresh
-                continue
-            after = {i: balances[i] + d for i, d in deltas.items()}
-            balances.update(after)
-            accepted.append((index, deltas, after))
-        writes = [
-            _entry_write(
-                items[index][0],
-                deltas,
-                after,
-                claim=(items[index][1], "post_entry", hashes[index]),
-            )
-            for index, deltas, after in accepted
-        ]
-        written = await repository.write_entries(session, writes) if writes else []
-        for (index, _, _), entry in zip(accepted, written, strict=True):
-            results[index] = entry
-        for index, entry_id in replayed.items():
-            results[index] = await _replayed_entry(session, entry_id)
-        for index, earlier in repeated.items():
-            results[index] = results[earlier]
-        return answered(results)
+                handles.append(refusal)
+        entries = await book.write(session)
+        return [h if isinstance(h, LedgerError) else entries[h] for h in handles]
 
     return await _atomic(session, operation)
 
@@ -528,16 +491,96 @@ class LotPayment:
         )
 
 
-class LotBook:
+class EntryBook:
+    """Entries of one transaction (those of a batch of requests), planned one after another
+    against the balances the entries accepted before them left, and written in one statement.
+    Open it with `EntryBook.lock`, which locks its accounts at once, in id order, and reads which
+    keys are claimed already; `post` plans an entry, or refuses it alone and leaves the book as
+    it was; `write` writes the accepted ones."""
+
+    operation = "post_entry"  # what its keys' claims are recorded as (a replay must match)
+
+    def __init__(
+        self,
+        locked: dict[int, Account],
+        claims: dict[IdempotencyKey, tuple[str, str, int | None]],
+    ) -> None:
+        self._locked = locked
+        self._claims = claims
+        self._balances = {i: account.posted_balance for i, account in locked.items()}
+        self._writes: list[repository.EntryWrite] = []
+        self._answers: list[tuple[str, int]] = []  # ("write", index) | ("replay", entry id)
+        self._first_use: dict[IdempotencyKey, tuple[str, int]] = {}
+
+    @classmethod
+    async def lock(
+        cls, session: AsyncSession, account_ids: Iterable[int], keys: Iterable[IdempotencyKey]
+    ) -> EntryBook:
+        return cls(*await repository.lock_accounts_and_read_claims(session, account_ids, keys))
+
+    def post(self, request: EntryRequest, key: IdempotencyKey) -> int:
+        """Plan the entry after those accepted before it; its handle for `write`'s answer (a
+        replay's handle is the first entry's). A refusal raises its `LedgerError`."""
+        return self._plan(key, request.fingerprint(), lambda: request)
+
+    def _plan(
+        self, key: IdempotencyKey, request_hash: str, request_of: Callable[[], EntryRequest]
+    ) -> int:
+        if key in self._claims:
+            operation, stored_hash, entry_id = self._claims[key]
+            _check_replay(key, stored_hash if operation == self.operation else None, request_hash)
+            assert entry_id is not None
+            return self._answer(("replay", entry_id))
+        if key in self._first_use:
+            earlier_hash, handle = self._first_use[key]
+            _check_replay(key, earlier_hash, request_hash)
+            return handle
+        request = request_of()
+        touched = [line.account_id for line in request.lines]
+        _require_known(touched, self._locked)
+        deltas = _checked_deltas(
+            request, {i: _with_balance(self._locked[i], self._balances[i]) for i in touched}
+        )
+        after = {i: self._balances[i] + d for i, d in deltas.items()}
+        self._balances.update(after)
+        self._writes.append(
+            _entry_write(request, deltas, after, claim=(key, self.operation, request_hash))
+        )
+        handle = self._answer(("write", len(self._writes) - 1))
+        self._first_use[key] = (request_hash, handle)
+        return handle
+
+    def _answer(self, answer: tuple[str, int]) -> int:
+        self._answers.append(answer)
+        return len(self._answers) - 1
+
+    async def _locked_writes(self, session: AsyncSession) -> list[repository.EntryWrite]:
+        """The writes as planned (a subclass may complete them under locks taken last)."""
+        return self._writes
+
+    async def write(self, session: AsyncSession) -> list[Entry]:
+        """Write the accepted entries; the entry of each handle, in handle order (the first
+        entry for a replay)."""
+        writes = await self._locked_writes(session) if self._writes else []
+        written = await repository.write_entries(session, writes) if writes else []
+        return [
+            written[value] if how == "write" else await _replayed_entry(session, value)
+            for how, value in self._answers
+        ]
+
+
+class LotBook(EntryBook):
     """Several lot payments in one transaction (the payments of a batch of requests): the lots
     of every payer are locked at once, in id order; `pay` plans each payment against the
     balances the payments accepted before it left, or refuses it alone; `write` writes the
-    accepted ones in one statement. Open it with `LotBook.lock`.
+    accepted ones in one statement. Open it with `LotBook.lock_lots`.
 
     The destinations (a shop's account, which every payment to the shop credits) are locked
     only by `write`, for the balances after: a credit's checks do not depend on the balance, and
     the lock of a busy shop is then held from the write to the commit, not while every request
     of the batch is checked."""
+
+    operation = "pay_from_lots"
 
     def __init__(
         self,
@@ -545,20 +588,15 @@ class LotBook:
         claims: dict[IdempotencyKey, tuple[str, str, int | None]],
         destinations: Iterable[int],
     ) -> None:
-        self._locked = locked  # the lots locked, and the destinations as read
+        super().__init__(locked, claims)  # the lots locked, and the destinations as read
         self._unlocked = {i for i in destinations if i in locked and locked[i].lot_kind is None}
-        self._claims = claims
-        self._balances = {i: account.posted_balance for i, account in locked.items()}
         self._lots: dict[tuple[str, str], list[Account]] = {}
         for account in locked.values():
             if account.lot_kind is not None and account.holder_id is not None:
                 self._lots.setdefault((account.holder_id, account.currency), []).append(account)
-        self._writes: list[repository.EntryWrite] = []
-        self._answers: list[tuple[str, int]] = []  # ("write", index) | ("replay", entry id)
-        self._first_use: dict[IdempotencyKey, tuple[str, int]] = {}
 
     @classmethod
-    async def lock(
+    async def lock_lots(
         cls,
         session: AsyncSession,
         *,
@@ -578,44 +616,25 @@ class LotBook:
         """Plan the payment after those accepted before it; its handle for `write`'s answer.
         A refusal raises its `LedgerError` and leaves the book as it was."""
         destinations = payment.destinations()
-        request_hash = payment.fingerprint()
-        key = payment.idempotency
-        if key in self._claims:
-            operation, stored_hash, entry_id = self._claims[key]
-            _check_replay(key, stored_hash if operation == "pay_from_lots" else None, request_hash)
-            assert entry_id is not None
-            return self._answer(("replay", entry_id))
-        if key in self._first_use:
-            earlier_hash, handle = self._first_use[key]
-            _check_replay(key, earlier_hash, request_hash)
-            return handle
-        lots = self._lots.get((payment.holder_id, payment.currency), [])
-        if not destinations.keys().isdisjoint(account.id for account in lots):
-            raise InvalidRequest("a holder cannot pay its own lot")
-        _require_known(destinations, self._locked)
-        current = [_with_balance(account, self._balances[account.id]) for account in lots]
-        debits = plan_lot_spend(
-            current, payment.amount, at=utc_now(), at_local_shop=payment.at_local_shop
-        )
-        request = EntryRequest(
-            currency=payment.currency,
-            kind=payment.kind,
-            lines=(*debits, *(PostingLine(i, v) for i, v in sorted(destinations.items()))),
-            description=payment.description,
-            metadata=payment.metadata or {},
-        )
-        touched = {line.account_id for line in request.lines}
-        deltas = _checked_deltas(
-            request, {i: _with_balance(self._locked[i], self._balances[i]) for i in touched}
-        )
-        after = {i: self._balances[i] + d for i, d in deltas.items()}
-        self._balances.update(after)
-        self._writes.append(
-            _entry_write(request, deltas, after, claim=(key, "pay_from_lots", request_hash))
-        )
-        handle = self._answer(("write", len(self._writes) - 1))
-        self._first_use[key] = (request_hash, handle)
-        return handle
+
+        def request() -> EntryRequest:
+            lots = self._lots.get((payment.holder_id, payment.currency), [])
+            if not destinations.keys().isdisjoint(account.id for account in lots):
+                raise InvalidRequest("a holder cannot pay its own lot")
+            _require_known(destinations, self._locked)
+            current = [_with_balance(account, self._balances[account.id]) for account in lots]
+            debits = plan_lot_spend(
+                current, payment.amount, at=utc_now(), at_local_shop=payment.at_local_shop
+            )
+            return EntryRequest(
+                currency=payment.currency,
+                kind=payment.kind,
+                lines=(*debits, *(PostingLine(i, v) for i, v in sorted(destinations.items()))),
+                description=payment.description,
+                metadata=payment.metadata or {},
+            )
+
+        return self._plan(payment.idempotency, payment.fingerprint(), request)
 
     def holder_lots(self, holder_id: str, currency: str) -> list[LotBalance]:
         """`holder_lots` of a holder whose lots the book holds, after the payments accepted."""
@@ -643,20 +662,6 @@ class LotBook:
                 after[account_id] = running[account_id]
             writes.append(replace(write, balances_after=after))
         return writes
-
-    def _answer(self, answer: tuple[str, int]) -> int:
-        self._answers.append(answer)
-        return len(self._answers) - 1
-
-    async def write(self, session: AsyncSession) -> list[Entry]:
-        """Write the accepted payments; the entry of each handle, in handle order (the first
-        entry for a replay)."""
-        writes = await self._locked_writes(session) if self._writes else []
-        written = await repository.write_entries(session, writes) if writes else []
-        return [
-            written[value] if how == "write" else await _replayed_entry(session, value)
-            for how, value in self._answers
-        ]
 
 
 async def pay_from_lots(
@@ -695,7 +700,7 @@ async def post_lot_payment(session: AsyncSession, payment: LotPayment) -> Entry:
     payment.destinations()  # a malformed request is refused before anything is locked
 
     async def operation() -> Entry:
-        book = await LotBook.lock(
+        book = await LotBook.lock_lots(
             session,
             holders=[payment.holder_id],
             destinations=payment.destinations(),

@@ -101,7 +101,7 @@ async def pay_codes(
         session, [read for read in reads if isinstance(read, emv.ReadCode)]
     )
     intents = await devices.look_up_intents(session, [order.intent for order in orders], now=now)
-    book = await ledger.LotBook.lock(
+    book = await ledger.LotBook.lock_lots(
         session,
         holders=held,
         destinations=[merchant.account_id for merchant in codes.merchants.values()],
