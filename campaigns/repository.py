@@ -288,18 +288,21 @@ async def rounds(session: AsyncSession, campaign_id: str) -> list[Round]:
     return list(found.values())
 
 
-async def grant_of(session: AsyncSession, campaign_id: str, wallet_id: str) -> Row[Any] | None:
-    """A wallet's winning grant: its sets and purchase window."""
+async def grants_of(
+    session: AsyncSession, campaign_id: str, wallet_ids: Iterable[str]
+) -> dict[str, Row[Any]]:
+    """The winning grants of the wallets that have one (sets, purchase_from, purchase_until)."""
     result = await session.execute(
         text(
-            "SELECT g.sets, r.purchase_from, r.purchase_until FROM campaign_applications a "
+            "SELECT a.wallet_id, g.sets, r.purchase_from, r.purchase_until "
+            "FROM campaign_applications a "
             "JOIN campaign_grants g ON g.application_id = a.id "
             "JOIN campaign_rounds r ON r.campaign_id = g.campaign_id AND r.round = g.round "
-            "WHERE a.campaign_id = :campaign AND a.wallet_id = :wallet"
+            "WHERE a.campaign_id = :campaign AND a.wallet_id = ANY(:wallets)"
         ),
-        {"campaign": campaign_id, "wallet": wallet_id},
+        {"campaign": campaign_id, "wallets": sorted(set(wallet_ids))},
     )
-    return result.first()
+    return {row.wallet_id: row for row in result}
 
 
 async def last_purchase_window_end(session: AsyncSession, campaign_id: str) -> datetime | None:
@@ -311,53 +314,71 @@ async def last_purchase_window_end(session: AsyncSession, campaign_id: str) -> d
     return end
 
 
-async def sets_bought(session: AsyncSession, campaign_id: str, wallet_id: str) -> int:
+async def sets_bought(
+    session: AsyncSession, campaign_id: str, wallet_ids: Iterable[str]
+) -> dict[str, int]:
+    """The sets each wallet has bought in the campaign (those that bought any)."""
     result = await session.execute(
         text(
-            "SELECT coalesce(sum(sets), 0) FROM campaign_purchases "
-            "WHERE campaign_id = :campaign AND wallet_id = :wallet"
+            "SELECT wallet_id, sum(sets) AS sets FROM campaign_purchases "
+            "WHERE campaign_id = :campaign AND wallet_id = ANY(:wallets) GROUP BY wallet_id"
         ),
-        {"campaign": campaign_id, "wallet": wallet_id},
+        {"campaign": campaign_id, "wallets": sorted(set(wallet_ids))},
     )
-    return int(result.scalar_one())
+    return {row.wallet_id: int(row.sets) for row in result}
 
 
-async def sets_bought_by_household(session: AsyncSession, campaign_id: str, household: str) -> int:
-    result = await session.execute(
-        text(
-            "SELECT coalesce(sum(sets), 0) FROM campaign_purchases "
-            "WHERE campaign_id = :campaign AND household = :household"
-        ),
-        {"campaign": campaign_id, "household": household},
-    )
-    return int(result.scalar_one())
-
-
-async def lock_household(session: AsyncSession, campaign_id: str, household: str) -> None:
-    """A household's purchases in a campaign take turns (a transaction-scoped advisory lock:
-    the household has no row of its own to lock)."""
+async def lock_households(
+    session: AsyncSession, campaign_id: str, households: Iterable[str]
+) -> None:
+    """Households' purchases in a campaign take turns (transaction-scoped advisory locks: a
+    household has no row of its own to lock), taken in one order so that batches never wait on
+    each other in a circle."""
     await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"campaign-household:{campaign_id}:{household}"},
+        text(
+            "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended("
+            "'campaign-household:' || :campaign || ':' || household, 0) AS h "
+            "FROM unnest(CAST(:households AS text[])) AS household ORDER BY h) AS wanted"
+        ),
+        {"campaign": campaign_id, "households": sorted(set(households))},
     )
 
 
-async def insert_purchase(session: AsyncSession, purchase: Purchase, household: str | None) -> None:
+async def sets_bought_by_households(
+    session: AsyncSession, campaign_id: str, households: Iterable[str]
+) -> dict[str, int]:
+    """The sets each household has bought in the campaign (those that bought any)."""
+    result = await session.execute(
+        text(
+            "SELECT household, sum(sets) AS sets FROM campaign_purchases "
+            "WHERE campaign_id = :campaign AND household = ANY(:households) GROUP BY household"
+        ),
+        {"campaign": campaign_id, "households": sorted(set(households))},
+    )
+    return {row.household: int(row.sets) for row in result}
+
+
+async def insert_purchases(
+    session: AsyncSession, purchases: Sequence[tuple[Purchase, str | None]]
+) -> None:
+    """Record the purchases, each with its buyer's household (None without a household cap)."""
     await session.execute(
         text(
             "INSERT INTO campaign_purchases (id, campaign_id, wallet_id, sets, price, points, "
-            "entry_id, household) VALUES (:id, :campaign, :wallet, :sets, :price, :points, "
-            ":entry, :household)"
+            "entry_id, household) SELECT * FROM unnest(CAST(:ids AS text[]), "
+            "CAST(:campaigns AS text[]), CAST(:wallets AS text[]), CAST(:sets AS integer[]), "
+            "CAST(:prices AS bigint[]), CAST(:points AS bigint[]), CAST(:entries AS bigint[]), "
+            "CAST(:households AS text[]))"
         ),
         {
-            "household": household,
-            "id": purchase.id,
-            "campaign": purchase.campaign_id,
-            "wallet": purchase.wallet_id,
-            "sets": purchase.sets,
-            "price": purchase.price,
-            "points": purchase.points,
-            "entry": purchase.entry_id,
+            "ids": [p.id for p, _ in purchases],
+            "campaigns": [p.campaign_id for p, _ in purchases],
+            "wallets": [p.wallet_id for p, _ in purchases],
+            "sets": [p.sets for p, _ in purchases],
+            "prices": [p.price for p, _ in purchases],
+            "points": [p.points for p, _ in purchases],
+            "entries": [p.entry_id for p, _ in purchases],
+            "households": [h for _, h in purchases],
         },
     )
 

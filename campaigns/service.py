@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,12 +53,14 @@ from ledger import service as ledger
 from ledger.domain import (
     AccountCategory,
     AccountSpec,
+    Entry,
     EntryKind,
     EntryRequest,
     IdempotencyKey,
     LotKind,
     PostingLine,
     Restriction,
+    answered,
     transfer_lines,
     utc_now,
 )
@@ -341,6 +343,16 @@ async def draw_next_round(
 # --- premium sets ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class SetsOrder:
+    """A purchase of premium sets: who buys, the lot of purchased points the wallet pays from,
+    and how many sets."""
+
+    buyer: Person
+    purchased_lot_id: int
+    sets: int
+
+
 async def buy_sets(
     session: AsyncSession,
     campaign: Campaign,
@@ -357,75 +369,224 @@ async def buy_sets(
     a household's take turns under the household's lock; the budget's own lock keeps the total
     within the sets the city paid for. In a lottery campaign only a winner buys, within the
     sets granted and the round's purchase window."""
-    terms = _terms(campaign, PremiumSets)
-    campaign.eligibility.check_person(buyer, campaign.first_day)
-    if isinstance(sets, bool) or not isinstance(sets, int) or sets <= 0:
-        raise InvalidCampaign("buy one set or more")
-    cap = terms.sets_per_person
-    if terms.lottery:
-        grant = await repository.grant_of(session, campaign.id, buyer.wallet_id)
-        if grant is None:
-            raise NotDrawn("only the lottery's winners buy these sets")
-        if not grant.purchase_from <= now < grant.purchase_until:
-            raise OutsideSaleWindow("your purchase window is not open now")
-        cap = grant.sets
-    elif not terms.sale_from <= now < terms.sale_until:
-        raise OutsideSaleWindow("the campaign's sets are not on sale now")
-    bought = await repository.sets_bought(session, campaign.id, buyer.wallet_id)
-    if bought + sets > cap:
-        raise PersonalCapReached(f"{bought} of the {cap} sets you may buy are bought already")
-    household = None
-    if terms.sets_per_household is not None:
-        if buyer.record is None:
-            raise NotEligible("a household cap needs the resident register's record of you")
-        household = buyer.record.household
-        await repository.lock_household(session, campaign.id, household)
-        in_household = await repository.sets_bought_by_household(session, campaign.id, household)
-        if in_household + sets > terms.sets_per_household:
-            raise HouseholdCapReached(
-                f"{in_household} of {terms.sets_per_household} sets a household bought already"
-            )
-    restricted = terms.restricted_points_per_set * sets
-    general = (terms.points_per_set - terms.restricted_points_per_set) * sets
-    price = terms.price * sets
-    lines = [
-        PostingLine(purchased_lot_id, -price),
-        PostingLine(campaign.budget_account_id, -terms.premium_per_set * sets),
-    ]
-    for name, points in (("local", restricted), ("general", general)):
-        if points:
-            lot = await _campaign_lot(
-                session,
-                campaign,
-                buyer.wallet_id,
-                name,
-                kind=LotKind.PREMIUM,
-                local_shops_only=name == "local",
-                valid_until=terms.valid_until,
-            )
-            lines.append(PostingLine(lot, points))
-    purchase_id = f"ps-{secrets.token_hex(8)}"
-    try:
-        entry = await ledger.post_entry(
-            session,
-            EntryRequest(
-                campaign.currency,
-                EntryKind.PREMIUM_PURCHASE,
-                tuple(lines),
-                description=f"{sets} set(s) of {campaign.name}",
-                metadata={"campaign": campaign.id, "wallet": buyer.wallet_id, "sets": sets},
-            ),
-            idempotency=IdempotencyKey("premium-purchase", purchase_id),
-        )
-    except InsufficientFunds as short:
-        if short.account_id == campaign.budget_account_id:
-            raise SoldOut(f"{campaign.name} is sold out") from None
-        raise
-    purchase = Purchase(
-        purchase_id, campaign.id, buyer.wallet_id, sets, price, restricted + general, entry.id
-    )
-    await repository.insert_purchase(session, purchase, household)
+    order = SetsOrder(buyer, purchased_lot_id, sets)
+    (purchase,) = accepted(await buy_sets_many(session, campaign, [order], now=now))
     return purchase
+
+
+async def buy_sets_many(
+    session: AsyncSession, campaign: Campaign, orders: Sequence[SetsOrder], *, now: datetime
+) -> list[Purchase | DomainError]:
+    """`buy_sets` of many orders at once, each sold or refused exactly as if they had come one
+    after another in the order given; a refused one changes nothing. The caller holds the
+    buyers' wallet locks; the households' locks are taken here in one order, then the accounts'
+    (as `ledger.EntryBook` takes them), and every sale is one entry of a single write."""
+    terms = _terms(campaign, PremiumSets)
+    results: list[Purchase | DomainError | None] = [None] * len(orders)
+    grants = (
+        await repository.grants_of(session, campaign.id, [o.buyer.wallet_id for o in orders])
+        if terms.lottery
+        else {}
+    )
+    caps: dict[int, int] = {}  # of the orders not refused yet: the sets the buyer may buy
+    for index, order in enumerate(orders):
+        try:
+            caps[index] = _sets_cap(campaign, terms, order, grants, now)
+        except DomainError as refusal:
+            results[index] = refusal
+    bought = await repository.sets_bought(
+        session, campaign.id, [orders[i].buyer.wallet_id for i in caps]
+    )
+    households = {
+        record.household
+        for i in caps
+        if (record := orders[i].buyer.record) is not None and terms.sets_per_household is not None
+    }
+    in_households: dict[str, int] = {}
+    if households:
+        await repository.lock_households(session, campaign.id, households)
+        in_households = await repository.sets_bought_by_households(session, campaign.id, households)
+    purchase_ids = {i: f"ps-{secrets.token_hex(8)}" for i in caps}
+    selling = sorted(caps)
+    while selling:
+        # The lots a sale credits are opened first, in a savepoint: if an order is refused
+        # once they are, the savepoint is rolled back and the orders sold are sold again
+        # without it (the same sales: a refused order changed nothing for those after it).
+        savepoint = await session.begin_nested()
+        lots = await _premium_lots(
+            session, campaign, terms, {orders[i].buyer.wallet_id for i in selling}
+        )
+        book = await ledger.EntryBook.lock(
+            session,
+            {orders[i].purchased_lot_id for i in selling}
+            | {campaign.budget_account_id}
+            | {lot for wallet_lots in lots.values() for lot in wallet_lots.values()},
+            [IdempotencyKey("premium-purchase", purchase_ids[i]) for i in selling],
+        )
+        sales = _Sales(bought, in_households)
+        sold: list[tuple[int, int]] = []  # (order, its handle in the book)
+        for index in selling:
+            try:
+                handle = sales.sell(
+                    book, campaign, terms, orders[index], caps[index], lots, purchase_ids[index]
+                )
+            except DomainError as refusal:
+                results[index] = refusal
+                continue
+            sold.append((index, handle))
+        if len(sold) < len(selling):
+            await savepoint.rollback()
+            selling = [index for index, _ in sold]
+            continue
+        entries = await book.write(session)
+        purchases = [
+            (_purchase(campaign, terms, orders[i], purchase_ids[i], entries[handle]), household)
+            for (i, handle), household in zip(sold, sales.households, strict=True)
+        ]
+        await repository.insert_purchases(session, purchases)
+        await savepoint.commit()
+        for (index, _), (purchase, _) in zip(sold, purchases, strict=True):
+            results[index] = purchase
+        break
+    return answered(results)
+
+
+def _sets_cap(
+    campaign: Campaign,
+    terms: PremiumSets,
+    order: SetsOrder,
+    grants: Mapping[str, Any],
+    now: datetime,
+) -> int:
+    """The sets the buyer may buy in all, if the order may be sold at all now."""
+    campaign.eligibility.check_person(order.buyer, campaign.first_day)
+    if isinstance(order.sets, bool) or not isinstance(order.sets, int) or order.sets <= 0:
+        raise InvalidCampaign("buy one set or more")
+    if not terms.lottery:
+        if not terms.sale_from <= now < terms.sale_until:
+            raise OutsideSaleWindow("the campaign's sets are not on sale now")
+        return terms.sets_per_person
+    grant = grants.get(order.buyer.wallet_id)
+    if grant is None:
+        raise NotDrawn("only the lottery's winners buy these sets")
+    if not grant.purchase_from <= now < grant.purchase_until:
+        raise OutsideSaleWindow("your purchase window is not open now")
+    return int(grant.sets)
+
+
+_PREMIUM_LOTS = ("local", "general")
+
+
+def _points_per_set(terms: PremiumSets) -> dict[str, int]:
+    """The points a set puts in each of the campaign's lots that it credits."""
+    points = {
+        "local": terms.restricted_points_per_set,
+        "general": terms.points_per_set - terms.restricted_points_per_set,
+    }
+    return {name: points[name] for name in _PREMIUM_LOTS if points[name]}
+
+
+async def _premium_lots(
+    session: AsyncSession, campaign: Campaign, terms: PremiumSets, wallet_ids: set[str]
+) -> dict[str, dict[str, int]]:
+    """The campaign's lots of each buyer (wallet id -> lot name -> account id), opened now if
+    they are not yet."""
+    wanted = [
+        (wallet_id, name) for wallet_id in sorted(wallet_ids) for name in _points_per_set(terms)
+    ]
+    specs = [
+        _campaign_lot_spec(
+            campaign,
+            wallet_id,
+            name,
+            kind=LotKind.PREMIUM,
+            local_shops_only=name == "local",
+            valid_until=terms.valid_until,
+        )
+        for wallet_id, name in wanted
+    ]
+    lots: dict[str, dict[str, int]] = {}
+    for (wallet_id, name), account in zip(
+        wanted, await ledger.open_accounts(session, specs), strict=True
+    ):
+        lots.setdefault(wallet_id, {})[name] = account.id
+    return lots
+
+
+class _Sales:
+    """The sets sold so far in a batch, per wallet and per household, over those bought
+    before it."""
+
+    def __init__(self, bought: Mapping[str, int], in_households: Mapping[str, int]) -> None:
+        self._bought = dict(bought)
+        self._in_households = dict(in_households)
+        self.households: list[str | None] = []  # of each sale, in order
+
+    def sell(
+        self,
+        book: ledger.EntryBook,
+        campaign: Campaign,
+        terms: PremiumSets,
+        order: SetsOrder,
+        cap: int,
+        lots: Mapping[str, Mapping[str, int]],
+        purchase_id: str,
+    ) -> int:
+        """Plan the sale in the book after those before it; its handle, or the refusal."""
+        wallet_id, sets = order.buyer.wallet_id, order.sets
+        bought = self._bought.get(wallet_id, 0)
+        if bought + sets > cap:
+            raise PersonalCapReached(f"{bought} of the {cap} sets you may buy are bought already")
+        household = None
+        if terms.sets_per_household is not None:
+            if order.buyer.record is None:
+                raise NotEligible("a household cap needs the resident register's record of you")
+            household = order.buyer.record.household
+            in_household = self._in_households.get(household, 0)
+            if in_household + sets > terms.sets_per_household:
+                raise HouseholdCapReached(
+                    f"{in_household} of {terms.sets_per_household} sets a household bought already"
+                )
+        lines = [
+            PostingLine(order.purchased_lot_id, -terms.price * sets),
+            PostingLine(campaign.budget_account_id, -terms.premium_per_set * sets),
+            *(
+                PostingLine(lots[wallet_id][name], points * sets)
+                for name, points in _points_per_set(terms).items()
+            ),
+        ]
+        request = EntryRequest(
+            campaign.currency,
+            EntryKind.PREMIUM_PURCHASE,
+            tuple(lines),
+            description=f"{sets} set(s) of {campaign.name}",
+            metadata={"campaign": campaign.id, "wallet": wallet_id, "sets": sets},
+        )
+        try:
+            handle = book.post(request, IdempotencyKey("premium-purchase", purchase_id))
+        except InsufficientFunds as short:
+            if short.account_id == campaign.budget_account_id:
+                raise SoldOut(f"{campaign.name} is sold out") from None
+            raise
+        self._bought[wallet_id] = bought + sets
+        if household is not None:
+            self._in_households[household] = self._in_households.get(household, 0) + sets
+        self.households.append(household)
+        return handle
+
+
+def _purchase(
+    campaign: Campaign, terms: PremiumSets, order: SetsOrder, purchase_id: str, entry: Entry
+) -> Purchase:
+    return Purchase(
+        purchase_id,
+        campaign.id,
+        order.buyer.wallet_id,
+        order.sets,
+        terms.price * order.sets,
+        terms.points_per_set * order.sets,
+        entry.id,
+    )
 
 
 # --- spend-back ------------------------------------------------------------------------------

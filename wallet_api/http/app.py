@@ -42,7 +42,7 @@ from wallet_api.http.problems import (
 )
 from wallet_api.http.replays import request_hash_key
 from wallet_api.http.routers.bank_statements import router as bank_router
-from wallet_api.http.routers.campaigns import register_router
+from wallet_api.http.routers.campaigns import register_router, sets_purchases
 from wallet_api.http.routers.campaigns import router as campaigns_router
 from wallet_api.http.routers.cards import router as cards_router
 from wallet_api.http.routers.city_hall import router as city_router
@@ -173,6 +173,7 @@ def create_app(
                     batch_sessions, app.state.platform_key.verify_key
                 ) as app.state.code_payments,
                 grouping.units(batch_sessions) as app.state.payment_units,
+                sets_purchases(batch_sessions) as app.state.sets_purchases,
             ):
                 yield
         finally:

@@ -15,14 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns import service as campaigns
 from campaigns.domain import Application, Campaign, Person, Purchase, WalletCampaign
 from campaigns.errors import NotEligible
-from campaigns.service import Payout
+from campaigns.service import Payout, SetsOrder
 from ledger.domain import answered, utc_now
 from ledger.errors import DomainError, accepted
 from wallet_api.actor import Actor
 from wallet_api.errors import WalletClosed
 from wallet_api.wallets import repository
 from wallet_api.wallets.domain import Wallet, WalletKind
-from wallet_api.wallets.service import locked_wallet, require_holder, wallet_for, wallets_by_id
+from wallet_api.wallets.service import (
+    locked_wallets,
+    require_holder,
+    wallet_for,
+    wallets_by_id,
+)
 
 
 async def _taking_part(
@@ -119,6 +124,16 @@ async def apply_many(
     return answered(results)
 
 
+@dataclass(frozen=True, slots=True)
+class SetsPurchase:
+    """A holder's order of premium sets, paid from the wallet's purchased points."""
+
+    actor: Actor
+    campaign_id: str
+    wallet_id: str
+    sets: int
+
+
 async def buy_sets(
     session: AsyncSession,
     actor: Actor,
@@ -130,18 +145,57 @@ async def buy_sets(
 ) -> Purchase:
     """The wallet's holder buys premium sets with the wallet's purchased points. The wallet is
     locked first: one person's purchases take turns, so each is counted against the cap."""
+    order = SetsPurchase(actor, campaign_id, wallet_id, sets)
+    (purchase,) = accepted(await buy_sets_many(session, [order], now=now))
+    return purchase
+
+
+async def buy_sets_many(
+    session: AsyncSession, orders: Sequence[SetsPurchase], *, now: datetime | None = None
+) -> list[Purchase | DomainError]:
+    """`buy_sets` of many orders (the purchases of a launch-day herd), each sold or refused as
+    if alone: the orders of a campaign one after another in the order given, one campaign after
+    another. The wallets are locked first, all at once in id order."""
     now = now or utc_now()
-    campaign = await campaigns.get_campaign(session, campaign_id)
-    wallet = await _taking_part(session, actor, campaign, wallet_id, now)
-    wallet = await locked_wallet(session, wallet.id)
-    return await campaigns.buy_sets(
-        session,
-        campaign,
-        await person_of(session, wallet),
-        purchased_lot_id=wallet.purchased_lot_id,
-        sets=sets,
-        now=now,
-    )
+    results: list[Purchase | DomainError | None] = [None] * len(orders)
+    known: dict[str, Campaign] = {}
+    unknown: dict[str, DomainError] = {}
+    for campaign_id in dict.fromkeys(order.campaign_id for order in orders):
+        try:
+            known[campaign_id] = await campaigns.get_campaign(session, campaign_id)
+        except DomainError as refusal:
+            unknown[campaign_id] = refusal
+    held, _ = await locked_wallets(session, [order.wallet_id for order in orders])
+    buying: dict[str, list[tuple[int, Wallet]]] = {}  # campaign id -> (order, wallet)
+    for index, order in enumerate(orders):
+        try:
+            if order.campaign_id in unknown:
+                raise unknown[order.campaign_id]
+            wallet = _may_take_part(
+                order.actor,
+                known[order.campaign_id],
+                order.wallet_id,
+                held.get(order.wallet_id),
+                now,
+            )
+        except DomainError as refusal:
+            results[index] = refusal
+            continue
+        buying.setdefault(order.campaign_id, []).append((index, wallet))
+    for campaign_id, sales in buying.items():
+        people = await people_of(session, [wallet for _, wallet in sales])
+        sold = await campaigns.buy_sets_many(
+            session,
+            known[campaign_id],
+            [
+                SetsOrder(person, wallet.purchased_lot_id, orders[index].sets)
+                for (index, wallet), person in zip(sales, people, strict=True)
+            ],
+            now=now,
+        )
+        for (index, _), outcome in zip(sales, sold, strict=True):
+            results[index] = outcome
+    return answered(results)
 
 
 @dataclass(frozen=True, slots=True)

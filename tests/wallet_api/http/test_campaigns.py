@@ -135,6 +135,49 @@ async def test_concurrent_buyers_never_exceed_the_budget(api: Api, sessions: Ses
     await assert_books_ok(sessions)
 
 
+async def test_purchases_arriving_together_share_commits_each_on_its_own(
+    api: Api, sessions: Sessions
+) -> None:
+    region = await new_region(api)
+    campaign_id = await campaign(api, region, total_sets=5)
+    keyed, replayed = await buyer(api, region, 10_000), await buyer(api, region, 20_000)
+    short = await buyer(api, region, 5_000)
+    rest = [await buyer(api, region, 10_000) for _ in range(6)]
+    group = api.app.state.sets_purchases
+    batches_before, requests_before = group.stats.batches, group.stats.requests
+    path = f"/v1/campaigns/{campaign_id}/purchases"
+    key, other_key = secrets.token_hex(8), secrets.token_hex(8)
+    responses = await asyncio.gather(
+        # One purchase sent twice with its key: one sale, and its answer again.
+        api.post(path, keyed[1], {"wallet_id": keyed[0], "sets": 1}, key=key),
+        api.post(path, keyed[1], {"wallet_id": keyed[0], "sets": 1}, key=key),
+        # The same key on another purchase: refused, whichever comes first is the sale.
+        api.post(path, replayed[1], {"wallet_id": replayed[0], "sets": 1}, key=other_key),
+        api.post(path, replayed[1], {"wallet_id": replayed[0], "sets": 2}, key=other_key),
+        buy(api, campaign_id, short[0], short[1]),
+        *(buy(api, campaign_id, wallet_id, headers) for wallet_id, headers in rest),
+    )
+    statuses = [r.status_code for r in responses]
+    assert statuses[:2] == [201, 201]
+    assert responses[0].json() == responses[1].json()
+    assert sorted(statuses[2:4]) == [201, 409]
+    assert {r.json()["code"] for r in responses[2:4] if r.status_code == 409} == {
+        "idempotency_conflict"
+    }
+    assert (statuses[4], responses[4].json()["code"]) == (409, "insufficient_funds")
+    # 2 or 3 sets of 5 are bought above: the rest sell out, each refusal on its own.
+    sold_above = 1 + sum(r.json()["sets"] for r in responses[2:4] if r.status_code == 201)
+    assert statuses[5:].count(201) == 5 - sold_above
+    assert {r.json()["code"] for r in responses[5:] if r.status_code != 201} == {"sold_out"}
+    for (wallet_id, headers), response in zip([short, *rest], responses[4:], strict=True):
+        if response.status_code != 201:  # a refused purchase leaves no campaign lot behind
+            assert set(await lots(api, wallet_id, headers)) == {"purchased"}
+    answered = group.stats.requests - requests_before
+    assert answered >= len(responses)
+    assert group.stats.batches - batches_before < answered
+    await assert_books_ok(sessions)
+
+
 async def test_no_sale_outside_the_window(api: Api) -> None:
     region = await new_region(api)
     now = datetime.now(UTC)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns import service
+from campaigns.domain import Purchase
 from ledger.domain import utc_now
-from wallet_api.http.deps import SessionDep
+from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.grouping import RequestGroup
 from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import (
     AnyRole,
@@ -69,19 +73,28 @@ async def read_campaign(campaign_id: str, session: SessionDep, actor: AnyRole) -
     return CampaignOut.of(await service.get_campaign(session, campaign_id))
 
 
-@router.post("/campaigns/{campaign_id}/purchases", status_code=201)
-@idempotent
+SetsPurchases = RequestGroup[wallet_campaigns.SetsPurchase, Purchase]
+
+
+def sets_purchases(sessions: async_sessionmaker[AsyncSession]) -> SetsPurchases:
+    """The process's group commit of premium-set purchases (`buy_sets`): on launch day the
+    whole town buys in the sale's first minutes."""
+    return RequestGroup(sessions, wallet_campaigns.buy_sets_many, PurchaseOut.of, status_code=201)
+
+
+@router.post("/campaigns/{campaign_id}/purchases", status_code=201, response_model=PurchaseOut)
 async def buy_sets(
     campaign_id: str,
     body: PurchaseCreate,
-    session: SessionDep,
+    request: Request,
     actor: Holder,
-) -> PurchaseOut:
-    """Buy premium sets with the wallet's purchased points."""
-    purchase = await wallet_campaigns.buy_sets(
-        session, actor, campaign_id, wallet_id=body.wallet_id, sets=body.sets
-    )
-    return PurchaseOut.of(purchase)
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Buy premium sets with the wallet's purchased points. Purchases arriving together are
+    committed together, each sold or refused on its own."""
+    order = wallet_campaigns.SetsPurchase(actor, campaign_id, body.wallet_id, body.sets)
+    purchases: SetsPurchases = request.app.state.sets_purchases
+    return await purchases.submit(request, actor.subject, idempotency_key, body, order)
 
 
 @router.post("/campaigns/{campaign_id}/applications", status_code=201)
