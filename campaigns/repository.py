@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -318,14 +318,23 @@ async def sets_bought(
     session: AsyncSession, campaign_id: str, wallet_ids: Iterable[str]
 ) -> dict[str, int]:
     """The sets each wallet has bought in the campaign (those that bought any)."""
+    return await _sets_bought_by(session, campaign_id, "wallet_id", wallet_ids)
+
+
+async def _sets_bought_by(
+    session: AsyncSession,
+    campaign_id: str,
+    buyer: Literal["wallet_id", "household"],
+    buyers: Iterable[str],
+) -> dict[str, int]:
     result = await session.execute(
         text(
-            "SELECT wallet_id, sum(sets) AS sets FROM campaign_purchases "
-            "WHERE campaign_id = :campaign AND wallet_id = ANY(:wallets) GROUP BY wallet_id"
+            f"SELECT {buyer} AS buyer, sum(sets) AS sets FROM campaign_purchases "
+            f"WHERE campaign_id = :campaign AND {buyer} = ANY(:buyers) GROUP BY {buyer}"
         ),
-        {"campaign": campaign_id, "wallets": sorted(set(wallet_ids))},
+        {"campaign": campaign_id, "buyers": sorted(set(buyers))},
     )
-    return {row.wallet_id: int(row.sets) for row in result}
+    return {row.buyer: int(row.sets) for row in result}
 
 
 async def lock_households(
@@ -348,14 +357,7 @@ async def sets_bought_by_households(
     session: AsyncSession, campaign_id: str, households: Iterable[str]
 ) -> dict[str, int]:
     """The sets each household has bought in the campaign (those that bought any)."""
-    result = await session.execute(
-        text(
-            "SELECT household, sum(sets) AS sets FROM campaign_purchases "
-            "WHERE campaign_id = :campaign AND household = ANY(:households) GROUP BY household"
-        ),
-        {"campaign": campaign_id, "households": sorted(set(households))},
-    )
-    return {row.household: int(row.sets) for row in result}
+    return await _sets_bought_by(session, campaign_id, "household", households)
 
 
 async def insert_purchases(

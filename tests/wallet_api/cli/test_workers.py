@@ -59,9 +59,9 @@ async def test_two_workers_share_the_streams_and_the_replays(
             wait_for(lambda: len(serve.children()) >= 3, "two workers (and the tracker)")
             # Each worker listens on a socket of its own on the port (so the kernel spreads the
             # connections over them), not on one socket the two race to accept from.
-            listening = [_listening_sockets(worker.pid, port) for worker in serve.children()]
-            mine = [sockets for sockets in listening if sockets]
-            assert len(mine) == 2 and all(len(sockets) == 1 for sockets in mine), listening
+            sockets = [_listening_sockets(worker.pid, port) for worker in serve.children()]
+            mine = [held for held in sockets if held]
+            assert len(mine) == 2 and all(len(held) == 1 for held in mine), sockets
             assert mine[0] != mine[1], "the workers listen on one socket"
             issuer = LocalIssuer.from_data_dir(tmp_path / "data")
             api = Api(None, client, issuer, SigningKey.generate())  # type: ignore[arg-type]
