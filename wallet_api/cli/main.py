@@ -14,7 +14,6 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -93,24 +92,19 @@ def serve(host: str | None, port: int | None, worker: bool, workers: int | None)
         os.environ[serving.DATABASE_URL_VARIABLE] = url.render_as_string(hide_password=False)
         os.environ[serving.SUPERVISOR_VARIABLE] = str(os.getpid())
     try:
-        options: dict[str, Any] = {
-            "host": host or settings.host,
-            "port": port or settings.port,
-            "log_level": settings.log_level,
+        uvicorn.run(
+            create_app(url, settings)
+            if processes == 1
+            else f"{serving.__name__}:{serving.worker_app.__name__}",
+            factory=processes > 1,
+            workers=processes,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level=settings.log_level,
             # Open event streams never end by themselves: past this, uvicorn closes them.
-            "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
-        }
-        if processes == 1:
-            uvicorn.run(create_app(url, settings), **options)
-        else:
-            serving.serve(
-                uvicorn.Config(
-                    f"{serving.__name__}:{serving.worker_app.__name__}",
-                    factory=True,
-                    workers=processes,
-                    **options,
-                )
-            )
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
+        if processes > 1:
             # The supervisor returns only once told to stop: exit as the single process does.
             raise SystemExit(128 + signal.SIGTERM)
     finally:

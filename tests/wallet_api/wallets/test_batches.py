@@ -4,16 +4,23 @@ given, and a refused one changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import random
 import secrets
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from nacl.signing import SigningKey
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from campaigns import service as campaigns
+from campaigns.domain import Eligibility, PremiumSets, ResidentRecord
 from city_hall import service as city_hall
 from ledger import service as ledger
+from ledger.checks import run_checks
+from ledger.domain import utc_now
 from ledger.errors import DomainError
 from wallet_api.actor import Actor, Role
 from wallet_api.consent import service as consent
@@ -155,3 +162,86 @@ async def test_applications_many_at_once_each_refused_as_alone(session: AsyncSes
         {"id": lottery.id},
     )
     assert sorted((row.wallet_id, row.sets) for row in stored) == sorted([(one.id, 1), (two.id, 1)])
+
+
+async def test_concurrent_batches_of_purchases_keep_every_cap(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Eight batches at once over three households, each of a set for one member of each: none
+    waits on another in a circle, and each cap holds exactly."""
+    now = utc_now()
+    async with sessions() as session:
+        town = await region(session)
+        policy = await wallets.get_policy(session, town)
+        counter = await city_hall.open_counter(
+            session, counter_id=f"c-{secrets.token_hex(4)}", name="Window", currency=policy.currency
+        )
+        sets = await campaigns.create_campaign(
+            session,
+            campaign_id=f"cp-{secrets.token_hex(6)}",
+            region=town,
+            name="Launch day",
+            terms=PremiumSets(
+                price=10_000,
+                points_per_set=12_000,
+                restricted_points_per_set=6_000,
+                sets_per_person=2,
+                sets_per_household=3,
+                total_sets=20,
+                sale_from=now - timedelta(hours=1),
+                sale_until=now + timedelta(hours=1),
+                valid_until=now + timedelta(days=90),
+            ),
+            eligibility=Eligibility(),
+        )
+        people = [resident(f"r-{secrets.token_hex(4)}") for _ in range(12)]
+        opened = [await wallets.open_wallet(session, person, town) for person in people]
+        await campaigns.record_residents(
+            session,
+            [
+                ResidentRecord(person.subject, f"h-{index % 3}", "central", date(1970, 1, 1))
+                for index, person in enumerate(people)
+            ],
+        )
+        await wallets.top_ups_at_counter(
+            session, counter=counter, top_ups=[(wallet.id, 30_000) for wallet in opened]
+        )
+        await session.commit()
+    orders = [
+        wallet_campaigns.SetsPurchase(person, sets.id, wallet.id, 1)
+        for person, wallet in zip(people, opened, strict=True)
+    ]
+
+    async def batch(number: int) -> list[str | None]:
+        """One member of each household (people[h + 3k] is household h's k-th), in an order of
+        the batch's own: batches share households but not wallets, so only the households'
+        locks keep them apart."""
+        members = [orders[household + 3 * (number % 4)] for household in range(3)]
+        async with sessions() as session:
+            sold = await wallet_campaigns.buy_sets_many(
+                session, random.Random(number).sample(members, 3), now=now
+            )
+            await session.commit()
+        return codes(sold)
+
+    outcomes = [
+        code for batch_codes in await asyncio.gather(*map(batch, range(8))) for code in batch_codes
+    ]
+    assert outcomes.count(None) == 9  # three households of three sets
+    assert "household_cap_reached" in outcomes
+    assert set(outcomes) <= {None, "household_cap_reached", "personal_cap_reached"}
+    async with sessions() as session:
+        bought = await session.execute(
+            text(
+                "SELECT household, wallet_id, sum(sets) AS sets FROM campaign_purchases "
+                "WHERE campaign_id = :campaign GROUP BY ROLLUP (household, wallet_id)"
+            ),
+            {"campaign": sets.id},
+        )
+        rows = bought.all()
+        households = {r.household: r.sets for r in rows if r.household and r.wallet_id is None}
+        assert households == {"h-0": 3, "h-1": 3, "h-2": 3}
+        assert all(r.sets <= 2 for r in rows if r.wallet_id is not None)
+    async with sessions() as session:
+        report = await run_checks(session, new_snapshot=True)
+    assert report.ok, report.violations
