@@ -405,6 +405,20 @@ async def region_campaigns(session: AsyncSession, region: str) -> list[Campaign]
     return [_campaign(row) for row in result]
 
 
+async def campaigns_page(
+    session: AsyncSession, *, region: str | None, after: str | None, limit: int
+) -> list[Campaign]:
+    """Up to `limit` campaigns in id order after `after` (of one region, or all)."""
+    result = await session.execute(
+        text(
+            f"{_CAMPAIGN} WHERE (CAST(:region AS text) IS NULL OR c.region_code = :region) "
+            "AND (CAST(:after AS text) IS NULL OR c.id > :after) ORDER BY c.id LIMIT :limit"
+        ),
+        {"region": region, "after": after, "limit": limit},
+    )
+    return [_campaign(row) for row in result]
+
+
 async def wallet_standings(
     session: AsyncSession, region: str, wallet_id: str
 ) -> dict[str, tuple[Progress, Standing]]:

@@ -254,3 +254,37 @@ async def test_a_total_budget_sells_the_whole_sets_its_premium_pays_for(api: Api
     ):
         refused = await api.post("/v1/campaigns", admin, campaign_body(region, **body))
         assert (refused.status_code, refused.json()["code"]) == (422, code), body
+
+
+async def test_the_campaign_office_lists_campaigns_a_page_at_a_time(api: Api) -> None:
+    region, other = await new_region(api), await new_region(api)
+    mine = sorted([await campaign(api, region) for _ in range(3)])
+    elsewhere = await campaign(api, other)
+    admin = api.token(Role.CAMPAIGN_ADMIN)
+    first = await api.get("/v1/campaigns", admin, region=region.code, limit=2)
+    assert first.status_code == 200, first.text
+    assert [c["id"] for c in first.json()["campaigns"]] == mine[:2]
+    assert first.json()["next_after"] == mine[1]
+    second = await api.get(
+        "/v1/campaigns", admin, region=region.code, limit=2, after=first.json()["next_after"]
+    )
+    assert [c["id"] for c in second.json()["campaigns"]] == mine[2:]
+    assert second.json()["next_after"] is None
+    assert second.json()["campaigns"][0]["region"] == region.code
+    # Of every region, for an economist too: each campaign once, in id order.
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        params: dict[str, object] = {"limit": 1} | ({"after": after} if after else {})
+        page = (await api.get("/v1/campaigns", api.token(Role.ECONOMIST), **params)).json()
+        seen += [c["id"] for c in page["campaigns"]]
+        if (after := page["next_after"]) is None:
+            break
+    assert seen == sorted(seen) and len(seen) == len(set(seen))
+    assert {*mine, elsewhere} <= set(seen)
+    _, resident = await open_wallet(api, region)
+    refused = await api.get("/v1/campaigns", resident)
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    for limit in (0, 201):
+        wrong = await api.get("/v1/campaigns", admin, limit=limit)
+        assert wrong.status_code == 422, wrong.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +29,7 @@ from wallet_api.http.schemas.campaigns import (
     BenefitPayoutOut,
     BudgetReturnOut,
     CampaignCreate,
+    CampaignList,
     CampaignOut,
     LotteryOut,
     PurchaseCreate,
@@ -66,6 +67,21 @@ async def create_campaign(
         eligibility=body.eligibility.rules(),
     )
     return CampaignOut.of(campaign)
+
+
+@router.get("/campaigns")
+async def list_campaigns(
+    session: SessionDep,
+    actor: CampaignReader,
+    region: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    after: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CampaignList:
+    """The campaigns in id order, a page at a time, of one region or of all: for the campaign
+    office, economists and auditors."""
+    return CampaignList.of(
+        await service.list_campaigns(session, region=region, after=after, limit=limit)
+    )
 
 
 @router.get("/campaigns/{campaign_id}")

@@ -29,7 +29,7 @@ from campaigns.domain import (
     WalletCampaign,
     sets_within_budget,
 )
-from campaigns.service import Lottery
+from campaigns.service import CampaignPage, Lottery
 from wallet_api.http.schemas.record import RecordOut
 from wallet_api.wallets.campaigns import BenefitPayout
 
@@ -263,6 +263,19 @@ class CampaignOut(BaseModel):
             eligibility=campaign.eligibility.as_json(),
             budget_account_id=campaign.budget_account_id,
             lottery_seed_sha256=campaign.seed_sha256,
+        )
+
+
+class CampaignList(BaseModel):
+    campaigns: list[CampaignOut]
+    next_after: str | None = Field(
+        description="Pass as `after` for the next page (which may be empty); null: no more."
+    )
+
+    @classmethod
+    def of(cls, page: CampaignPage) -> CampaignList:
+        return cls(
+            campaigns=[CampaignOut.of(c) for c in page.campaigns], next_after=page.next_after
         )
 
 
