@@ -58,6 +58,7 @@ from ledger.domain import (
     EntryRequest,
     IdempotencyKey,
     LotKind,
+    Page,
     PostingLine,
     Restriction,
     answered,
@@ -126,18 +127,12 @@ async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign:
     return campaign
 
 
-@dataclass(frozen=True, slots=True)
-class CampaignPage:
-    campaigns: list[Campaign]
-    next_after: str | None  # the id to list after next (that page may be empty); None: no more
-
-
 async def list_campaigns(
     session: AsyncSession, *, region: str | None = None, after: str | None = None, limit: int
-) -> CampaignPage:
+) -> Page[Campaign]:
     """The campaigns in id order, a page at a time (of one region, or of all)."""
     campaigns = await repository.campaigns_page(session, region=region, after=after, limit=limit)
-    return CampaignPage(campaigns, campaigns[-1].id if len(campaigns) == limit else None)
+    return Page.of(campaigns, limit, lambda campaign: campaign.id)
 
 
 async def campaign_names(session: AsyncSession, campaign_ids: list[str]) -> dict[str, str]:

@@ -13,13 +13,13 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from ledger.errors import (
@@ -117,6 +117,19 @@ def require_aware(moment: datetime) -> datetime:
 
 
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[_T]):
+    """A page of a list in the order of its items' keys: the items, and the key to list after
+    for the next page (which may be empty), or None when this page is not full (no more)."""
+
+    items: list[_T]
+    next_after: str | None
+
+    @classmethod
+    def of(cls, items: list[_T], limit: int, key: Callable[[_T], str]) -> Page[_T]:
+        return cls(items, key(items[-1]) if items and len(items) == limit else None)
 
 
 def answered(results: Sequence[_T | None]) -> list[_T]:

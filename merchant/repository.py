@@ -156,6 +156,21 @@ async def merchants_of(session: AsyncSession, currency: str) -> list[Merchant]:
     return [_merchant(row) for row in rows]
 
 
+async def merchants_page(
+    session: AsyncSession, *, region: str | None, after: str | None, limit: int
+) -> list[Merchant]:
+    """Up to `limit` shops in id order after `after` (of one region, or all)."""
+    rows = await session.execute(
+        text(
+            f"SELECT {_MERCHANT_COLUMNS} FROM merchants "
+            "WHERE (CAST(:region AS text) IS NULL OR region_code = :region) "
+            "AND (CAST(:after AS text) IS NULL OR id > :after) ORDER BY id LIMIT :limit"
+        ),
+        {"region": region, "after": after, "limit": limit},
+    )
+    return [_merchant(row) for row in rows]
+
+
 async def insert_terminal(
     session: AsyncSession, *, terminal_id: str, merchant_id: str, label: str, public_key: bytes
 ) -> Terminal | None:

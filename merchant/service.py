@@ -11,7 +11,7 @@ from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import service as ledger
-from ledger.domain import AccountCategory, AccountSpec, Entry, EntryKind, IdempotencyKey
+from ledger.domain import AccountCategory, AccountSpec, Entry, EntryKind, IdempotencyKey, Page
 from merchant import emv, repository
 from merchant.domain import KANA_NAME, MERCHANT_ID, Merchant, MerchantProfile, Terminal
 from merchant.errors import (
@@ -114,6 +114,14 @@ def require_open(merchant: Merchant) -> None:
 async def merchants_of(session: AsyncSession, currency: str) -> list[Merchant]:
     """Every shop taking the currency."""
     return await repository.merchants_of(session, currency)
+
+
+async def list_merchants(
+    session: AsyncSession, *, region: str | None = None, after: str | None = None, limit: int
+) -> Page[Merchant]:
+    """The shops in id order, a page at a time (of one region, or of all)."""
+    merchants = await repository.merchants_page(session, region=region, after=after, limit=limit)
+    return Page.of(merchants, limit, lambda merchant: merchant.id)
 
 
 async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant:

@@ -17,6 +17,7 @@ from tests.wallet_api.http.api import (
     new_region,
     public_key_text,
 )
+from wallet_api.actor import Role
 
 
 async def test_an_operator_onboards_a_shop_with_its_ledger_account(api: Api) -> None:
@@ -103,3 +104,34 @@ async def test_the_printed_code_is_signed_emv_and_decodes_to_its_exact_payload(a
     assert found.text == payload
     assert image.width >= 600  # about 5 cm or more at 300 dpi
     assert code["svg"].startswith("<svg") and "mm" in code["svg"][:200]
+
+
+async def test_operators_list_the_shops_a_page_at_a_time(api: Api) -> None:
+    region, other = await new_region(api), await new_region(api)
+    mine = sorted([(await new_merchant(api, region))[0] for _ in range(3)])
+    elsewhere, staff = await new_merchant(api, other)
+    operator = api.token(Role.OPERATOR)
+    first = await api.get("/v1/merchants", operator, region=region.code, limit=2)
+    assert first.status_code == 200, first.text
+    assert [m["id"] for m in first.json()["merchants"]] == mine[:2]
+    second = await api.get(
+        "/v1/merchants", operator, region=region.code, limit=2, after=first.json()["next_after"]
+    )
+    assert [m["id"] for m in second.json()["merchants"]] == mine[2:]
+    assert second.json()["next_after"] is None
+    assert {m["status"] for m in second.json()["merchants"]} == {"active"}
+    # Of every region, for an auditor too: each shop once, in id order.
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        params: dict[str, object] = {"limit": 2} | ({"after": after} if after else {})
+        page = (await api.get("/v1/merchants", api.token(Role.AUDITOR), **params)).json()
+        seen += [m["id"] for m in page["merchants"]]
+        if (after := page["next_after"]) is None:
+            break
+    assert seen == sorted(seen) and len(seen) == len(set(seen))
+    assert {*mine, elsewhere} <= set(seen)
+    refused = await api.get("/v1/merchants", staff)  # a shop's staff sees its own shop only
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    wrong = await api.get("/v1/merchants", operator, limit=0)
+    assert wrong.status_code == 422, wrong.text

@@ -4,17 +4,20 @@ point down only."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from merchant import service
 from merchant.settlement import service as settlement
 from wallet_api.devices.service import decode_base64url
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.idempotency import idempotent
-from wallet_api.http.roles import AnyRole, Operator, Staff, StaffOrOperator
+from wallet_api.http.roles import AnyRole, Operator, OperatorOrAuditor, Staff, StaffOrOperator
 from wallet_api.http.schemas.merchants import (
     MerchantAccountOut,
     MerchantCreate,
+    MerchantList,
     MerchantOut,
     QrCodeOut,
     ShopProfileOut,
@@ -38,6 +41,21 @@ async def onboard_merchant(
     """Onboard a shop: names (the katakana one for bank transfers), category (MCC and JSIC),
     district, size class, payout bank account; its ledger account is opened with it."""
     return MerchantOut.of(await service.onboard_merchant(session, body.profile()))
+
+
+@router.get("")
+async def list_merchants(
+    session: SessionDep,
+    actor: OperatorOrAuditor,
+    region: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    after: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> MerchantList:
+    """The shops in id order, a page at a time, of one region or of all, with their status:
+    for operators and auditors."""
+    return MerchantList.of(
+        await service.list_merchants(session, region=region, after=after, limit=limit)
+    )
 
 
 @router.get("/{merchant_id}")

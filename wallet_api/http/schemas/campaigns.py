@@ -29,7 +29,8 @@ from campaigns.domain import (
     WalletCampaign,
     sets_within_budget,
 )
-from campaigns.service import CampaignPage, Lottery
+from campaigns.service import Lottery
+from ledger.domain import Page
 from wallet_api.http.schemas.record import RecordOut
 from wallet_api.wallets.campaigns import BenefitPayout
 
@@ -273,10 +274,8 @@ class CampaignList(BaseModel):
     )
 
     @classmethod
-    def of(cls, page: CampaignPage) -> CampaignList:
-        return cls(
-            campaigns=[CampaignOut.of(c) for c in page.campaigns], next_after=page.next_after
-        )
+    def of(cls, page: Page[Campaign]) -> CampaignList:
+        return cls(campaigns=[CampaignOut.of(c) for c in page.items], next_after=page.next_after)
 
 
 class PurchaseCreate(BaseModel):

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
+from ledger.domain import Page
 from merchant.domain import (
     ZENGIN_CHARACTERS,
     AccountType,
@@ -134,6 +135,17 @@ class MerchantOut(BaseModel):
             status=merchant.status,
             created_at=merchant.created_at,
         )
+
+
+class MerchantList(BaseModel):
+    merchants: list[MerchantOut]
+    next_after: str | None = Field(
+        description="Pass as `after` for the next page (which may be empty); null: no more."
+    )
+
+    @classmethod
+    def of(cls, page: Page[Merchant]) -> MerchantList:
+        return cls(merchants=[MerchantOut.of(m) for m in page.items], next_after=page.next_after)
 
 
 class ShopProfileOut(RecordOut):
