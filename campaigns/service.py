@@ -406,11 +406,11 @@ async def buy_sets_many(
     bought = await repository.sets_bought(
         session, campaign.id, [orders[i].buyer.wallet_id for i in caps]
     )
-    households = {
-        record.household
-        for i in caps
-        if (record := orders[i].buyer.record) is not None and terms.sets_per_household is not None
-    }
+    households = (
+        {record.household for i in caps if (record := orders[i].buyer.record) is not None}
+        if terms.sets_per_household is not None
+        else set()
+    )
     in_households: dict[str, int] = {}
     if households:
         await repository.lock_households(session, campaign.id, households)
@@ -433,28 +433,28 @@ async def buy_sets_many(
             [IdempotencyKey("premium-purchase", purchase_ids[i]) for i in selling],
         )
         sales = _Sales(bought, in_households)
-        sold: list[tuple[int, int]] = []  # (order, its handle in the book)
+        sold: list[tuple[int, int, str | None]] = []  # (order, its handle, its household)
         for index in selling:
             try:
-                handle = sales.sell(
+                handle, household = sales.sell(
                     book, campaign, terms, orders[index], caps[index], lots, purchase_ids[index]
                 )
             except DomainError as refusal:
                 results[index] = refusal
                 continue
-            sold.append((index, handle))
+            sold.append((index, handle, household))
         if len(sold) < len(selling):
             await savepoint.rollback()
-            selling = [index for index, _ in sold]
+            selling = [index for index, _, _ in sold]
             continue
         entries = await book.write(session)
         purchases = [
             (_purchase(campaign, terms, orders[i], purchase_ids[i], entries[handle]), household)
-            for (i, handle), household in zip(sold, sales.households, strict=True)
+            for i, handle, household in sold
         ]
         await repository.insert_purchases(session, purchases)
         await savepoint.commit()
-        for (index, _), (purchase, _) in zip(sold, purchases, strict=True):
+        for (index, _, _), (purchase, _) in zip(sold, purchases, strict=True):
             results[index] = purchase
         break
     return answered(results)
@@ -483,16 +483,13 @@ def _sets_cap(
     return int(grant.sets)
 
 
-_PREMIUM_LOTS = ("local", "general")
-
-
 def _points_per_set(terms: PremiumSets) -> dict[str, int]:
-    """The points a set puts in each of the campaign's lots that it credits."""
+    """The points a set puts in each of the campaign's lots that it credits, local first."""
     points = {
         "local": terms.restricted_points_per_set,
         "general": terms.points_per_set - terms.restricted_points_per_set,
     }
-    return {name: points[name] for name in _PREMIUM_LOTS if points[name]}
+    return {name: per_set for name, per_set in points.items() if per_set}
 
 
 async def _premium_lots(
@@ -529,7 +526,6 @@ class _Sales:
     def __init__(self, bought: Mapping[str, int], in_households: Mapping[str, int]) -> None:
         self._bought = dict(bought)
         self._in_households = dict(in_households)
-        self.households: list[str | None] = []  # of each sale, in order
 
     def sell(
         self,
@@ -540,8 +536,9 @@ class _Sales:
         cap: int,
         lots: Mapping[str, Mapping[str, int]],
         purchase_id: str,
-    ) -> int:
-        """Plan the sale in the book after those before it; its handle, or the refusal."""
+    ) -> tuple[int, str | None]:
+        """Plan the sale in the book after those before it: its handle and the household it
+        counts in (None without a household cap), or the refusal."""
         wallet_id, sets = order.buyer.wallet_id, order.sets
         bought = self._bought.get(wallet_id, 0)
         if bought + sets > cap:
@@ -580,8 +577,7 @@ class _Sales:
         self._bought[wallet_id] = bought + sets
         if household is not None:
             self._in_households[household] = self._in_households.get(household, 0) + sets
-        self.households.append(household)
-        return handle
+        return handle, household
 
 
 def _purchase(
