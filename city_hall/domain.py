@@ -16,6 +16,31 @@ def fiscal_year(day: date) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Receipt:
+    """A paid invoice's numbered receipt: per counter and fiscal year, without gaps."""
+
+    counter_id: str
+    fiscal_year: int
+    number: int
+    issued_at: datetime
+    invoice_id: str
+
+    @property
+    def label(self) -> str:
+        return receipt_label(self.counter_id, self.fiscal_year, self.number)
+
+
+def receipt_label(counter_id: str, fiscal_year: int, number: int) -> str:
+    """What the paper says: <counter>-<fiscal year>-<number>."""
+    return f"{counter_id}-{fiscal_year}-{number:06d}"
+
+
+RECEIPT_LABEL = re.compile(
+    r"(?P<counter>[a-z0-9][a-z0-9-]{1,24})-(?P<year>[0-9]{4})-(?P<number>[0-9]{6,9})"
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Counter:
     """A place where a cashier takes cash (a city hall window, a service desk): every cash
     top-up there debits its drawer account, which the daily close reconciles with the cash."""

@@ -41,5 +41,9 @@ class UnknownInvoice(CityHallError):
     code = "unknown_invoice"
 
 
+class UnknownReceipt(CityHallError):
+    code = "unknown_receipt"
+
+
 class InvoiceNotPayable(CityHallError):
     code = "invoice_not_payable"

@@ -108,6 +108,7 @@ invoices = Table(
     Column("paid_at", DateTime(timezone=True)),
     Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), unique=True),
     Column("wallet_id", Text, ForeignKey("wallets.id")),
+    Index("invoices_by_shift", "shift_id", "created_at"),
 )
 
 

@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_hall.domain import Counter, Invoice, InvoiceLine, Shift
+from city_hall.domain import Counter, Invoice, InvoiceLine, Receipt, Shift
 
 _COUNTER_COLUMNS = "id, region_code, currency, name, drawer_account_id"
+# NOTIFY payload "<counter id> <invoice id>": an invoice was shown at the counter, or paid.
+COUNTERS_CHANNEL = "counters"
 
 
 def _counter(row: Row[Any]) -> Counter:
@@ -102,9 +104,11 @@ async def insert_invoice(
     await session.execute(
         text(
             "INSERT INTO invoices (id, shift_id, counter_id, total, expires_at) "
-            "VALUES (:id, :shift, :counter, :total, :expires_at)"
+            "VALUES (:id, :shift, :counter, :total, :expires_at) "
+            "RETURNING pg_notify(:channel, counter_id || ' ' || id)"
         ),
         {
+            "channel": COUNTERS_CHANNEL,
             "id": invoice_id,
             "shift": shift.id,
             "counter": shift.counter_id,
@@ -178,6 +182,19 @@ async def get_invoice(
     )
 
 
+async def newest_invoice_of(session: AsyncSession, shift_id: str) -> str | None:
+    invoice_id: str | None = (
+        await session.execute(
+            text(
+                "SELECT id FROM invoices WHERE shift_id = :shift "
+                "ORDER BY created_at DESC, id DESC LIMIT 1"
+            ),
+            {"shift": shift_id},
+        )
+    ).scalar()
+    return invoice_id
+
+
 async def next_receipt_number(session: AsyncSession, counter_id: str, fiscal_year: int) -> int:
     """The counter's next receipt number in the fiscal year. The sequence row stays locked to
     the end of the transaction, and a transaction that rolls back takes its number back with
@@ -218,9 +235,16 @@ async def mark_paid(
         await session.execute(
             text(
                 "INSERT INTO receipts (counter_id, fiscal_year, number, invoice_id) "
-                "VALUES (:counter, :year, :number, :invoice) RETURNING issued_at"
+                "VALUES (:counter, :year, :number, :invoice) "
+                "RETURNING issued_at, pg_notify(:channel, counter_id || ' ' || invoice_id)"
             ),
-            {"counter": counter_id, "year": fiscal_year, "number": number, "invoice": invoice_id},
+            {
+                "channel": COUNTERS_CHANNEL,
+                "counter": counter_id,
+                "year": fiscal_year,
+                "number": number,
+                "invoice": invoice_id,
+            },
         )
     ).scalar_one()
     return issued
@@ -278,13 +302,41 @@ async def insert_fee_refund(
     return created
 
 
-async def receipt_of(session: AsyncSession, invoice_id: str) -> int:
-    number: int = (
-        await session.execute(
-            text("SELECT number FROM receipts WHERE invoice_id = :invoice"), {"invoice": invoice_id}
-        )
-    ).scalar_one()
-    return number
+_RECEIPT_COLUMNS = "counter_id, fiscal_year, number, issued_at, invoice_id"
+
+
+def _receipt(row: Row[Any] | None) -> Receipt | None:
+    if row is None:
+        return None
+    return Receipt(row.counter_id, row.fiscal_year, row.number, row.issued_at, row.invoice_id)
+
+
+async def receipt_of(session: AsyncSession, invoice_id: str) -> Receipt | None:
+    """The invoice's receipt, if it is paid."""
+    return _receipt(
+        (
+            await session.execute(
+                text(f"SELECT {_RECEIPT_COLUMNS} FROM receipts WHERE invoice_id = :invoice"),
+                {"invoice": invoice_id},
+            )
+        ).first()
+    )
+
+
+async def receipt_numbered(
+    session: AsyncSession, counter_id: str, fiscal_year: int, number: int
+) -> Receipt | None:
+    return _receipt(
+        (
+            await session.execute(
+                text(
+                    f"SELECT {_RECEIPT_COLUMNS} FROM receipts WHERE counter_id = :counter "
+                    "AND fiscal_year = :year AND number = :number"
+                ),
+                {"counter": counter_id, "year": fiscal_year, "number": number},
+            )
+        ).first()
+    )
 
 
 async def shift_procedures(session: AsyncSession, shift_id: str) -> list[Row[Any]]:

@@ -16,7 +16,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_hall import repository
-from city_hall.domain import COUNTER_ID, Counter, Invoice, InvoiceLine, Shift, fiscal_year
+from city_hall.domain import (
+    COUNTER_ID,
+    RECEIPT_LABEL,
+    Counter,
+    Invoice,
+    InvoiceLine,
+    Receipt,
+    Shift,
+    fiscal_year,
+)
 from city_hall.errors import (
     CounterExists,
     InvalidRequest,
@@ -25,6 +34,7 @@ from city_hall.errors import (
     ShiftNotOpen,
     UnknownCounter,
     UnknownInvoice,
+    UnknownReceipt,
 )
 from city_hall.fees import repository as fee_repository
 from city_hall.fees import service as fees
@@ -261,7 +271,9 @@ async def cancel_procedure(
         session, invoice.entry_id, returned, line.amount, counter.currency
     )
     refund_id = f"fr-{secrets.token_hex(8)}"
-    receipt = await repository.receipt_of(session, invoice_id)
+    paid_receipt = await repository.receipt_of(session, invoice_id)
+    assert paid_receipt is not None  # a paid invoice has its receipt, in the same transaction
+    receipt = paid_receipt.number
     entry = await ledger.post_entry(
         session,
         EntryRequest(
@@ -294,6 +306,60 @@ async def cancel_procedure(
         reason=reason,
     )
     return FeeRefund(refund_id, invoice, line_no, line.amount, entry, receipt, approved_by)
+
+
+@dataclass(frozen=True, slots=True)
+class CounterNow:
+    """What a counter's screens show: its shift, if one is open, and the shift's newest
+    invoice with its receipt once paid."""
+
+    counter: Counter
+    shift: Shift | None
+    invoice: Invoice | None
+    receipt: Receipt | None
+
+
+async def counter_now(session: AsyncSession, counter_id: str) -> CounterNow:
+    counter = await get_counter(session, counter_id)
+    shift = await repository.open_shift_of(session, counter_id)
+    invoice_id = None if shift is None else await repository.newest_invoice_of(session, shift.id)
+    if invoice_id is None:
+        return CounterNow(counter, shift, None, None)
+    invoice, receipt = await invoice_with_receipt(session, invoice_id)
+    return CounterNow(counter, shift, invoice, receipt)
+
+
+async def invoice_with_receipt(
+    session: AsyncSession, invoice_id: str
+) -> tuple[Invoice, Receipt | None]:
+    invoice = await get_invoice(session, invoice_id)
+    receipt = await repository.receipt_of(session, invoice_id) if invoice.paid_at else None
+    return invoice, receipt
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRecord:
+    """A receipt as a supervisor finds it from the paper: the invoice it paid and the lines
+    refunded since."""
+
+    receipt: Receipt
+    invoice: Invoice
+    refunded_lines: frozenset[int]
+
+
+async def find_receipt(session: AsyncSession, label: str) -> ReceiptRecord:
+    """The receipt printed as `label` (<counter>-<fiscal year>-<number>)."""
+    match = RECEIPT_LABEL.fullmatch(label)
+    receipt = None
+    if match is not None:
+        receipt = await repository.receipt_numbered(
+            session, match["counter"], int(match["year"]), int(match["number"])
+        )
+    if receipt is None:
+        raise UnknownReceipt(f"no receipt {label}")
+    invoice = await get_invoice(session, receipt.invoice_id)
+    refunded = await repository.refunded_lines(session, invoice.id)
+    return ReceiptRecord(receipt, invoice, frozenset(refunded))
 
 
 async def close_shift(session: AsyncSession, counter_id: str) -> dict[str, Any]:

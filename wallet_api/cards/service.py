@@ -137,6 +137,20 @@ async def check_pin(session: AsyncSession, payload: str, pin: str) -> Card:
     return check.card
 
 
+async def card_in_use(session: AsyncSession, payload: str) -> Card:
+    """The scanned card, known by its secret and neither blocked nor locked (no PIN: for
+    what takes nothing from the wallet, such as cash paid in at a counter)."""
+    parsed = parse_payload(payload)
+    if parsed is None:
+        raise InvalidInput("this is not an Aizu card")
+    card_id, secret = parsed
+    found = await repository.get_card(session, card_id)
+    if found is None or not hmac.compare_digest(found.secret_digest, secret_digest(secret)):
+        raise UnknownCard("this card is not known")
+    _require_in_use(found.card)
+    return found.card
+
+
 def _require_in_use(card: Card) -> None:
     if card.status is CardStatus.BLOCKED:
         raise CardBlocked(f"card {card.id} is blocked")

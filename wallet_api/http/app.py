@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
 
+from city_hall.repository import COUNTERS_CHANNEL
 from ledger.config import Settings
 from ledger.database import create_engine, session_factory
 from ledger.errors import DomainError
@@ -61,7 +62,8 @@ from wallet_api.http.routers.statistics import router as statistics_router
 from wallet_api.http.routers.wallets import public_router as public_regions_router
 from wallet_api.http.routers.wallets import router as wallets_router
 from wallet_api.http.schemas.problems import Problem
-from wallet_api.payments.events import PaymentNotifier
+from wallet_api.payments.events import Notifier
+from wallet_api.payments.repository import PAYMENTS_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +182,8 @@ def create_app(
             if settings.oidc_issuer
             else None
         )
-        app.state.payment_notifier = PaymentNotifier(engine)
+        app.state.payment_notifier = Notifier(engine, PAYMENTS_CHANNEL)
+        app.state.counter_notifier = Notifier(engine, COUNTERS_CHANNEL, of="counter")
         # The group commits' own connections, one a worker: a batch does not pay a round trip
         # to check its connection (a lost one fails the batch, which is tried again).
         batch_engine = create_engine(
@@ -202,6 +205,7 @@ def create_app(
                 yield
         finally:
             await app.state.payment_notifier.close()
+            await app.state.counter_notifier.close()
             await batch_engine.dispose()
             await engine.dispose()
 

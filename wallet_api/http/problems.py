@@ -59,6 +59,7 @@ _CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
         "unknown_merchant",
         "unknown_payment",
         "unknown_procedure",
+        "unknown_receipt",
         "unknown_region",
         "unknown_settlement",
         "unknown_terminal",

@@ -24,6 +24,12 @@ CashierOrStaff = Annotated[Actor, Depends(Allow(Role.CASHIER, Role.MERCHANT_STAF
 Supervisor = Annotated[Actor, Depends(Allow(Role.SUPERVISOR))]
 Operator = Annotated[Actor, Depends(Allow(Role.OPERATOR))]
 OperatorOrAuditor = Annotated[Actor, Depends(Allow(Role.OPERATOR, Role.AUDITOR))]
+# Who finds a receipt from its paper, and who reads a day's fee revenue (the supervisor closes
+# the day with the cashiers).
+ReceiptReader = Annotated[
+    Actor, Depends(Allow(Role.CASHIER, Role.SUPERVISOR, Role.OPERATOR, Role.AUDITOR))
+]
+RevenueReader = Annotated[Actor, Depends(Allow(Role.SUPERVISOR, Role.OPERATOR, Role.AUDITOR))]
 CampaignAdmin = Annotated[Actor, Depends(Allow(Role.CAMPAIGN_ADMIN))]
 CampaignReader = Annotated[Actor, Depends(Allow(Role.CAMPAIGN_ADMIN, Role.ECONOMIST, Role.AUDITOR))]
 StatisticsReader = Annotated[Actor, Depends(Allow(Role.ECONOMIST, Role.AUDITOR, Role.OPERATOR))]

@@ -12,7 +12,7 @@ from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_hall import service as city_hall
-from city_hall.domain import COUNTER_ID, Counter, Invoice
+from city_hall.domain import COUNTER_ID, Counter, Invoice, Receipt
 from city_hall.errors import InvoiceNotPayable, UnknownInvoice
 from city_hall.service import FeeReceipt
 from ledger.domain import IdempotencyKey, utc_now
@@ -62,6 +62,48 @@ async def show_invoice(
     invoice = await city_hall.create_invoice(session, counter_id, procedures)
     counter = await city_hall.get_counter(session, counter_id)
     return ShownInvoice(invoice, emv.encode(invoice_code(counter, invoice), platform_key))
+
+
+@dataclass(frozen=True, slots=True)
+class CounterInvoice:
+    """An invoice as the counter's screens show it: its code while it can be paid, its
+    receipt once paid."""
+
+    invoice: Invoice
+    qr_payload: str | None
+    receipt: Receipt | None
+
+
+def on_screen(
+    counter: Counter,
+    invoice: Invoice,
+    receipt: Receipt | None,
+    platform_key: SigningKey,
+    now: datetime,
+) -> CounterInvoice:
+    """The code is made again, not stored: signing is deterministic, so it is the very code
+    the counter showed when the invoice was made."""
+    payable = invoice.status == "open" and invoice.expires_at > now
+    code = emv.encode(invoice_code(counter, invoice), platform_key) if payable else None
+    return CounterInvoice(invoice, code, receipt)
+
+
+async def counter_now(
+    session: AsyncSession, counter_id: str, platform_key: SigningKey
+) -> tuple[city_hall.CounterNow, CounterInvoice | None]:
+    """The counter, its open shift and the shift's newest invoice, as its screens show them."""
+    now = await city_hall.counter_now(session, counter_id)
+    if now.invoice is None:
+        return now, None
+    return now, on_screen(now.counter, now.invoice, now.receipt, platform_key, utc_now())
+
+
+async def counter_invoice(
+    session: AsyncSession, invoice_id: str, platform_key: SigningKey
+) -> CounterInvoice:
+    invoice, receipt = await city_hall.invoice_with_receipt(session, invoice_id)
+    counter = await city_hall.get_counter(session, invoice.counter_id)
+    return on_screen(counter, invoice, receipt, platform_key, utc_now())
 
 
 def invoice_code(counter: Counter, invoice: Invoice) -> emv.MerchantCode:

@@ -47,7 +47,7 @@ async def local(database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
 async def sign_in(client: httpx.AsyncClient, subject: str = "hanako", **extra: str) -> None:
     answer = await client.post(
         "/v1/session/local",
-        json={"subject": subject, "role": "resident", **extra},
+        json={"subject": subject, "role": "resident"} | extra,
         headers={"Origin": ORIGIN},
     )
     assert answer.status_code == 204, answer.text
@@ -146,10 +146,29 @@ async def test_a_token_for_another_algorithm_is_refused_not_an_error(
     assert (bearer.status_code, bearer.json()["code"]) == (401, "unauthenticated")
 
 
+async def test_a_trial_service_signs_in_a_cashier_at_their_counter(
+    local: httpx.AsyncClient,
+) -> None:
+    """The city's own roles too: a cashier bound to one counter, an operator bound to none."""
+    await sign_in(local, "cashier-1", role="cashier", counter="c-window-1")
+    session = (await local.get("/v1/session")).json()
+    assert (session["roles"], session["counter"], session["merchant"]) == (
+        ["cashier"],
+        "c-window-1",
+        None,
+    )
+    assert (await local.get("/v1/counters/c-window-2")).json()["code"] == "forbidden"
+    await sign_in(local, "operator-1", role="operator")
+    assert (await local.get("/v1/session")).json()["roles"] == ["operator"]
+
+
 async def test_the_local_sign_in_refuses_what_it_cannot_grant(local: httpx.AsyncClient) -> None:
     for body in (
-        {"subject": "x", "role": "operator"},
+        {"subject": "x", "role": "owner"},
         {"subject": "x", "role": "cashier"},
+        {"subject": "x", "role": "merchant_staff"},
+        {"subject": "x", "role": "operator", "counter": "c-1"},
+        {"subject": "x", "role": "cashier", "counter": "c-1", "merchant": "m-1"},
         {"subject": "a b", "role": "resident"},
         {"subject": "x" * 65, "role": "resident"},
         {"subject": "x", "role": "resident", "counter": "c-1"},

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.wallet_api.http.api import Api, new_region
 from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
 from wallet_api.errors import RateLimited
-from wallet_api.payments.events import PaymentNotifier
+from wallet_api.payments.events import Notifier
+from wallet_api.payments.repository import PAYMENTS_CHANNEL
 
 
 async def test_the_terminal_hears_of_a_payment_the_moment_it_commits(
@@ -55,7 +56,7 @@ async def test_only_the_shops_own_staff_may_listen(api: Api, live_url: str) -> N
 
 
 async def test_a_shop_opens_only_so_many_streams(engine: AsyncEngine) -> None:
-    notifier = PaymentNotifier(engine, streams_per_merchant=1)
+    notifier = Notifier(engine, PAYMENTS_CHANNEL, streams_per_key=1)
     try:
         async with notifier.subscribe("m-busy"):
             with pytest.raises(RateLimited):

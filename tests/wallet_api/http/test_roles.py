@@ -106,6 +106,7 @@ async def test_every_endpoint_times_every_role(api: Api, live_url: str) -> None:
         "counter_id": region.counter,
         "wallet_id": wallet_id,
         "reference": pending.json()["reference"],
+        "label": f"{region.counter}-2026-000001",
     }
     callers = {
         Role.RESIDENT: resident,

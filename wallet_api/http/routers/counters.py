@@ -6,27 +6,36 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_hall import service
+from wallet_api.actor import Role
+from wallet_api.errors import Forbidden
 from wallet_api.http.deps import SessionDep
+from wallet_api.http.event_stream import event_stream
 from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import (
     Cashier,
     CashierOrOperator,
     CounterCashier,
+    CounterCashierOrOperator,
     Holder,
-    OperatorOrAuditor,
+    ReceiptReader,
+    RevenueReader,
     Supervisor,
 )
 from wallet_api.http.schemas.city_hall import (
     CancellationIn,
     CardPin,
     CloseReport,
+    CounterInvoiceOut,
+    CounterNowOut,
     FeeReceiptOut,
     FeeRefundOut,
     InvoiceCreate,
     InvoiceOut,
+    ReceiptRecordOut,
     ShiftOut,
     ShownInvoiceOut,
 )
@@ -46,6 +55,41 @@ async def open_shift(
     """The cashier opens the counter's shift for today (one open shift a counter)."""
     shift = await service.open_shift(session, counter_id, cashier=actor.subject)
     return ShiftOut.of(shift)
+
+
+@router.get("/counters/{counter_id}/now")
+async def counter_now(
+    counter_id: str, request: Request, session: SessionDep, actor: CounterCashierOrOperator
+) -> CounterNowOut:
+    """The counter as its screens show it: the shift open, if any, and that shift's newest
+    invoice (its code while payable, its receipt once paid). The cashier's screen and the
+    display facing the resident read this when they open, and after their stream drops."""
+    now, shown = await invoices.counter_now(session, counter_id, request.app.state.platform_key)
+    return CounterNowOut.of(now, shown)
+
+
+@router.get(
+    "/counters/{counter_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def counter_events(
+    counter_id: str, request: Request, session: SessionDep, actor: CounterCashierOrOperator
+) -> StreamingResponse:
+    """Server-sent events: an `event: invoice` with the invoice as the screens show it
+    (`CounterInvoiceOut`) when one is made at the counter and again when it is paid. The first
+    line, `: listening`, says the stream is live; after a drop, reconnect and read `/now`. At
+    most 20 streams a counter per API process."""
+    counter = await service.get_counter(session, counter_id)
+    await session.close()  # the stream must not hold a pooled connection idle in a transaction
+    state = request.app.state
+
+    async def invoice_event(reader: AsyncSession, invoice_id: str) -> str | None:
+        shown = await invoices.counter_invoice(reader, invoice_id, state.platform_key)
+        data = CounterInvoiceOut.of(shown).model_dump_json()
+        return f"id: {invoice_id}\nevent: invoice\ndata: {data}\n\n"
+
+    return await event_stream(state.counter_notifier, counter.id, state.sessions, invoice_event)
 
 
 @router.post("/counters/{counter_id}/invoices", status_code=201)
@@ -127,6 +171,19 @@ async def cancel_procedure(
     return FeeRefundOut.of(refund)
 
 
+@router.get("/fee-receipts/{label}")
+async def find_fee_receipt(
+    label: str, session: SessionDep, actor: ReceiptReader
+) -> ReceiptRecordOut:
+    """A receipt by what its paper says (<counter>-<fiscal year>-<number>): the invoice it paid
+    and the lines refunded since, for the supervisor who cancels a line of it. A cashier finds
+    only their own counter's receipts."""
+    record = await service.find_receipt(session, label)
+    if actor.has(Role.CASHIER) and not actor.is_cashier_at(record.receipt.counter_id):
+        raise Forbidden("a cashier finds the receipts of their own counter")
+    return ReceiptRecordOut.of(record)
+
+
 @router.post("/counters/{counter_id}/shifts/close")
 @idempotent
 async def close_shift(
@@ -148,7 +205,7 @@ async def close_shift(
 async def fee_revenue_csv(
     region: str,
     session: SessionDep,
-    actor: OperatorOrAuditor,
+    actor: RevenueReader,
     day: Annotated[date, Query(alias="date", description="The business date.")],
 ) -> Response:
     """The day's fee revenue per department and procedure, for the municipal accounting system:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
@@ -15,6 +12,7 @@ from nacl.signing import VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
+from wallet_api.http.event_stream import event_stream
 from wallet_api.http.grouping import RequestGroup
 from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import Holder, Staff, StaffOrOperator
@@ -31,7 +29,6 @@ from wallet_api.http.schemas.payments import (
     TokenCharge,
 )
 from wallet_api.payments import service
-from wallet_api.payments.events import CLOSED
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 
@@ -175,33 +172,11 @@ async def payment_events(
     merchant = await service.merchant_for(session, actor, merchant_id)
     await session.close()  # the stream must not hold a pooled connection idle in a transaction
     state = request.app.state
-    # Subscribed before answering, so a shop over its stream limit gets a 429, not a stream.
-    subscription = contextlib.AsyncExitStack()
-    heard = await subscription.enter_async_context(state.payment_notifier.subscribe(merchant.id))
-    return StreamingResponse(
-        _payment_events(subscription, heard, state.sessions),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return await event_stream(state.payment_notifier, merchant.id, state.sessions, _payment_event)
 
 
-async def _payment_events(
-    subscription: contextlib.AsyncExitStack,
-    heard: asyncio.Queue[str],
-    sessions: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[str]:
-    async with subscription:
-        yield ": listening\n\n"
-        while True:
-            try:
-                payment_id = await asyncio.wait_for(heard.get(), timeout=15)
-            except TimeoutError:
-                yield ": keep-alive\n\n"
-                continue
-            if payment_id == CLOSED:
-                return
-            async with sessions() as reader:
-                payment = await service.find_payment(reader, payment_id)
-            if payment is not None:
-                data = PaymentOut.of(payment).model_dump_json()
-                yield f"id: {payment.id}\nevent: payment\ndata: {data}\n\n"
+async def _payment_event(reader: AsyncSession, payment_id: str) -> str | None:
+    payment = await service.find_payment(reader, payment_id)
+    if payment is None:
+        return None
+    return f"id: {payment.id}\nevent: payment\ndata: {PaymentOut.of(payment).model_dump_json()}\n\n"

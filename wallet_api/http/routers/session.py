@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wallet_api.actor import Actor, Role
+from wallet_api.actor import Actor
 from wallet_api.http.auth import LocalIssuer, OidcVerifier, current_actor
 from wallet_api.http.browser_session import (
     SESSION_COOKIE,
@@ -205,7 +205,7 @@ async def local_sign_in(body: LocalSignIn, request: Request, database: SessionDe
     check_same_origin(request)
     if _local_issuer(request) is None:
         raise LocalSignInDisabled("this service signs in through its identity provider")
-    actor = Actor(body.subject, frozenset({Role(body.role)}), body.merchant, body.counter)
+    actor = Actor(body.subject, frozenset({body.role}), body.merchant, body.counter)
     response = Response(status_code=204)
     await _start_session(request, response, actor, database)
     return response

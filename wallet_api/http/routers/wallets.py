@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from city_hall import service as city_hall
 from ledger import service as ledger
+from wallet_api.cards import service as cards
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import (
@@ -128,10 +129,15 @@ async def top_up_at_counter(
     actor: CounterCashier,
 ) -> TopupReceiptOut:
     """The cashier took cash: the counter's drawer is debited and the wallet's purchased points
-    credited in one entry, within the wallet's balance cap and daily top-up limit."""
+    credited in one entry, within the wallet's balance cap and daily top-up limit. The wallet
+    is named by its id, or by its printed card as the counter scans it."""
     counter = await city_hall.get_counter(session, counter_id)
+    wallet_id = body.wallet_id
+    if body.card is not None:
+        wallet_id = (await cards.card_in_use(session, body.card)).wallet_id
+    assert wallet_id is not None  # the body names the wallet one way or the other
     receipt = await service.top_up_at_counter(
-        session, counter=counter, wallet_id=body.wallet_id, amount=body.amount
+        session, counter=counter, wallet_id=wallet_id, amount=body.amount
     )
     return TopupReceiptOut.of(receipt)
 

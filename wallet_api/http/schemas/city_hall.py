@@ -8,14 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from city_hall.domain import Invoice
+from city_hall.domain import Invoice, receipt_label
 from city_hall.fees.domain import FeeVersion
-from city_hall.service import FeeRefund
+from city_hall.service import CounterNow, FeeRefund, ReceiptRecord
 from ledger.domain import MAX_AMOUNT
 from merchant.images import qr_png
+from wallet_api.http.schemas.counters import CounterOut
 from wallet_api.http.schemas.record import RecordOut
 from wallet_api.http.schemas.wallets import BalanceOut
-from wallet_api.payments.invoices import PaidInvoice, ShownInvoice
+from wallet_api.payments.invoices import CounterInvoice, PaidInvoice, ShownInvoice
 
 _CODE = r"^[a-z][a-z0-9-]{1,39}$"
 
@@ -220,7 +221,7 @@ class FeeReceiptOut(BaseModel):
     def of(cls, paid: PaidInvoice) -> FeeReceiptOut:
         receipt = paid.receipt
         return cls(
-            receipt_number=f"{receipt.counter_id}-{receipt.fiscal_year}-{receipt.number:06d}",
+            receipt_number=receipt_label(receipt.counter_id, receipt.fiscal_year, receipt.number),
             counter_id=receipt.counter_id,
             fiscal_year=receipt.fiscal_year,
             number=receipt.number,
@@ -279,3 +280,59 @@ class CardPin(BaseModel):
 
     qr_payload: str = Field(min_length=1, max_length=200)
     pin: str = Field(min_length=1, max_length=8)
+
+
+class ReceiptOut(RecordOut):
+    label: str = Field(description="What the paper says: <counter>-<fiscal year>-<number>.")
+    counter_id: str
+    fiscal_year: int
+    number: int
+    issued_at: datetime
+
+
+class CounterInvoiceOut(BaseModel):
+    """An invoice as the counter's screens show it."""
+
+    invoice: InvoiceOut
+    qr_payload: str | None = Field(description="The code to scan, while the invoice is payable.")
+    receipt: ReceiptOut | None = Field(description="Its receipt, once paid.")
+
+    @classmethod
+    def of(cls, shown: CounterInvoice) -> CounterInvoiceOut:
+        return cls(
+            invoice=InvoiceOut.of(shown.invoice),
+            qr_payload=shown.qr_payload,
+            receipt=ReceiptOut.of(shown.receipt) if shown.receipt else None,
+        )
+
+
+class CounterNowOut(BaseModel):
+    """A counter as its screens show it: the shift open, if any, and its newest invoice."""
+
+    counter: CounterOut
+    shift: ShiftOut | None
+    invoice: CounterInvoiceOut | None
+
+    @classmethod
+    def of(cls, now: CounterNow, shown: CounterInvoice | None) -> CounterNowOut:
+        return cls(
+            counter=CounterOut.of(now.counter),
+            shift=ShiftOut.of(now.shift) if now.shift else None,
+            invoice=CounterInvoiceOut.of(shown) if shown else None,
+        )
+
+
+class ReceiptRecordOut(BaseModel):
+    """A receipt found from the paper: the invoice it paid and the lines refunded since."""
+
+    receipt: ReceiptOut
+    invoice: InvoiceOut
+    refunded_lines: list[int]
+
+    @classmethod
+    def of(cls, record: ReceiptRecord) -> ReceiptRecordOut:
+        return cls(
+            receipt=ReceiptOut.of(record.receipt),
+            invoice=InvoiceOut.of(record.invoice),
+            refunded_lines=sorted(record.refunded_lines),
+        )

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from wallet_api.actor import Actor
+from wallet_api.actor import Actor, Role
 
 
 class LocalSignIn(BaseModel):
+    """Who to be on a trial service: any role, the shop of a shop's staff and the counter of
+    a cashier named, and nothing else."""
+
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"subject": "resident-0001", "role": "resident"}]},
+        json_schema_extra={
+            "examples": [
+                {"subject": "resident-0001", "role": "resident"},
+                {"subject": "cashier-1", "role": "cashier", "counter": "city-hall-1"},
+            ]
+        },
     )
 
     subject: str = Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$", description="Who to sign in as.")
-    role: Literal["resident", "visitor", "merchant_staff"]
+    role: Role
     merchant: str | None = Field(
-        default=None, max_length=64, description="The shop, for its staff."
+        default=None, min_length=1, max_length=64, description="The shop, for its staff."
     )
-    counter: None = None
+    counter: str | None = Field(
+        default=None, min_length=1, max_length=64, description="The counter, for its cashier."
+    )
+
+    @model_validator(mode="after")
+    def _scope_fits_the_role(self) -> LocalSignIn:
+        if (self.merchant is not None) != (self.role is Role.MERCHANT_STAFF):
+            raise ValueError("a shop is named for its staff, and only for them")
+        if (self.counter is not None) != (self.role is Role.CASHIER):
+            raise ValueError("a counter is named for its cashier, and only for them")
+        return self
 
 
 class SessionOut(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt, model_validator
 
 from ledger.domain import MAX_AMOUNT, EntryLeg, HolderEntry, LotBalance
 from wallet_api.http.schemas.record import RecordOut
@@ -189,10 +189,28 @@ class HistoryOut(BaseModel):
 
 
 class CounterTopupCreate(BaseModel):
-    model_config = _example({"wallet_id": "w-3f9a1c0d5e7b2a64", "amount": 5000})
+    """The wallet to credit, by its id or by its printed card as scanned (no PIN: cash in
+    takes nothing from anyone)."""
 
-    wallet_id: str = Field(min_length=1, max_length=64)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"wallet_id": "w-3f9a1c0d5e7b2a64", "amount": 5000},
+                {"card": "AIZUCARD1:k-0a1b2c3d4e5f:9sX2k1Qm8vT0", "amount": 5000},
+            ]
+        },
+    )
+
+    wallet_id: str | None = Field(default=None, min_length=1, max_length=64)
+    card: str | None = Field(default=None, min_length=1, max_length=200)
     amount: Points
+
+    @model_validator(mode="after")
+    def _one_wallet(self) -> CounterTopupCreate:
+        if (self.wallet_id is None) == (self.card is None):
+            raise ValueError("name the wallet by its id or by its card, not both")
+        return self
 
 
 class BankTopupCreate(BaseModel):
