@@ -163,17 +163,28 @@ class Person:
         assert [status for status, _ in self.refusals] == list(refused), self.refusals
 
     async def sign_in_locally(
-        self, path: str, subject: str, *, merchant: str | None = None
+        self,
+        path: str,
+        subject: str,
+        *,
+        merchant: str | None = None,
+        counter: str | None = None,
+        role: str | None = None,
     ) -> None:
-        """Open a page, be sent to the local sign-in, and sign in as a person would."""
+        """Open a page, be sent to the local sign-in, and sign in as a person would: as the
+        role the page is for, or the one whose label is `role`."""
         await self.open(path)
         await self.page.wait_for_url(re.compile(r"/signin/"))
         await expect(self.page.locator("#local-form")).to_be_visible()
         await self.check_accessible("signin")
         await self.page.get_by_label(re.compile("名前")).fill(subject)
+        if role is not None:
+            await self.page.get_by_label(role).check()
         if merchant is not None:
             await self.page.get_by_label("お店の人として（レジ）").check()
             await self.page.get_by_label("お店の番号").fill(merchant)
+        if counter is not None:
+            await self.page.get_by_label("窓口の番号").fill(counter)
         await self.page.get_by_role("button", name="サインインする").click()
         await self.page.wait_for_url(re.compile(re.escape(path)))
 

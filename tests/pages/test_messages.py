@@ -23,14 +23,22 @@ REFUSALS_ON_THESE_PAGES = {
     "outside_application_window", "already_applied", "not_a_winner", "invalid_amount",
     "validation_error", "forbidden", "unauthenticated", "cross_site_request",
     "service_unavailable", "ledger_busy", "idempotency_conflict", "local_sign_in_disabled",
+    # City hall's counter, its supervisor and its fee catalogue.
+    "shift_not_open", "shift_already_open", "invoice_not_payable", "unknown_invoice",
+    "unknown_receipt", "unknown_procedure", "unknown_department", "unknown_counter",
+    "invalid_request",
 }  # fmt: skip
 
 
 def messages() -> dict[str, set[str]]:
-    source = (PAGES / "static" / "messages.js").read_text()
-    japanese, english = source.split("\n  en: {", 1)
+    """Every page's words: those all pages share and those a page adds (its messages.js)."""
+    found: dict[str, set[str]] = {"ja": set(), "en": set()}
     key = re.compile(r'^\s+"([a-z0-9_.-]+)":', re.MULTILINE)
-    return {"ja": set(key.findall(japanese)), "en": set(key.findall(english))}
+    for words in PAGES.glob("*/messages.js"):
+        japanese, english = words.read_text().split("\n  en: {", 1)
+        found["ja"] |= set(key.findall(japanese))
+        found["en"] |= set(key.findall(english))
+    return found
 
 
 def test_every_message_is_in_both_languages() -> None:
@@ -45,6 +53,14 @@ def test_every_refusal_the_pages_can_meet_is_said_in_plain_words() -> None:
     assert known >= REFUSALS_ON_THESE_PAGES, REFUSALS_ON_THESE_PAGES - known
     said = {key.removeprefix("refusal.") for key in messages()["ja"] if key.startswith("refusal.")}
     assert REFUSALS_ON_THESE_PAGES - said == set()
+
+
+def test_no_page_says_a_shared_message_differently() -> None:
+    key = re.compile(r'^\s+"([a-z0-9_.-]+)":', re.MULTILINE)
+    shared = set(key.findall((PAGES / "static" / "messages.js").read_text()))
+    for words in PAGES.glob("*/messages.js"):
+        if words.parent.name != "static":
+            assert shared & set(key.findall(words.read_text())) == set(), words
 
 
 def test_every_key_a_page_asks_for_exists() -> None:

@@ -1,5 +1,6 @@
 """The pages people use, served by the API process itself: the resident's wallet (`/app`), the
-shop's till (`/shop`), the local sign-in page (`/signin`), what they share (`/static`) and the
+shop's till (`/shop`), city hall's counter and the display facing the resident (`/city-hall`),
+the local sign-in page (`/signin`), what they share (`/static`) and the
 front-end packages installed from the registry (`/vendor`).
 
 The pages are static files that call the public `/v1` API and nothing else, with a strict
@@ -25,7 +26,13 @@ mimetypes.add_type("application/manifest+json", ".webmanifest")
 mimetypes.add_type("text/javascript", ".mjs")
 
 # Each page folder and the path it is served at.
-PAGE_FOLDERS = {"/app": "app", "/shop": "shop", "/signin": "signin", "/static": "static"}
+PAGE_FOLDERS = {
+    "/app": "app",
+    "/shop": "shop",
+    "/city-hall": "city-hall",
+    "/signin": "signin",
+    "/static": "static",
+}
 # What of the installed front-end packages a page may load, by the name it loads it under.
 VENDOR_FILES = {
     "jsQR.js": "jsqr/dist/jsQR.js",

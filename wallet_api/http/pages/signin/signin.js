@@ -20,10 +20,18 @@ function pageOfThisService(wanted) {
 
 const sameSite = pageOfThisService(query.get("next"));
 
+// The field that names where a scoped role works: the shop of its staff, the counter of its
+// cashier.
+const SCOPE_FIELDS = { merchant_staff: "merchant", cashier: "counter" };
+// The role a page is for, chosen before the person chooses.
+const ROLE_OF_PAGE = [["/shop", "merchant_staff"], ["/city-hall", "cashier"]];
+
 function roleChanged() {
-  const staff = form.elements.role.value === "merchant_staff";
-  document.getElementById("merchant-field").hidden = !staff;
-  document.getElementById("merchant").required = staff;
+  for (const [role, field] of Object.entries(SCOPE_FIELDS)) {
+    const shown = form.elements.role.value === role;
+    document.getElementById(field + "-field").hidden = !shown;
+    document.getElementById(field).required = shown;
+  }
 }
 
 async function start() {
@@ -38,7 +46,8 @@ async function start() {
   if (options.local) {
     document.getElementById("local-notice").hidden = false;
     form.hidden = false;
-    if (sameSite.startsWith("/shop")) form.elements.role.value = "merchant_staff";
+    const [, role] = ROLE_OF_PAGE.find(([prefix]) => sameSite.startsWith(prefix)) || [];
+    if (role) form.elements.role.value = role;
   }
   roleChanged();
   translate();
@@ -55,7 +64,8 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   const body = { subject: subject.value, role: form.elements.role.value };
-  if (body.role === "merchant_staff") body.merchant = document.getElementById("merchant").value;
+  const scope = SCOPE_FIELDS[body.role];
+  if (scope) body[scope] = document.getElementById(scope).value.trim();
   try {
     await api("POST", "/v1/session/local", body, { signInOn401: false });
     location.assign(sameSite);

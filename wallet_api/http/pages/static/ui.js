@@ -12,6 +12,11 @@ export function language() {
   return localStorage.getItem(LANGUAGE_KEY) === "en" ? "en" : "ja";
 }
 
+// A page's own words (`{ ja: {...}, en: {...} }`), added to those every page shares.
+export function addMessages(more) {
+  for (const [lang, words] of Object.entries(more)) Object.assign(MESSAGES[lang], words);
+}
+
 export function t(key, values = {}) {
   const text = MESSAGES[language()][key] ?? MESSAGES.ja[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
