@@ -284,9 +284,7 @@ async def test_an_operator_changes_a_fee_from_a_date_and_the_history_keeps_both(
     await expect(history).to_have_count(2)
     await expect(history.nth(1)).to_contain_text("operator-kato")
     await operator.look("city-hall-fees")
-    fees = await api.get(
-        f"/v1/regions/{region.code}/fees", region.cashier, on="2027-04-01"
-    )
+    fees = await api.get(f"/v1/regions/{region.code}/fees", region.cashier, on="2027-04-01")
     fee = next(item for item in fees.json()["fees"] if item["procedure"] == "residence-cert")
     assert fee["fee"] == 400
     operator.assert_clean()

@@ -98,9 +98,7 @@ async def test_the_counters_stream_tells_of_an_invoice_made_and_paid(
     assert settled["receipt"]["label"] == paid.json()["receipt_number"]
 
 
-async def test_only_the_counters_cashier_or_an_operator_may_listen(
-    api: Api, live_url: str
-) -> None:
+async def test_only_the_counters_cashier_or_an_operator_may_listen(api: Api, live_url: str) -> None:
     region, other = await new_region(api), await new_region(api)
     async with httpx.AsyncClient(base_url=live_url, timeout=10) as client:
         refused = await client.get(f"/v1/counters/{region.counter}/events", headers=other.cashier)
