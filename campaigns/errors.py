@@ -71,3 +71,9 @@ class CampaignNotOver(CampaignError):
 
 class OutsidePayoutWindow(CampaignError):
     code = "outside_payout_window"
+
+
+class CampaignFixed(CampaignError):
+    """The campaign opens too soon (or has opened) for its terms to change."""
+
+    code = "campaign_fixed"

@@ -70,11 +70,32 @@ async def insert_campaign(session: AsyncSession, campaign: Campaign) -> bool:
     return result.first() is not None
 
 
-async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign | None:
+async def get_campaign(
+    session: AsyncSession, campaign_id: str, *, lock: bool = False
+) -> Campaign | None:
+    """The campaign; with `lock`, its row stays locked to the end of the transaction."""
     row = (
-        await session.execute(text(f"{_CAMPAIGN} WHERE c.id = :id"), {"id": campaign_id})
+        await session.execute(
+            text(f"{_CAMPAIGN} WHERE c.id = :id" + (" FOR UPDATE OF c" if lock else "")),
+            {"id": campaign_id},
+        )
     ).first()
     return _campaign(row) if row else None
+
+
+async def update_campaign(session: AsyncSession, campaign: Campaign) -> None:
+    await session.execute(
+        text(
+            "UPDATE campaigns SET name = :name, settings = CAST(:settings AS jsonb), "
+            "eligibility = CAST(:eligibility AS jsonb) WHERE id = :id"
+        ),
+        {
+            "id": campaign.id,
+            "name": campaign.name,
+            "settings": json.dumps(campaign.terms.as_json()),
+            "eligibility": json.dumps(campaign.eligibility.as_json()),
+        },
+    )
 
 
 async def campaign_names(session: AsyncSession, campaign_ids: list[str]) -> dict[str, str]:

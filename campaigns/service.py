@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,7 @@ from campaigns.domain import (
 from campaigns.errors import (
     AlreadyApplied,
     CampaignExists,
+    CampaignFixed,
     CampaignNotOver,
     HouseholdCapReached,
     InvalidCampaign,
@@ -117,6 +118,61 @@ async def create_campaign(
         seed = secrets.token_hex(32)
         seed_sha256 = commitment(seed)
         await repository.insert_lottery(session, campaign_id, seed, seed_sha256)
+    return await get_campaign(session, campaign_id)
+
+
+# A campaign's terms are fixed this long before it opens: residents read them before they act,
+# and nothing is sold, applied for, earned or paid under terms that change afterwards.
+FIXED_BEFORE_START = timedelta(hours=1)
+
+
+async def edit_campaign(
+    session: AsyncSession,
+    campaign_id: str,
+    *,
+    name: str,
+    terms: Terms,
+    eligibility: Eligibility,
+    now: datetime,
+) -> Campaign:
+    """New settings for a campaign that has not opened: its name, terms and eligibility, and
+    its budget topped up from the city's funds or given back to them. Refused from an hour
+    before it opens (or before the new terms would open it); its kind and whether it is a
+    lottery stay as created."""
+    if not 1 <= len(name) <= 200:
+        raise InvalidCampaign("a campaign's name is 1 to 200 characters")
+    campaign = await repository.get_campaign(session, campaign_id, lock=True)
+    if campaign is None:
+        raise UnknownCampaign(f"unknown campaign {campaign_id}")
+    if type(terms) is not type(campaign.terms):
+        raise InvalidCampaign(f"campaign {campaign_id} stays a {campaign.kind.value} campaign")
+    old_lottery = isinstance(campaign.terms, PremiumSets) and campaign.terms.lottery
+    if isinstance(terms, PremiumSets) and terms.lottery != old_lottery:
+        raise InvalidCampaign("a campaign cannot become, or stop being, a lottery")
+    if now >= min(campaign.terms.starts, terms.starts) - FIXED_BEFORE_START:
+        raise CampaignFixed(
+            f"campaign {campaign_id} opens within {FIXED_BEFORE_START}: its terms are fixed"
+        )
+    change = terms.budget - campaign.terms.budget
+    if change:
+        spec = AccountSpec(campaign.currency, CITY_FUNDS, AccountCategory.SYSTEM, True)
+        city = (await ledger.open_account(session, spec)).id
+        budget = campaign.budget_account_id
+        await ledger.post_entry(
+            session,
+            EntryRequest(
+                campaign.currency,
+                EntryKind.TRANSFER,
+                transfer_lines(city, budget, change)
+                if change > 0
+                else transfer_lines(budget, city, -change),
+                description=f"budget of {name}, changed",
+                metadata={"campaign": campaign_id},
+            ),
+            idempotency=IdempotencyKey("campaign-budget-change", secrets.token_hex(12)),
+        )
+    edited = replace(campaign, name=name, terms=terms, eligibility=eligibility)
+    await repository.update_campaign(session, edited)
     return await get_campaign(session, campaign_id)
 
 
@@ -827,11 +883,17 @@ class Payout:
 
 
 async def pay_benefit(
-    session: AsyncSession, campaign: Campaign, people: list[Person], *, now: datetime
+    session: AsyncSession,
+    campaign: Campaign,
+    people: list[Person],
+    *,
+    now: datetime,
+    preview: bool = False,
 ) -> Payout:
     """Credit each eligible person listed once with the campaign's points, into a lot that may
     be restricted and expires with the campaign. Payouts of one campaign take turns; a person
-    paid before is not paid again; if the budget cannot pay every one, nobody is paid."""
+    paid before is not paid again; if the budget cannot pay every one, nobody is paid. With
+    `preview`, every check is made and nothing is written: who would be paid, and why not."""
     terms = _terms(campaign, Benefit)
     if not terms.payout_from <= now < terms.payout_until:
         raise OutsidePayoutWindow("the benefit is not paid out now")
@@ -852,6 +914,10 @@ async def pay_benefit(
         return Payout([], sorted(before), refused, 0)
     if terms.points_per_person * len(payable) > budget.available_balance:
         raise SoldOut(f"the budget of {campaign.name} cannot pay them all")
+    if preview:
+        return Payout(
+            list(payable), sorted(before), refused, terms.points_per_person * len(payable)
+        )
     credits = {}
     for wallet_id in payable:
         credits[wallet_id] = await _campaign_lot(

@@ -68,6 +68,7 @@ _CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
     ),
     409: (
         "already_applied",
+        "campaign_fixed",
         "already_exists",
         "already_reversed",
         "balance_cap_exceeded",

@@ -209,11 +209,17 @@ class BenefitPayout:
 
 
 async def pay_benefit(
-    session: AsyncSession, campaign_id: str, subjects: list[str], *, now: datetime | None = None
+    session: AsyncSession,
+    campaign_id: str,
+    subjects: list[str],
+    *,
+    now: datetime | None = None,
+    preview: bool = False,
 ) -> BenefitPayout:
     """Credit the benefit to the residents listed by subject: each eligible one once, whatever
     lists name them again. Those without a usable wallet in the campaign's region are reported,
-    with those the campaign refuses."""
+    with those the campaign refuses. With `preview`, nothing is paid: `paid` are those who
+    would be."""
     now = now or utc_now()
     campaign = await campaigns.get_campaign(session, campaign_id)
     subjects = list(dict.fromkeys(subjects))
@@ -222,7 +228,9 @@ async def pay_benefit(
     people = await campaigns.people(
         session, [(w.id, s, w.kind is WalletKind.RESIDENT) for s, w in usable.items()]
     )
-    payout: Payout = await campaigns.pay_benefit(session, campaign, people, now=now)
+    payout: Payout = await campaigns.pay_benefit(
+        session, campaign, people, now=now, preview=preview
+    )
     subject_of = {wallet.id: subject for subject, wallet in usable.items()}
     refused = {subject_of[wallet_id]: why for wallet_id, why in payout.refused.items()}
     refused |= {s: "no wallet in this region" for s in subjects if s not in found}

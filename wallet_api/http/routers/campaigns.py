@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns import service
 from campaigns.domain import Purchase
 from ledger.domain import utc_now
+from wallet_api.errors import InvalidInput
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.grouping import RequestGroup
 from wallet_api.http.idempotency import idempotent
@@ -67,6 +68,34 @@ async def create_campaign(
         eligibility=body.eligibility.rules(),
     )
     return CampaignOut.of(campaign)
+
+
+@router.put("/campaigns/{campaign_id}")
+async def edit_campaign(
+    campaign_id: str,
+    body: Annotated[CampaignCreate, Body()],
+    session: SessionDep,
+    actor: CampaignAdmin,
+) -> CampaignOut:
+    """New settings for a campaign that has not opened (the whole body, as at creation: its
+    `id` and `region` as they are). Its budget is topped up from the city's funds or given
+    back. Refused `campaign_fixed` from an hour before it opens, or before the new settings
+    would open it; its kind, and whether it is a lottery, stay as created."""
+    if body.id != campaign_id:
+        raise InvalidInput(f"the body is of campaign {body.id}, not {campaign_id}")
+    campaign = await service.get_campaign(session, campaign_id)
+    if body.region != campaign.region:
+        raise InvalidInput(f"campaign {campaign_id} stays in region {campaign.region}")
+    edited = await service.edit_campaign(
+        session,
+        campaign_id,
+        name=body.name,
+        terms=body.terms(),
+        eligibility=body.eligibility.rules(),
+        now=utc_now(),
+    )
+    await session.commit()
+    return CampaignOut.of(edited)
 
 
 @router.get("/campaigns")
@@ -176,6 +205,20 @@ async def pay_benefit(
     """Credit the listed residents with the benefit: each eligible one once, whatever lists
     name them again; those not eligible or without a wallet in the region are reported."""
     payout = await wallet_campaigns.pay_benefit(session, campaign_id, body.subjects)
+    return BenefitPayoutOut.of(payout)
+
+
+@router.post("/campaigns/{campaign_id}/benefit-payouts/preview")
+async def preview_benefit(
+    campaign_id: str,
+    body: BenefitPayoutCreate,
+    session: SessionDep,
+    actor: CampaignAdmin,
+) -> BenefitPayoutOut:
+    """What paying this list would do, and nothing done: who would be paid now (`paid`), who
+    was paid before, who is refused and why, and the points; refused as the payout itself
+    would be (outside the payout window, a budget that cannot pay them all)."""
+    payout = await wallet_campaigns.pay_benefit(session, campaign_id, body.subjects, preview=True)
     return BenefitPayoutOut.of(payout)
 
 
