@@ -106,19 +106,21 @@ class Eligibility:
     def check_person(self, person: Person, first_day: date) -> None:
         """Refuse a person the campaign is not for, saying why."""
         if self.residents_only and not person.resident:
-            raise NotEligible("this campaign is for residents")
+            raise NotEligible("this campaign is for residents", "residents_only")
         if not self.needs_register:
             return
         record = person.record
         if record is None:
-            raise NotEligible("this campaign needs the resident register's record of you")
+            raise NotEligible(
+                "this campaign needs the resident register's record of you", "no_register_record"
+            )
         age = record.age_on(first_day)
         if self.min_age is not None and age < self.min_age:
-            raise NotEligible(f"this campaign is for ages {self.min_age} and over")
+            raise NotEligible(f"this campaign is for ages {self.min_age} and over", "under_min_age")
         if self.max_age is not None and age > self.max_age:
-            raise NotEligible(f"this campaign is for ages up to {self.max_age}")
+            raise NotEligible(f"this campaign is for ages up to {self.max_age}", "over_max_age")
         if self.districts and record.district not in self.districts:
-            raise NotEligible("this campaign is for other districts")
+            raise NotEligible("this campaign is for other districts", "other_district")
 
     def shop_earns(self, shop: Shop) -> bool:
         return (

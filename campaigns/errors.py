@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ledger.errors import DomainError
 
 
@@ -21,8 +23,30 @@ class CampaignExists(CampaignError):
     code = "already_exists"
 
 
+# Why a person is not paid or may not take part: which rule, as a stable code.
+NOT_ELIGIBLE_REASONS = (
+    "residents_only",
+    "no_register_record",
+    "under_min_age",
+    "over_max_age",
+    "other_district",
+    "other_region",
+    "no_wallet",
+    "wallet_closed",
+)
+
+
 class NotEligible(CampaignError):
+    """Refused a person the campaign is not for; `reason` is one of NOT_ELIGIBLE_REASONS."""
+
     code = "not_eligible"
+
+    def __init__(self, detail: str, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+    def extra(self) -> dict[str, Any]:
+        return {"reason": self.reason}
 
 
 class OutsideSaleWindow(CampaignError):

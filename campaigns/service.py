@@ -602,7 +602,10 @@ class _Sales:
         household = None
         if terms.sets_per_household is not None:
             if order.buyer.record is None:
-                raise NotEligible("a household cap needs the resident register's record of you")
+                raise NotEligible(
+                    "a household cap needs the resident register's record of you",
+                    "no_register_record",
+                )
             household = order.buyer.record.household
             in_household = self._in_households.get(household, 0)
             if in_household + sets > terms.sets_per_household:
@@ -878,7 +881,7 @@ async def claw_back(
 class Payout:
     paid: list[str]  # wallet ids credited now
     paid_before: list[str]  # credited by an earlier payout of the same campaign
-    refused: dict[str, str]  # wallet id -> why it is not eligible
+    refused: dict[str, NotEligible]  # wallet id -> why it is not eligible
     points: int  # credited now, in all
 
 
@@ -899,7 +902,7 @@ async def pay_benefit(
         raise OutsidePayoutWindow("the benefit is not paid out now")
     budget = await ledger.lock_account(session, campaign.budget_account_id)
     before = await repository.paid_out(session, campaign.id, [p.wallet_id for p in people])
-    refused: dict[str, str] = {}
+    refused: dict[str, NotEligible] = {}
     payable: dict[str, Person] = {}
     for candidate in people:
         if candidate.wallet_id in before:
@@ -907,7 +910,7 @@ async def pay_benefit(
         try:
             campaign.eligibility.check_person(candidate, campaign.first_day)
         except NotEligible as why:
-            refused[candidate.wallet_id] = why.detail
+            refused[candidate.wallet_id] = why
             continue
         payable[candidate.wallet_id] = candidate
     if not payable:

@@ -3,9 +3,18 @@ refusal a resident or a shop can meet on them."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
-from campaigns.domain import CampaignKind
+from campaigns.domain import (
+    SIZE_CLASSES,
+    Benefit,
+    CampaignKind,
+    Eligibility,
+    PremiumSets,
+    SpendBack,
+)
+from campaigns.errors import NOT_ELIGIBLE_REASONS
 from ledger.domain import LotKind, Restriction
 from wallet_api.http.problems import STATUS_BY_CODE
 from wallet_api.http.web_packages import PAGES
@@ -27,6 +36,9 @@ REFUSALS_ON_THESE_PAGES = {
     "shift_not_open", "shift_already_open", "invoice_not_payable", "unknown_invoice",
     "unknown_receipt", "unknown_procedure", "unknown_department", "unknown_counter",
     "invalid_request",
+    # The campaign office.
+    "campaign_fixed", "campaign_not_over", "lottery_state", "outside_payout_window",
+    "unknown_campaign", "unknown_region", "already_exists",
 }  # fmt: skip
 
 
@@ -63,6 +75,15 @@ def test_no_page_says_a_shared_message_differently() -> None:
             assert shared & set(key.findall(words.read_text())) == set(), words
 
 
+def campaign_settings() -> list[str]:
+    """The campaign form's fields: each kind's settings and the eligibility rules, the rate in
+    percent instead of basis points; "residents only" has words of its own."""
+    settings = {"id", "region", "name", "rate_percent"}
+    for kind in (PremiumSets, SpendBack, Benefit, Eligibility):
+        settings |= {field.name for field in dataclasses.fields(kind)}
+    return sorted(settings - {"rate_basis_points", "residents_only"})
+
+
 def test_every_key_a_page_asks_for_exists() -> None:
     asked: set[str] = set()
     for script in PAGES.glob("*/*.js"):
@@ -85,6 +106,10 @@ def test_every_key_a_page_asks_for_exists() -> None:
         "shop.money.status.": ["pending", "paid", "failed"],
         # A kind of entry without a word of its own is shown as "other".
         "entry.": ["payment", "refund", "topup", "premium_purchase", "benefit", "spend_back"],
+        # The campaign office names every setting of every kind, and why a person is refused.
+        "office.field.": campaign_settings(),
+        "office.size.": list(SIZE_CLASSES),
+        "office.refused.": list(NOT_ELIGIBLE_REASONS),
     }
     assert prefixes == set(completed)
     for prefix, values in completed.items():

@@ -44,7 +44,7 @@ def _may_take_part(
     in two regions applies once, with the one there) and neither closed nor expired."""
     wallet = require_holder(actor, wallet_id, wallet)
     if wallet.region != campaign.region:
-        raise NotEligible(f"{campaign.name} is for wallets of {campaign.region}")
+        raise NotEligible(f"{campaign.name} is for wallets of {campaign.region}", "other_region")
     if not wallet.is_usable(now):
         raise WalletClosed(f"wallet {wallet.id} is closed or expired")
     return wallet
@@ -204,7 +204,7 @@ class BenefitPayout:
 
     paid: list[str]
     paid_before: list[str]
-    refused: dict[str, str]  # subject -> why it was not paid
+    refused: dict[str, NotEligible]  # subject -> why it was not paid
     points: int
 
 
@@ -233,8 +233,10 @@ async def pay_benefit(
     )
     subject_of = {wallet.id: subject for subject, wallet in usable.items()}
     refused = {subject_of[wallet_id]: why for wallet_id, why in payout.refused.items()}
-    refused |= {s: "no wallet in this region" for s in subjects if s not in found}
-    refused |= {s: "the wallet is closed" for s in found if s not in usable}
+    no_wallet = NotEligible("no wallet in this region", "no_wallet")
+    closed = NotEligible("the wallet is closed", "wallet_closed")
+    refused |= {s: no_wallet for s in subjects if s not in found}
+    refused |= {s: closed for s in found if s not in usable}
     return BenefitPayout(
         paid=[subject_of[w] for w in payout.paid],
         paid_before=[subject_of[w] for w in payout.paid_before],

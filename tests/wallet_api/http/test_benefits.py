@@ -104,6 +104,12 @@ async def test_a_benefit_pays_each_eligible_resident_once_within_its_budget(
         visitor.subject: "this campaign is for residents",
         "s-nobody": "no wallet in this region",
     }
+    assert {r["subject"]: r["code"] for r in paid["refused"]} == {
+        adult.subject: "over_max_age",
+        unrecorded.subject: "no_register_record",
+        visitor.subject: "residents_only",
+        "s-nobody": "no_wallet",
+    }
     status, again = await payout(api, campaign_id, first.subject, second.subject)
     assert (status, again["paid"], again["paid_before"]) == (201, [second.subject], [first.subject])
 

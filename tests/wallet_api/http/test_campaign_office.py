@@ -129,9 +129,9 @@ async def test_a_payout_list_is_previewed_and_nothing_is_paid(api: Api, sessions
         [first.subject],
     )
     assert preview.json()["points"] == 10_000
-    assert {r["subject"]: r["reason"] for r in preview.json()["refused"]} == {
-        adult.subject: "this campaign is for ages up to 18",
-        "s-nobody": "no wallet in this region",
+    assert {r["subject"]: (r["code"], r["reason"]) for r in preview.json()["refused"]} == {
+        adult.subject: ("over_max_age", "this campaign is for ages up to 18"),
+        "s-nobody": ("no_wallet", "no wallet in this region"),
     }
     assert (await report(api, campaign_id))["benefit_payouts"] == 1  # nobody paid by it
     # The payout itself then does what the preview said.

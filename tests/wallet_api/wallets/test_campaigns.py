@@ -106,6 +106,7 @@ async def test_a_benefit_list_is_answered_by_subject(session: AsyncSession) -> N
     assert payout.paid == [paid]
     assert payout.points == 3_000
     assert set(payout.refused) == {visitor, away}
-    assert payout.refused[away] == "no wallet in this region"
+    assert payout.refused[away].reason == "no_wallet"
+    assert payout.refused[visitor].reason == "residents_only"
     again = await wallet_campaigns.pay_benefit(session, benefit.id, [paid])
     assert (again.paid, again.paid_before, again.points) == ([], [paid], 0)

@@ -390,7 +390,11 @@ class BenefitPayoutCreate(BaseModel):
 
 class Refused(BaseModel):
     subject: str
-    reason: str
+    code: str = Field(
+        description="Which rule: residents_only, no_register_record, under_min_age, "
+        "over_max_age, other_district, no_wallet, wallet_closed."
+    )
+    reason: str = Field(description="The same in words.")
 
 
 class BenefitPayoutOut(BaseModel):
@@ -404,7 +408,10 @@ class BenefitPayoutOut(BaseModel):
         return cls(
             paid=payout.paid,
             paid_before=payout.paid_before,
-            refused=[Refused(subject=s, reason=why) for s, why in payout.refused.items()],
+            refused=[
+                Refused(subject=s, code=why.reason, reason=why.detail)
+                for s, why in payout.refused.items()
+            ],
             points=payout.points,
         )
 

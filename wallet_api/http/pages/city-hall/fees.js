@@ -2,8 +2,8 @@
 // operator) a new fee from a valid-from date, which never rewrites what was charged before.
 
 import { api, oneChange } from "/static/api.js";
-import { dateTime, day, el, language, refusal, say, showView, t, typedAmount, withButtonOff, yen } from "/static/ui.js";
-import { fillRegions, todayInTokyo } from "/city-hall/supervisor.js";
+import { dateTime, day, el, fillRegions, language, refusal, say, showView, t, typedAmount, withButtonOff, yen } from "/static/ui.js";
+import { todayInTokyo } from "/city-hall/supervisor.js";
 
 const money = (amount) => t("yen", { amount: yen(amount) });
 const procedureName = (item) => (language() === "ja" ? item.name_ja : item.name_en);

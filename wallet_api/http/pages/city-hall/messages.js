@@ -148,7 +148,6 @@ export const MESSAGES = {
     "refusal.unknown_procedure": "この手続きは手数料表にありません。",
     "refusal.unknown_department": "この課は登録されていません。",
     "refusal.unknown_counter": "この窓口は登録されていません。",
-    "refusal.invalid_request": "入力に誤りがあります。確かめてください。",
   },
   en: {
     "city.title": "City hall counter",
@@ -296,6 +295,5 @@ export const MESSAGES = {
     "refusal.unknown_procedure": "This procedure is not in the fee list.",
     "refusal.unknown_department": "This department is not registered.",
     "refusal.unknown_counter": "This counter is not registered.",
-    "refusal.invalid_request": "Something typed is not right. Check it.",
   },
 };

@@ -2,7 +2,7 @@
 // it (the fee goes back to the wallet), and download a day's fee revenue for the accounts.
 
 import { api, oneChange } from "/static/api.js";
-import { dateTime, el, language, refusal, say, showView, t, withButtonOff, yen } from "/static/ui.js";
+import { dateTime, el, fillRegions, language, refusal, say, showView, t, withButtonOff, yen } from "/static/ui.js";
 
 const money = (amount) => t("yen", { amount: yen(amount) });
 const procedureName = (item) => (language() === "ja" ? item.name_ja : item.name_en);
@@ -10,15 +10,6 @@ const procedureName = (item) => (language() === "ja" ? item.name_ja : item.name_
 // Today's date in Tokyo, as YYYY-MM-DD.
 export function todayInTokyo() {
   return new Date(Date.now() + 9 * 3600 * 1000).toISOString().slice(0, 10);
-}
-
-// The regions, into a <select> (once).
-export async function fillRegions(select, chosen) {
-  if (select.options.length === 0) {
-    const { regions } = await api("GET", "/v1/regions");
-    select.replaceChildren(...regions.map((r) => el("option", { value: r.code, text: `${r.name} (${r.code})` })));
-  }
-  if (chosen) select.value = chosen;
 }
 
 // --- cancel a paid line ---------------------------------------------------------------------

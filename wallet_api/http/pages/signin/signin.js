@@ -24,7 +24,11 @@ const sameSite = pageOfThisService(query.get("next"));
 // cashier.
 const SCOPE_FIELDS = { merchant_staff: "merchant", cashier: "counter" };
 // The role a page is for, chosen before the person chooses.
-const ROLE_OF_PAGE = [["/shop", "merchant_staff"], ["/city-hall", "cashier"]];
+const ROLE_OF_PAGE = [
+  ["/shop", "merchant_staff"],
+  ["/city-hall", "cashier"],
+  ["/campaign-office", "campaign_admin"],
+];
 
 function roleChanged() {
   for (const [role, field] of Object.entries(SCOPE_FIELDS)) {

@@ -2,7 +2,7 @@
 // plain words, numbers and dates as people read them, the sound and buzz of a payment, and
 // switching views by the address's #fragment.
 
-import { ApiError } from "/static/api.js";
+import { api, ApiError } from "/static/api.js";
 import { MESSAGES } from "/static/messages.js";
 
 const LANGUAGE_KEY = "aizu.language";
@@ -206,4 +206,13 @@ export function setUpHeader({ onChange, onSignOut }) {
   });
   if (signOutButton) signOutButton.addEventListener("click", onSignOut);
   label();
+}
+
+// The regions, into a <select> (once).
+export async function fillRegions(select, chosen) {
+  if (select.options.length === 0) {
+    const { regions } = await api("GET", "/v1/regions");
+    select.replaceChildren(...regions.map((r) => el("option", { value: r.code, text: `${r.name} (${r.code})` })));
+  }
+  if (chosen) select.value = chosen;
 }
