@@ -51,6 +51,21 @@ async def counter_names(session: AsyncSession, counter_ids: list[str]) -> dict[s
     return {row.id: row.name for row in result}
 
 
+async def counters_page(
+    session: AsyncSession, *, region: str | None, after: str | None, limit: int
+) -> list[Counter]:
+    """Up to `limit` counters in id order after `after` (of one region, or all)."""
+    rows = await session.execute(
+        text(
+            f"SELECT {_COUNTER_COLUMNS} FROM counters "
+            "WHERE (CAST(:region AS text) IS NULL OR region_code = :region) "
+            "AND (CAST(:after AS text) IS NULL OR id > :after) ORDER BY id LIMIT :limit"
+        ),
+        {"region": region, "after": after, "limit": limit},
+    )
+    return [_counter(row) for row in rows]
+
+
 async def get_counter(session: AsyncSession, counter_id: str) -> Counter | None:
     row = (
         await session.execute(

@@ -46,6 +46,7 @@ from ledger.domain import (
     EntryKind,
     EntryRequest,
     IdempotencyKey,
+    Page,
     PostingLine,
     business_date,
     utc_now,
@@ -86,6 +87,14 @@ async def open_counter(
     if (existing.currency, existing.name) != (currency, name):
         raise CounterExists(f"counter {counter_id} exists with other attributes")
     return existing
+
+
+async def list_counters(
+    session: AsyncSession, *, region: str | None = None, after: str | None = None, limit: int
+) -> Page[Counter]:
+    """The counters in id order, a page at a time (of one region, or of all)."""
+    counters = await repository.counters_page(session, region=region, after=after, limit=limit)
+    return Page.of(counters, limit, lambda counter: counter.id)
 
 
 async def get_counter(session: AsyncSession, counter_id: str) -> Counter:

@@ -119,11 +119,13 @@ async def committed_books(sessions: async_sessionmaker[AsyncSession]) -> Books:
 
 
 @asynccontextmanager
-async def serving(database_url: URL) -> AsyncIterator[Api]:
+async def serving(database_url: URL, settings: Settings | None = None) -> AsyncIterator[Api]:
     """The HTTP service on a database over httpx, with a token issuer of its own."""
     issuer = LocalIssuer.generate()
     platform_key = SigningKey.generate()
-    app = create_app(database_url, Settings(), token_verifier=issuer, platform_key=platform_key)
+    app = create_app(
+        database_url, settings or Settings(), token_verifier=issuer, platform_key=platform_key
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -47,6 +47,22 @@ class PayoutBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """A batch as a list shows it: without its file, with its payouts counted by status."""
+
+    id: str
+    region: str
+    transfer_date: date
+    scheduled: bool
+    payout_count: int
+    total: int
+    created_at: datetime
+    pending: int
+    paid: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
 class ShopPayout:
     """A payout as its shop reads it: with its batch's transfer date, and whether the bank has
     answered for every payout of the batch yet."""
@@ -278,6 +294,26 @@ async def batches_until(session: AsyncSession, region: str, until: date) -> list
         {"region": region, "until": until},
     )
     return [_batch(row) for row in rows]
+
+
+async def batches_page(
+    session: AsyncSession, region: str, *, after: str | None, limit: int
+) -> list[BatchSummary]:
+    """Up to `limit` of the region's batches, newest first (ids begin with the transfer date),
+    after the batch `after` in that order."""
+    rows = await session.execute(
+        text(
+            "SELECT b.id, b.region_code, b.transfer_date, b.scheduled, b.payout_count, b.total, "
+            "b.created_at, count(p.id) FILTER (WHERE p.status = 'pending') AS pending, "
+            "count(p.id) FILTER (WHERE p.status = 'paid') AS paid, "
+            "count(p.id) FILTER (WHERE p.status = 'failed') AS failed "
+            "FROM payout_batches b LEFT JOIN payouts p ON p.batch_id = b.id "
+            "WHERE b.region_code = :region AND (CAST(:after AS text) IS NULL OR b.id < :after) "
+            "GROUP BY b.id ORDER BY b.id DESC LIMIT :limit"
+        ),
+        {"region": region, "after": after, "limit": limit},
+    )
+    return [BatchSummary(*row) for row in rows]
 
 
 async def batch_payouts(

@@ -20,6 +20,7 @@ from ledger.domain import (
     AccountCategory,
     AccountSpec,
     IdempotencyKey,
+    Page,
     business_date,
     utc_now,
 )
@@ -28,7 +29,13 @@ from merchant import service as merchants
 from merchant.domain import Merchant
 from merchant.errors import InvalidMerchant, NothingToPay, ResultConflict, UnknownSettlement
 from merchant.settlement import repository
-from merchant.settlement.repository import Payout, PayoutBatch, SettlementProfile, ShopPayout
+from merchant.settlement.repository import BatchSummary as BatchSummary  # what list_batches gives
+from merchant.settlement.repository import (
+    Payout,
+    PayoutBatch,
+    SettlementProfile,
+    ShopPayout,
+)
 from merchant.zengin import Originator, Transfer, bulk_transfer_file, header
 
 # Only the bank's result settles a payout: paid or failed, never released by time (a late
@@ -164,6 +171,15 @@ async def get_batch(session: AsyncSession, batch_id: str) -> BatchRun:
     if batch is None:
         raise UnknownSettlement(f"unknown payout batch {batch_id}")
     return BatchRun(batch, await repository.batch_payouts(session, batch_id))
+
+
+async def list_batches(
+    session: AsyncSession, region: str, *, after: str | None = None, limit: int
+) -> Page[BatchSummary]:
+    """The region's batches, newest first, a page at a time, each with its payouts counted by
+    status (pending until the bank's result, then paid or failed)."""
+    batches = await repository.batches_page(session, region, after=after, limit=limit)
+    return Page.of(batches, limit, lambda batch: batch.id)
 
 
 async def batches_until(session: AsyncSession, region: str, until: date) -> list[PayoutBatch]:

@@ -165,6 +165,7 @@ def create_app(
             database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
         app.state.engine = engine
+        app.state.settings = settings
         app.state.sessions = session_factory(engine)
         app.state.token_verifier = token_verifier or token_verifier_for(settings)
         app.state.bearer_tokens = RememberingVerifier(app.state.token_verifier)

@@ -29,7 +29,8 @@ OperatorOrAuditor = Annotated[Actor, Depends(Allow(Role.OPERATOR, Role.AUDITOR))
 ReceiptReader = Annotated[
     Actor, Depends(Allow(Role.CASHIER, Role.SUPERVISOR, Role.OPERATOR, Role.AUDITOR))
 ]
-RevenueReader = Annotated[Actor, Depends(Allow(Role.SUPERVISOR, Role.OPERATOR, Role.AUDITOR))]
+# Those who oversee city hall's counters: their revenue, their list.
+CityHallOverseer = Annotated[Actor, Depends(Allow(Role.SUPERVISOR, Role.OPERATOR, Role.AUDITOR))]
 CampaignAdmin = Annotated[Actor, Depends(Allow(Role.CAMPAIGN_ADMIN))]
 CampaignReader = Annotated[Actor, Depends(Allow(Role.CAMPAIGN_ADMIN, Role.ECONOMIST, Role.AUDITOR))]
 StatisticsReader = Annotated[Actor, Depends(Allow(Role.ECONOMIST, Role.AUDITOR, Role.OPERATOR))]

@@ -18,11 +18,11 @@ from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import (
     Cashier,
     CashierOrOperator,
+    CityHallOverseer,
     CounterCashier,
     CounterCashierOrOperator,
     Holder,
     ReceiptReader,
-    RevenueReader,
     Supervisor,
 )
 from wallet_api.http.schemas.city_hall import (
@@ -205,7 +205,7 @@ async def close_shift(
 async def fee_revenue_csv(
     region: str,
     session: SessionDep,
-    actor: RevenueReader,
+    actor: CityHallOverseer,
     day: Annotated[date, Query(alias="date", description="The business date.")],
 ) -> Response:
     """The day's fee revenue per department and procedure, for the municipal accounting system:

@@ -11,17 +11,21 @@ from fastapi import APIRouter, Path, Query, Request
 from ledger.domain import business_date, utc_now
 from reconciliation import nightly, seals
 from reconciliation.errors import NotSealed
+from reconciliation.nightly import NightStopped
 from reconciliation.unused_balance import unused_balance
 from wallet_api.http.deps import SessionDep
-from wallet_api.http.roles import OperatorOrAuditor, PayerOrPayee
+from wallet_api.http.idempotency import idempotent
+from wallet_api.http.roles import Operator, OperatorOrAuditor, PayerOrPayee
 from wallet_api.http.schemas.seals import (
     KeySet,
     NightOut,
+    NightRunOut,
     PublicKeyOut,
     ReceiptOut,
     SealOut,
     UnusedBalanceOut,
 )
+from wallet_api.nightly import STEPS
 from wallet_api.payments import service as payments
 from wallet_api.wallets import service as wallets
 
@@ -93,6 +97,33 @@ async def nightly_status(
         session, since=since or today - timedelta(days=30), until=until or today
     )
     return [NightOut.of(night) for night in chosen]
+
+
+@router.post("/nightly/runs")
+@idempotent
+async def run_nightly(request: Request, session: SessionDep, actor: Operator) -> NightRunOut:
+    """Run the nightly chain now, as the worker does at 01:30: every night due in date order (a
+    failed or missed one first), each step not done yet, in this request. A step that fails
+    again is told in `stopped` (the run itself was done), and the worker's next run tries
+    again from it."""
+    state = request.app.state
+    now = utc_now()
+    async with state.sessions() as reading:
+        due = await nightly.due_nights(reading, now)
+    stopped = None
+    try:
+        await nightly.run_due_nights(
+            state.sessions,
+            STEPS,
+            now=now,
+            platform_key=state.platform_key,
+            k_threshold=state.settings.k_anonymity,
+            export_dir=state.settings.export_path,
+        )
+    except NightStopped as failed:
+        stopped = failed.detail
+    shown = await nightly.status(session, since=due[0], until=due[-1]) if due else []
+    return NightRunOut(due=due, stopped=stopped, nights=[NightOut.of(night) for night in shown])
 
 
 @router.get("/regions/{region}/unused-balance")

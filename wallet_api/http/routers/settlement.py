@@ -3,15 +3,18 @@ batches with their Zengin files, and the bank's results."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from merchant.settlement import service
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.idempotency import idempotent
-from wallet_api.http.roles import Operator, Staff
+from wallet_api.http.roles import Operator, OperatorOrAuditor, Staff
 from wallet_api.http.schemas.settlement import (
     BankResults,
     BatchCreate,
+    BatchList,
     BatchOut,
     PayoutRequestOut,
     SettlementProfileIn,
@@ -30,6 +33,14 @@ async def set_settlement_profile(
     profile = await service.set_profile(session, region, body.originator(), body.payout_days)
     await session.commit()
     return SettlementProfileOut.of(profile)
+
+
+@router.get("/regions/{region}/settlement")
+async def read_settlement_profile(
+    region: str, session: SessionDep, actor: OperatorOrAuditor
+) -> SettlementProfileOut:
+    """The account payouts are sent from and the payout days; `unknown_settlement` until set."""
+    return SettlementProfileOut.of(await service.get_profile(session, region))
 
 
 @router.post("/merchants/{merchant_id}/payout-requests", status_code=201)
@@ -59,8 +70,23 @@ async def run_payout_batch(
     return BatchOut.of(await service.run_batch(session, region, body.transfer_date))
 
 
+@router.get("/regions/{region}/payout-batches")
+async def list_payout_batches(
+    region: str,
+    session: SessionDep,
+    actor: OperatorOrAuditor,
+    after: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> BatchList:
+    """The region's payout batches, newest first, a page at a time, with their payouts counted
+    by the bank's answer so far."""
+    return BatchList.of(await service.list_batches(session, region, after=after, limit=limit))
+
+
 @router.get("/payout-batches/{batch_id}")
-async def read_payout_batch(batch_id: str, session: SessionDep, actor: Operator) -> BatchOut:
+async def read_payout_batch(
+    batch_id: str, session: SessionDep, actor: OperatorOrAuditor
+) -> BatchOut:
     return BatchOut.of(await service.get_batch(session, batch_id))
 
 

@@ -13,13 +13,14 @@ from wallet_api.http.deps import SessionDep
 from wallet_api.http.idempotency import idempotent
 from wallet_api.http.roles import (
     AnyRole,
+    CityHallOverseer,
     CounterCashier,
     CounterCashierOrOperator,
     Holder,
     HolderOrOperator,
     Operator,
 )
-from wallet_api.http.schemas.counters import CounterCreate, CounterOut
+from wallet_api.http.schemas.counters import CounterCreate, CounterList, CounterOut
 from wallet_api.http.schemas.wallets import (
     BalanceOut,
     BankTopupCreate,
@@ -105,6 +106,21 @@ async def create_counter(
         session, counter_id=body.id, name=body.name, currency=body.currency
     )
     return CounterOut.of(counter)
+
+
+@router.get("/counters", tags=["counters"])
+async def list_counters(
+    session: SessionDep,
+    actor: CityHallOverseer,
+    region: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    after: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CounterList:
+    """The counters in id order, a page at a time, of one region or of all: for supervisors,
+    operators and auditors."""
+    return CounterList.of(
+        await city_hall.list_counters(session, region=region, after=after, limit=limit)
+    )
 
 
 @router.get("/counters/{counter_id}", tags=["counters"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from city_hall.domain import Counter
+from ledger.domain import Page
 from wallet_api.http.schemas.record import RecordOut
 
 
@@ -26,3 +28,14 @@ class CounterOut(RecordOut):
     currency: str
     name: str
     drawer_account_id: int
+
+
+class CounterList(BaseModel):
+    counters: list[CounterOut]
+    next_after: str | None = Field(
+        description="Pass as `after` for the next page (which may be empty); null: no more."
+    )
+
+    @classmethod
+    def of(cls, page: Page[Counter]) -> CounterList:
+        return cls(counters=[CounterOut.of(c) for c in page.items], next_after=page.next_after)

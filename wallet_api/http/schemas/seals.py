@@ -83,6 +83,14 @@ class NightOut(BaseModel):
         )
 
 
+class NightRunOut(BaseModel):
+    due: list[date] = Field(description="The nights the run took up, in date order.")
+    stopped: str | None = Field(
+        description="Where a step failed again (date, step, error); null: every night done."
+    )
+    nights: list[NightOut] = Field(description="Those nights as they stand after the run.")
+
+
 class UnusedBalanceOut(BaseModel):
     """Prepaid points bought and not spent at the end of a base date (資金決済法)."""
 

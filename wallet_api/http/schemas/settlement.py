@@ -6,8 +6,9 @@ from datetime import date, datetime
 
 from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
+from ledger.domain import Page
 from merchant.domain import ZENGIN_CHARACTERS
-from merchant.settlement.service import BankResult
+from merchant.settlement.service import BankResult, BatchSummary
 from merchant.zengin import Originator
 from wallet_api.http.schemas.record import RecordOut
 
@@ -59,6 +60,14 @@ class SettlementProfileIn(BaseModel):
 
 class SettlementProfileOut(RecordOut):
     region: str
+    client_code: str = Field(validation_alias=AliasPath("originator", "client_code"))
+    client_name: str = Field(validation_alias=AliasPath("originator", "client_name"))
+    bank_code: str = Field(validation_alias=AliasPath("originator", "bank_code"))
+    bank_name: str = Field(validation_alias=AliasPath("originator", "bank_name"))
+    branch_code: str = Field(validation_alias=AliasPath("originator", "branch_code"))
+    branch_name: str = Field(validation_alias=AliasPath("originator", "branch_name"))
+    account_type: str = Field(validation_alias=AliasPath("originator", "account_type"))
+    account_number: str = Field(validation_alias=AliasPath("originator", "account_number"))
     payout_days: list[int]
     payouts_account_id: int
 
@@ -95,6 +104,30 @@ class BatchOut(RecordOut):
     total: int = Field(validation_alias=AliasPath("batch", "total"))
     created_at: datetime = Field(validation_alias=AliasPath("batch", "created_at"))
     payouts: list[PayoutOut]
+
+
+class BatchSummaryOut(RecordOut):
+    id: str
+    region: str
+    transfer_date: date
+    scheduled: bool = Field(description="Made on a payout day (else for shops that asked).")
+    payout_count: int
+    total: int
+    created_at: datetime
+    pending: int = Field(description="Payouts awaiting the bank's result.")
+    paid: int
+    failed: int
+
+
+class BatchList(BaseModel):
+    batches: list[BatchSummaryOut]
+    next_after: str | None = Field(
+        description="Pass as `after` for the next page (which may be empty); null: no more."
+    )
+
+    @classmethod
+    def of(cls, page: Page[BatchSummary]) -> BatchList:
+        return cls(batches=[BatchSummaryOut.of(b) for b in page.items], next_after=page.next_after)
 
 
 class BankResultIn(BaseModel):
