@@ -129,7 +129,7 @@ class Person:
         """One view of a page (its <section data-view>), where people look for things."""
         return self.page.locator(f'[data-view="{name}"]')
 
-    async def see(self, heading: str) -> None:
+    async def see(self, heading: str | re.Pattern[str]) -> None:
         """Wait until the page shows this heading."""
         await expect(self.page.get_by_role("heading", name=heading)).to_be_visible()
 

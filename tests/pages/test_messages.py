@@ -16,8 +16,13 @@ from campaigns.domain import (
 )
 from campaigns.errors import NOT_ELIGIBLE_REASONS
 from ledger.domain import LotKind, Restriction
+from merchant.domain import DEPOSIT_TYPES
 from wallet_api.http.problems import STATUS_BY_CODE
+from wallet_api.http.schemas.merchants import BankAccountIn, MerchantCreate
+from wallet_api.http.schemas.settlement import SettlementProfileIn
+from wallet_api.http.schemas.wallets import PolicyLimits
 from wallet_api.http.web_packages import PAGES
+from wallet_api.nightly import STEPS
 
 # What the wallet and the till can be refused with (the payment, top-up, campaign, card and
 # session endpoints they call); operators' and auditors' refusals are for pages of their own.
@@ -39,6 +44,8 @@ REFUSALS_ON_THESE_PAGES = {
     # The campaign office.
     "campaign_fixed", "campaign_not_over", "lottery_state", "outside_payout_window",
     "unknown_campaign", "unknown_region", "already_exists",
+    # The operators' console.
+    "unknown_settlement", "nothing_to_pay", "result_conflict",
 }  # fmt: skip
 
 
@@ -84,6 +91,12 @@ def campaign_settings() -> list[str]:
     return sorted(settings - {"rate_basis_points", "residents_only"})
 
 
+def console_fields() -> list[str]:
+    """The console's forms: a shop with its bank account, and a region's payout account."""
+    fields = set(MerchantCreate.model_fields) - {"currency", "bank"}
+    return sorted(fields | set(BankAccountIn.model_fields) | set(SettlementProfileIn.model_fields))
+
+
 def test_every_key_a_page_asks_for_exists() -> None:
     asked: set[str] = set()
     for script in PAGES.glob("*/*.js"):
@@ -110,6 +123,17 @@ def test_every_key_a_page_asks_for_exists() -> None:
         "office.field.": campaign_settings(),
         "office.size.": list(SIZE_CLASSES),
         "office.refused.": list(NOT_ELIGIBLE_REASONS),
+        # The operators' console: its forms' fields, and what the API says of things.
+        "console.field.": console_fields(),
+        "console.policy.": list(PolicyLimits.model_fields),
+        "console.size.": list(SIZE_CLASSES),
+        "console.status.": ["active", "suspended"],
+        "console.account.": list(DEPOSIT_TYPES),
+        "console.shop.terminal.": ["active", "revoked"],
+        "console.payout.": ["pending", "paid", "failed"],
+        "console.nightly.": ["step", "status", "detail", "attempts", "updated"],
+        "console.step.": [step.name for step in STEPS],
+        "console.step-status.": ["done", "failed", "violated"],
     }
     assert prefixes == set(completed)
     for prefix, values in completed.items():

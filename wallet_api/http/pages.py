@@ -1,7 +1,8 @@
 """The pages people use, served by the API process itself: the resident's wallet (`/app`), the
 shop's till (`/shop`), city hall's counter and the display facing the resident (`/city-hall`),
-the campaign office (`/campaign-office`), the local sign-in page (`/signin`), what they share
-(`/static`) and the front-end packages installed from the registry (`/vendor`).
+the campaign office (`/campaign-office`), the operators' console (`/console`), the local sign-in
+page (`/signin`), what they share (`/static`) and the front-end packages installed from the
+registry (`/vendor`).
 
 The pages are static files that call the public `/v1` API and nothing else, with a strict
 Content-Security-Policy: scripts and styles from this service only, never inline."""
@@ -31,6 +32,7 @@ PAGE_FOLDERS = {
     "/shop": "shop",
     "/city-hall": "city-hall",
     "/campaign-office": "campaign-office",
+    "/console": "console",
     "/signin": "signin",
     "/static": "static",
 }

@@ -2,7 +2,7 @@
 // the same form creates a campaign and changes one that has not opened.
 
 import { api, oneChange } from "/static/api.js";
-import { el, t } from "/static/ui.js";
+import { el, labelled, t } from "/static/ui.js";
 
 // Each kind's settings: [name, type]; "yen" and "points" are whole numbers above zero,
 // "count" a whole number (empty allowed when "optional"), "time" a date and time in Japan.
@@ -62,7 +62,6 @@ export function tokyoIso(value) {
 
 function field(name, type) {
   const id = "f-" + name;
-  const hint = id + "-hint";
   if (type === "flag") {
     return el(
       "label",
@@ -71,15 +70,10 @@ function field(name, type) {
       el("span", {}, t("office.field." + name), el("span", { class: "hint", text: t("office.field." + name + ".hint") })),
     );
   }
-  const attributes = { id, name, autocomplete: "off", "aria-describedby": hint };
+  const attributes = { id, name, autocomplete: "off" };
   if (type === "time") Object.assign(attributes, { type: "datetime-local", step: "1" });
   else if (type !== "list" && type !== "text") attributes.inputmode = type === "percent" ? "decimal" : "numeric";
-  return el(
-    "div",
-    {},
-    el("label", { for: id }, t("office.field." + name), el("span", { class: "hint", id: hint, text: t("office.field." + name + ".hint") })),
-    el("input", attributes),
-  );
+  return labelled(el("input", attributes), t("office.field." + name), t("office.field." + name + ".hint"));
 }
 
 function sizeClasses() {
@@ -102,10 +96,10 @@ export function kindOf(campaign) {
 export function drawFields(form, regions) {
   const kept = new Map([...form.querySelectorAll("input[id^=f-], select[id^=f-]")].map((input) => [input.id, input.type === "checkbox" ? input.checked : input.value]));
   const kind = form.elements.kind.value;
-  const regionSelect = el("select", { id: "f-region", name: "region", "aria-describedby": "f-region-hint" }, regions.map((r) => el("option", { value: r.code, text: `${r.name} (${r.code})` })));
+  const regionSelect = el("select", { id: "f-region", name: "region" }, regions.map((r) => el("option", { value: r.code, text: `${r.name} (${r.code})` })));
   document.getElementById("fields").replaceChildren(
     field("id", "text"),
-    el("div", {}, el("label", { for: "f-region" }, t("office.field.region"), el("span", { class: "hint", id: "f-region-hint", text: t("office.field.region.hint") })), regionSelect),
+    labelled(regionSelect, t("office.field.region"), t("office.field.region.hint")),
     field("name", "text"),
     ...FIELDS[kind].map(([name, type]) => field(name, type)),
   );

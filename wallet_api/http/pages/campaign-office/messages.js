@@ -163,8 +163,6 @@ export const MESSAGES = {
     "refusal.lottery_state": "いまは抽選できません（申込がまだ締め切られていない、または抽選済み）。",
     "refusal.outside_payout_window": "給付の期間外です。",
     "refusal.unknown_campaign": "このキャンペーンは見つかりません。",
-    "refusal.unknown_region": "この地域は登録されていません。",
-    "refusal.already_exists": "この番号のキャンペーンはもうあります。別の番号にしてください。",
   },
   en: {
     "office.title": "Campaign office",
@@ -327,7 +325,5 @@ export const MESSAGES = {
     "refusal.lottery_state": "The lottery cannot be drawn now (applications still open, or drawn already).",
     "refusal.outside_payout_window": "Outside the payout period.",
     "refusal.unknown_campaign": "This campaign was not found.",
-    "refusal.unknown_region": "This region is not registered.",
-    "refusal.already_exists": "A campaign has this code already. Choose another.",
   },
 };

@@ -10,6 +10,7 @@ import {
   dateTime,
   el,
   fillRegions,
+  pagedList,
   points,
   refusal,
   say,
@@ -40,8 +41,6 @@ const state = {
   admin: false,
   regions: [],
   region: null,
-  listAfter: null, // the next page's `after`, or null
-  listed: [],
   campaign: null, // CampaignOut shown
   report: null,
   lottery: null,
@@ -70,27 +69,26 @@ const kindName = (campaign) =>
 
 // --- the list ---------------------------------------------------------------------------------
 
-async function loadList(more = false) {
-  if (!more) {
-    state.listed = [];
-    state.listAfter = null;
-  }
-  const query = new URLSearchParams({ region: state.region, limit: String(PAGE_SIZE) });
-  if (state.listAfter) query.set("after", state.listAfter);
-  const page = await api("GET", "/v1/campaigns?" + query);
-  state.listed.push(...page.campaigns);
-  state.listAfter = page.campaigns.length > 0 ? page.next_after : null;
-  renderList();
-}
+const campaignList = pagedList({
+  more: document.getElementById("campaigns-more"),
+  fetchPage: async (after) => {
+    const query = new URLSearchParams({ region: state.region, limit: String(PAGE_SIZE) });
+    if (after) query.set("after", after);
+    const page = await api("GET", "/v1/campaigns?" + query);
+    return { items: page.campaigns, next_after: page.next_after };
+  },
+  draw: (campaigns) => renderList(campaigns),
+  onError: (error) => say(problem, refusal(error)),
+});
 
-function renderList() {
+function renderList(listed) {
   const region = state.regions.find((r) => r.code === state.region);
   document.getElementById("campaigns-caption").textContent = t("office.list.caption", {
     region: region ? region.name : state.region,
-    count: state.listed.length,
+    count: listed.length,
   });
   document.getElementById("campaign-rows").replaceChildren(
-    ...state.listed.map((campaign) => {
+    ...listed.map((campaign) => {
       const [from, until] = windowOf(campaign);
       return el(
         "tr",
@@ -102,9 +100,8 @@ function renderList() {
       );
     }),
   );
-  document.getElementById("campaigns-empty").hidden = state.listed.length > 0;
-  document.getElementById("campaigns").hidden = state.listed.length === 0;
-  document.getElementById("campaigns-more").hidden = !state.listAfter;
+  document.getElementById("campaigns-empty").hidden = listed.length > 0;
+  document.getElementById("campaigns").hidden = listed.length === 0;
 }
 
 async function showList() {
@@ -112,7 +109,7 @@ async function showList() {
   const select = document.getElementById("list-region");
   await fillRegions(select, state.region);
   state.region = select.value;
-  await loadList();
+  await campaignList.reload();
 }
 
 // --- the form ---------------------------------------------------------------------------------
@@ -547,7 +544,15 @@ document.getElementById("benefit-form").addEventListener("submit", (event) => {
 
 // --- routing ----------------------------------------------------------------------------------
 
-async function route() {
+// One view drawn at a time, in the order asked: a view left while it loaded does not come back.
+let routing = Promise.resolve();
+
+function route() {
+  routing = routing.then(drawRoute);
+  return routing;
+}
+
+async function drawRoute() {
   stopReports();
   say(problem, "");
   const [view, id] = location.hash.slice(1).split("/");
@@ -593,11 +598,8 @@ async function start() {
 
 document.getElementById("list-region").addEventListener("change", (event) => {
   state.region = event.target.value;
-  loadList().catch((error) => say(problem, refusal(error)));
+  campaignList.reload().catch((error) => say(problem, refusal(error)));
 });
-document.getElementById("campaigns-more").addEventListener("click", (event) =>
-  withButtonOff(event.target, () => loadList(true).catch((error) => say(problem, refusal(error)))),
-);
 window.addEventListener("hashchange", route);
 start().catch((error) => {
   if (error instanceof ApiError && error.status === 401) return;

@@ -28,6 +28,7 @@ const ROLE_OF_PAGE = [
   ["/shop", "merchant_staff"],
   ["/city-hall", "cashier"],
   ["/campaign-office", "campaign_admin"],
+  ["/console", "operator"],
 ];
 
 function roleChanged() {

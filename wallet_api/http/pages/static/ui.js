@@ -216,3 +216,34 @@ export async function fillRegions(select, chosen) {
   }
   if (chosen) select.value = chosen;
 }
+
+// A form control with its label and hint, as every form of the pages lays them out.
+export function labelled(control, label, hint) {
+  const hintId = control.id + "-hint";
+  if (hint) control.setAttribute("aria-describedby", hintId);
+  return el(
+    "div",
+    {},
+    el("label", { for: control.id }, label, hint ? [" ", el("span", { class: "hint", id: hintId, text: hint })] : null),
+    control,
+  );
+}
+
+// A list read a page at a time: `fetchPage(after)` gives `{ items, next_after }`, `draw(items)`
+// shows all read so far, and the `more` button reads the next page while there is one.
+export function pagedList({ more, fetchPage, draw, onError }) {
+  let items = [];
+  let after = null;
+  let reading = 0; // which read is the latest: an answer to an earlier one is dropped
+  const read = async (reset) => {
+    const mine = ++reading;
+    const page = await fetchPage(reset ? null : after);
+    if (mine !== reading) return;
+    items = reset ? page.items : [...items, ...page.items];
+    after = page.items.length > 0 ? page.next_after : null;
+    more.hidden = !after;
+    draw(items);
+  };
+  more.addEventListener("click", () => withButtonOff(more, () => read(false).catch(onError)));
+  return { reload: () => read(true) };
+}
