@@ -26,6 +26,9 @@ class Term:
     unit: str
     source: str
     suppression: str = "none"
+    # In the files and the API: "integer" (points, yen and counts: int64), "float" (ratios:
+    # float64, empty where there is nothing to divide by), "date", "text" or "boolean".
+    type: str = "integer"
 
 
 FIGURES: dict[str, Term] = {
@@ -55,18 +58,25 @@ FIGURES: dict[str, Term] = {
         "(spending + city_fees) / the mean of wallets' points held at the day's start and end",
         "ratio per day",
         f"{POSTINGS}; {LOTS}",
+        type="float",
     ),
-    "local_recirculation": Term("b2b_spending / merchant_receipts", "ratio", POSTINGS),
-    "leakage": Term("redemption / merchant_receipts", "ratio", POSTINGS),
+    "local_recirculation": Term(
+        "b2b_spending / merchant_receipts", "ratio", POSTINGS, type="float"
+    ),
+    "leakage": Term("redemption / merchant_receipts", "ratio", POSTINGS, type="float"),
     "active_wallets": Term("wallets that paid a shop or a fee", "wallets", POSTINGS),
     "new_wallets": Term("wallets opened", "wallets", "the ledger's accounts opened that day"),
     "merchant_hhi": Term(
         "Herfindahl-Hirschman index of shops' receipts (shops that received anything)",
         "0 to 10,000",
         POSTINGS,
+        type="float",
     ),
     "merchant_gini": Term(
-        "Gini coefficient of receipts over every shop of the currency", "0 to 1", POSTINGS
+        "Gini coefficient of receipts over every shop of the currency",
+        "0 to 1",
+        POSTINGS,
+        type="float",
     ),
     "suppressed_cells_district_to_district": Term(
         "cells of district_to_district withheld", "cells", POSTINGS
@@ -81,29 +91,55 @@ FIGURES: dict[str, Term] = {
 
 TABLES: dict[str, dict[str, Term]] = {
     "district_to_district": {
-        "row": Term("the paying resident's district", "district", "the resident's demographics"),
-        "column": Term("the shop's district", "district", "the shop's registration"),
+        "row": Term(
+            "the paying resident's district", "district", "the resident's demographics", type="text"
+        ),
+        "column": Term("the shop's district", "district", "the shop's registration", type="text"),
         "amount": Term("points paid", "points", POSTINGS, RESIDENT_RULE),
         "count": Term("payments", "payments", POSTINGS, RESIDENT_RULE),
         "people": Term("distinct paying residents", "residents", POSTINGS, RESIDENT_RULE),
     },
     "age_band_to_sector": {
-        "row": Term("the paying resident's age band", "age band", "the resident's demographics"),
-        "column": Term("the shop's JSIC major group", "sector", "the shop's registration"),
+        "row": Term(
+            "the paying resident's age band", "age band", "the resident's demographics", type="text"
+        ),
+        "column": Term(
+            "the shop's JSIC major group", "sector", "the shop's registration", type="text"
+        ),
         "amount": Term("points paid", "points", POSTINGS, RESIDENT_RULE),
         "count": Term("payments", "payments", POSTINGS, RESIDENT_RULE),
         "people": Term("distinct paying residents", "residents", POSTINGS, RESIDENT_RULE),
     },
     "sector_to_sector": {
-        "row": Term("the paying shop's JSIC major group", "sector", "the shop's registration"),
-        "column": Term("the paid shop's JSIC major group", "sector", "the shop's registration"),
+        "row": Term(
+            "the paying shop's JSIC major group", "sector", "the shop's registration", type="text"
+        ),
+        "column": Term(
+            "the paid shop's JSIC major group", "sector", "the shop's registration", type="text"
+        ),
         "amount": Term("points paid shop to shop", "points", POSTINGS),
         "count": Term("transfers", "transfers", POSTINGS),
         "people": Term("distinct paying shops", "shops", POSTINGS),
     },
+    "merchant_lorenz": {
+        "row": Term(
+            "the decile: the poorest 0, 10, ... 100 percent of the currency's shops",
+            "percent of shops",
+            "the shops' registration",
+            type="text",
+        ),
+        "column": Term("always `receipts`", "-", "-", type="text"),
+        "amount": Term(
+            "what those shops received together (the Lorenz curve's point)", "points", POSTINGS
+        ),
+        "count": Term("how many shops those are", "shops", "the shops' registration"),
+        "people": Term("always 0", "-", "-"),
+    },
     "campaign_uptake": {
-        "row": Term("the campaign's id", "campaign", "the campaign's accounts"),
-        "column": Term("`points` issued from its budget, or `breakage`", "kind", POSTINGS),
+        "row": Term("the campaign's id", "campaign", "the campaign's accounts", type="text"),
+        "column": Term(
+            "`points` issued from its budget, or `breakage`", "kind", POSTINGS, type="text"
+        ),
         "amount": Term("points", "points", POSTINGS, UPTAKE_RULE),
         "count": Term("always 0", "-", "-"),
         "people": Term(
@@ -112,24 +148,37 @@ TABLES: dict[str, dict[str, Term]] = {
     },
 }
 
+_DATE = Term("the business date", "YYYY-MM-DD, Asia/Tokyo", "-", type="date")
+_CURRENCY = Term("the region's currency", "code", "-", type="text")
+WITHHELD = Term(
+    "true where the k-anonymity rule withheld the cell: amount, count and people are then "
+    "empty, which does not mean zero",
+    "-",
+    "-",
+    type="boolean",
+)
 FILE_COLUMNS: dict[str, dict[str, Term]] = {
-    "figures": {
-        "business_date": Term("the business date", "YYYY-MM-DD, Asia/Tokyo", "-"),
-        "currency": Term("the region's currency", "code", "-"),
-        "name": Term("the figure, one of `figures` below", "-", "-"),
-        "value": Term("its value; empty where a ratio has nothing to divide by", "see name", "-"),
+    "daily": {
+        "business_date": _DATE,
+        "currency": _CURRENCY,
+        **FIGURES,
     },
     "cells": {
-        "business_date": Term("the business date", "YYYY-MM-DD, Asia/Tokyo", "-"),
-        "currency": Term("the region's currency", "code", "-"),
-        "table": Term("the table, one of `tables` below", "-", "-"),
-        "row": Term("the row key", "see table", "-"),
-        "column": Term("the column key", "see table", "-"),
-        "amount": Term("see table", "see table", "-"),
-        "count": Term("see table", "see table", "-"),
-        "people": Term("see table", "see table", "-"),
+        "business_date": _DATE,
+        "currency": _CURRENCY,
+        "table": Term("the table, one of `tables` below", "-", "-", type="text"),
+        "row": Term("the row key", "see table", "-", type="text"),
+        "column": Term("the column key", "see table", "-", type="text"),
+        "amount": Term("see table; empty when withheld", "see table", "-"),
+        "count": Term("see table; empty when withheld", "see table", "-"),
+        "people": Term("see table; empty when withheld", "see table", "-"),
+        "withheld": WITHHELD,
     },
 }
+
+
+def is_integer(figure: str) -> bool:
+    return FIGURES[figure].type == "integer"
 
 
 def as_json() -> dict[str, Any]:

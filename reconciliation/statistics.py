@@ -3,8 +3,8 @@
 What the ledger does not know (who consented to statistics and their age band and district; a
 shop's district and sector) is given by the caller. Figures that describe residents use the
 consenting residents only, and a cell of such a table (or of a campaign's uptake) is published
-only when at least `k_threshold` distinct residents are in it: the others are never stored, so
-they cannot appear.
+only when at least `k_threshold` distinct residents are in it: of the others only the row and
+column are stored, marked withheld, so that no one reads them as zero.
 """
 
 from __future__ import annotations
@@ -49,16 +49,21 @@ class Cell:
     table: str
     row: str
     column: str
-    amount: int
-    count: int  # payments or transfers
-    people: int  # distinct residents (or businesses) in the cell
+    amount: int | None  # None, with count and people, when withheld
+    count: int | None  # payments or transfers
+    people: int | None  # distinct residents (or businesses) in the cell
+    withheld: bool = False
+
+    @classmethod
+    def held_back(cls, table: str, row: str, column: str) -> Cell:
+        return cls(table, row, column, None, None, None, withheld=True)
 
 
 @dataclass(slots=True)
 class DayStatistics:
     business_date: date
     currency: str
-    figures: dict[str, float | None] = field(default_factory=dict)
+    figures: dict[str, int | float | None] = field(default_factory=dict)
     cells: list[Cell] = field(default_factory=list)
 
 
@@ -91,6 +96,20 @@ def gini(values: list[int]) -> float | None:
         return None
     weighted = sum((i + 1) * v for i, v in enumerate(ordered))
     return (2 * weighted) / (n * total) - (n + 1) / n
+
+
+LORENZ_STEPS = 10
+
+
+def lorenz(values: list[int]) -> list[tuple[int, int, int]]:
+    """The Lorenz curve at each tenth of the shops, poorest first: (percent of shops, shops,
+    what they received together)."""
+    ordered = sorted(values)
+    points = []
+    for step in range(LORENZ_STEPS + 1):
+        shops = round(len(ordered) * step / LORENZ_STEPS)
+        points.append((step * 100 // LORENZ_STEPS, shops, sum(ordered[:shops])))
+    return points
 
 
 def _campaign_of(code: str, suffix: str) -> str | None:
@@ -247,11 +266,11 @@ async def compute(
     after = {t.kind.value: t.points for t in await ledger.lot_totals(session, currency, as_of=end)}
     totals = tally.totals
     merchant_receipts = totals["spending"] + totals["b2b_spending"]
-    figures: dict[str, float | None] = {
-        **{f"issued_{label}": float(tally.issued[label]) for label in ISSUING.values()},
-        **{f"outstanding_{kind}": float(points) for kind, points in after.items()},
+    figures: dict[str, int | float | None] = {
+        **{f"issued_{label}": tally.issued[label] for label in ISSUING.values()},
+        **{f"outstanding_{kind}": points for kind, points in after.items()},
         **{
-            name: float(totals[name])
+            name: totals[name]
             for name in (
                 "spending",
                 "city_fees",
@@ -262,14 +281,14 @@ async def compute(
                 "spend_back_taken_back",
             )
         },
-        "merchant_receipts": float(merchant_receipts),
+        "merchant_receipts": merchant_receipts,
         "velocity": _ratio(
             totals["spending"] + totals["city_fees"], (held_before + sum(after.values())) / 2
         ),
         "local_recirculation": _ratio(totals["b2b_spending"], merchant_receipts),
         "leakage": _ratio(totals["redemption"], merchant_receipts),
-        "active_wallets": float(len(tally.payers)),
-        "new_wallets": float(await _new_wallets(session, currency, day)),
+        "active_wallets": len(tally.payers),
+        "new_wallets": await _new_wallets(session, currency, day),
         "merchant_hhi": hhi([v for v in tally.receipts.values() if v > 0]),
         "merchant_gini": gini([tally.receipts.get(shop, 0) for shop in shops]),
     }
@@ -278,19 +297,25 @@ async def compute(
         withheld = 0
         for (row, column), count in sorted(tally.tables[table].items()):
             if table in RESIDENT_TABLES and len(count.people) < k_threshold:
-                withheld += 1  # too few residents to describe: never stored
+                withheld += 1  # too few residents to describe: only that it is withheld
+                stats.cells.append(Cell.held_back(table, row, column))
                 continue
             stats.cells.append(
                 Cell(table, row, column, count.amount, count.count, len(count.people))
             )
         if table in RESIDENT_TABLES:
-            figures[f"suppressed_cells_{table}"] = float(withheld)
+            figures[f"suppressed_cells_{table}"] = withheld
+    for percent, shops_in, received in lorenz([tally.receipts.get(shop, 0) for shop in shops]):
+        stats.cells.append(
+            Cell("merchant_lorenz", f"{percent:03d}", "receipts", received, shops_in, 0)
+        )
     withheld = 0
     for campaign in sorted(tally.uptake.keys() | tally.breakage.keys()):
         taken = tally.uptake[campaign]
         # A day's uptake by a handful of wallets would tell what each of them received.
         if taken.people and len(taken.people) < k_threshold:
             withheld += 1
+            stats.cells.append(Cell.held_back("campaign_uptake", campaign, "points"))
         elif taken.people:
             stats.cells.append(
                 Cell("campaign_uptake", campaign, "points", taken.amount, 0, len(taken.people))
@@ -298,7 +323,7 @@ async def compute(
         stats.cells.append(
             Cell("campaign_uptake", campaign, "breakage", tally.breakage[campaign], 0, 0)
         )
-    figures["suppressed_cells_campaign_uptake"] = float(withheld)
+    figures["suppressed_cells_campaign_uptake"] = withheld
     stats.figures = figures
     return stats
 
@@ -322,8 +347,8 @@ async def store(session: AsyncSession, stats: DayStatistics) -> None:
         await session.execute(
             text(
                 "INSERT INTO stat_cells (business_date, currency, table_name, row_key, "
-                "column_key, amount, count, people) VALUES (:day, :currency, :table, :row, "
-                ":column, :amount, :count, :people)"
+                "column_key, amount, count, people, withheld) VALUES (:day, :currency, :table, "
+                ":row, :column, :amount, :count, :people, :withheld)"
             ),
             [
                 {
@@ -334,6 +359,7 @@ async def store(session: AsyncSession, stats: DayStatistics) -> None:
                     "amount": c.amount,
                     "count": c.count,
                     "people": c.people,
+                    "withheld": c.withheld,
                 }
                 for c in stats.cells
             ],

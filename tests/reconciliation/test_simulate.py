@@ -18,7 +18,7 @@ from ledger import service as ledger
 from ledger.checks import run_checks
 from ledger.database import create_engine, session_factory
 from ledger.domain import business_date, shifted_clock, utc_now
-from reconciliation.feed import feed_folder, ledger_file
+from reconciliation.feed import dataset_part, feed_folder, ledger_file
 from reconciliation.journal import trial_balance
 from reconciliation.nightly import NightStopped
 from reconciliation.seals import check_seals, day_bounds
@@ -127,7 +127,8 @@ async def test_a_small_city_plays_three_past_days_and_their_nights(
             assert abs(clock - datetime.now(UTC)) < timedelta(seconds=5)  # back to real time
     finally:
         await engine.dispose()
-    assert (feed_folder(tmp_path, "AIZU", yesterday) / "figures.parquet").exists()
+    assert (feed_folder(tmp_path, "AIZU", yesterday) / "daily.csv").exists()
+    assert dataset_part(tmp_path, "AIZU", "daily", yesterday).exists()
     # The whole journal is each night's day file, included in order: hledger reads the three
     # days' and gives every account the ledger's own balance at the end of the last.
     if shutil.which("hledger") is not None or os.environ.get("CI"):

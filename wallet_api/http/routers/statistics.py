@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from reconciliation import feed
 from reconciliation.dictionary import as_json
@@ -17,6 +17,7 @@ from wallet_api.http.schemas.statistics import CellOut, FigureOut
 router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
 
 MAX_DAYS = 366
+PARQUET = "application/vnd.apache.parquet"
 
 
 def _span(since: date, until: date | None) -> date:
@@ -30,6 +31,72 @@ def _span(since: date, until: date | None) -> date:
 async def dictionary(actor: StatisticsReader) -> dict[str, Any]:
     """Every figure and column: meaning, unit, source, suppression rule."""
     return as_json()
+
+
+def _download(data: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+Since = Annotated[date, Query(description="First business date.")]
+Until = Annotated[date | None, Query(description="Last business date; default since.")]
+
+
+@router.get("/{currency}/daily")
+async def read_daily(
+    currency: str, session: SessionDep, actor: StatisticsReader, since: Since, until: Until = None
+) -> list[dict[str, Any]]:
+    """One row per business date in the range: the date, the currency and every figure as a
+    column of its own type (the dictionary's `files.daily`), as the feed's `daily` files."""
+    last = _span(since, until)
+    return await feed.daily(session, currency, since, last)
+
+
+@router.get(
+    "/{currency}/daily.{extension}",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}}},
+)
+async def download_daily(
+    currency: str,
+    extension: Literal["csv", "parquet"],
+    session: SessionDep,
+    actor: StatisticsReader,
+    since: Since,
+    until: Until = None,
+) -> Response:
+    """The same rows as one CSV or Parquet file, the date a column of it."""
+    last = _span(since, until)
+    table = feed.daily_table(await feed.daily(session, currency, since, last))
+    name = f"daily-{currency}-{since}-{last}.{extension}"
+    if extension == "csv":
+        return _download(feed.csv_bytes(table), "text/csv; charset=utf-8", name)
+    return _download(feed.parquet_bytes(table), PARQUET, name)
+
+
+@router.get(
+    "/{currency}/cells.{extension}",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}}},
+)
+async def download_cells(
+    currency: str,
+    extension: Literal["csv", "parquet"],
+    session: SessionDep,
+    actor: StatisticsReader,
+    since: Since,
+    until: Until = None,
+) -> Response:
+    """The tables' cells in the range as one CSV or Parquet file, withheld ones marked."""
+    last = _span(since, until)
+    table = feed.cells_table(await feed.cells(session, currency, since, last))
+    name = f"cells-{currency}-{since}-{last}.{extension}"
+    if extension == "csv":
+        return _download(feed.csv_bytes(table), "text/csv; charset=utf-8", name)
+    return _download(feed.parquet_bytes(table), PARQUET, name)
 
 
 @router.get("/{currency}/figures")
@@ -54,6 +121,7 @@ async def read_cells(
     until: Annotated[date | None, Query(description="Last business date; default since.")] = None,
     table: Annotated[str | None, Query(description="One table; default all.")] = None,
 ) -> list[CellOut]:
-    """The published cells of the tables (flows, campaign uptake) in the range."""
+    """The cells of the tables (flows, the shops' Lorenz curve, campaign uptake) in the range;
+    a cell withheld by the k-anonymity rule is there, `withheld`, its figures null."""
     last = _span(since, until)
     return [CellOut.of(c) for c in await feed.cells(session, currency, since, last, table)]
