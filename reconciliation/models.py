@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -105,7 +107,14 @@ stat_cells = Table(
     Column("table_name", Text, primary_key=True),
     Column("row_key", Text, primary_key=True),
     Column("column_key", Text, primary_key=True),
-    Column("amount", BigInteger, nullable=False),
-    Column("count", Integer, nullable=False),
-    Column("people", Integer, nullable=False),
+    # All three null, and `withheld` true, for a cell the k-anonymity rule withholds.
+    Column("amount", BigInteger),
+    Column("count", Integer),
+    Column("people", Integer),
+    Column("withheld", Boolean, nullable=False, server_default=text("false")),
+    CheckConstraint(
+        "withheld = (amount IS NULL) AND withheld = (count IS NULL) "
+        "AND withheld = (people IS NULL)",
+        name="withheld_cells_say_nothing",
+    ),
 )

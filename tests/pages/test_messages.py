@@ -17,6 +17,8 @@ from campaigns.domain import (
 from campaigns.errors import NOT_ELIGIBLE_REASONS
 from ledger.domain import LotKind, Restriction
 from merchant.domain import DEPOSIT_TYPES
+from reconciliation.dictionary import FIGURES
+from tests.pages.test_economics import SERIES
 from wallet_api.http.problems import STATUS_BY_CODE
 from wallet_api.http.schemas.merchants import BankAccountIn, MerchantCreate
 from wallet_api.http.schemas.settlement import SettlementProfileIn
@@ -134,6 +136,9 @@ def test_every_key_a_page_asks_for_exists() -> None:
         "console.nightly.": ["step", "status", "detail", "attempts", "updated"],
         "console.step.": [step.name for step in STEPS],
         "console.step-status.": ["done", "failed", "violated"],
+        # The economists' dashboard: every figure of the feed, each chart of them.
+        "econ.figure.": list(FIGURES),
+        "econ.chart.": list(SERIES),
     }
     assert prefixes == set(completed)
     for prefix, values in completed.items():

@@ -29,6 +29,7 @@ const ROLE_OF_PAGE = [
   ["/city-hall", "cashier"],
   ["/campaign-office", "campaign_admin"],
   ["/console", "operator"],
+  ["/economics", "economist"],
 ];
 
 function roleChanged() {
