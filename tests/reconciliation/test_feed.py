@@ -242,3 +242,21 @@ async def test_a_range_of_days_reads_the_same_from_the_dataset_the_api_and_its_d
     assert len(list(csv.DictReader(io.StringIO(as_csv.text)))) == len(served_cells)
     wrong = await api.get(f"/v1/statistics/{region.currency}/daily.xlsx", economist, **span)
     assert wrong.status_code == 422
+
+    # For anyone, without a token: totals of the currency up to today (tomorrow's figures,
+    # computed ahead here, are not yet), the last day's holdings.
+    headline = await api.client.get(f"/v1/statistics/{region.currency}/headline")
+    assert headline.status_code == 200, headline.text
+    assert headline.json() | {"outstanding_by_kind": None} == {
+        "currency": region.currency,
+        "business_date": today.isoformat(),
+        "outstanding": served[0]["outstanding_purchased"],
+        "outstanding_by_kind": None,
+        "days": 1,
+        "issued": sum(served[0][name] for name in served[0] if name.startswith("issued_")),
+        "spending": 1_500,
+        "city_fees": 0,
+        "redemption": 0,
+    }
+    empty = await api.client.get("/v1/statistics/NOSUCH/headline")
+    assert (empty.status_code, empty.json()["business_date"]) == (200, None)

@@ -58,6 +58,7 @@ from wallet_api.http.routers.seals import public_router as public_seals_router
 from wallet_api.http.routers.seals import router as seals_router
 from wallet_api.http.routers.session import router as session_router
 from wallet_api.http.routers.settlement import router as settlement_router
+from wallet_api.http.routers.statistics import public_router as public_statistics_router
 from wallet_api.http.routers.statistics import router as statistics_router
 from wallet_api.http.routers.wallets import public_router as public_regions_router
 from wallet_api.http.routers.wallets import router as wallets_router
@@ -109,7 +110,13 @@ DOCUMENTED_TAGS = (
     "operations",
 )
 # Routers open to anyone, without a token.
-PUBLIC_ROUTERS = (public_seals_router, keys_router, session_router, public_regions_router)
+PUBLIC_ROUTERS = (
+    public_seals_router,
+    keys_router,
+    session_router,
+    public_regions_router,
+    public_statistics_router,
+)
 
 # What the OpenAPI document declares each operation may answer besides success.
 REFUSALS = problem_responses(400, 401, 403, 404, 409, 413, 422, 423, 429, 500, 503)

@@ -1,8 +1,9 @@
 """The pages people use, served by the API process itself: the resident's wallet (`/app`), the
 shop's till (`/shop`), city hall's counter and the display facing the resident (`/city-hall`),
 the campaign office (`/campaign-office`), the operators' console (`/console`), the economists'
-dashboard (`/economics`), the local sign-in page (`/signin`), what they share (`/static`) and
-the front-end packages installed from the registry (`/vendor`).
+dashboard (`/economics`), the public transparency page (`/transparency`, no sign-in), the local
+sign-in page (`/signin`), what they share (`/static`) and the front-end packages installed from
+the registry (`/vendor`).
 
 The pages are static files that call the public `/v1` API and nothing else, with a strict
 Content-Security-Policy: scripts and styles from this service only, never inline."""
@@ -34,6 +35,7 @@ PAGE_FOLDERS = {
     "/campaign-office": "campaign-office",
     "/console": "console",
     "/economics": "economics",
+    "/transparency": "transparency",
     "/signin": "signin",
     "/static": "static",
 }

@@ -256,7 +256,10 @@ def test_simulate_builds_a_city_once(scratch_database: URL, tmp_path: Path) -> N
     assert built.returncode == 0, built.stderr
     assert built.stdout.startswith("1 day(s) from ")
     assert "payments" in built.stdout and "in all " in built.stdout
-    assert len(list((tmp_path / "exports" / "feed" / "AIZU").iterdir())) == 1
+    # One day's folder, and the two datasets partitioned by date, of one day each.
+    feed = tmp_path / "exports" / "feed" / "AIZU"
+    assert len([p for p in feed.iterdir() if p.name[0].isdigit()]) == 1
+    assert [len(list((feed / dataset).iterdir())) for dataset in ("daily", "cells")] == [1, 1]
     again = aizu("simulate", "--if-empty", database=scratch_database, **exports)
     assert (again.returncode, again.stdout.strip()) == (
         0,

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from ledger.domain import business_date, utc_now
 from reconciliation import feed
-from reconciliation.dictionary import as_json
+from reconciliation.dictionary import FIGURES, as_json
 from wallet_api.errors import InvalidInput
 from wallet_api.http.deps import SessionDep
 from wallet_api.http.roles import StatisticsReader
-from wallet_api.http.schemas.statistics import CellOut, FigureOut
+from wallet_api.http.schemas.statistics import CellOut, FigureOut, HeadlineOut
 
 router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
+# No token: the transparency page shows anyone how much is in circulation.
+public_router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
+HEADLINE_DAYS = 30
+KINDS = ("purchased", "premium", "benefit")
 
 MAX_DAYS = 366
 PARQUET = "application/vnd.apache.parquet"
@@ -25,6 +30,46 @@ def _span(since: date, until: date | None) -> date:
     if not 0 <= (until - since).days < MAX_DAYS:
         raise InvalidInput(f"give since <= until, at most {MAX_DAYS} days")
     return until
+
+
+@public_router.get("/{currency}/headline")
+async def headline(currency: str, session: SessionDep) -> HeadlineOut:
+    """The latest computed day's points in circulation, and what was issued, spent and redeemed
+    over the 30 days ending then: totals of the whole currency, for anyone."""
+    today = business_date(utc_now())
+    days = await feed.daily(session, currency, today - timedelta(days=HEADLINE_DAYS), today)
+    if not days:
+        return HeadlineOut(
+            currency=currency,
+            business_date=None,
+            outstanding=0,
+            outstanding_by_kind=dict.fromkeys(KINDS, 0),
+            days=0,
+            issued=0,
+            spending=0,
+            city_fees=0,
+            redemption=0,
+        )
+    last = days[-1]
+    window = [
+        day for day in days if (last["business_date"] - day["business_date"]).days < HEADLINE_DAYS
+    ]
+
+    def total(*names: str) -> int:
+        return sum(day[name] or 0 for day in window for name in names)
+
+    held = {kind: last[f"outstanding_{kind}"] or 0 for kind in KINDS}
+    return HeadlineOut(
+        currency=currency,
+        business_date=last["business_date"],
+        outstanding=sum(held.values()),
+        outstanding_by_kind=held,
+        days=len(window),
+        issued=total(*(name for name in FIGURES if name.startswith("issued_"))),
+        spending=total("spending"),
+        city_fees=total("city_fees"),
+        redemption=total("redemption"),
+    )
 
 
 @router.get("/dictionary")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from wallet_api.http.schemas.record import RecordOut
 
@@ -16,6 +16,20 @@ class FigureOut(RecordOut):
         description="A whole number for points, yen and counts; a float for ratios; null where "
         "a ratio has nothing to divide by (the dictionary gives each figure's type and unit)."
     )
+
+
+class HeadlineOut(BaseModel):
+    """The currency in circulation, for anyone: totals only, nothing about anyone."""
+
+    currency: str
+    business_date: date | None = Field(description="The latest day computed; null: none yet.")
+    outstanding: int = Field(description="Points wallets held at the end of that day.")
+    outstanding_by_kind: dict[str, int] = Field(description="purchased, premium, benefit.")
+    days: int = Field(description="Days computed among the 30 ending that day, summed below.")
+    issued: int = Field(description="Points issued: bought, premium, benefits, spend-back.")
+    spending: int = Field(description="Paid at shops.")
+    city_fees: int = Field(description="Paid as city fees.")
+    redemption: int = Field(description="Shops' points paid out in yen.")
 
 
 class CellOut(RecordOut):
