@@ -22,6 +22,7 @@ from tests.pages.test_economics import SERIES
 from wallet_api.http.problems import STATUS_BY_CODE
 from wallet_api.http.schemas.merchants import BankAccountIn, MerchantCreate
 from wallet_api.http.schemas.settlement import SettlementProfileIn
+from wallet_api.http.schemas.statistics import HeadlineOut
 from wallet_api.http.schemas.wallets import PolicyLimits
 from wallet_api.http.web_packages import PAGES
 from wallet_api.nightly import STEPS
@@ -139,6 +140,13 @@ def test_every_key_a_page_asks_for_exists() -> None:
         # The economists' dashboard: every figure of the feed, each chart of them.
         "econ.figure.": list(FIGURES),
         "econ.chart.": list(SERIES),
+        # The transparency page: its headline's totals, and each check of a receipt.
+        "open.headline.": [
+            name
+            for name, field in HeadlineOut.model_fields.items()
+            if field.annotation is int and name != "days"
+        ],
+        "open.check.": ["entry", "proof", "published", "signature"],
     }
     assert prefixes == set(completed)
     for prefix, values in completed.items():
