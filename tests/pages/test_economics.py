@@ -154,6 +154,7 @@ async def test_every_chart_draws_the_feeds_numbers(
     cells = feed_cells(town)
     for chart, table in (
         ("district-flows", "district_to_district"),
+        ("age-flows", "age_band_to_sector"),
         ("sector-flows", "sector_to_sector"),
     ):
         totals = summed(cells, table)
@@ -170,10 +171,15 @@ async def test_every_chart_draws_the_feeds_numbers(
     assert None in district_totals.values()  # the small town has withheld cells to show
     withheld = economist.page.locator('[data-chart="district-flows"] td[data-withheld]')
     await expect(withheld.first).to_have_text("秘匿")
-    flows = await drawn(
-        economist, '[data-chart="district-diagram"] path[data-row]', "row", "column", "amount"
-    )
-    assert {(r, c): int(a) for r, c, a in flows} == {k: v for k, v in district_totals.items() if v}
+    for chart, table in (
+        ("district-diagram", "district_to_district"),
+        ("sector-diagram", "sector_to_sector"),
+    ):
+        flows = await drawn(
+            economist, f'[data-chart="{chart}"] path[data-row]', "row", "column", "amount"
+        )
+        drawable = {key: total for key, total in summed(cells, table).items() if total}
+        assert {(r, c): int(a) for r, c, a in flows} == drawable, chart
 
     last = max(cell["business_date"] for cell in cells if cell["table"] == "merchant_lorenz")
     lorenz = await drawn(economist, '[data-chart="lorenz"] circle', "percent", "shops", "amount")

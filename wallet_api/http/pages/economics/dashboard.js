@@ -131,8 +131,10 @@ function tableTerms(table) {
 function flowSections(cells) {
   const withheld = t("econ.withheld");
   const districts = matrixOf(cells, "district_to_district");
+  const ages = matrixOf(cells, "age_band_to_sector");
   const sectors = matrixOf(cells, "sector_to_sector");
   const districtTitle = t("econ.chart.district-flows");
+  const ageTitle = t("econ.chart.age-flows");
   const sectorTitle = t("econ.chart.sector-flows");
   return [
     section(
@@ -148,10 +150,21 @@ function flowSections(cells) {
       flowDiagram(t("econ.chart.district-diagram"), districts.rows, districts.columns, districts.cells, whole),
     ),
     section(
+      "age-flows",
+      ageTitle,
+      heatMap(ageTitle, t("econ.heat.row-age"), ages.rows, ages.columns, ages.cells, { format: whole, withheld }),
+      definitions(tableTerms("age_band_to_sector")),
+    ),
+    section(
       "sector-flows",
       sectorTitle,
       heatMap(sectorTitle, t("econ.heat.row-sector"), sectors.rows, sectors.columns, sectors.cells, { format: whole, withheld }),
       definitions(tableTerms("sector_to_sector")),
+    ),
+    section(
+      "sector-diagram",
+      t("econ.chart.sector-diagram"),
+      flowDiagram(t("econ.chart.sector-diagram"), sectors.rows, sectors.columns, sectors.cells, whole),
     ),
   ];
 }
