@@ -58,6 +58,24 @@ async def test_a_shop_is_onboarded_with_its_kana_checked_and_its_code_printed(
     policy = await api.get(f"/v1/regions/{region.code}/policy", region.operator)
     assert policy.json()["daily_topup_limit"] == 30_000
 
+    # A town joins: its region and currency added from the console, and chosen at once.
+    suffix = secrets.token_hex(3)
+    joining = operator.page.locator("#region-form")
+    await joining.get_by_label(field("地域コード")).fill(f"kitakata-{suffix}")
+    await joining.get_by_label(field("地域の名前")).fill("喜多方市")
+    await joining.get_by_label(field("通貨コード")).fill(f"kita{suffix}")  # capitals by itself
+    await joining.get_by_label(field("通貨の名前")).fill("喜多方ポイント")
+    await joining.get_by_role("button", name="地域を追加する").click()
+    await expect(operator.page.locator("#problem")).to_have_text("地域「喜多方市」を追加しました。")
+    await expect(operator.page.locator("#region")).to_have_value(f"kitakata-{suffix}")
+    regions = (await api.client.get("/v1/regions")).json()["regions"]
+    added = next(r for r in regions if r["code"] == f"kitakata-{suffix}")
+    assert (added["currency"], added["currency_name"]) == (
+        f"KITA{suffix.upper()}",
+        "喜多方ポイント",
+    )
+    await operator.page.locator("#region").select_option(region.code)
+
     await operator.page.get_by_role("link", name="窓口").click()
     rows = operator.page.locator("#counter-rows tr")
     await expect(rows).to_have_count(1)

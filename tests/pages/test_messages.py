@@ -23,7 +23,7 @@ from wallet_api.http.problems import STATUS_BY_CODE
 from wallet_api.http.schemas.merchants import BankAccountIn, MerchantCreate
 from wallet_api.http.schemas.settlement import SettlementProfileIn
 from wallet_api.http.schemas.statistics import HeadlineOut
-from wallet_api.http.schemas.wallets import PolicyLimits
+from wallet_api.http.schemas.wallets import PolicyLimits, RegionCreate
 from wallet_api.http.web_packages import PAGES
 from wallet_api.nightly import STEPS
 
@@ -95,8 +95,10 @@ def campaign_settings() -> list[str]:
 
 
 def console_fields() -> list[str]:
-    """The console's forms: a shop with its bank account, and a region's payout account."""
+    """The console's forms: a region, a shop with its bank account, a region's payout
+    account."""
     fields = set(MerchantCreate.model_fields) - {"currency", "bank"}
+    fields |= set(RegionCreate.model_fields) - {"limits"}
     return sorted(fields | set(BankAccountIn.model_fields) | set(SettlementProfileIn.model_fields))
 
 

@@ -21,7 +21,7 @@ import {
   yen,
 } from "/static/ui.js";
 import { MESSAGES } from "/console/messages.js";
-import { setUpShops, showOnboard, showShop, showShops } from "/console/shops.js";
+import { consoleField, readFields, setUpShops, showOnboard, showShop, showShops } from "/console/shops.js";
 import { setUpSettlement, showBank, showBatch, showSettlement } from "/console/settlement.js";
 
 addMessages(MESSAGES);
@@ -99,6 +99,45 @@ document.getElementById("policy-form").addEventListener("submit", (event) => {
     try {
       await api("PUT", `/v1/regions/${encodeURIComponent(state.region)}/policy`, body);
       say(problem, t("console.policy.saved", { region: context.region().name }), "ok");
+    } catch (error) {
+      say(problem, refusal(error));
+    }
+  });
+});
+
+const REGION_FIELDS = [
+  ["code", /^[a-z][a-z0-9-]{1,39}$/],
+  ["name", /^.{1,200}$/u],
+  ["currency", /^[A-Z][A-Z0-9]{1,11}$/, "letter"],
+  ["currency_name", /^.{1,200}$/u],
+];
+
+const addRegion = oneChange(
+  () => {
+    const { values, wrong } = readFields("region", REGION_FIELDS);
+    if (wrong) {
+      wrong.focus();
+      return null;
+    }
+    return values;
+  },
+  (body, key) => api("POST", "/v1/regions", body, { key }),
+);
+
+document.getElementById("region-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  return withButtonOff(event.submitter, async () => {
+    say(problem, "");
+    try {
+      const added = await addRegion();
+      if (!added) {
+        say(problem, t("refusal.invalid_request"));
+        return;
+      }
+      const name = document.getElementById("region-name").value.trim();
+      event.target.reset();
+      await loadRegions(added.region);
+      context.after("#regions", t("console.regions.created", { name }));
     } catch (error) {
       say(problem, refusal(error));
     }
@@ -300,6 +339,15 @@ async function drawRoute() {
   state.done = null;
 }
 
+// The regions into the chooser above every view, `chosen` chosen (else the one chosen before).
+async function loadRegions(chosen) {
+  state.regions = (await api("GET", "/v1/regions")).regions;
+  const select = document.getElementById("region");
+  select.replaceChildren(...state.regions.map((r) => el("option", { value: r.code, text: `${r.name} (${r.code})` })));
+  if (chosen || state.region) select.value = chosen || state.region;
+  state.region = select.value;
+}
+
 async function start() {
   setUpHeader({
     onChange: () => {
@@ -324,10 +372,8 @@ async function start() {
   state.operator = session.roles.includes("operator");
   for (const element of document.querySelectorAll("[data-operator]")) element.hidden = !state.operator;
   document.getElementById("read-only").hidden = state.operator;
-  state.regions = (await api("GET", "/v1/regions")).regions;
-  const select = document.getElementById("region");
-  select.replaceChildren(...state.regions.map((r) => el("option", { value: r.code, text: `${r.name} (${r.code})` })));
-  state.region = select.value;
+  document.getElementById("region-fields").replaceChildren(...REGION_FIELDS.map((field) => consoleField("region", field)));
+  await loadRegions(null);
   document.getElementById("tabs").hidden = false;
   document.getElementById("region-bar").hidden = false;
   await route();
