@@ -25,6 +25,9 @@ from wallet_api.http.app import ROUTERS
 from wallet_api.http.auth import Allow
 
 ROLE_REFUSAL = "this operation is not open to the caller's roles"
+# Taken by the roles they admit only on books of their own (test_operator_lists): the nightly
+# chain run here would seal, check and batch payouts across every other test's regions.
+RUN_ON_BOOKS_OF_THEIR_OWN = {("POST", "/v1/nightly/runs")}
 
 
 def declared_roles(dependant: Dependant) -> list[frozenset[Role]]:
@@ -107,6 +110,7 @@ async def test_every_endpoint_times_every_role(api: Api, live_url: str) -> None:
         "wallet_id": wallet_id,
         "reference": pending.json()["reference"],
         "label": f"{region.counter}-2026-000001",
+        "extension": "csv",
     }
     callers = {
         Role.RESIDENT: resident,
@@ -126,6 +130,8 @@ async def test_every_endpoint_times_every_role(api: Api, live_url: str) -> None:
         path = re.sub(r"\{(\w+)\}", lambda m: parameters[m.group(1)], route.path)
         for method in route.methods or ():
             for role, headers in callers.items():
+                if (method, route.path) in RUN_ON_BOOKS_OF_THEIR_OWN and role in allowed:
+                    continue
                 status, body = await call(live_url, method, path, route, headers)
                 refused = status == 403 and body.get("detail") == ROLE_REFUSAL
                 assert refused == (role not in allowed), (method, route.path, role, body)
