@@ -78,7 +78,12 @@ async def dictionary(actor: StatisticsReader) -> dict[str, Any]:
     return as_json()
 
 
-def _download(data: bytes, media_type: str, filename: str) -> Response:
+def _download(table: Any, extension: str, filename: str) -> Response:
+    """The table as a file to save: CSV, or Parquet."""
+    if extension == "csv":
+        data, media_type = feed.csv_bytes(table), "text/csv; charset=utf-8"
+    else:
+        data, media_type = feed.parquet_bytes(table), PARQUET
     return Response(
         data,
         media_type=media_type,
@@ -116,10 +121,7 @@ async def download_daily(
     """The same rows as one CSV or Parquet file, the date a column of it."""
     last = _span(since, until)
     table = feed.daily_table(await feed.daily(session, currency, since, last))
-    name = f"daily-{currency}-{since}-{last}.{extension}"
-    if extension == "csv":
-        return _download(feed.csv_bytes(table), "text/csv; charset=utf-8", name)
-    return _download(feed.parquet_bytes(table), PARQUET, name)
+    return _download(table, extension, f"daily-{currency}-{since}-{last}.{extension}")
 
 
 @router.get(
@@ -138,10 +140,7 @@ async def download_cells(
     """The tables' cells in the range as one CSV or Parquet file, withheld ones marked."""
     last = _span(since, until)
     table = feed.cells_table(await feed.cells(session, currency, since, last))
-    name = f"cells-{currency}-{since}-{last}.{extension}"
-    if extension == "csv":
-        return _download(feed.csv_bytes(table), "text/csv; charset=utf-8", name)
-    return _download(feed.parquet_bytes(table), PARQUET, name)
+    return _download(table, extension, f"cells-{currency}-{since}-{last}.{extension}")
 
 
 @router.get("/{currency}/figures")

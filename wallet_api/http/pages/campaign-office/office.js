@@ -4,7 +4,7 @@
 // list checked before paying, and the report of uptake and breakage. Economists and auditors
 // see the same screens without the buttons that change anything.
 
-import { api, ApiError, currentSession, oneChange, signIn, signOut } from "/static/api.js";
+import { api, ApiError, oneChange } from "/static/api.js";
 import {
   addMessages,
   dateTime,
@@ -14,10 +14,10 @@ import {
   points,
   refusal,
   say,
-  setUpHeader,
+  serially,
   showView,
+  staffSession,
   t,
-  translate,
   withButtonOff,
   yen,
 } from "/static/ui.js";
@@ -545,12 +545,7 @@ document.getElementById("benefit-form").addEventListener("submit", (event) => {
 // --- routing ----------------------------------------------------------------------------------
 
 // One view drawn at a time, in the order asked: a view left while it loaded does not come back.
-let routing = Promise.resolve();
-
-function route() {
-  routing = routing.then(drawRoute);
-  return routing;
-}
+const route = serially(drawRoute);
 
 async function drawRoute() {
   stopReports();
@@ -569,26 +564,17 @@ async function drawRoute() {
 }
 
 async function start() {
-  setUpHeader({
+  const session = await staffSession({
+    path: "/campaign-office/",
+    roles: READERS,
+    notStaff: "office.not-staff",
+    problem,
     onChange: () => {
       if (state.session) route();
     },
-    onSignOut: async () => {
-      location.assign((await signOut()) || "/signin/?next=/campaign-office/");
-    },
   });
-  translate();
-  const session = await currentSession();
-  if (!session) {
-    signIn();
-    return;
-  }
+  if (!session) return;
   state.session = session;
-  if (!session.roles.some((role) => READERS.includes(role))) {
-    say(problem, t("office.not-staff"), "warn");
-    showView("none");
-    return;
-  }
   state.admin = session.roles.includes("campaign_admin");
   for (const element of document.querySelectorAll("[data-admin]")) element.hidden = !state.admin;
   document.getElementById("tabs").hidden = false;

@@ -3,7 +3,7 @@
 // account, transfer files, the bank's results), bank statements matched, the nightly chain
 // with a retry, and the seals. Auditors see the same, without the buttons that change things.
 
-import { api, ApiError, currentSession, oneChange, signIn, signOut } from "/static/api.js";
+import { api, ApiError, oneChange } from "/static/api.js";
 import {
   addMessages,
   dateTime,
@@ -13,10 +13,10 @@ import {
   pagedList,
   refusal,
   say,
-  setUpHeader,
+  serially,
   showView,
+  staffSession,
   t,
-  translate,
   withButtonOff,
   yen,
 } from "/static/ui.js";
@@ -319,12 +319,7 @@ const OPERATOR_ONLY = new Set(["onboard"]);
 
 // One view drawn at a time, in the order asked: a slow answer for a region chosen before never
 // lands on the screen of the one chosen after.
-let routing = Promise.resolve();
-
-function route() {
-  routing = routing.then(drawRoute);
-  return routing;
-}
+const route = serially(drawRoute);
 
 async function drawRoute() {
   say(problem, "");
@@ -349,26 +344,17 @@ async function loadRegions(chosen) {
 }
 
 async function start() {
-  setUpHeader({
+  const session = await staffSession({
+    path: "/console/",
+    roles: ["operator", "auditor"],
+    notStaff: "console.not-staff",
+    problem,
     onChange: () => {
       if (state.session) route();
     },
-    onSignOut: async () => {
-      location.assign((await signOut()) || "/signin/?next=/console/");
-    },
   });
-  translate();
-  const session = await currentSession();
-  if (!session) {
-    signIn();
-    return;
-  }
+  if (!session) return;
   state.session = session;
-  if (!session.roles.includes("operator") && !session.roles.includes("auditor")) {
-    say(problem, t("console.not-staff"), "warn");
-    showView("none");
-    return;
-  }
   state.operator = session.roles.includes("operator");
   for (const element of document.querySelectorAll("[data-operator]")) element.hidden = !state.operator;
   document.getElementById("read-only").hidden = state.operator;

@@ -3,8 +3,8 @@
 // files), with its table, the data dictionary's definitions beside it, and the same numbers
 // to download as CSV or Parquet. Cells withheld by the k-anonymity rule say so.
 
-import { api, ApiError, currentSession, signIn, signOut } from "/static/api.js";
-import { addMessages, el, language, refusal, say, setUpHeader, t, translate, withButtonOff, yen } from "/static/ui.js";
+import { api, ApiError } from "/static/api.js";
+import { addMessages, el, language, refusal, say, staffSession, t, withButtonOff, yen } from "/static/ui.js";
 import { MESSAGES } from "/economics/messages.js";
 import { flowDiagram, heatMap, legend, lineChart, lorenzCurve, stackedBars } from "/economics/charts.js";
 
@@ -290,22 +290,8 @@ function draw() {
 }
 
 async function start() {
-  setUpHeader({
-    onChange: draw,
-    onSignOut: async () => {
-      location.assign((await signOut()) || "/signin/?next=/economics/");
-    },
-  });
-  translate();
-  const session = await currentSession();
-  if (!session) {
-    signIn();
-    return;
-  }
-  if (!session.roles.some((role) => READERS.includes(role))) {
-    say(problem, t("econ.not-staff"), "warn");
-    return;
-  }
+  const session = await staffSession({ path: "/economics/", roles: READERS, notStaff: "econ.not-staff", problem, onChange: draw });
+  if (!session) return;
   const [{ regions }, dictionary] = await Promise.all([api("GET", "/v1/regions"), api("GET", "/v1/statistics/dictionary")]);
   state.regions = regions;
   state.dictionary = dictionary;

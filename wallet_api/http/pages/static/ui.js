@@ -2,7 +2,7 @@
 // plain words, numbers and dates as people read them, the sound and buzz of a payment, and
 // switching views by the address's #fragment.
 
-import { api, ApiError } from "/static/api.js";
+import { api, ApiError, currentSession, signIn, signOut } from "/static/api.js";
 import { MESSAGES } from "/static/messages.js";
 
 const LANGUAGE_KEY = "aizu.language";
@@ -246,4 +246,37 @@ export function pagedList({ more, fetchPage, draw, onError }) {
   };
   more.addEventListener("click", () => withButtonOff(more, () => read(false).catch(onError)));
   return { reload: () => read(true) };
+}
+
+// A staff page's start: its header set up, then the signed-in session if it has one of `roles`;
+// null when the browser went to sign in, or when the page said `notStaff` and shows nothing.
+export async function staffSession({ path, roles, notStaff, problem, onChange }) {
+  setUpHeader({
+    onChange,
+    onSignOut: async () => {
+      location.assign((await signOut()) || `/signin/?next=${path}`);
+    },
+  });
+  translate();
+  const session = await currentSession();
+  if (!session) {
+    signIn();
+    return null;
+  }
+  if (!session.roles.some((role) => roles.includes(role))) {
+    say(problem, t(notStaff), "warn");
+    showView("none");
+    return null;
+  }
+  return session;
+}
+
+// `draw` run one call at a time, in the order asked: a slow view for an earlier choice never
+// lands on the screen of a later one.
+export function serially(draw) {
+  let queue = Promise.resolve();
+  return () => {
+    queue = queue.then(draw);
+    return queue;
+  };
 }
