@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, alias="AIZU_DB_POOL_SIZE")
     db_max_overflow: int = Field(default=5, alias="AIZU_DB_MAX_OVERFLOW")
     log_level: str = Field(default="info", alias="AIZU_LOG_LEVEL")
+    # One JSON object a line, for a log collector; `text` for a person at a terminal.
+    log_format: Literal["json", "text"] = Field(default="json", alias="AIZU_LOG_FORMAT")
     # Unset means $AIZU_DATA_DIR/platform-signing.key, created on first use.
     platform_key_file: Path | None = Field(default=None, alias="AIZU_PLATFORM_KEY_FILE")
     # Unset means the local token issuer (a key in AIZU_DATA_DIR; see `aizu token issue`).

@@ -7,6 +7,7 @@ import base64
 import dataclasses
 import json
 import logging
+import logging.config
 import os
 import signal
 import subprocess
@@ -21,16 +22,15 @@ from ledger.config import Settings, get_settings
 from ledger.database import create_engine, resolve_database_url, session_factory
 from wallet_api.actor import Role
 from wallet_api.cli import serving
+from wallet_api.cli.logs import logging_config
 from wallet_api.cli.processes import die_with, hold_lock
 
 
 @click.group()
 def main() -> None:
     """Aizu regional currency ledger."""
-    logging.basicConfig(
-        level=get_settings().log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    settings = get_settings()
+    logging.config.dictConfig(logging_config(settings.log_level, settings.log_format))
 
 
 @main.command()
@@ -101,6 +101,9 @@ def serve(host: str | None, port: int | None, worker: bool, workers: int | None)
             host=host or settings.host,
             port=port or settings.port,
             log_level=settings.log_level,
+            # Every API process logs as this one does; each request is told by RequestLog.
+            log_config=logging_config(settings.log_level, settings.log_format),
+            access_log=False,
             # Open event streams never end by themselves: past this, uvicorn closes them.
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )

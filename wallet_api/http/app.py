@@ -42,6 +42,7 @@ from wallet_api.http.problems import (
     status_of,
 )
 from wallet_api.http.replays import request_hash_key
+from wallet_api.http.request_log import RequestLog
 from wallet_api.http.routers.bank_statements import router as bank_router
 from wallet_api.http.routers.campaigns import register_router, sets_purchases
 from wallet_api.http.routers.campaigns import router as campaigns_router
@@ -312,6 +313,7 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLog)  # outermost: every answer is logged, a refusal of a limit too
     mount_pages(app)
 
     @app.get("/health", tags=["operations"])

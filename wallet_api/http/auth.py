@@ -254,7 +254,9 @@ async def current_actor(
     taken for a change only from the service's own pages)."""
     if credentials is not None:
         verifier: RememberingVerifier = request.app.state.bearer_tokens
-        return await verifier.verify(credentials.credentials)
+        actor = await verifier.verify(credentials.credentials)
+        request.state.actor = actor  # the request's log line says who asked
+        return actor
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie is None:
         raise Unauthenticated("send an access token: Authorization: Bearer <token>")
@@ -264,6 +266,7 @@ async def current_actor(
     async with request.app.state.sessions() as database:
         if not await repository.browser_session_open(database, session_id):
             raise Unauthenticated("this browser's session has ended: sign in again")
+    request.state.actor = actor
     return actor
 
 
