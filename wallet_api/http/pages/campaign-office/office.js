@@ -7,6 +7,7 @@
 import { api, ApiError, oneChange } from "/static/api.js";
 import {
   addMessages,
+  csvRows,
   dateTime,
   el,
   fillRegions,
@@ -453,12 +454,9 @@ const MOST_SUBJECTS = 10_000;
 
 // The residents a CSV names: its first column, a heading row ("subject") left out.
 function subjectsOf(text) {
-  const subjects = [];
-  for (const [index, line] of text.replace(/^\uFEFF/, "").split(/\r?\n/).entries()) {
-    const first = line.split(",")[0].trim().replace(/^"(.*)"$/, "$1").trim();
-    if (!first || (index === 0 && first.toLowerCase() === "subject")) continue;
-    subjects.push(first);
-  }
+  const subjects = csvRows(text)
+    .map(([first]) => first)
+    .filter((first, index) => first && !(index === 0 && first.toLowerCase() === "subject"));
   return [...new Set(subjects)];
 }
 

@@ -7,8 +7,8 @@ import { api, ApiError, currentSession, oneChange, signIn, signOut } from "/stat
 import { qrImage } from "/static/qr.js";
 import {
   addMessages,
+  businessDay,
   chime,
-  day,
   el,
   language,
   refusal,
@@ -70,7 +70,7 @@ async function refreshCounter() {
     document.getElementById("shift-line").textContent = t("city.shift.line", {
       counter: now.counter.name,
       cashier: now.shift.cashier,
-      date: day(now.shift.business_date + "T12:00:00+09:00"),
+      date: businessDay(now.shift.business_date),
     });
   }
   return now;

@@ -1,7 +1,19 @@
 // The counter's cash top-up and its daily close.
 
 import { api, oneChange } from "/static/api.js";
-import { dateTime, day, el, language, refusal, requireAmount, say, showView, t, withButtonOff, yen } from "/static/ui.js";
+import {
+  businessDay,
+  dateTime,
+  el,
+  language,
+  refusal,
+  requireAmount,
+  say,
+  showView,
+  t,
+  withButtonOff,
+  yen,
+} from "/static/ui.js";
 import { topupReceipt } from "/city-hall/receipt.js";
 
 const CARD_PREFIX = "AIZUCARD1:";
@@ -116,7 +128,7 @@ export function closeReport(report, departmentNames) {
     ),
   );
   return [
-    el("h3", { text: t("city.close.report", { date: day(report.business_date + "T12:00:00+09:00") }) }),
+    el("h3", { text: t("city.close.report", { date: businessDay(report.business_date) }) }),
     el("p", { text: t("city.close.cashier", { cashier: report.cashier, time: dateTime(report.closed_at) }) }),
     el("p", {
       class: report.matches ? "notice ok" : "notice error",

@@ -2,8 +2,21 @@
 // operator) a new fee from a valid-from date, which never rewrites what was charged before.
 
 import { api, oneChange } from "/static/api.js";
-import { dateTime, day, el, fillRegions, language, refusal, say, showView, t, typedAmount, withButtonOff, yen } from "/static/ui.js";
-import { todayInTokyo } from "/city-hall/supervisor.js";
+import {
+  businessDay,
+  dateTime,
+  el,
+  fillRegions,
+  language,
+  refusal,
+  say,
+  showView,
+  t,
+  tokyoDate,
+  typedAmount,
+  withButtonOff,
+  yen,
+} from "/static/ui.js";
 
 const money = (amount) => t("yen", { amount: yen(amount) });
 const procedureName = (item) => (language() === "ja" ? item.name_ja : item.name_en);
@@ -35,7 +48,7 @@ async function showHistory(item) {
         el(
           "li",
           {},
-          el("div", { class: "row" }, el("span", { text: `${day(version.valid_from + "T12:00:00+09:00")}〜` }), el("span", { class: "amount", text: money(version.fee) })),
+          el("div", { class: "row" }, el("span", { text: `${businessDay(version.valid_from)}〜` }), el("span", { class: "amount", text: money(version.fee) })),
           el("span", { class: "quiet", text: t("city.fees.history-by", { by: version.recorded_by, time: dateTime(version.recorded_at) }) }),
         ),
       ),
@@ -64,7 +77,7 @@ async function renderCatalogue({ state }) {
   const { fees } = await api("GET", `/v1/regions/${encodeURIComponent(region())}/fees?on=${on}`);
   await loadDepartments();
   document.getElementById("fees-caption").textContent = t("city.fees.caption", {
-    date: day(on + "T12:00:00+09:00"),
+    date: businessDay(on),
     count: fees.length,
   });
   const history = readsHistory(state.session);
@@ -104,7 +117,7 @@ async function renderCatalogue({ state }) {
         el("td", {}, procedureName(item), item.sample ? el("span", { class: "tag", text: t("city.fees.sample") }) : null),
         el("td", { text: department ? procedureName(department) : item.department }),
         el("td", { class: "number amount", text: money(item.fee) }),
-        el("td", { text: day(item.valid_from + "T12:00:00+09:00") }),
+        el("td", { text: businessDay(item.valid_from) }),
         actions,
       );
     }),
@@ -137,7 +150,7 @@ export async function showFees(context) {
   const { state } = context;
   await fillRegions(document.getElementById("fees-region"), state.counter && state.counter.region);
   const on = document.getElementById("fees-on");
-  if (!on.value) on.value = todayInTokyo();
+  if (!on.value) on.value = tokyoDate();
   await renderCatalogue(context);
 }
 
@@ -171,7 +184,7 @@ export function setUpFees(context) {
         edit.hidden = true;
         say(
           problem,
-          t("city.fees.saved", { name: procedureName(saved), amount: money(saved.fee), date: day(saved.valid_from + "T12:00:00+09:00") }),
+          t("city.fees.saved", { name: procedureName(saved), amount: money(saved.fee), date: businessDay(saved.valid_from) }),
           "ok",
         );
         await renderCatalogue(context);

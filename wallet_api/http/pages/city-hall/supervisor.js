@@ -2,15 +2,23 @@
 // it (the fee goes back to the wallet), and download a day's fee revenue for the accounts.
 
 import { api, oneChange } from "/static/api.js";
-import { dateTime, el, fillRegions, language, refusal, say, showView, t, withButtonOff, yen } from "/static/ui.js";
+import {
+  dateTime,
+  el,
+  fillRegions,
+  language,
+  refusal,
+  say,
+  showView,
+  t,
+  tokyoDate,
+  withButtonOff,
+  yen,
+} from "/static/ui.js";
 
 const money = (amount) => t("yen", { amount: yen(amount) });
 const procedureName = (item) => (language() === "ja" ? item.name_ja : item.name_en);
 
-// Today's date in Tokyo, as YYYY-MM-DD.
-export function todayInTokyo() {
-  return new Date(Date.now() + 9 * 3600 * 1000).toISOString().slice(0, 10);
-}
 
 // --- cancel a paid line ---------------------------------------------------------------------
 
@@ -147,7 +155,7 @@ export async function showRevenue({ state }) {
   showView("revenue");
   await fillRegions(document.getElementById("revenue-region"), state.counter && state.counter.region);
   const date = document.getElementById("revenue-date");
-  if (!date.value) date.value = todayInTokyo();
+  if (!date.value) date.value = tokyoDate();
 }
 
 export function setUpRevenue({ problem }) {

@@ -6,8 +6,8 @@
 import { api, ApiError, oneChange } from "/static/api.js";
 import {
   addMessages,
+  businessDay,
   dateTime,
-  day,
   el,
   labelled,
   pagedList,
@@ -210,7 +210,7 @@ function nightTable(night) {
   return el(
     "table",
     { class: "lines", "data-date": night.business_date },
-    el("caption", {}, t("console.nightly.day", { date: day(night.business_date + "T12:00:00+09:00"), state: condition })),
+    el("caption", {}, t("console.nightly.day", { date: businessDay(night.business_date), state: condition })),
     el(
       "thead",
       {},
@@ -292,7 +292,7 @@ async function showSeals() {
       el(
         "tr",
         {},
-        el("td", { text: day(seal.business_date + "T12:00:00+09:00") }),
+        el("td", { text: businessDay(seal.business_date) }),
         el("td", { class: "number", text: yen(seal.entry_count) }),
         el("td", {}, el("code", { class: "hash", text: seal.root })),
         el("td", {}, el("code", { text: seal.key_id })),

@@ -3,12 +3,24 @@
 // imported and what they leave unmatched.
 
 import { api, ApiError, oneChange } from "/static/api.js";
-import { dateTime, day, el, pagedList, refusal, say, showView, t, withButtonOff, yen } from "/static/ui.js";
+import {
+  businessDay,
+  csvRows,
+  dateTime,
+  el,
+  pagedList,
+  refusal,
+  say,
+  showView,
+  t,
+  tokyoDate,
+  withButtonOff,
+  yen,
+} from "/static/ui.js";
 import { consoleField, readFields } from "/console/shops.js";
 
 const PAGE_SIZE = 50;
 const money = (amount) => t("yen", { amount: yen(amount) });
-const onDay = (isoDate) => day(isoDate + "T12:00:00+09:00");
 
 const PROFILE_FIELDS = [
   ["client_code", /^[0-9]{10}$/, "digits"],
@@ -51,7 +63,7 @@ function batchRow(batch) {
     "tr",
     {},
     el("td", {}, el("a", { href: "#batch/" + batch.id, text: batch.id })),
-    el("td", { text: onDay(batch.transfer_date) }),
+    el("td", { text: businessDay(batch.transfer_date) }),
     el("td", { class: "number", text: yen(batch.payout_count) }),
     el("td", { class: "number", text: money(batch.total) }),
     el("td", { text: t("console.batch.states", { paid: batch.paid, failed: batch.failed, pending: batch.pending }) }),
@@ -61,7 +73,7 @@ function batchRow(batch) {
 export async function showSettlement(context) {
   showView("settlement");
   const date = document.getElementById("transfer-date");
-  if (!date.value) date.value = new Date(Date.now() + 9 * 3600 * 1000).toISOString().slice(0, 10);
+  if (!date.value) date.value = tokyoDate();
   await drawProfile(context);
   await batchList.reload();
 }
@@ -72,7 +84,7 @@ function drawBatch(batch, names) {
   batchShown = batch;
   document.getElementById("batch-heading").textContent = t("console.batch.heading", { id: batch.id });
   document.getElementById("batch-line").textContent = t("console.batch.line", {
-    date: onDay(batch.transfer_date),
+    date: businessDay(batch.transfer_date),
     count: yen(batch.payout_count),
     total: money(batch.total),
     kind: t(batch.scheduled ? "console.batch.scheduled" : "console.batch.requested"),
@@ -111,13 +123,9 @@ export async function showBatch(context, id) {
 
 // The bank's result as the bank sends it: customer code, result code (0 paid), per line.
 function resultsOf(text) {
-  const rows = [];
-  for (const line of text.replace(/^\uFEFF/, "").split(/\r?\n/)) {
-    const [code, result] = line.split(",").map((cell) => cell.trim().replace(/^"(.*)"$/, "$1"));
-    if (!code || !/^[0-9]+$/.test(code)) continue; // a heading, or an empty line
-    rows.push({ code, result: result || "" });
-  }
-  return rows;
+  return csvRows(text)
+    .filter(([code]) => /^[0-9]+$/.test(code)) // not a heading
+    .map(([code, result]) => ({ code, result: result || "" }));
 }
 
 // --- bank statements ------------------------------------------------------------------------
@@ -144,7 +152,7 @@ function drawReconciliation(report) {
       [["console.bank.line", true], ["console.bank.date"], ["console.bank.amount", true], ["console.bank.reference"], ["console.bank.note"]],
       report.unmatched_lines.map((line) => [
         [String(line.line_no), true],
-        [onDay(line.date)],
+        [businessDay(line.date)],
         [money(line.amount), true],
         [line.reference],
         [line.note || ""],
@@ -158,7 +166,7 @@ function drawReconciliation(report) {
     ...table(
       "console.bank.batches",
       [["console.batch.id"], ["console.batch.date"], ["console.batch.total", true]],
-      report.batches_not_seen.map((batch) => [[batch.id], [onDay(batch.transfer_date)], [money(batch.total), true]]),
+      report.batches_not_seen.map((batch) => [[batch.id], [businessDay(batch.transfer_date)], [money(batch.total), true]]),
     ),
   );
 }

@@ -4,7 +4,7 @@
 // to download as CSV or Parquet. Cells withheld by the k-anonymity rule say so.
 
 import { api, ApiError } from "/static/api.js";
-import { addMessages, el, language, refusal, say, staffSession, t, withButtonOff, yen } from "/static/ui.js";
+import { addMessages, el, language, refusal, say, staffSession, t, tokyoDate, withButtonOff, yen } from "/static/ui.js";
 import { MESSAGES } from "/economics/messages.js";
 import { flowDiagram, heatMap, legend, lineChart, lorenzCurve, stackedBars } from "/economics/charts.js";
 
@@ -20,10 +20,6 @@ const ratio = (value) =>
   new Intl.NumberFormat(language() === "ja" ? "ja-JP" : "en-GB", { maximumFractionDigits: 4 }).format(value);
 const formatOf = (name) => (state.dictionary.figures[name].type === "integer" ? whole : ratio);
 
-// Yesterday in Tokyo and the days before it, as YYYY-MM-DD.
-function tokyoDay(daysBack) {
-  return new Date(Date.now() + 9 * 3600 * 1000 - daysBack * 86_400_000).toISOString().slice(0, 10);
-}
 
 // --- what each chart shows --------------------------------------------------------------------
 
@@ -296,8 +292,8 @@ async function start() {
   state.regions = regions;
   state.dictionary = dictionary;
   document.getElementById("region").replaceChildren(...regions.map((r) => el("option", { value: r.code, text: `${r.name} (${r.code})` })));
-  document.getElementById("since").value = tokyoDay(DEFAULT_DAYS);
-  document.getElementById("until").value = tokyoDay(1);
+  document.getElementById("since").value = tokyoDate(DEFAULT_DAYS);
+  document.getElementById("until").value = tokyoDate(1);
   document.getElementById("range-form").hidden = false;
   await show();
 }

@@ -19,6 +19,7 @@ import {
   showView,
   t,
   time,
+  tokyoDate,
   translate,
   withButtonOff,
   yen,
@@ -179,9 +180,6 @@ function startOfTodayInTokyo() {
 }
 
 // Today's date in Tokyo, as YYYY-MM-DD.
-function todayInTokyo() {
-  return new Date(Date.now() + 9 * 3600 * 1000).toISOString().slice(0, 10);
-}
 
 async function loadToday() {
   let after = startOfTodayInTokyo().toISOString();
@@ -214,7 +212,7 @@ function downloadCsv() {
   const text = "\ufeff" + rows.map((row) => row.join(",")).join("\r\n") + "\r\n";
   const link = el("a", {
     href: URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" })),
-    download: `sales-${state.merchant.id}-${todayInTokyo()}.csv`,
+    download: `sales-${state.merchant.id}-${tokyoDate()}.csv`,
   });
   document.body.append(link);
   link.click();

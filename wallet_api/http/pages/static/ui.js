@@ -61,6 +61,27 @@ export function day(value) {
   }).format(new Date(value));
 }
 
+// A business date (YYYY-MM-DD) as people read it: taken at noon in Japan, so that no time zone
+// moves it to the day before or after.
+export function businessDay(isoDate) {
+  return day(isoDate + "T12:00:00+09:00");
+}
+
+// Today's date in Japan, or the date `daysBack` days before it, as YYYY-MM-DD.
+export function tokyoDate(daysBack = 0) {
+  return new Date(Date.now() + 9 * 3600 * 1000 - daysBack * 86_400_000).toISOString().slice(0, 10);
+}
+
+// The rows of a CSV file as a spreadsheet saves it (a byte-order mark, CR LF): each line that
+// is not empty, as its cells, trimmed and unquoted.
+export function csvRows(text) {
+  return text
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/)
+    .filter((line) => line.trim())
+    .map((line) => line.split(",").map((cell) => cell.trim().replace(/^"(.*)"$/, "$1").trim()));
+}
+
 export function time(value) {
   return new Intl.DateTimeFormat(language() === "ja" ? "ja-JP" : "en-GB", {
     timeStyle: "medium",

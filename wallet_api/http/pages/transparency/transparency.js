@@ -3,7 +3,20 @@
 // receipt checked in this browser against the published seal (WebCrypto SHA-256 and Ed25519).
 
 import { api } from "/static/api.js";
-import { addMessages, dateTime, day, el, points, refusal, say, setUpHeader, t, translate, withButtonOff, yen } from "/static/ui.js";
+import {
+  addMessages,
+  businessDay,
+  dateTime,
+  el,
+  points,
+  refusal,
+  say,
+  setUpHeader,
+  t,
+  translate,
+  withButtonOff,
+  yen,
+} from "/static/ui.js";
 import { MESSAGES } from "/transparency/messages.js";
 import { checkReceipt, keyOf, sealMessage, signatureHolds } from "/transparency/verify.js";
 
@@ -11,7 +24,6 @@ addMessages(MESSAGES);
 
 const problem = document.getElementById("problem");
 const state = { regions: [], keys: [], region: null, last: null };
-const onDay = (isoDate) => day(isoDate + "T12:00:00+09:00");
 // Reads of the public API: no session, so no sign-in page on a refusal.
 const read = (path) => api("GET", path, undefined, { signInOn401: false });
 
@@ -24,7 +36,7 @@ async function showHeadline(currency) {
     return;
   }
   document.getElementById("headline-date").textContent = t("open.headline.date", {
-    date: onDay(headline.business_date),
+    date: businessDay(headline.business_date),
     days: headline.days,
   });
   figures.replaceChildren(
@@ -45,7 +57,7 @@ async function showSeals(currency) {
       return el(
         "tr",
         { "data-date": seal.business_date },
-        el("td", { text: onDay(seal.business_date) }),
+        el("td", { text: businessDay(seal.business_date) }),
         el("td", { class: "number", text: yen(seal.entry_count) }),
         el("td", {}, el("code", { class: "hash", text: seal.root })),
         el(
@@ -83,7 +95,7 @@ function showVerdict(receipt, checks) {
   box.hidden = false;
   const line = document.getElementById("verdict-line");
   line.className = ok ? "notice ok" : "notice error";
-  line.textContent = ok ? t("open.verify.ok", { date: onDay(receipt.seal.business_date) }) : t("open.verify.bad");
+  line.textContent = ok ? t("open.verify.ok", { date: businessDay(receipt.seal.business_date) }) : t("open.verify.bad");
   document.getElementById("checks").replaceChildren(
     ...checks.map((check) => el("li", { class: check.ok ? "ok" : "failed", "data-check": check.check, text: t("open.check." + check.check) })),
   );
