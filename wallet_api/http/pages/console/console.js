@@ -247,7 +247,8 @@ function drawNights(nights) {
     ...shown.map((night) =>
       el(
         "div",
-        { class: "night" },
+        // Scrolled sideways on a phone, by keyboard too.
+        { class: "night", tabindex: "0", role: "region", "aria-label": t("console.nightly.day", { date: businessDay(night.business_date), state: "" }).trim() },
         nightTable(night),
         state.operator && !night.complete
           ? el("div", { class: "actions" }, el("button", { type: "button", class: "secondary", onclick: runNightly, text: t("console.nightly.retry") }))
