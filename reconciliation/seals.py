@@ -202,7 +202,7 @@ async def seals(
     return [_seal_of(row) for row in rows]
 
 
-async def _still_open_from(session: AsyncSession, end: datetime) -> int:
+async def still_open_from(session: AsyncSession, end: datetime) -> int:
     """Transactions begun before `end` that have written and not yet committed: they may hold
     entries recorded before `end` that nobody sees yet. (One that writes only later records its
     entries later: `recorded_at` is the clock at the insert.) A session of another role whose
@@ -240,7 +240,7 @@ async def seal_day(
     _, end = day_bounds(day)
     if now < end:
         raise DayNotOver(f"{day} is not over yet")
-    if await _still_open_from(session, end):
+    if await still_open_from(session, end):
         raise DayNotOver(f"transactions begun on {day} are still open")
     last = (
         await session.execute(

@@ -14,6 +14,7 @@ import campaigns.models
 import city_hall.models
 import merchant.models
 import reconciliation.models
+import wallet_api.audit.models
 import wallet_api.cards.models
 import wallet_api.consent.models
 import wallet_api.devices.models
@@ -29,6 +30,7 @@ TABLE_MODULES = (
     city_hall.models,
     merchant.models,
     reconciliation.models,
+    wallet_api.audit.models,
     wallet_api.cards.models,
     wallet_api.consent.models,
     wallet_api.devices.models,

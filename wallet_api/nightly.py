@@ -38,6 +38,7 @@ from reconciliation.seals import (
     was_published,
 )
 from reconciliation.statistics import Shop, compute, store
+from wallet_api.audit import service as audit
 from wallet_api.bank_topups import service as bank
 from wallet_api.consent import service as consent
 from wallet_api.payments import checks as payment_checks
@@ -80,6 +81,14 @@ async def seal(session: AsyncSession, night: Night) -> str:
     return summary or "no currency to seal"
 
 
+async def seal_audit(session: AsyncSession, night: Night) -> str:
+    """Seal the day's privileged actions (the audit log), chained to the day before's."""
+    sealed = await audit.seal_day(
+        session, night.business_date, key=night.platform_key, now=night.now
+    )
+    return f"{sealed.event_count} action(s), root {sealed.root}"
+
+
 async def check(session: AsyncSession, night: Night) -> str:
     """Every ledger invariant over what changed since the last night's check: the entries
     recorded since, the accounts as they stand, and the seals made since, each against its
@@ -94,8 +103,11 @@ async def check(session: AsyncSession, night: Night) -> str:
         else Window(day_bounds(first)[0], day_bounds(night.business_date)[1])
     )
     report = await run_checks(session, also=RECORD_CHECKS, window=window)
-    violations = report.violations + await check_seals(
-        session, night.platform_key.verify_key, since=None if window is None else first
+    since = None if window is None else first
+    violations = (
+        report.violations
+        + await check_seals(session, night.platform_key.verify_key, since=since)
+        + await audit.check_audit_seals(session, night.platform_key.verify_key, since=since)
     )
     if night.export_dir is not None:
         violations += await check_published(session, night.export_dir)
@@ -126,6 +138,7 @@ async def reverify(
             run_checks(checking, also=RECORD_CHECKS),
             check_seals(sealing_session, verify_key, helpers=[helper]),
         )
+        sealing += await audit.check_audit_seals(sealing_session, verify_key)
         if export_dir is not None:
             sealing += await check_published(sealing_session, export_dir)
     return report, sealing
@@ -211,6 +224,7 @@ async def exports(session: AsyncSession, night: Night) -> str:
 STEPS = (
     Step("expire", expire),
     Step("seal", seal),
+    Step("seal_audit", seal_audit),
     Step("check", check),
     Step("settle", settle),
     # Reporting: a failure leaves its night incomplete without holding back the next nights.

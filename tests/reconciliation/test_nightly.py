@@ -153,6 +153,7 @@ async def test_a_broken_invariant_stops_the_night_until_the_books_are_right(city
     assert [(s["step"], s["status"], s["attempts"]) for s in shown[0]["steps"]] == [
         ("expire", "done", 1),
         ("seal", "done", 1),
+        ("seal_audit", "done", 1),
         ("check", "violated", 2),
     ]
     assert (await counts(city))["batches"] == 0  # nothing paid out of wrong books

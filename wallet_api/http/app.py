@@ -43,6 +43,8 @@ from wallet_api.http.problems import (
 )
 from wallet_api.http.replays import request_hash_key
 from wallet_api.http.request_log import RequestLog
+from wallet_api.http.routers.audit import public_router as public_audit_router
+from wallet_api.http.routers.audit import router as audit_router
 from wallet_api.http.routers.bank_statements import router as bank_router
 from wallet_api.http.routers.campaigns import register_router, sets_purchases
 from wallet_api.http.routers.campaigns import router as campaigns_router
@@ -88,6 +90,7 @@ ROUTERS = (
     seals_router,
     bank_router,
     statistics_router,
+    audit_router,
 )
 # The order the documentation shows the operations in: what a region sets up first, then what
 # residents, shops, the city and its auditors do.
@@ -105,6 +108,7 @@ DOCUMENTED_TAGS = (
     "city hall",
     "campaigns",
     "seals",
+    "audit",
     "bank statements",
     "statistics",
     "session",
@@ -117,6 +121,7 @@ PUBLIC_ROUTERS = (
     session_router,
     public_regions_router,
     public_statistics_router,
+    public_audit_router,
 )
 
 # What the OpenAPI document declares each operation may answer besides success.

@@ -24,6 +24,7 @@ CashierOrStaff = Annotated[Actor, Depends(Allow(Role.CASHIER, Role.MERCHANT_STAF
 Supervisor = Annotated[Actor, Depends(Allow(Role.SUPERVISOR))]
 Operator = Annotated[Actor, Depends(Allow(Role.OPERATOR))]
 OperatorOrAuditor = Annotated[Actor, Depends(Allow(Role.OPERATOR, Role.AUDITOR))]
+Auditor = Annotated[Actor, Depends(Allow(Role.AUDITOR))]
 # Who finds a receipt from its paper, and who reads a day's fee revenue (the supervisor closes
 # the day with the cashiers).
 ReceiptReader = Annotated[

@@ -232,6 +232,9 @@ def test_nightly_runs_a_past_night_once_and_refuses_one_not_over(scratch_databas
     assert first.stdout.splitlines()[:-1] == [
         "expire: 0 lot(s) expired, 0 point(s) to breakage",
         "seal: no currency to seal",
+        # The root of no leaves: SHA-256 of nothing (RFC 9162).
+        "seal_audit: 0 action(s), root "
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
         "check: 13 checks of the books, their records and the seals hold: every day",
         "settle: no payout day on 2026-01-07",
         "match: nothing to match",

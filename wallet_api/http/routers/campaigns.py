@@ -15,7 +15,7 @@ from ledger.domain import utc_now
 from wallet_api.errors import InvalidInput
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.grouping import RequestGroup
-from wallet_api.http.idempotency import idempotent
+from wallet_api.http.idempotency import commits, idempotent
 from wallet_api.http.roles import (
     AnyRole,
     CampaignAdmin,
@@ -71,6 +71,7 @@ async def create_campaign(
 
 
 @router.put("/campaigns/{campaign_id}")
+@commits
 async def edit_campaign(
     campaign_id: str,
     body: Annotated[CampaignCreate, Body()],
@@ -94,7 +95,6 @@ async def edit_campaign(
         eligibility=body.eligibility.rules(),
         now=utc_now(),
     )
-    await session.commit()
     return CampaignOut.of(edited)
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from city_hall.fees import service
 from ledger.domain import business_date, utc_now
 from wallet_api.http.deps import SessionDep
-from wallet_api.http.idempotency import idempotent
+from wallet_api.http.idempotency import commits, idempotent
 from wallet_api.http.roles import AnyRole, Operator, OperatorOrAuditor
 from wallet_api.http.schemas.city_hall import (
     DepartmentIn,
@@ -59,6 +59,7 @@ async def fee_catalogue(
 
 
 @router.put("/fees/{procedure}")
+@commits
 async def set_fee(
     region: str, procedure: str, body: FeeIn, session: SessionDep, actor: Operator
 ) -> FeeOut:
@@ -74,7 +75,6 @@ async def set_fee(
         valid_from=body.valid_from,
         recorded_by=actor.subject,
     )
-    await session.commit()
     return FeeOut.of(version)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
 from wallet_api.consent import service
 from wallet_api.consent.domain import TERMS
 from wallet_api.http.deps import SessionDep
-from wallet_api.http.idempotency import idempotent
+from wallet_api.http.idempotency import commits, idempotent
 from wallet_api.http.roles import AnyRole, Holder, HolderOrOperator
 from wallet_api.http.schemas.consent import (
     ConsentDecision,
@@ -44,7 +44,7 @@ async def read_consents(
 
 
 @router.post("/wallets/{wallet_id}/consents", status_code=201)
-@idempotent
+@idempotent(for_everyone=True)
 async def decide_consent(
     wallet_id: str,
     body: ConsentDecision,
@@ -71,6 +71,7 @@ async def read_demographics(wallet_id: str, session: SessionDep, actor: Holder) 
 
 
 @router.put("/wallets/{wallet_id}/demographics")
+@commits(for_everyone=True)
 async def give_demographics(
     wallet_id: str, body: DemographicsIn, session: SessionDep, actor: Holder
 ) -> DemographicsOut:
@@ -80,14 +81,12 @@ async def give_demographics(
     demographics = await service.set_demographics(
         session, wallet, age_band=body.age_band, district=body.district
     )
-    await session.commit()
     return DemographicsOut.of(demographics)
 
 
 @router.delete("/wallets/{wallet_id}/demographics", status_code=204)
-async def withdraw_demographics(wallet_id: str, session: SessionDep, actor: Holder) -> Response:
+@commits(for_everyone=True)
+async def withdraw_demographics(wallet_id: str, session: SessionDep, actor: Holder) -> None:
     """Delete the demographics given."""
     wallet = await own_wallet(session, actor, wallet_id)
     await service.withdraw_demographics(session, wallet)
-    await session.commit()
-    return Response(status_code=204)

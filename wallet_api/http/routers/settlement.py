@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from merchant.settlement import service
 from wallet_api.http.deps import SessionDep
-from wallet_api.http.idempotency import idempotent
+from wallet_api.http.idempotency import commits, idempotent
 from wallet_api.http.roles import Operator, OperatorOrAuditor, Staff
 from wallet_api.http.schemas.settlement import (
     BankResults,
@@ -26,12 +26,12 @@ router = APIRouter(prefix="/v1", tags=["settlement"])
 
 
 @router.put("/regions/{region}/settlement")
+@commits
 async def set_settlement_profile(
     region: str, body: SettlementProfileIn, session: SessionDep, actor: Operator
 ) -> SettlementProfileOut:
     """The account payouts are sent from and the payout days (31: the month's last day)."""
     profile = await service.set_profile(session, region, body.originator(), body.payout_days)
-    await session.commit()
     return SettlementProfileOut.of(profile)
 
 

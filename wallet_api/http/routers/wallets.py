@@ -10,7 +10,7 @@ from city_hall import service as city_hall
 from ledger import service as ledger
 from wallet_api.cards import service as cards
 from wallet_api.http.deps import SessionDep
-from wallet_api.http.idempotency import idempotent
+from wallet_api.http.idempotency import commits, idempotent
 from wallet_api.http.roles import (
     AnyRole,
     CityHallOverseer,
@@ -82,12 +82,12 @@ async def read_policy(region: str, session: SessionDep, actor: AnyRole) -> Polic
 
 
 @router.put("/regions/{region}/policy", tags=["regions"])
+@commits
 async def update_policy(
     region: str, body: PolicyLimits, session: SessionDep, actor: Operator
 ) -> PolicyOut:
     """Change the limits given; the others stay. Repeating the same PUT changes nothing more."""
     policy = await service.update_policy(session, region, body.given())
-    await session.commit()
     return PolicyOut.of(policy)
 
 
