@@ -146,3 +146,19 @@ ledger_requests = Table(
     Column("hold_id", BigInteger, ForeignKey("holds.id", deferrable=True, initially="DEFERRED")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
 )
+
+# The public half of every signing key of the service (the platform's, the local token
+# issuer's), by the id signatures name: which are valid, which were rotated out, which revoked.
+# The private halves stay in files (`ledger.keys`); this is what every process agrees on.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", Text, primary_key=True),
+    Column("purpose", Text, nullable=False),
+    Column("public_key", Text, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("retired_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_reason", Text),
+    Index("signing_keys_by_purpose", "purpose", "created_at"),
+)

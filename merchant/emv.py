@@ -10,8 +10,11 @@ character before those four digits, `6304` included.
 Our codes carry, besides the standard fields, a merchant-account template (tag 26) with our
 globally unique identifier, the merchant id, the terminal id and, for a dynamic code, its
 expiry; the terminal id and a nonce in the additional data (62); and the Ed25519 signature in
-the unreserved template 80, over the payload's data objects other than 80 and 63, in order. An
-EMV parser that knows nothing of us still reads every standard field."""
+the unreserved template 80, over the payload's data objects other than 80 and 63, in order. A
+code the platform signs also names its key in the unreserved template 81 (signed, like every
+object but 80), so a verifier holding several keys of the platform's ring takes the right one;
+codes printed before keys had ids carry no 81 and are checked against each valid key. An EMV
+parser that knows nothing of us still reads every standard field."""
 
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ from datetime import UTC, datetime
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
-from merchant.errors import QrBadCrc, QrBadSignature, QrMalformed, QrNotOurs
+from ledger.keys import KeyRevoked, PublicKeys, key_id
+from merchant.errors import QrBadCrc, QrBadSignature, QrKeyRevoked, QrMalformed, QrNotOurs
 
 GUID = "jp.aizu.pay"  # the globally unique identifier of this payment network
 CURRENCY_YEN = "392"
@@ -126,8 +130,9 @@ class MerchantCode:
         return self.amount is not None
 
 
-def encode(code: MerchantCode, key: SigningKey) -> str:
-    """The signed payload of a code: static (no amount) or dynamic (amount, expiry, nonce)."""
+def encode(code: MerchantCode, key: SigningKey, *, named: bool = False) -> str:
+    """The signed payload of a code: static (no amount) or dynamic (amount, expiry, nonce).
+    `named`: the code names the key that signs it (template 81), as the platform's codes do."""
     account = [("00", GUID), ("01", code.merchant_id)]
     additional: list[tuple[str, str]] = []
     if code.terminal_id is not None and len(code.terminal_id) > MAX_TERMINAL_LABEL:
@@ -152,9 +157,13 @@ def encode(code: MerchantCode, key: SigningKey) -> str:
     objects += [("58", COUNTRY), ("59", code.name), ("60", code.city)]
     if additional:
         objects.append(("62", build_tlv(additional)))
-    signed = build_tlv(objects)
+    # Template 81 follows 80 in the payload but is signed with the rest: what is signed is
+    # every object but 80, in the payload's order.
+    naming = [("81", build_tlv([("00", GUID), ("01", key_id(bytes(key.verify_key)))]))]
+    signed = build_tlv(objects + (naming if named else []))
     signature = base64.b85encode(key.sign(signed.encode()).signature).decode()
-    return with_crc(signed + build_tlv([("80", build_tlv([("00", GUID), ("01", signature)]))]))
+    template = build_tlv([("80", build_tlv([("00", GUID), ("01", signature)]))])
+    return with_crc(build_tlv(objects) + template + (build_tlv(naming) if named else ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +173,7 @@ class ReadCode:
     code: MerchantCode
     signed_text: str
     signature: bytes
+    key_id: str | None = None  # the signing key's id, when the code names it (template 81)
 
 
 def _digits(value: str, pattern: re.Pattern[str]) -> str:
@@ -185,6 +195,11 @@ def decode(payload: str) -> ReadCode:
     if account.get("00") != GUID or signature_template.get("00") != GUID:
         raise QrNotOurs("this code is not of this payment network")
     additional = dict(parse_tlv(objects["62"])) if "62" in objects else {}
+    naming = dict(parse_tlv(objects["81"])) if "81" in objects else {}
+    if naming and (
+        naming.get("00") != GUID or not re.fullmatch(r"[0-9a-f]{16}", naming.get("01", ""))
+    ):
+        raise QrMalformed("template 81 must name a key of this payment network")
     dynamic = objects.get("01") == DYNAMIC
     try:
         if objects["53"] != CURRENCY_YEN or objects["58"] != COUNTRY:
@@ -213,13 +228,29 @@ def decode(payload: str) -> ReadCode:
     if code.terminal_id is not None and additional.get("07") not in (None, code.terminal_id):
         raise QrMalformed("the code names two different terminals")
     signed_text = build_tlv([(t, v) for t, v in parse_tlv(payload[:-8]) if t != "80"])
-    return ReadCode(code, signed_text, signature)
+    return ReadCode(code, signed_text, signature, naming.get("01"))
 
 
 def verify(read: ReadCode, key: VerifyKey) -> MerchantCode:
     """The code, if `key` signed exactly what it says."""
     try:
         key.verify(read.signed_text.encode(), read.signature)
+    except (BadSignatureError, ValueError):
+        raise QrBadSignature("the code's signature does not match its content") from None
+    return read.code
+
+
+def verify_by_ring(read: ReadCode, keys: PublicKeys) -> MerchantCode:
+    """The code, if a valid key of the ring signed exactly what it says: the key the code
+    names, or any valid key for a code that names none. A code signed by a revoked key is
+    refused as such: the shop must print its code again."""
+    try:
+        keys.signer(read.signed_text.encode(), read.signature, read.key_id)
+    except KeyRevoked as revoked:
+        raise QrKeyRevoked(
+            f"this code was signed by key {revoked.kid}, revoked since: the shop must print "
+            "its code again"
+        ) from None
     except (BadSignatureError, ValueError):
         raise QrBadSignature("the code's signature does not match its content") from None
     return read.code

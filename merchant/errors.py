@@ -29,6 +29,12 @@ class QrBadSignature(MerchantError):
     code = "qr_bad_signature"
 
 
+class QrKeyRevoked(MerchantError):
+    """A code signed by a platform key revoked since (a compromised key): to be printed anew."""
+
+    code = "qr_key_revoked"
+
+
 class QrExpired(MerchantError):
     code = "qr_expired"
 

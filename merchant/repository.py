@@ -278,3 +278,16 @@ async def use_code_nonces(session: AsyncSession, nonces: list[tuple[str, str]]) 
         {"terminals": [t for t, _ in nonces], "nonces": [n for _, n in nonces]},
     )
     return len(result.all())
+
+
+async def merchants_onboarded_before(
+    session: AsyncSession, moment: datetime
+) -> list[tuple[str, str, str]]:
+    """(id, display name, status) of the shops onboarded before `moment`, by id."""
+    rows = await session.execute(
+        text(
+            "SELECT id, display_name, status FROM merchants WHERE created_at < :moment ORDER BY id"
+        ),
+        {"moment": moment},
+    )
+    return [(row.id, row.display_name, row.status) for row in rows]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import service as ledger
 from ledger.domain import AccountCategory, AccountSpec, Entry, EntryKind, IdempotencyKey, Page
+from ledger.keys import PublicKeys
 from merchant import emv, repository
 from merchant.domain import KANA_NAME, MERCHANT_ID, Merchant, MerchantProfile, Terminal
 from merchant.errors import (
@@ -179,7 +180,17 @@ def static_code(merchant: Merchant, platform_key: SigningKey) -> str:
     return emv.encode(
         emv.MerchantCode(profile.id, None, profile.mcc, profile.qr_name, profile.qr_city),
         platform_key,
+        named=True,
     )
+
+
+async def codes_to_reprint(
+    session: AsyncSession, retired_at: datetime
+) -> list[tuple[str, str, str]]:
+    """(id, display name, status) of the shops whose printed code a platform key rotated out
+    at `retired_at` may have signed: every shop onboarded before then (a printed code is made
+    on request and not recorded, so any of them may have printed one while that key signed)."""
+    return await repository.merchants_onboarded_before(session, retired_at)
 
 
 @dataclass(slots=True)
@@ -206,18 +217,18 @@ def _nonces(codes: list[emv.MerchantCode]) -> list[tuple[str, str]]:
 
 
 def check_code(
-    read: emv.ReadCode, lookup: CodeLookup, platform_key: VerifyKey, *, now: datetime
+    read: emv.ReadCode, lookup: CodeLookup, platform_keys: PublicKeys, *, now: datetime
 ) -> tuple[Merchant, emv.MerchantCode]:
     """The merchant and what a scanned code of ours says, once it is genuine: a static code
-    signed by the platform, or a dynamic one signed by an active terminal of that merchant,
-    not expired, and never paid before (`use_codes` then uses it up, in the caller's
-    transaction)."""
+    signed by a valid key of the platform's ring, or a dynamic one signed by an active terminal
+    of that merchant, not expired, and never paid before (`use_codes` then uses it up, in the
+    caller's transaction)."""
     merchant = lookup.merchants.get(read.code.merchant_id)
     if merchant is None:
         raise UnknownMerchant(f"unknown merchant {read.code.merchant_id}")
     require_open(merchant)
     if not read.code.dynamic:
-        return merchant, emv.verify(read, platform_key)
+        return merchant, emv.verify_by_ring(read, platform_keys)
     assert read.code.terminal_id is not None
     assert read.code.nonce is not None  # emv.decode requires both of a dynamic code
     terminal = lookup.terminals.get(read.code.terminal_id)

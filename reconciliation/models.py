@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Table,
@@ -35,6 +36,21 @@ daily_seals = Table(
     Column("signature", Text, nullable=False),
     Column("public_key", Text, nullable=False),
     Column("sealed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+# A sealed day signed anew when the key that sealed it was revoked: the day's seal (its root,
+# its first signature) stays as it was; the newest signature here is the one to check.
+seal_signatures = Table(
+    "seal_signatures",
+    metadata,
+    Column("currency", Text, primary_key=True),
+    Column("business_date", Date, primary_key=True),
+    Column("public_key", Text, primary_key=True),
+    Column("signature", Text, nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    ForeignKeyConstraint(
+        ["currency", "business_date"], ["daily_seals.currency", "daily_seals.business_date"]
+    ),
 )
 
 nightly_steps = Table(

@@ -21,12 +21,14 @@ from typing import Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
-from sqlalchemy import insert, select, text
+from sqlalchemy import Select, insert, select, text, true
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger import key_registry
 from ledger.checks import Violation
 from ledger.domain import BUSINESS_TIMEZONE
-from ledger.keys import key_id
+from ledger.keys import KeyRevoked, PublicKeys, key_id
 from reconciliation.errors import (
     DayNotOver,
     NotSealed,
@@ -35,7 +37,7 @@ from reconciliation.errors import (
     UnknownEntry,
 )
 from reconciliation.merkle import inclusion_proof, leaf_hash, root_of
-from reconciliation.models import daily_seals
+from reconciliation.models import daily_seals, seal_signatures
 
 # What `check_seals` and `check_published` look at, by the name of their violations.
 SEAL_CHECKS = ("seals_match_entries", "seals_chained", "seals_signed", "seals_published")
@@ -93,6 +95,11 @@ class Seal:
     signature: str  # hex, Ed25519 over seal_message
     public_key: str  # hex
     sealed_at: datetime
+    # A day sealed by a key revoked since is signed anew by a valid one: `signature` and
+    # `public_key` are then the newest signature, the one to check, and `sealed_with` the
+    # night's own (signature, public key), as the seal was published that night.
+    resigned_at: datetime | None = None
+    sealed_with: tuple[str, str] | None = None
 
     @property
     def key_id(self) -> str:
@@ -164,6 +171,22 @@ async def _day_leaves(session: AsyncSession, currency: str, day: date) -> list[t
 
 
 def _seal_of(row: Any) -> Seal:
+    resigned = getattr(row, "resigned_signature", None)
+    if resigned is not None:
+        return Seal(
+            row.currency,
+            row.business_date,
+            row.entry_count,
+            row.first_entry_id,
+            row.last_entry_id,
+            row.root,
+            row.previous_root,
+            resigned,
+            row.resigned_public_key,
+            row.sealed_at,
+            resigned_at=row.resigned_at,
+            sealed_with=(row.signature, row.public_key),
+        )
     return Seal(
         row.currency,
         row.business_date,
@@ -178,10 +201,29 @@ def _seal_of(row: Any) -> Seal:
     )
 
 
+def _select_seals() -> Select[Any]:
+    """The seals with the newest signature each was given anew, if any."""
+    newest = (
+        select(
+            seal_signatures.c.signature.label("resigned_signature"),
+            seal_signatures.c.public_key.label("resigned_public_key"),
+            seal_signatures.c.signed_at.label("resigned_at"),
+        )
+        .where(
+            seal_signatures.c.currency == daily_seals.c.currency,
+            seal_signatures.c.business_date == daily_seals.c.business_date,
+        )
+        .order_by(seal_signatures.c.signed_at.desc(), seal_signatures.c.public_key)
+        .limit(1)
+        .lateral("resigned")
+    )
+    return select(daily_seals, newest).select_from(daily_seals.outerjoin(newest, true()))
+
+
 async def get_seal(session: AsyncSession, currency: str, day: date) -> Seal | None:
     row = (
         await session.execute(
-            select(daily_seals).where(
+            _select_seals().where(
                 daily_seals.c.currency == currency, daily_seals.c.business_date == day
             )
         )
@@ -193,7 +235,7 @@ async def seals(
     session: AsyncSession, currency: str, *, since: date | None = None, until: date | None = None
 ) -> list[Seal]:
     """The currency's seals in date order, within [since, until] when given."""
-    query = select(daily_seals).where(daily_seals.c.currency == currency)
+    query = _select_seals().where(daily_seals.c.currency == currency)
     if since is not None:
         query = query.where(daily_seals.c.business_date >= since)
     if until is not None:
@@ -322,18 +364,23 @@ async def check_seals(
     helpers: Sequence[AsyncSession] = (),
 ) -> list[Violation]:
     """Every seal re-computed from the entries as stored now, its link to the day before and
-    its signature: any entry changed, added or removed in a sealed day shows here. Without
-    the platform's key (None), no signature can be trusted. With `since`, only the seals of
-    that day on, linked to the one before (the night's check; seals are append-only, and the
-    weekly check re-computes them all). `helpers`, sessions reading the same snapshot as
-    `session`, re-compute days beside it: one day's hashing here while the next is read."""
+    its signature: any entry changed, added or removed in a sealed day shows here. A signature
+    holds when made by a valid key of the platform's ring (`verify_key`, this process's, and
+    the registry's keys not revoked); with none, no signature can be trusted. With `since`,
+    only the seals of that day on, linked to the one before (the night's check; seals are
+    append-only, and the weekly check re-computes them all). `helpers`, sessions reading the
+    same snapshot as `session`, re-compute days beside it: one day's hashing here while the
+    next is read."""
     violations: list[Violation] = []
+    keys = await key_registry.public_keys(
+        session, "platform", also=() if verify_key is None else (verify_key,)
+    )
     currencies = (await session.execute(text("SELECT DISTINCT currency FROM daily_seals"))).all()
     for (currency,) in currencies:
         previous: Seal | None = None
         if since is not None:
             before = await session.execute(
-                select(daily_seals)
+                _select_seals()
                 .where(daily_seals.c.currency == currency, daily_seals.c.business_date < since)
                 .order_by(daily_seals.c.business_date.desc())
                 .limit(1)
@@ -365,15 +412,77 @@ async def check_seals(
                 violations.append(
                     Violation("seals_chained", f"{where}: names {seal.previous_root} before it")
                 )
-            if verify_key is None:
-                violations.append(Violation("seals_signed", f"{where}: no platform key to check"))
-            else:
-                try:
-                    verify_key.verify(seal.message, bytes.fromhex(seal.signature))
-                except (BadSignatureError, ValueError):
-                    violations.append(Violation("seals_signed", f"{where}: bad signature"))
+            if (problem := signature_problem(seal, keys)) is not None:
+                violations.append(Violation("seals_signed", f"{where}: {problem}"))
             previous = seal
     return violations
+
+
+def signature_problem(seal: Seal, keys: PublicKeys) -> str | None:
+    """What is wrong with the seal's signature, checked with the platform's key it names."""
+    if not keys.valid and not keys.revoked:
+        return "no platform key to check"
+    kid = seal.key_id
+    if kid not in keys.valid and kid not in keys.revoked:
+        return f"signed by key {kid}, which is not one of the platform's"
+    try:
+        keys.signer(seal.message, bytes.fromhex(seal.signature), kid)
+    except KeyRevoked:
+        return f"signed by key {kid}, revoked since: sign it anew (`aizu keys resign-seals`)"
+    except (BadSignatureError, ValueError):
+        return "bad signature"
+    return None
+
+
+async def resign_seals(
+    session: AsyncSession, key: SigningKey, *, helpers: Sequence[AsyncSession] = ()
+) -> tuple[list[Seal], list[str]]:
+    """Sign anew, with `key`, every seal whose signature was made by a revoked key: the day's
+    root, count and link stay as sealed (and as published), with a valid signature beside
+    them. A seal is signed anew only once its root is re-computed from the entries as stored
+    now, since a signature vouches for the root afresh; the days whose root differs are named
+    in the second list, left as they are, for a person to look at."""
+    keys = await key_registry.public_keys(session, "platform")
+    signer = key_id(bytes(key.verify_key))
+    if signer in keys.revoked:
+        raise KeyRevoked(signer)
+    revoked = [
+        seal for seal in await seals_of_every_currency(session) if seal.key_id in keys.revoked
+    ]
+    resigned: list[Seal] = []
+    refused: list[str] = []
+    by_currency: dict[str, list[Seal]] = {}
+    for seal in revoked:
+        by_currency.setdefault(seal.currency, []).append(seal)
+    for currency, chosen in by_currency.items():
+        now_stored = await _recomputed(
+            [session, *helpers], currency, [seal.business_date for seal in chosen]
+        )
+        for seal in chosen:
+            if now_stored[seal.business_date] != (seal.entry_count, seal.root):
+                refused.append(f"{currency} {seal.business_date}: its entries no longer match")
+                continue
+            await session.execute(
+                upsert(seal_signatures)
+                .values(
+                    currency=currency,
+                    business_date=seal.business_date,
+                    public_key=bytes(key.verify_key).hex(),
+                    signature=key.sign(seal.message).signature.hex(),
+                )
+                .on_conflict_do_nothing()
+            )
+            found = await get_seal(session, currency, seal.business_date)
+            assert found is not None
+            resigned.append(found)
+    return resigned, refused
+
+
+async def seals_of_every_currency(session: AsyncSession) -> list[Seal]:
+    rows = await session.execute(
+        _select_seals().order_by(daily_seals.c.currency, daily_seals.c.business_date)
+    )
+    return [_seal_of(row) for row in rows]
 
 
 async def _recomputed(
@@ -410,6 +519,8 @@ _PUBLISHED_FIELDS = (
 def _published_line(seal: Seal) -> dict[str, Any]:
     line = {name: getattr(seal, name) for name in _PUBLISHED_FIELDS}
     line["business_date"] = seal.business_date.isoformat()
+    if seal.sealed_with is not None:  # published as the night signed it
+        line["signature"], line["public_key"] = seal.sealed_with
     return line
 
 

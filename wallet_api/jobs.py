@@ -19,7 +19,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.schedules import crontab
-from nacl.signing import SigningKey, VerifyKey
+from nacl.signing import VerifyKey
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,7 +27,7 @@ from ledger.checks import CheckReport, Violation
 from ledger.config import Settings
 from ledger.database import create_engine, ensure_database, resolve_database_url, session_factory
 from ledger.domain import utc_now
-from ledger.keys import private_key_file
+from ledger.keys import load_ring
 from reconciliation.nightly import NightStopped, Step, run_due_nights
 from wallet_api.nightly import REVERIFY_CONNECTIONS
 
@@ -103,7 +103,7 @@ def make_app(
 
 def run_reverification(settings: Settings, reverification: Reverification) -> str:
     """The full re-verification; a violation is logged as an error and fails the task."""
-    key = SigningKey(private_key_file(settings.platform_key_path)).verify_key
+    key = load_ring(settings.platform_key_path).signing_key().verify_key
 
     async def run() -> tuple[CheckReport, list[Violation]]:
         engine = create_engine(
@@ -126,7 +126,7 @@ def run_reverification(settings: Settings, reverification: Reverification) -> st
 def run_nightly(task: Task[Any, Any], settings: Settings, steps: Sequence[Step]) -> list[str]:
     """Catch up every night due; a failed step is retried, a broken invariant is not (it needs
     a person: the status endpoint and the log say which)."""
-    key = SigningKey(private_key_file(settings.platform_key_path))
+    key = load_ring(settings.platform_key_path).signing_key()
 
     async def run() -> list[str]:
         engine = create_engine(resolve_database_url(settings), pool_size=2, max_overflow=0)

@@ -22,6 +22,7 @@ from ledger.config import Settings, get_settings
 from ledger.database import create_engine, resolve_database_url, session_factory
 from wallet_api.actor import Role
 from wallet_api.cli import serving
+from wallet_api.cli.keys import keys as signing_keys
 from wallet_api.cli.logs import logging_config
 from wallet_api.cli.processes import die_with, hold_lock
 
@@ -249,6 +250,9 @@ def check(as_json: bool) -> None:
         sys.exit(1)
 
 
+main.add_command(signing_keys)
+
+
 @main.group()
 def token() -> None:
     """Access tokens of the local issuer (the embedded default's stand-in for the city's ID
@@ -351,10 +355,8 @@ def expire_campaign_lots(day: datetime) -> None:
 def nightly(day: datetime | None) -> None:
     """The nightly chain by hand: expire lots, seal the day, check every invariant, make the
     payout batches due. A step done before is not run again; exit 1 if a step stops the chain."""
-    from nacl.signing import SigningKey
-
     from ledger.domain import utc_now
-    from ledger.keys import private_key_file
+    from ledger.keys import load_ring
     from reconciliation.errors import DayNotOver
     from reconciliation.nightly import (
         Night,
@@ -367,7 +369,7 @@ def nightly(day: datetime | None) -> None:
     from wallet_api.nightly import STEPS
 
     settings = get_settings()
-    key = SigningKey(private_key_file(settings.platform_key_path))
+    key = load_ring(settings.platform_key_path).signing_key()
 
     async def run() -> None:
         engine = create_engine(resolve_database_url(settings), pool_size=2)
@@ -413,9 +415,7 @@ def simulate_city(residents: int, shops: int, days: int, seed: int, if_empty: bo
     days of activity through the service layer, each followed by the nightly chain."""
     import time
 
-    from nacl.signing import SigningKey
-
-    from ledger.keys import private_key_file
+    from ledger.keys import load_ring
     from reconciliation.nightly import NightStopped
     from wallet_api.cli.simulate import Parameters, SimulationRefused, simulate
     from wallet_api.migrate import upgrade_database
@@ -424,7 +424,7 @@ def simulate_city(residents: int, shops: int, days: int, seed: int, if_empty: bo
     url = resolve_database_url(settings)
     if settings.embedded:
         upgrade_database(url)
-    key = SigningKey(private_key_file(settings.platform_key_path))
+    key = load_ring(settings.platform_key_path).signing_key()
     started = time.monotonic()
     try:
         report = asyncio.run(

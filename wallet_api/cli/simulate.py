@@ -45,6 +45,7 @@ from ledger.domain import (
     utc_now,
 )
 from ledger.errors import DomainError, accepted
+from ledger.keys import PublicKeys
 from merchant import service as merchants
 from merchant.domain import AccountType, BankAccount, Merchant, MerchantProfile, SizeClass
 from merchant.errors import MerchantError
@@ -138,6 +139,7 @@ class City:
         self.p = parameters
         self.random = random.Random(parameters.seed)  # noqa: S311 - reproducible, not secret
         self.platform_key = platform_key
+        self.platform_keys = PublicKeys.of(platform_key.verify_key)
         self.export_dir = export_dir
         self.k_threshold = k_threshold
         self.people: list[Person] = []
@@ -355,7 +357,7 @@ async def pay_all(city: City, purchases: Sequence[tuple[Person, Merchant, int]])
             for person, shop, amount in some
         ]
         receipts = await city.step(
-            partial(payments.pay_codes, orders=orders, platform_key=city.platform_key.verify_key)
+            partial(payments.pay_codes, orders=orders, platform_keys=city.platform_keys)
         )
         assert receipts is not None
         for (_, shop, amount), receipt in zip(some, receipts, strict=True):
@@ -607,7 +609,7 @@ async def _certificate(session: AsyncSession, city: City, person: Person) -> obj
         qr_payload=shown.qr_payload,
         intent=intent,
         signature=signature,
-        platform_key=city.platform_key.verify_key,
+        platform_keys=city.platform_keys,
     )
 
 

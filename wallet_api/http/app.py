@@ -24,13 +24,13 @@ from city_hall.repository import COUNTERS_CHANNEL
 from ledger.config import Settings
 from ledger.database import create_engine, session_factory
 from ledger.errors import DomainError
-from ledger.keys import private_key_file
 from wallet_api.errors import RateLimited
 from wallet_api.http import grouping
 from wallet_api.http.auth import LocalIssuer, OidcVerifier, RememberingVerifier, TokenVerifier
 from wallet_api.http.body_limit import BodyLimit
 from wallet_api.http.browser_session import OidcClient, sign_in_key
 from wallet_api.http.grouping import GROUP_COMMIT_CONNECTIONS
+from wallet_api.http.key_rings import kept_fresh, open_key_rings
 from wallet_api.http.pages import SecurityHeaders, mount_pages
 from wallet_api.http.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -182,13 +182,17 @@ def create_app(
         app.state.sessions = session_factory(engine)
         app.state.token_verifier = token_verifier or token_verifier_for(settings)
         app.state.bearer_tokens = RememberingVerifier(app.state.token_verifier)
-        # The platform's Ed25519 key signs what the platform vouches for (shops' printed codes).
-        app.state.platform_key = platform_key or SigningKey(
-            private_key_file(settings.platform_key_path)
+        # The platform's ring of Ed25519 keys: the current one signs what the platform vouches
+        # for (seals, shops' printed codes); the secrets derived from it come from its first
+        # key, so a rotation does not change them (a stored Idempotency-Key still replays).
+        rings = await open_key_rings(
+            app.state.sessions, settings.platform_key_path, platform_key, app.state.token_verifier
         )
-        app.state.request_hash_key = request_hash_key(app.state.platform_key)
-        app.state.session_issuer = LocalIssuer.for_browser_sessions(bytes(app.state.platform_key))
-        app.state.sign_in_key = sign_in_key(app.state.platform_key)
+        app.state.key_rings = rings
+        app.state.platform_key = rings.platform.signing_key
+        app.state.request_hash_key = request_hash_key(rings.platform.first_key)
+        app.state.session_issuer = LocalIssuer.for_browser_sessions(bytes(rings.platform.first_key))
+        app.state.sign_in_key = sign_in_key(rings.platform.first_key)
         app.state.local_sign_in = settings.local_sign_in_open
         app.state.public_origin = settings.public_origin
         app.state.oidc_client = (
@@ -210,8 +214,9 @@ def create_app(
         try:
             batch_sessions = session_factory(batch_engine)
             async with (
+                kept_fresh(rings, app.state.sessions, app.state.bearer_tokens),
                 code_payments(
-                    batch_sessions, app.state.platform_key.verify_key
+                    batch_sessions, lambda: rings.platform.public
                 ) as app.state.code_payments,
                 grouping.units(batch_sessions) as app.state.payment_units,
                 sets_purchases(batch_sessions) as app.state.sets_purchases,

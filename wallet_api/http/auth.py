@@ -1,8 +1,9 @@
 """Who is calling: OAuth2 bearer tokens (JWT) and the roles they carry.
 
 Production verifies the tokens of the city's OpenID Connect provider against its JWKS. Without
-one configured, a local issuer signs and verifies tokens with an Ed25519 key kept in the data
-directory, so the embedded default can be tried (`aizu token issue`)."""
+one configured, a local issuer signs and verifies tokens with a ring of Ed25519 keys kept in the
+data directory, so the embedded default can be tried (`aizu token issue`): the current key signs
+(its id in the token's `kid` header), every key of the ring not revoked verifies."""
 
 from __future__ import annotations
 
@@ -17,16 +18,19 @@ from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 
-from ledger.keys import private_key_file
+from ledger.keys import KeyRevoked, LocalRing, PublicKeys, key_id, load_ring
 from wallet_api.actor import Actor, Role
 from wallet_api.errors import Forbidden
 from wallet_api.http import repository
 from wallet_api.http.browser_session import SESSION_COOKIE, check_same_origin
-from wallet_api.http.problems import Unauthenticated
+from wallet_api.http.problems import TokenKeyRevoked, Unauthenticated
 
 AUDIENCE = "aizu"
 LOCAL_ISSUER = "aizu-local"
@@ -82,17 +86,32 @@ def _decode(
     return claims
 
 
-@dataclass(frozen=True)
+@dataclass
 class LocalIssuer:
-    """Signs and verifies tokens with one Ed25519 key (EdDSA)."""
+    """Signs tokens with one Ed25519 key (EdDSA, its id in the `kid` header) and verifies them
+    against the keys of its ring: the one a token names, or each valid key for a token that
+    names none (issued before keys had ids)."""
 
     private_key: Ed25519PrivateKey
     audience: str = AUDIENCE
     issuer: str = LOCAL_ISSUER
+    # The ring's public keys, valid and revoked, as the registry has them (the service brings
+    # them up to date); None: this issuer's own key alone.
+    keys: PublicKeys | None = None
+    # The files the keys came from; None for an issuer made in memory.
+    ring: LocalRing | None = None
 
     @classmethod
     def generate(cls) -> LocalIssuer:
         return cls(Ed25519PrivateKey.generate())
+
+    @property
+    def public_key(self) -> bytes:
+        return self.private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    @property
+    def kid(self) -> str:
+        return key_id(self.public_key)
 
     @staticmethod
     def key_path(data_dir: Path) -> Path:
@@ -107,9 +126,12 @@ class LocalIssuer:
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> LocalIssuer:
-        """The data directory's issuer key, created on first use, readable by its owner only."""
-        seed = private_key_file(cls.key_path(data_dir))
-        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+        """The data directory's issuer ring (`local-issuer.key`, created on first use, and the
+        keys rotated in beside it), signing with its current key."""
+        ring = load_ring(cls.key_path(data_dir))
+        public = [VerifyKey(key) for key in ring.public_keys().values()]
+        private = Ed25519PrivateKey.from_private_bytes(ring.seeds[ring.current])
+        return cls(private, keys=PublicKeys.of(*public), ring=ring)
 
     def issue(
         self,
@@ -137,12 +159,35 @@ class LocalIssuer:
             claims["counter"] = counter
         if session_id is not None:
             claims["sid"] = session_id
-        return jwt.encode(claims, self.private_key, algorithm="EdDSA")
+        return jwt.encode(claims, self.private_key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def _signer(self, token: str) -> VerifyKey:
+        """The valid key of the ring that signed the token; a revoked key's token is refused
+        as such, so its holder knows to ask for a new one."""
+        keys = self.keys or PublicKeys.of(VerifyKey(self.public_key))
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            signed, _, signature = token.rpartition(".")
+            raw_signature = jwt.utils.base64url_decode(signature)
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
+            raise Unauthenticated(f"invalid token: {error}") from None
+        if kid is not None and not isinstance(kid, str):
+            raise Unauthenticated("invalid token: its kid is not text")
+        if kid is not None and kid not in keys.valid and kid not in keys.revoked:
+            raise Unauthenticated(f"invalid token: key {kid} is not one of this issuer's")
+        try:
+            return keys.valid[keys.signer(signed.encode(), raw_signature, kid)]
+        except KeyRevoked as revoked:
+            raise TokenKeyRevoked(
+                f"the token was signed by key {revoked.kid}, revoked since: get a new token"
+            ) from None
+        except BadSignatureError:
+            raise Unauthenticated("invalid token: Signature verification failed") from None
 
     def _claims(self, token: str) -> dict[str, Any]:
         return _decode(
             token,
-            self.private_key.public_key(),
+            Ed25519PublicKey.from_public_bytes(bytes(self._signer(token))),
             issuer=self.issuer,
             audience=self.audience,
             algorithms=["EdDSA"],
@@ -220,13 +265,16 @@ class OidcVerifier:
 class RememberingVerifier:
     """A verifier that remembers the tokens it verified until they expire: an app sends the same
     token with every request for minutes, and checking its signature each time is most of the
-    cost of reading a request. A token is stateless (there is no revoking one before its
-    expiry), so what was verified stays true until then."""
+    cost of reading a request. A token is stateless, so what was verified stays true until
+    then, unless the key that signed it is revoked: the service then has it `forget` them all."""
 
     def __init__(self, verifier: TokenVerifier, *, size: int = 10_000) -> None:
         self.verifier = verifier
         self._size = size
         self._verified: OrderedDict[str, tuple[Actor, float]] = OrderedDict()
+
+    def forget(self) -> None:
+        self._verified.clear()
 
     async def verify(self, token: str) -> Actor:
         remembered = self._verified.get(token)

@@ -28,7 +28,7 @@ _CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
         "refused",
         "sign_in_failed",
     ),
-    401: ("unauthenticated",),
+    401: ("token_key_revoked", "unauthenticated"),
     403: (
         "bad_signature",
         "card_blocked",
@@ -39,6 +39,7 @@ _CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
         "merchant_suspended",
         "not_eligible",
         "qr_bad_signature",
+        "qr_key_revoked",
         "stale_intent",
         "terminal_revoked",
         "wrong_pin",
@@ -136,6 +137,12 @@ class HttpRefusal(DomainError):
 
 class Unauthenticated(HttpRefusal):
     code = "unauthenticated"
+
+
+class TokenKeyRevoked(Unauthenticated):
+    """A token signed by an issuer key revoked since: a new token is needed."""
+
+    code = "token_key_revoked"
 
 
 class IdempotencyKeyRequired(HttpRefusal):

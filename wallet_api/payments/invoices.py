@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from nacl.signing import SigningKey, VerifyKey
+from nacl.signing import SigningKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_hall import service as city_hall
@@ -16,6 +16,7 @@ from city_hall.domain import COUNTER_ID, Counter, Invoice, Receipt
 from city_hall.errors import InvoiceNotPayable, UnknownInvoice
 from city_hall.service import FeeReceipt
 from ledger.domain import IdempotencyKey, utc_now
+from ledger.keys import PublicKeys
 from merchant import emv
 from merchant.errors import QrExpired
 from wallet_api.actor import Actor, Role
@@ -61,7 +62,8 @@ async def show_invoice(
         )
     invoice = await city_hall.create_invoice(session, counter_id, procedures)
     counter = await city_hall.get_counter(session, counter_id)
-    return ShownInvoice(invoice, emv.encode(invoice_code(counter, invoice), platform_key))
+    code = emv.encode(invoice_code(counter, invoice), platform_key, named=True)
+    return ShownInvoice(invoice, code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,7 @@ def on_screen(
     """The code is made again, not stored: signing is deterministic, so it is the very code
     the counter showed when the invoice was made."""
     payable = invoice.status == "open" and invoice.expires_at > now
-    code = emv.encode(invoice_code(counter, invoice), platform_key) if payable else None
+    code = emv.encode(invoice_code(counter, invoice), platform_key, named=True) if payable else None
     return CounterInvoice(invoice, code, receipt)
 
 
@@ -134,13 +136,13 @@ async def pay_invoice(
     qr_payload: str,
     intent: PaymentIntent,
     signature: str,
-    platform_key: VerifyKey,
+    platform_keys: PublicKeys,
 ) -> PaidInvoice:
     """Pay the invoice a counter shows. One entry takes the total from the wallet's lots and
     books each line's fee to its department's revenue; the receipt gets the counter's next
     number in the fiscal year."""
     now = utc_now()
-    code = emv.verify(emv.decode(qr_payload), platform_key)
+    code = emv.verify_by_ring(emv.decode(qr_payload), platform_keys)
     if not code.dynamic or not code.merchant_id.startswith(PAYEE_PREFIX) or code.nonce is None:
         raise IntentMismatch("this is not a city counter's invoice code")
     assert code.expires_at is not None

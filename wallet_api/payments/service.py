@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from nacl.signing import VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import service as campaigns
@@ -26,6 +25,7 @@ from ledger.domain import (
     utc_now,
 )
 from ledger.errors import DomainError, TransientConflict
+from ledger.keys import PublicKeys
 from merchant import emv
 from merchant import service as merchants
 from merchant.domain import Merchant, SizeClass
@@ -74,7 +74,7 @@ class PaymentRaced(TransientConflict):
 
 
 async def pay_codes(
-    session: AsyncSession, orders: Sequence[CodeOrder], *, platform_key: VerifyKey
+    session: AsyncSession, orders: Sequence[CodeOrder], *, platform_keys: PublicKeys
 ) -> list[PaymentReceipt | DomainError]:
     """Pay shops' codes, many requests in the caller's transaction, each accepted or refused on
     its own exactly as if they had come one after another in the order given; a refused one
@@ -118,7 +118,7 @@ async def pay_codes(
                 policies,
                 intents,
                 book,
-                platform_key=platform_key,
+                platform_keys=platform_keys,
                 now=now,
             )
         except DomainError as refusal:
@@ -175,7 +175,7 @@ def _accept_code(
     intents: devices.IntentLookup,
     book: ledger.LotBook,
     *,
-    platform_key: VerifyKey,
+    platform_keys: PublicKeys,
     now: datetime,
 ) -> _Accepted:
     """One request of `pay_codes`, checked against what the batch read and accepted so far."""
@@ -183,7 +183,7 @@ def _accept_code(
     wallet = wallets.require_holder(order.actor, intent.wallet_id, held.get(intent.wallet_id))
     if isinstance(read, DomainError):
         raise read
-    merchant, code = merchants.check_code(read, codes, platform_key, now=now)
+    merchant, code = merchants.check_code(read, codes, platform_keys, now=now)
     if intent.payee != merchant.id:
         raise IntentMismatch(f"the intent pays {intent.payee}, the code is {merchant.id}'s")
     if code.amount is not None and intent.amount != code.amount:

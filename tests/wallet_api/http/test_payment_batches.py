@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import text
 
 from ledger.errors import InsufficientFunds
+from ledger.keys import PublicKeys
 from merchant.errors import QrReused
 from tests.ledger.books import assert_books_ok
 from tests.wallet_api.http.api import Api, new_region
@@ -108,7 +109,7 @@ async def test_each_request_of_a_batch_is_accepted_or_refused_on_its_own(
     ]
     async with sessions() as session:
         outcomes = await service.pay_codes(
-            session, orders, platform_key=api.platform_key.verify_key
+            session, orders, platform_keys=PublicKeys.of(api.platform_key.verify_key)
         )
         await session.commit()
     assert [type(outcome) for outcome in outcomes] == [

@@ -136,7 +136,7 @@ async def pay_fees(
         qr_payload=body.qr_payload,
         intent=body.intent.intent(),
         signature=body.signature,
-        platform_key=request.app.state.platform_key.verify_key,
+        platform_keys=request.app.state.key_rings.platform.public,
     )
     return FeeReceiptOut.of(paid)
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from nacl.signing import VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledger.errors import DomainError
+from ledger.keys import PublicKeys
 from wallet_api.http.deps import IdempotencyKeyHeader, SessionDep
 from wallet_api.http.event_stream import event_stream
 from wallet_api.http.grouping import RequestGroup
@@ -36,12 +37,19 @@ CodePayments = RequestGroup[service.CodeOrder, service.PaymentReceipt]
 
 
 def code_payments(
-    sessions: async_sessionmaker[AsyncSession], platform_key: VerifyKey
+    sessions: async_sessionmaker[AsyncSession], platform_keys: Callable[[], PublicKeys]
 ) -> CodePayments:
-    """The process's group commit of code payments (`pay_code`)."""
+    """The process's group commit of code payments (`pay_code`), checking codes against the
+    platform's keys as they stand when each batch runs (a key revoked meanwhile is refused)."""
+
+    async def pay_codes(
+        session: AsyncSession, orders: Sequence[service.CodeOrder]
+    ) -> list[service.PaymentReceipt | DomainError]:
+        return await service.pay_codes(session, orders, platform_keys=platform_keys())
+
     return RequestGroup(
         sessions,
-        functools.partial(service.pay_codes, platform_key=platform_key),
+        pay_codes,
         PaymentReceiptOut.of,
         status_code=201,
     )

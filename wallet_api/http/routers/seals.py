@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
+from ledger import key_registry
 from ledger.domain import business_date, utc_now
 from reconciliation import nightly, seals
 from reconciliation.errors import NotSealed
@@ -36,12 +37,17 @@ router = APIRouter(prefix="/v1", tags=["seals"])
 
 
 @keys_router.get("")
-async def public_keys(request: Request) -> KeySet:
-    """The platform's public keys (a JSON Web Key Set), to verify seals, receipts and the
-    QR codes it signs without trusting the seal being checked. Each has a `kid`, and a seal
-    names the one that signed it (`key_id`): the ground for rotating the key, which the service
-    does not do yet (one key signs everything)."""
-    return KeySet(keys=[PublicKeyOut.of(request.app.state.platform_key.verify_key)])
+async def public_keys(session: SessionDep) -> KeySet:
+    """The service's public keys (a JSON Web Key Set), to verify seals, receipts and the QR
+    codes the platform signs, and the local issuer's tokens, without trusting what is being
+    checked. Each has a `kid`; a seal names the one that signed it (`key_id`), a code and a
+    token carry it. A key rotated out stays listed (`retired`): what it signed still verifies.
+    A revoked key is listed apart, with when and why: nothing it signed is to be trusted."""
+    listed = [PublicKeyOut.of(key) for key in await key_registry.registered(session)]
+    return KeySet(
+        keys=[key for key in listed if key.status != "revoked"],
+        revoked=[key for key in listed if key.status == "revoked"],
+    )
 
 
 @public_router.get("/{currency}")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import base64
 from datetime import date, datetime
 
-from nacl.signing import VerifyKey
 from pydantic import BaseModel, Field
 
-from ledger.keys import key_id
+from ledger.key_registry import SIGNS, RegisteredKey
 from reconciliation.nightly import NightStatus
 from reconciliation.seals import Receipt
 from reconciliation.unused_balance import DEPOSIT_THRESHOLD, UnusedBalance
@@ -30,6 +29,10 @@ class SealOut(RecordOut):
     public_key: str = Field(description="The platform's Ed25519 public key, hex.")
     key_id: str = Field(description="The key's `kid` in `/v1/keys`.")
     sealed_at: datetime
+    resigned_at: datetime | None = Field(
+        description="When the day was signed anew, its sealing key having been revoked "
+        "(the root unchanged; `signature` is then the new one); null if never."
+    )
 
 
 class ReceiptOut(BaseModel):
@@ -128,27 +131,47 @@ class UnusedBalanceOut(BaseModel):
 
 
 class PublicKeyOut(BaseModel):
-    """A JSON Web Key (RFC 8037) of the platform, with its hex form beside."""
+    """A JSON Web Key (RFC 8037) of the platform or the local token issuer, with its hex form
+    and its place in the key's ring beside."""
 
     kty: str = "OKP"
     crv: str = "Ed25519"
     alg: str = "EdDSA"
     use: str = "sig"
-    kid: str = Field(description="The key id seals name (`key_id`).")
+    kid: str = Field(description="The key id seals name (`key_id`), codes and tokens carry.")
     x: str = Field(description="The public key, unpadded base64url.")
     hex: str = Field(description="The same key in hex, as seals carry it.")
     signs: list[str] = Field(description="What the key signs.")
+    purpose: str = Field(description="platform (seals, codes) or issuer (local access tokens).")
+    status: str = Field(
+        description="current (signs now), retired (rotated out: what it signed still "
+        "verifies) or revoked (nothing it signed is trusted)."
+    )
+    created_at: datetime
+    retired_at: datetime | None = Field(description="When it was rotated out.")
+    revoked_at: datetime | None
+    revoked_reason: str | None
 
     @classmethod
-    def of(cls, key: VerifyKey) -> PublicKeyOut:
-        raw = bytes(key)
+    def of(cls, key: RegisteredKey) -> PublicKeyOut:
+        raw = bytes.fromhex(key.public_key)
         return cls(
-            kid=key_id(raw),
+            kid=key.kid,
             x=base64.urlsafe_b64encode(raw).decode().rstrip("="),
-            hex=raw.hex(),
-            signs=["daily seals", "shop and counter QR codes"],
+            hex=key.public_key,
+            signs=SIGNS[key.purpose],
+            purpose=key.purpose,
+            status=key.status,
+            created_at=key.created_at,
+            retired_at=key.retired_at,
+            revoked_at=key.revoked_at,
+            revoked_reason=key.revoked_reason,
         )
 
 
 class KeySet(BaseModel):
-    keys: list[PublicKeyOut]
+    """A JSON Web Key Set of the keys that verify; the revoked ones apart, so a client taking
+    `keys` as a JWKS never trusts one."""
+
+    keys: list[PublicKeyOut] = Field(description="Current and retired keys, oldest first.")
+    revoked: list[PublicKeyOut] = Field(description="Revoked keys, with when and why.")
