@@ -42,6 +42,9 @@ export const MESSAGES = {
     "open.keys": "運営の公開鍵",
     "open.keys.text": "封印・領収書・店頭のQRコードの署名を確かめる鍵です（Ed25519）。",
     "open.keys.signs": "署名するもの: {what}",
+    "open.keys.status.current": "現在の鍵",
+    "open.keys.status.retired": "交代済み（それまでの署名を確かめる鍵）",
+    "open.keys.status.revoked": "失効（この鍵の署名は信用できません）: {reason}",
   },
   en: {
     "open.title": "Aizu points: the open books",
@@ -84,5 +87,8 @@ export const MESSAGES = {
     "open.keys": "The platform's public keys",
     "open.keys.text": "The keys that check the signatures of seals, receipts and shops' printed codes (Ed25519).",
     "open.keys.signs": "Signs: {what}",
+    "open.keys.status.current": "Current key",
+    "open.keys.status.retired": "Rotated out (checks what it signed before)",
+    "open.keys.status.revoked": "Revoked (nothing it signed is to be trusted): {reason}",
   },
 };

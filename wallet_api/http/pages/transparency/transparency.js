@@ -23,7 +23,7 @@ import { checkReceipt, keyOf, sealMessage, signatureHolds } from "/transparency/
 addMessages(MESSAGES);
 
 const problem = document.getElementById("problem");
-const state = { regions: [], keys: [], region: null, last: null };
+const state = { regions: [], keys: [], revoked: [], region: null, last: null };
 // Reads of the public API: no session, so no sign-in page on a refusal.
 const read = (path) => api("GET", path, undefined, { signInOn401: false });
 
@@ -74,9 +74,17 @@ async function showSeals(currency) {
 
 function showKeys() {
   document.getElementById("keys").replaceChildren(
-    ...state.keys.flatMap((key) => [
+    ...[...state.keys, ...state.revoked].flatMap((key) => [
       el("dt", {}, el("code", { text: key.kid })),
-      el("dd", {}, el("code", { class: "hash", text: key.hex }), el("br"), t("open.keys.signs", { what: key.signs.join(", ") })),
+      el(
+        "dd",
+        { "data-status": key.status },
+        el("code", { class: "hash", text: key.hex }),
+        el("br"),
+        t("open.keys.signs", { what: key.signs.join(", ") }),
+        el("br"),
+        t("open.keys.status." + key.status, { reason: key.revoked_reason || "" }),
+      ),
     ]),
   );
 }
@@ -157,9 +165,11 @@ async function start() {
     },
   });
   translate();
-  const [{ regions }, { keys }] = await Promise.all([read("/v1/regions"), read("/v1/keys")]);
+  const [{ regions }, { keys, revoked }] = await Promise.all([read("/v1/regions"), read("/v1/keys")]);
   state.regions = regions;
-  state.keys = keys;
+  // The platform's keys sign seals; the local token issuer's are listed in the same set.
+  state.keys = keys.filter((key) => key.purpose === "platform");
+  state.revoked = revoked.filter((key) => key.purpose === "platform");
   document.getElementById("region").replaceChildren(...regions.map((r) => el("option", { value: r.code, text: `${r.name} (${r.code})` })));
   showKeys();
   if (regions.length) await showRegion();

@@ -64,9 +64,9 @@ export async function signatureHolds(publicKeyHex, message, signatureHex) {
   }
 }
 
-// The platform's key a seal names, from the published key set.
+// The platform's key a seal names, from the published key set; never a revoked one.
 export function keyOf(keys, seal) {
-  const found = keys.find((key) => key.kid === seal.key_id);
+  const found = keys.find((key) => key.kid === seal.key_id && key.status !== "revoked");
   return found ? found.hex : null;
 }
 
