@@ -15,6 +15,8 @@ class Settings(BaseSettings):
 
     # Unset means the embedded default: a private PostgreSQL in AIZU_DATA_DIR.
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    # A streaming replica of DATABASE_URL for the economists' reads; unset means the primary.
+    replica_database_url: str | None = Field(default=None, alias="AIZU_REPLICA_DATABASE_URL")
     # Unset means kombu's SQLAlchemy transport on the same PostgreSQL.
     celery_broker_url: str | None = Field(default=None, alias="CELERY_BROKER_URL")
     data_dir: Path = Field(default=Path(".aizu"), alias="AIZU_DATA_DIR")

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 
 from city_hall.repository import COUNTERS_CHANNEL
 from ledger.config import Settings
-from ledger.database import create_engine, session_factory
+from ledger.database import async_url, create_engine, session_factory
 from ledger.errors import DomainError
 from wallet_api.errors import RateLimited
 from wallet_api.http import grouping
@@ -134,6 +134,8 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 # resources (too many connections), operator intervention (shutting down, starting up).
 UNREACHABLE_SQLSTATES = ("08", "53", "57P")
 RETRY_AFTER_SECONDS = 5
+# The application_name of the connections to the read replica, as pg_stat_activity shows them.
+ANALYTICS_CONNECTIONS = "aizu analytics"
 
 
 def database_unavailable(error: Exception) -> JSONResponse:
@@ -180,6 +182,19 @@ def create_app(
         app.state.engine = engine
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
+        # The economists' reads (`AnalyticsSessionDep`): a streaming replica when configured, so
+        # their queries never compete with payments on the primary; else the primary itself.
+        replica_engine = (
+            create_engine(
+                async_url(settings.replica_database_url),
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+                application_name=ANALYTICS_CONNECTIONS,
+            )
+            if settings.replica_database_url
+            else None
+        )
+        app.state.analytics_sessions = session_factory(replica_engine or engine)
         app.state.token_verifier = token_verifier or token_verifier_for(settings)
         app.state.bearer_tokens = RememberingVerifier(app.state.token_verifier)
         # The platform's ring of Ed25519 keys: the current one signs what the platform vouches
@@ -226,6 +241,8 @@ def create_app(
             await app.state.payment_notifier.close()
             await app.state.counter_notifier.close()
             await batch_engine.dispose()
+            if replica_engine is not None:
+                await replica_engine.dispose()
             await engine.dispose()
 
     # The docs pages' scripts and styles are served from a package, not a CDN: they work offline.

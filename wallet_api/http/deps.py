@@ -1,5 +1,5 @@
-"""Request-scoped dependencies shared by every router: the database session and the
-Idempotency-Key header."""
+"""Request-scoped dependencies shared by every router: the database session (and the read-only
+one of the economists' reads) and the Idempotency-Key header."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -17,6 +18,17 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session)]
+
+
+async def _analytics_session(request: Request) -> AsyncIterator[AsyncSession]:
+    # The replica (AIZU_REPLICA_DATABASE_URL) when there is one, else the primary; read only
+    # either way, so a statistics route cannot write on the primary by mistake.
+    async with request.app.state.analytics_sessions() as session:
+        await session.execute(text("SET TRANSACTION READ ONLY"))
+        yield session
+
+
+AnalyticsSessionDep = Annotated[AsyncSession, Depends(_analytics_session)]
 
 IdempotencyKeyHeader = Annotated[
     str | None,

@@ -11,7 +11,7 @@ from ledger.domain import business_date, utc_now
 from reconciliation import feed
 from reconciliation.dictionary import FIGURES, as_json
 from wallet_api.errors import InvalidInput
-from wallet_api.http.deps import SessionDep
+from wallet_api.http.deps import AnalyticsSessionDep
 from wallet_api.http.roles import StatisticsReader
 from wallet_api.http.schemas.statistics import CellOut, FigureOut, HeadlineOut
 
@@ -33,7 +33,7 @@ def _span(since: date, until: date | None) -> date:
 
 
 @public_router.get("/{currency}/headline")
-async def headline(currency: str, session: SessionDep) -> HeadlineOut:
+async def headline(currency: str, session: AnalyticsSessionDep) -> HeadlineOut:
     """The latest computed day's points in circulation, and what was issued, spent and redeemed
     over the 30 days ending then: totals of the whole currency, for anyone."""
     today = business_date(utc_now())
@@ -97,7 +97,11 @@ Until = Annotated[date | None, Query(description="Last business date; default si
 
 @router.get("/{currency}/daily")
 async def read_daily(
-    currency: str, session: SessionDep, actor: StatisticsReader, since: Since, until: Until = None
+    currency: str,
+    session: AnalyticsSessionDep,
+    actor: StatisticsReader,
+    since: Since,
+    until: Until = None,
 ) -> list[dict[str, Any]]:
     """One row per business date in the range: the date, the currency and every figure as a
     column of its own type (the dictionary's `files.daily`), as the feed's `daily` files."""
@@ -113,7 +117,7 @@ async def read_daily(
 async def download_daily(
     currency: str,
     extension: Literal["csv", "parquet"],
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     actor: StatisticsReader,
     since: Since,
     until: Until = None,
@@ -132,7 +136,7 @@ async def download_daily(
 async def download_cells(
     currency: str,
     extension: Literal["csv", "parquet"],
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     actor: StatisticsReader,
     since: Since,
     until: Until = None,
@@ -146,7 +150,7 @@ async def download_cells(
 @router.get("/{currency}/figures")
 async def read_figures(
     currency: str,
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     actor: StatisticsReader,
     since: Annotated[date, Query(description="First business date.")],
     until: Annotated[date | None, Query(description="Last business date; default since.")] = None,
@@ -159,7 +163,7 @@ async def read_figures(
 @router.get("/{currency}/cells")
 async def read_cells(
     currency: str,
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     actor: StatisticsReader,
     since: Annotated[date, Query(description="First business date.")],
     until: Annotated[date | None, Query(description="Last business date; default since.")] = None,
