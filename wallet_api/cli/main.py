@@ -21,7 +21,7 @@ import click
 from ledger.config import Settings, get_settings
 from ledger.database import create_engine, resolve_database_url, session_factory
 from wallet_api.actor import Role
-from wallet_api.cli import serving
+from wallet_api.cli import backup, serving
 from wallet_api.cli.keys import keys as signing_keys
 from wallet_api.cli.logs import logging_config
 from wallet_api.cli.processes import die_with, hold_lock
@@ -174,7 +174,11 @@ def worker(beat: bool, queue: str | None) -> None:
 
 @main.group()
 def db() -> None:
-    """Database schema."""
+    """Database schema, backup and restore."""
+
+
+db.add_command(backup.backup_command)
+db.add_command(backup.restore_command)
 
 
 @db.command()
