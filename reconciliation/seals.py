@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
@@ -418,7 +418,18 @@ async def check_seals(
     return violations
 
 
-def signature_problem(seal: Seal, keys: PublicKeys) -> str | None:
+class Signed(Protocol):
+    """A seal as its signature is checked: the books' daily seals and the audit log's."""
+
+    @property
+    def key_id(self) -> str: ...
+    @property
+    def message(self) -> bytes: ...
+    @property
+    def signature(self) -> str: ...
+
+
+def signature_problem(seal: Signed, keys: PublicKeys) -> str | None:
     """What is wrong with the seal's signature, checked with the platform's key it names."""
     if not keys.valid and not keys.revoked:
         return "no platform key to check"

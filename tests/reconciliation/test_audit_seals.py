@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from nacl.signing import SigningKey
 from sqlalchemy import text
 
 from ledger.domain import business_date
@@ -99,3 +100,25 @@ async def test_a_days_actions_are_sealed_chained_and_checked(city: City) -> None
             text("SELECT root FROM audit_seals WHERE business_date = :day"), {"day": today}
         )
         assert kept.scalar_one() == root  # the tampering was rolled back, the seal stays
+
+    # A seal signed anew by someone else's key, under a superuser's hand, does not hold.
+    stranger = SigningKey.generate()
+    async with city.sessions() as session:
+        await session.execute(
+            text("ALTER TABLE audit_seals DISABLE TRIGGER audit_seals_append_only")
+        )
+        await session.execute(
+            text(
+                "UPDATE audit_seals SET public_key = :key, signature = :signature "
+                "WHERE business_date = :day"
+            ),
+            {
+                "key": bytes(stranger.verify_key).hex(),
+                "signature": stranger.sign(first["message"].encode()).signature.hex(),
+                "day": today,
+            },
+        )
+        found = await check_audit_seals(session, api.platform_key.verify_key)
+        assert [v.check for v in found] == ["audit_seals_signed"]
+        assert "which is not one of the platform's" in found[0].detail
+        await session.rollback()

@@ -6,6 +6,7 @@ code and change nothing, its seals signed anew still verify, and a current key i
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import httpx
 import jwt
 import psycopg
 import pytest
+from nacl.signing import VerifyKey
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -178,6 +180,8 @@ async def test_rotation_keeps_old_signatures_and_revocation_refuses_them(
         # The old seal and the receipt against it check with the old key, picked by its id.
         seal = (await new.client.get(f"/v1/seals/{region.currency}/{yesterday}")).json()
         assert seal["key_id"] == old_platform and seal["resigned_at"] is None
+        [audit_seal_before] = (await new.client.get("/v1/audit-seals")).json()
+        assert audit_seal_before["key_id"] == old_platform
         assert receipt_holds(old_receipt, listed[old_platform]["hex"])
         # Old tokens, with and without a key id, still work; new ones name the new key.
         assert (await new.get("/v1/nightly", operator)).status_code == 200
@@ -197,6 +201,7 @@ async def test_rotation_keeps_old_signatures_and_revocation_refuses_them(
         revoked = deployment.aizu("keys", "revoke", old_platform, "--reason", "laptop stolen")
         assert revoked.returncode == 0, revoked.stdout + revoked.stderr
         assert "1 seal(s) signed anew" in revoked.stdout
+        assert "1 audit seal(s) signed anew" in revoked.stdout
         assert merchant_id in revoked.stdout  # its printed code must be printed again
         revoked = deployment.aizu("keys", "revoke", old_issuer, "--reason", "laptop stolen")
         assert revoked.returncode == 0, revoked.stdout + revoked.stderr
@@ -222,6 +227,14 @@ async def test_rotation_keeps_old_signatures_and_revocation_refuses_them(
         seal_now = (await new.client.get(f"/v1/seals/{region.currency}/{yesterday}")).json()
         assert seal_now["root"] == seal["root"] and seal_now["resigned_at"] is not None
         assert seal_now["key_id"] == new_platform
+        # So is the audit log's seal of the night: its root kept, the revoked key's
+        # signature no longer the one to check.
+        [audit_seal] = (await new.client.get("/v1/audit-seals")).json()
+        assert audit_seal["key_id"] == new_platform and audit_seal["resigned_at"] is not None
+        assert audit_seal["root"] == audit_seal_before["root"]
+        VerifyKey(bytes.fromhex(audit_seal["public_key"])).verify(
+            audit_seal["message"].encode(), bytes.fromhex(audit_seal["signature"])
+        )
         entry = payment["entry_id"]  # the resident's token was of the revoked issuer key
         receipt = (await new.get(f"/v1/entries/{entry}/receipt", new_operator)).json()
         assert receipt_holds(receipt, listed[new_platform]["hex"])
@@ -235,6 +248,7 @@ async def test_rotation_keeps_old_signatures_and_revocation_refuses_them(
     assert checked.returncode == 0, checked.stdout + checked.stderr
     again = deployment.aizu("keys", "resign-seals")
     assert again.returncode == 0 and "0 seal(s) signed anew" in again.stdout
+    assert "0 audit seal(s) signed anew" in again.stdout
     shown = deployment.aizu("keys", "list")
     assert f"{old_platform}  platform  revoked" in shown.stdout
 
@@ -250,12 +264,16 @@ async def test_a_seal_left_signed_by_a_revoked_key_fails_the_check_until_signed_
     assert deployment.aizu("keys", "rotate", "platform").returncode == 0
     old_kid = load_ring(deployment.settings.platform_key_path).first
     assert deployment.aizu("keys", "revoke", old_kid, "--reason", "leaked").returncode == 0
-    await run_night(deployment.sessions, Night(today, after(today), stale), STEPS[:2])
-    checked = deployment.aizu("ledger", "check")
+    steps = [step for step in STEPS if step.name in ("expire", "seal", "seal_audit")]
+    await run_night(deployment.sessions, Night(today, after(today), stale), steps)
+    checked = deployment.aizu("ledger", "check", "--json")
     assert checked.returncode == 1
-    assert f"signed by key {old_kid}, revoked since" in checked.stdout
+    failed = {name: found for name, found in json.loads(checked.stdout)["checks"].items() if found}
+    assert failed.keys() == {"seals_signed", "audit_seals_signed"}
+    assert all(f"signed by key {old_kid}, revoked since" in found[0] for found in failed.values())
     resigned = deployment.aizu("keys", "resign-seals")
     assert resigned.returncode == 0 and "1 seal(s) signed anew" in resigned.stdout
+    assert "1 audit seal(s) signed anew" in resigned.stdout
     checked = deployment.aizu("ledger", "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
 

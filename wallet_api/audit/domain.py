@@ -76,6 +76,10 @@ class AuditSeal:
     signature: str  # hex, Ed25519 over audit_seal_message
     public_key: str  # hex
     sealed_at: datetime
+    # As for the books' seals: a day sealed by a key revoked since is signed anew by a valid
+    # one; `signature` and `public_key` are then the newest, `sealed_with` the night's own.
+    resigned_at: datetime | None = None
+    sealed_with: tuple[str, str] | None = None
 
     @property
     def key_id(self) -> str:

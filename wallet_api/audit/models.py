@@ -1,4 +1,5 @@
-"""Tables of the audit log and of its daily seals (both append-only: see migration 0028)."""
+"""Tables of the audit log, of its daily seals and of the seals signed anew after a key was
+revoked (all append-only: see migrations 0028 and 0030)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -51,4 +53,15 @@ audit_seals = Table(
     Column("signature", Text, nullable=False),
     Column("public_key", Text, nullable=False),
     Column("sealed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+audit_seal_signatures = Table(
+    "audit_seal_signatures",
+    metadata,
+    Column("business_date", Date, ForeignKey("audit_seals.business_date"), primary_key=True),
+    Column("public_key", Text, primary_key=True),
+    Column("signature", Text, nullable=False),
+    Column(
+        "signed_at", DateTime(timezone=True), nullable=False, server_default=text("aizu_clock()")
+    ),
 )

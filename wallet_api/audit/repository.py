@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select, true
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet_api.audit.domain import Action, AuditEvent, AuditSeal
-from wallet_api.audit.models import audit_events, audit_seals
+from wallet_api.audit.models import audit_events, audit_seal_signatures, audit_seals
 
 
 async def add_event(session: AsyncSession, action: Action) -> int:
@@ -80,6 +81,7 @@ async def events(
 
 
 def _seal_of(row: Any) -> AuditSeal:
+    resigned = row.resigned_signature is not None
     return AuditSeal(
         business_date=row.business_date,
         event_count=row.event_count,
@@ -87,16 +89,34 @@ def _seal_of(row: Any) -> AuditSeal:
         last_event_id=row.last_event_id,
         root=row.root,
         previous_root=row.previous_root,
-        signature=row.signature,
-        public_key=row.public_key,
+        signature=row.resigned_signature if resigned else row.signature,
+        public_key=row.resigned_public_key if resigned else row.public_key,
         sealed_at=row.sealed_at,
+        resigned_at=row.resigned_at,
+        sealed_with=(row.signature, row.public_key) if resigned else None,
     )
+
+
+def _select_seals() -> Select[Any]:
+    """The seals with the newest signature each was given anew, if any."""
+    newest = (
+        select(
+            audit_seal_signatures.c.signature.label("resigned_signature"),
+            audit_seal_signatures.c.public_key.label("resigned_public_key"),
+            audit_seal_signatures.c.signed_at.label("resigned_at"),
+        )
+        .where(audit_seal_signatures.c.business_date == audit_seals.c.business_date)
+        .order_by(audit_seal_signatures.c.signed_at.desc(), audit_seal_signatures.c.public_key)
+        .limit(1)
+        .lateral("resigned")
+    )
+    return select(audit_seals, newest).select_from(audit_seals.outerjoin(newest, true()))
 
 
 async def seals(
     session: AsyncSession, *, since: date | None = None, until: date | None = None
 ) -> list[AuditSeal]:
-    query = select(audit_seals).order_by(audit_seals.c.business_date)
+    query = _select_seals().order_by(audit_seals.c.business_date)
     if since is not None:
         query = query.where(audit_seals.c.business_date >= since)
     if until is not None:
@@ -107,7 +127,7 @@ async def seals(
 async def seal_before(session: AsyncSession, day: date) -> AuditSeal | None:
     row = (
         await session.execute(
-            select(audit_seals)
+            _select_seals()
             .where(audit_seals.c.business_date < day)
             .order_by(audit_seals.c.business_date.desc())
             .limit(1)
@@ -117,26 +137,34 @@ async def seal_before(session: AsyncSession, day: date) -> AuditSeal | None:
 
 
 async def seal_of(session: AsyncSession, day: date) -> AuditSeal | None:
-    row = (
-        await session.execute(select(audit_seals).where(audit_seals.c.business_date == day))
-    ).first()
+    row = (await session.execute(_select_seals().where(audit_seals.c.business_date == day))).first()
     return None if row is None else _seal_of(row)
 
 
 async def add_seal(
     session: AsyncSession, day: date, leaves: Sequence[AuditEvent], **signed: str
 ) -> AuditSeal:
-    row = (
-        await session.execute(
-            insert(audit_seals)
-            .values(
-                business_date=day,
-                event_count=len(leaves),
-                first_event_id=leaves[0].id if leaves else None,
-                last_event_id=leaves[-1].id if leaves else None,
-                **signed,
-            )
-            .returning(*audit_seals.c)
+    await session.execute(
+        insert(audit_seals).values(
+            business_date=day,
+            event_count=len(leaves),
+            first_event_id=leaves[0].id if leaves else None,
+            last_event_id=leaves[-1].id if leaves else None,
+            **signed,
         )
-    ).one()
-    return _seal_of(row)
+    )
+    return await _sealed(session, day)
+
+
+async def add_signature(session: AsyncSession, day: date, public_key: str, signature: str) -> None:
+    await session.execute(
+        upsert(audit_seal_signatures)
+        .values(business_date=day, public_key=public_key, signature=signature)
+        .on_conflict_do_nothing()
+    )
+
+
+async def _sealed(session: AsyncSession, day: date) -> AuditSeal:
+    found = await seal_of(session, day)
+    assert found is not None
+    return found

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger import key_registry
 from ledger.checks import Violation
+from ledger.keys import KeyRevoked, key_id
 from reconciliation.errors import DayNotOver, SealOutOfOrder
 from reconciliation.merkle import leaf_hash, root_of
-from reconciliation.seals import NO_PREVIOUS_ROOT, day_bounds, still_open_from
+from reconciliation.seals import NO_PREVIOUS_ROOT, day_bounds, signature_problem, still_open_from
 from wallet_api.audit import repository
 from wallet_api.audit.domain import Action, AuditEvent, AuditSeal, audit_seal_message
 
@@ -90,8 +91,12 @@ async def check_audit_seals(
     session: AsyncSession, verify_key: VerifyKey | None, *, since: date | None = None
 ) -> list[Violation]:
     """Each audit seal (from `since` on) recomputed from the actions as stored now, linked to
-    the one before, and its signature checked."""
+    the one before, and its signature checked with the platform key it names: a valid key of
+    the ring (`verify_key`, this process's, and the registry's keys not revoked)."""
     violations: list[Violation] = []
+    keys = await key_registry.public_keys(
+        session, "platform", also=() if verify_key is None else (verify_key,)
+    )
     previous = None if since is None else await repository.seal_before(session, since)
     for seal in await repository.seals(session, since=since):
         where = f"audit log {seal.business_date}"
@@ -114,12 +119,36 @@ async def check_audit_seals(
             violations.append(
                 Violation("audit_seals_chained", f"{where}: names {seal.previous_root} before it")
             )
-        if verify_key is None:
-            violations.append(Violation("audit_seals_signed", f"{where}: no platform key to check"))
-        else:
-            try:
-                verify_key.verify(seal.message, bytes.fromhex(seal.signature))
-            except (BadSignatureError, ValueError):
-                violations.append(Violation("audit_seals_signed", f"{where}: bad signature"))
+        if (problem := signature_problem(seal, keys)) is not None:
+            violations.append(Violation("audit_seals_signed", f"{where}: {problem}"))
         previous = seal
     return violations
+
+
+async def resign_seals(session: AsyncSession, key: SigningKey) -> tuple[list[AuditSeal], list[str]]:
+    """Sign anew, with `key`, every audit seal whose signature was made by a revoked key, its
+    root, count and link unchanged; only once the root is recomputed from the actions as stored
+    now. The days whose root differs are named in the second list, left as they are."""
+    keys = await key_registry.public_keys(session, "platform")
+    signer = key_id(bytes(key.verify_key))
+    if signer in keys.revoked:
+        raise KeyRevoked(signer)
+    resigned: list[AuditSeal] = []
+    refused: list[str] = []
+    for seal in await repository.seals(session):
+        if seal.key_id not in keys.revoked:
+            continue
+        stored = await events(session, day=seal.business_date)
+        if (len(stored), _root(stored)) != (seal.event_count, seal.root):
+            refused.append(f"audit log {seal.business_date}: its actions no longer match")
+            continue
+        await repository.add_signature(
+            session,
+            seal.business_date,
+            bytes(key.verify_key).hex(),
+            key.sign(seal.message).signature.hex(),
+        )
+        found = await repository.seal_of(session, seal.business_date)
+        assert found is not None
+        resigned.append(found)
+    return resigned, refused

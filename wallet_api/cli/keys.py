@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import click
+from nacl.signing import SigningKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import key_registry
@@ -33,6 +35,8 @@ from ledger.keys import (
 )
 from merchant import service as merchants
 from reconciliation import seals
+from wallet_api.audit import service as audit
+from wallet_api.audit.domain import AuditSeal
 
 T = TypeVar("T")
 # How soon every API process has read the registry again (`wallet_api.http.key_rings`).
@@ -147,18 +151,17 @@ def revoke(kid: str, reason: str) -> None:
 
     async def work(
         session: AsyncSession,
-    ) -> tuple[key_registry.RegisteredKey, list[seals.Seal], list[str], list[tuple[str, str, str]]]:
+    ) -> tuple[key_registry.RegisteredKey, Resigned, list[tuple[str, str, str]]]:
         revoked = await key_registry.revoke(session, kid, reason)
         if revoked.purpose != "platform":
-            return revoked, [], [], []
-        signing = load_ring(settings.platform_key_path).signing_key()
-        resigned, refused = await seals.resign_seals(session, signing)
+            return revoked, Resigned([], [], []), []
+        resigned = await _resign(session, load_ring(settings.platform_key_path).signing_key())
         assert revoked.retired_at is not None  # only a key rotated out is revoked
         shops = await merchants.codes_to_reprint(session, revoked.retired_at)
-        return revoked, resigned, refused, shops
+        return revoked, resigned, shops
 
     try:
-        key, resigned, refused, shops = in_database(settings, work)
+        key, resigned, shops = in_database(settings, work)
     except KeyRefused as refusal:
         raise click.ClickException(str(refusal)) from None
     except KeyRevoked as revoked:
@@ -171,7 +174,7 @@ def revoke(kid: str, reason: str) -> None:
     if key.purpose == "issuer":
         click.echo("Tokens it signed are refused (token_key_revoked): issue new ones.")
         return
-    _report_seals(resigned, refused)
+    _report_seals(resigned)
     click.echo(f"Shops whose printed code must be printed again (qr_key_revoked): {len(shops)}")
     for shop_id, name, status in shops:
         click.echo(f"  {shop_id}  {name}  ({status})")
@@ -183,36 +186,53 @@ def revoke(kid: str, reason: str) -> None:
             "rotation procedure.",
             err=True,
         )
-    if refused:
+    if resigned.refused:
         sys.exit(1)
 
 
 @keys.command("resign-seals")
 def resign_seals() -> None:
-    """Sign anew, with this machine's current platform key, every seal whose signature was made
-    by a revoked key (one sealed by a process not yet restarted after a revocation, say).
-    Running it again changes nothing."""
+    """Sign anew, with this machine's current platform key, every seal (of the books and of the
+    audit log) whose signature was made by a revoked key (one sealed by a process not yet
+    restarted after a revocation, say). Running it again changes nothing."""
     settings = get_settings()
 
-    async def work(session: AsyncSession) -> tuple[list[seals.Seal], list[str]]:
-        signing = load_ring(settings.platform_key_path).signing_key()
-        return await seals.resign_seals(session, signing)
+    async def work(session: AsyncSession) -> Resigned:
+        return await _resign(session, load_ring(settings.platform_key_path).signing_key())
 
     try:
-        resigned, refused = in_database(settings, work)
+        resigned = in_database(settings, work)
     except KeyRevoked as revoked:
         raise click.ClickException(
             f"this machine signs with platform key {revoked.kid}, which is revoked: copy the "
             "key folder with the current key here first"
         ) from None
-    _report_seals(resigned, refused)
-    if refused:
+    _report_seals(resigned)
+    if resigned.refused:
         sys.exit(1)
 
 
-def _report_seals(resigned: list[seals.Seal], refused: list[str]) -> None:
-    click.echo(f"{len(resigned)} seal(s) signed anew, their roots unchanged")
-    for seal in resigned:
+@dataclass(frozen=True, slots=True)
+class Resigned:
+    """The seals signed anew, the books' and the audit log's, and the days refused."""
+
+    books: list[seals.Seal]
+    audit: list[AuditSeal]
+    refused: list[str]
+
+
+async def _resign(session: AsyncSession, signing: SigningKey) -> Resigned:
+    books, refused = await seals.resign_seals(session, signing)
+    audited, audit_refused = await audit.resign_seals(session, signing)
+    return Resigned(books, audited, refused + audit_refused)
+
+
+def _report_seals(resigned: Resigned) -> None:
+    click.echo(f"{len(resigned.books)} seal(s) signed anew, their roots unchanged")
+    for seal in resigned.books:
         click.echo(f"  {seal.currency} {seal.business_date}: key {seal.key_id}")
-    for problem in refused:
+    click.echo(f"{len(resigned.audit)} audit seal(s) signed anew, their roots unchanged")
+    for audit_seal in resigned.audit:
+        click.echo(f"  audit log {audit_seal.business_date}: key {audit_seal.key_id}")
+    for problem in resigned.refused:
         click.echo(f"NOT signed anew: {problem} (run `aizu ledger check`)", err=True)

@@ -32,6 +32,7 @@ def main() -> None:
     """Aizu regional currency ledger."""
     settings = get_settings()
     logging.config.dictConfig(logging_config(settings.log_level, settings.log_format))
+    logging.captureWarnings(True)  # a library's warning is a line of the log like any other
 
 
 @main.command()
@@ -154,11 +155,18 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 def worker(beat: bool, queue: str | None) -> None:
     """Run a Celery worker for the nightly chain and the weekly re-verification (with --beat:
     and their schedule, 01:30 every night and 04:00 on Sundays)."""
+    from celery.signals import setup_logging
+
     from wallet_api.jobs import make_app
     from wallet_api.nightly import STEPS, reverify
 
     settings = get_settings()
-    arguments = ["worker", "--pool", "solo", "--loglevel", "INFO"]
+    # The worker logs as the service does (JSON lines by default): with a receiver of this
+    # signal, Celery leaves the logging configured by `main` as it is instead of its own.
+    setup_logging.connect(lambda **_: None, weak=False)
+    # Without the banner for a person at a terminal when the lines are JSON.
+    quiet = ["--quiet"] if settings.log_format == "json" else []
+    arguments = [*quiet, "worker", "--pool", "solo", "--loglevel", settings.log_level.upper()]
     if beat:
         # One schedule a data directory: two beats would start each night twice.
         beat_lock = hold_lock(settings.data_dir / "beat.lock", "a worker with beat")
@@ -218,10 +226,9 @@ def check(as_json: bool) -> None:
     """Check every ledger invariant over the whole database, and every daily seal (against the
     entries as stored now, the day before's seal, its signature and the seals published in the
     feed's folder); exit 1 on any violation."""
-    from nacl.signing import SigningKey
-
-    from ledger.keys import private_key_file
+    from ledger.keys import load_ring
     from reconciliation.seals import SEAL_CHECKS
+    from wallet_api.audit.service import AUDIT_CHECKS
     from wallet_api.nightly import REVERIFY_CONNECTIONS, reverify
 
     settings = get_settings()
@@ -229,14 +236,19 @@ def check(as_json: bool) -> None:
     async def run() -> bool:
         engine = create_engine(resolve_database_url(settings), pool_size=REVERIFY_CONNECTIONS)
         try:
-            # Read, never made here: a key made now would have signed nothing.
+            # Read, never made here: a key made now would have signed nothing. The ring's
+            # current key, with the registry's others, checks what any of them signed.
             key_path = settings.platform_key_path
-            key = SigningKey(private_key_file(key_path)).verify_key if key_path.exists() else None
+            key = (
+                load_ring(key_path, create=False).signing_key().verify_key
+                if key_path.exists()
+                else None
+            )
             report, sealing = await reverify(session_factory(engine), key, settings.export_path)
         finally:
             await engine.dispose()
         results = {name: [v.detail for v in found] for name, found in report.results.items()}
-        for name in SEAL_CHECKS:
+        for name in (*SEAL_CHECKS, *AUDIT_CHECKS):
             results[name] = [v.detail for v in sealing if v.check == name]
         ok = not any(results.values())
         if as_json:

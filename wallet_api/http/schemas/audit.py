@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from wallet_api.audit.domain import AuditEvent
 from wallet_api.http.schemas.record import RecordOut
+from wallet_api.http.schemas.seals import RESIGNED_AT
 
 
 class AuditEventOut(BaseModel):
@@ -71,3 +72,4 @@ class AuditSealOut(RecordOut):
     public_key: str
     key_id: str = Field(description="The key's `kid` in `/v1/keys`.")
     sealed_at: datetime
+    resigned_at: datetime | None = Field(description=RESIGNED_AT)

@@ -13,6 +13,11 @@ from reconciliation.seals import Receipt
 from reconciliation.unused_balance import DEPOSIT_THRESHOLD, UnusedBalance
 from wallet_api.http.schemas.record import RecordOut
 
+RESIGNED_AT = (
+    "When the day was signed anew, its sealing key having been revoked (the root unchanged; "
+    "`signature` is then the new one); null if never."
+)
+
 
 class SealOut(RecordOut):
     """A business date's seal. `message` is the exact UTF-8 text `signature` signs."""
@@ -29,10 +34,7 @@ class SealOut(RecordOut):
     public_key: str = Field(description="The platform's Ed25519 public key, hex.")
     key_id: str = Field(description="The key's `kid` in `/v1/keys`.")
     sealed_at: datetime
-    resigned_at: datetime | None = Field(
-        description="When the day was signed anew, its sealing key having been revoked "
-        "(the root unchanged; `signature` is then the new one); null if never."
-    )
+    resigned_at: datetime | None = Field(description=RESIGNED_AT)
 
 
 class ReceiptOut(BaseModel):
