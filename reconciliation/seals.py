@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
-from sqlalchemy import Select, insert, select, text, true
+from sqlalchemy import Select, Table, insert, select, text, true
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -201,23 +201,26 @@ def _seal_of(row: Any) -> Seal:
     )
 
 
-def _select_seals() -> Select[Any]:
-    """The seals with the newest signature each was given anew, if any."""
+def with_newest_signature(sealed: Table, signatures: Table, *keys: str) -> Select[Any]:
+    """The rows of `sealed` with the newest signature each was given anew in `signatures`
+    (`resigned_signature`, `resigned_public_key`, `resigned_at`; null if none), joined on
+    the columns `keys`."""
     newest = (
         select(
-            seal_signatures.c.signature.label("resigned_signature"),
-            seal_signatures.c.public_key.label("resigned_public_key"),
-            seal_signatures.c.signed_at.label("resigned_at"),
+            signatures.c.signature.label("resigned_signature"),
+            signatures.c.public_key.label("resigned_public_key"),
+            signatures.c.signed_at.label("resigned_at"),
         )
-        .where(
-            seal_signatures.c.currency == daily_seals.c.currency,
-            seal_signatures.c.business_date == daily_seals.c.business_date,
-        )
-        .order_by(seal_signatures.c.signed_at.desc(), seal_signatures.c.public_key)
+        .where(*(signatures.c[key] == sealed.c[key] for key in keys))
+        .order_by(signatures.c.signed_at.desc(), signatures.c.public_key)
         .limit(1)
         .lateral("resigned")
     )
-    return select(daily_seals, newest).select_from(daily_seals.outerjoin(newest, true()))
+    return select(sealed, newest).select_from(sealed.outerjoin(newest, true()))
+
+
+def _select_seals() -> Select[Any]:
+    return with_newest_signature(daily_seals, seal_signatures, "currency", "business_date")
 
 
 async def get_seal(session: AsyncSession, currency: str, day: date) -> Seal | None:

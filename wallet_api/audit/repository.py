@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select, true
+from sqlalchemy import Select, insert, select
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reconciliation.seals import with_newest_signature
 from wallet_api.audit.domain import Action, AuditEvent, AuditSeal
 from wallet_api.audit.models import audit_events, audit_seal_signatures, audit_seals
 
@@ -98,19 +99,7 @@ def _seal_of(row: Any) -> AuditSeal:
 
 
 def _select_seals() -> Select[Any]:
-    """The seals with the newest signature each was given anew, if any."""
-    newest = (
-        select(
-            audit_seal_signatures.c.signature.label("resigned_signature"),
-            audit_seal_signatures.c.public_key.label("resigned_public_key"),
-            audit_seal_signatures.c.signed_at.label("resigned_at"),
-        )
-        .where(audit_seal_signatures.c.business_date == audit_seals.c.business_date)
-        .order_by(audit_seal_signatures.c.signed_at.desc(), audit_seal_signatures.c.public_key)
-        .limit(1)
-        .lateral("resigned")
-    )
-    return select(audit_seals, newest).select_from(audit_seals.outerjoin(newest, true()))
+    return with_newest_signature(audit_seals, audit_seal_signatures, "business_date")
 
 
 async def seals(
