@@ -62,6 +62,7 @@ nightly_steps = Table(
     Column("detail", Text, nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("1")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("duration_ms", Integer),  # of the last run; null for steps recorded before 0031
 )
 
 nightly_nights = Table(

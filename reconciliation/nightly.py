@@ -17,6 +17,7 @@ to packages this one must not import.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -100,15 +101,26 @@ async def last_done(session: AsyncSession, step: str, *, before: date) -> date |
     return found
 
 
-async def _record(session: AsyncSession, day: date, step: str, status: str, detail: str) -> None:
+async def _record(
+    session: AsyncSession, day: date, step: str, status: str, detail: str, started: float
+) -> None:
+    """The step's outcome, with how long it ran since `started` (a `time.perf_counter()`)."""
     await session.execute(
         text(
-            "INSERT INTO nightly_steps (business_date, step, status, detail) "
-            "VALUES (:day, :step, :status, :detail) ON CONFLICT (business_date, step) DO UPDATE "
+            "INSERT INTO nightly_steps (business_date, step, status, detail, duration_ms) "
+            "VALUES (:day, :step, :status, :detail, :duration_ms) "
+            "ON CONFLICT (business_date, step) DO UPDATE "
             "SET status = excluded.status, detail = excluded.detail, "
+            "duration_ms = excluded.duration_ms, "
             "attempts = nightly_steps.attempts + 1, updated_at = aizu_clock()"
         ),
-        {"day": day, "step": step, "status": status, "detail": detail},
+        {
+            "day": day,
+            "step": step,
+            "status": status,
+            "detail": detail,
+            "duration_ms": round((time.perf_counter() - started) * 1000),
+        },
     )
 
 
@@ -136,9 +148,10 @@ async def run_night(
             if done is not None and done.status == "done":
                 outcomes.append(done)
                 continue
+            started = time.perf_counter()
             try:
                 detail = await step.run(session, night)
-                await _record(session, day, step.name, "done", detail)
+                await _record(session, day, step.name, "done", detail, started)
                 await session.commit()
             except Exception as failure:
                 await session.rollback()
@@ -146,7 +159,12 @@ async def run_night(
                 reason = str(failure) or type(failure).__name__
                 async with sessions() as record:
                     await _record(
-                        record, day, step.name, "violated" if violation else "failed", reason
+                        record,
+                        day,
+                        step.name,
+                        "violated" if violation else "failed",
+                        reason,
+                        started,
                     )
                     await record.commit()
                 log.error("nightly %s, step %s: %s", day, step.name, reason)
