@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     k_anonymity: int = Field(default=10, ge=2, alias="AIZU_K_ANONYMITY")
     # Unset means $AIZU_DATA_DIR/exports: the economists' feed, a folder per currency and date.
     export_dir: Path | None = Field(default=None, alias="AIZU_EXPORT_DIR")
+    # The bearer token Prometheus scrapes `/metrics` with; unset means no `/metrics` at all.
+    metrics_token: str | None = Field(default=None, alias="AIZU_METRICS_TOKEN")
 
     @property
     def platform_key_path(self) -> Path:

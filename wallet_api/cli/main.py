@@ -93,6 +93,7 @@ def serve(host: str | None, port: int | None, worker: bool, workers: int | None)
         # process resolved reaches them by environment.
         os.environ[serving.DATABASE_URL_VARIABLE] = url.render_as_string(hide_password=False)
         os.environ[serving.SUPERVISOR_VARIABLE] = str(os.getpid())
+        serving.share_metrics(settings.data_dir)
     try:
         uvicorn.run(
             create_app(url, settings)

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from nacl.signing import SigningKey
 from sqlalchemy import text
@@ -25,20 +25,19 @@ from ledger.config import Settings
 from ledger.database import async_url, create_engine, session_factory
 from ledger.errors import DomainError
 from wallet_api.errors import RateLimited
-from wallet_api.http import grouping
+from wallet_api.http import grouping, metrics
 from wallet_api.http.auth import LocalIssuer, OidcVerifier, RememberingVerifier, TokenVerifier
 from wallet_api.http.body_limit import BodyLimit
 from wallet_api.http.browser_session import OidcClient, sign_in_key
+from wallet_api.http.exposition import scrape
 from wallet_api.http.grouping import GROUP_COMMIT_CONNECTIONS
 from wallet_api.http.key_rings import kept_fresh, open_key_rings
 from wallet_api.http.pages import SecurityHeaders, mount_pages
 from wallet_api.http.problems import (
-    PROBLEM_MEDIA_TYPE,
     MalformedBody,
     ServiceUnavailable,
     problem,
     problem_responses,
-    refusal_document,
     status_of,
 )
 from wallet_api.http.replays import request_hash_key
@@ -136,6 +135,8 @@ UNREACHABLE_SQLSTATES = ("08", "53", "57P")
 RETRY_AFTER_SECONDS = 5
 # The application_name of the connections to the read replica, as pg_stat_activity shows them.
 ANALYTICS_CONNECTIONS = "aizu analytics"
+# The group commits' pool: one connection a worker of each group, and room for a burst.
+BATCH_POOL_SIZE, BATCH_MAX_OVERFLOW = 4, 4
 
 
 def database_unavailable(error: Exception) -> JSONResponse:
@@ -176,9 +177,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = {"size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+        batch_pool = {"size": BATCH_POOL_SIZE, "max_overflow": BATCH_MAX_OVERFLOW}
         engine = create_engine(
             database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
+        metrics.watch_pool(engine, "main", **pool)
         app.state.engine = engine
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
@@ -194,6 +198,8 @@ def create_app(
             if settings.replica_database_url
             else None
         )
+        if replica_engine is not None:
+            metrics.watch_pool(replica_engine, "replica", **pool)
         app.state.analytics_sessions = session_factory(replica_engine or engine)
         app.state.token_verifier = token_verifier or token_verifier_for(settings)
         app.state.bearer_tokens = RememberingVerifier(app.state.token_verifier)
@@ -221,11 +227,12 @@ def create_app(
         # to check its connection (a lost one fails the batch, which is tried again).
         batch_engine = create_engine(
             database_url,
-            pool_size=4,
-            max_overflow=4,
+            pool_size=BATCH_POOL_SIZE,
+            max_overflow=BATCH_MAX_OVERFLOW,
             pre_ping=False,
             application_name=GROUP_COMMIT_CONNECTIONS,
         )
+        metrics.watch_pool(batch_engine, "batch", **batch_pool)
         try:
             batch_sessions = session_factory(batch_engine)
             async with (
@@ -241,9 +248,13 @@ def create_app(
             await app.state.payment_notifier.close()
             await app.state.counter_notifier.close()
             await batch_engine.dispose()
+            metrics.forget_pool("batch", **batch_pool)
             if replica_engine is not None:
                 await replica_engine.dispose()
+                metrics.forget_pool("replica", **pool)
             await engine.dispose()
+            metrics.forget_pool("main", **pool)
+            metrics.process_ended()
 
     # The docs pages' scripts and styles are served from a package, not a CDN: they work offline.
     app = FastAPIOffline(
@@ -263,9 +274,7 @@ def create_app(
     async def refusal(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, DomainError)
         status = status_of(error)
-        response = JSONResponse(
-            refusal_document(error), status_code=status, media_type=PROBLEM_MEDIA_TYPE
-        )
+        response = problem(status, error.code, error.detail, **error.extra())
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after_seconds)
         if status == 401:
@@ -363,5 +372,10 @@ def create_app(
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         return JSONResponse({"status": "ok", "database": "ok"})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus(request: Request) -> Response:
+        """For Prometheus, with the bearer token of AIZU_METRICS_TOKEN: see `exposition`."""
+        return await scrape(request, settings.metrics_token, request.app.state.sessions)
 
     return app

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wallet_api.http.metrics import EVENT_STREAMS
 from wallet_api.payments.events import CLOSED, Notifier
 
 KEEP_ALIVE_SECONDS = 15
@@ -42,16 +43,20 @@ async def _events(
     render: Render,
 ) -> AsyncIterator[str]:
     async with subscription:
-        yield ": listening\n\n"
-        while True:
-            try:
-                notified_id = await asyncio.wait_for(heard.get(), timeout=KEEP_ALIVE_SECONDS)
-            except TimeoutError:
-                yield ": keep-alive\n\n"
-                continue
-            if notified_id == CLOSED:
-                return
-            async with sessions() as reader:
-                event = await render(reader, notified_id)
-            if event is not None:
-                yield event
+        EVENT_STREAMS.inc()
+        try:
+            yield ": listening\n\n"
+            while True:
+                try:
+                    notified_id = await asyncio.wait_for(heard.get(), timeout=KEEP_ALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if notified_id == CLOSED:
+                    return
+                async with sessions() as reader:
+                    event = await render(reader, notified_id)
+                if event is not None:
+                    yield event
+        finally:
+            EVENT_STREAMS.dec()

@@ -12,6 +12,7 @@ and a refusal stores nothing (a `KeptRefusal` stores its refusal)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -26,8 +27,10 @@ from ledger.batching import Batches, fail
 from ledger.errors import DomainError
 from wallet_api.errors import KeptRefusal
 from wallet_api.http import repository
+from wallet_api.http.metrics import BATCH_COMMIT_SECONDS, BATCH_SIZE, PAYMENTS
 from wallet_api.http.problems import refusal_document, status_of
 from wallet_api.http.replays import replayed, request_hash_of, required_key, same_request
+from wallet_api.http.request_log import route_of
 
 Order = TypeVar("Order")
 Result = TypeVar("Result")
@@ -50,6 +53,7 @@ class _Request(Generic[Order]):
     request_hash: str
     order: Order
     status_code: int
+    route: str  # as declared, for the payments counted
     answer: asyncio.Future[JSONResponse] = field(repr=False)
 
     @property
@@ -72,11 +76,15 @@ class RequestGroup(Batches[_Request[Order]], Generic[Order, Result]):
         process: Process[Order, Result],
         respond: Callable[[Result], BaseModel],
         *,
+        name: str,
         status_code: int,
         max_batch: int = 64,
         workers: int = 2,
     ) -> None:
         super().__init__(max_batch=max_batch, workers=workers)
+        self.name = name  # the group's label in the metrics
+        self._batch_size = BATCH_SIZE.labels(name)
+        self._commit_seconds = BATCH_COMMIT_SECONDS.labels(name)
         self._sessions = sessions
         self._process = process
         self._respond = respond
@@ -101,6 +109,7 @@ class RequestGroup(Batches[_Request[Order]], Generic[Order, Result]):
             request_hash_of(request, body),
             order,
             status_code or self._status_code,
+            route_of(request.scope),
             asyncio.get_running_loop().create_future(),
         )
         response: JSONResponse = await self._answer_of(item)
@@ -137,6 +146,7 @@ class RequestGroup(Batches[_Request[Order]], Generic[Order, Result]):
         first: dict[repository.RequestKey, int] = {}  # a key used twice in the batch
         for index, item in enumerate(batch):
             first.setdefault(item.claim, index)
+        started = time.perf_counter()
         async with self._sessions() as session:
             claimed = await repository.claim_requests(
                 session, [(item.subject, item.key, item.request_hash) for item in batch]
@@ -176,6 +186,11 @@ class RequestGroup(Batches[_Request[Order]], Generic[Order, Result]):
             if released:
                 await repository.release_requests(session, released)
             await session.commit()
+        self._commit_seconds.observe(time.perf_counter() - started)
+        self._batch_size.observe(len(batch))
+        for index in responses:
+            if isinstance(answers[index], JSONResponse):  # accepted, not a refusal kept
+                PAYMENTS.labels(batch[index].route).inc()
         for index, item in enumerate(batch):
             earlier = first[item.claim]
             if earlier == index:
@@ -220,7 +235,9 @@ async def each_in_savepoint(
 def units(sessions: async_sessionmaker[AsyncSession]) -> RequestGroup[Unit, BaseModel]:
     """The process's group commit of payment endpoints without a batch-native service (a
     charge, a refund, a fee, a payment between shops; see `idempotent(grouped=True)`)."""
-    return RequestGroup(sessions, each_in_savepoint, lambda model: model, status_code=201)
+    return RequestGroup(
+        sessions, each_in_savepoint, lambda model: model, name="payment_units", status_code=201
+    )
 
 
 async def submit_unit(

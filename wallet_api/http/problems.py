@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from ledger.errors import DomainError
+from wallet_api.http.metrics import REFUSALS
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -190,6 +191,10 @@ def refusal_document(error: DomainError) -> dict[str, Any]:
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    """The answer to a refusal or failure: every problem the service answers is made here, so
+    each refusal is counted once, with its code."""
+    if 400 <= status < 500:
+        REFUSALS.labels(code).inc()
     return JSONResponse(
         problem_document(status, code, detail, **extra),
         status_code=status,

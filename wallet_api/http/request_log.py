@@ -2,7 +2,8 @@
 own when it gives a plain one), the method, the route as declared (`/v1/wallets/{wallet_id}`,
 not the path with its ids), the status, the time taken and who asked (the actor's pseudonymous
 subject and roles, once the token or session is checked). Never a header, a query or a body:
-those are where tokens, PINs and residents' names travel."""
+those are where tokens, PINs and residents' names travel. The same route, method, status and
+time go to the latency histogram of the metrics (`aizu_http_request_duration_seconds`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wallet_api.actor import Actor
+from wallet_api.http.metrics import observe_request
 
 log = logging.getLogger("aizu.request")
 
@@ -59,18 +61,22 @@ class RequestLog:
         try:
             await self.app(scope, receive, answer)
         finally:
+            # The log line and the latency histogram tell the same route, status and time.
+            seconds = time.perf_counter() - started
+            route = route_of(scope)
+            observe_request(route, scope["method"], status, seconds)
             if log.isEnabledFor(logging.INFO):  # off under load tests: nothing built for it
-                _tell(scope, request_id, status, started)
+                _tell(scope, request_id, route, status, seconds)
 
 
-def _tell(scope: Scope, request_id: str, status: int, started: float) -> None:
+def _tell(scope: Scope, request_id: str, route: str, status: int, seconds: float) -> None:
     actor = scope.get("state", {}).get("actor")
     fields: dict[str, Any] = {
         "request_id": request_id,
         "method": scope["method"],
-        "route": route_of(scope),
+        "route": route,
         "status": status,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "duration_ms": round(seconds * 1000, 1),
     }
     if isinstance(actor, Actor):
         fields["actor"] = actor.subject

@@ -124,7 +124,13 @@ SetsPurchases = RequestGroup[wallet_campaigns.SetsPurchase, Purchase]
 def sets_purchases(sessions: async_sessionmaker[AsyncSession]) -> SetsPurchases:
     """The process's group commit of premium-set purchases (`buy_sets`): on launch day the
     whole town buys in the sale's first minutes."""
-    return RequestGroup(sessions, wallet_campaigns.buy_sets_many, PurchaseOut.of, status_code=201)
+    return RequestGroup(
+        sessions,
+        wallet_campaigns.buy_sets_many,
+        PurchaseOut.of,
+        name="sets_purchases",
+        status_code=201,
+    )
 
 
 @router.post("/campaigns/{campaign_id}/purchases", status_code=201, response_model=PurchaseOut)

@@ -51,6 +51,7 @@ def code_payments(
         sessions,
         pay_codes,
         PaymentReceiptOut.of,
+        name="code_payments",
         status_code=201,
     )
 
