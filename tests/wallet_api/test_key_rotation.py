@@ -6,13 +6,14 @@ code and change nothing, its seals signed anew still verify, and a current key i
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import jwt
@@ -22,6 +23,7 @@ from nacl.signing import VerifyKey
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ledger import key_registry
 from ledger.config import Settings
 from ledger.database import create_engine, session_factory
 from ledger.domain import business_date
@@ -37,7 +39,7 @@ from tests.wallet_api.http.test_payments import pay, payer, posted
 from wallet_api.actor import Role
 from wallet_api.http import key_rings
 from wallet_api.http.app import create_app
-from wallet_api.http.auth import LocalIssuer
+from wallet_api.http.auth import LocalIssuer, RememberingVerifier
 from wallet_api.http.key_rings import SigningKeyRevoked
 from wallet_api.nightly import STEPS
 
@@ -296,3 +298,37 @@ async def test_a_machine_whose_current_key_was_revoked_does_not_start(
     with pytest.raises(SigningKeyRevoked):
         async with app.router.lifespan_context(app):
             pass
+
+
+async def test_a_process_started_with_the_database_away_registers_its_keys_once_it_is_back(
+    deployment: Deployment,
+) -> None:
+    """A process starts, so /health can say the database is down; it checks with the keys it
+    holds meanwhile, and registers them and reads the registry as soon as it is reached."""
+    reached = deployment.sessions
+    attempts = 0
+
+    def away_twice() -> AsyncSession:
+        nonlocal attempts
+        attempts += 1
+        if attempts <= 2:
+            raise ConnectionRefusedError("the database is away")
+        return reached()
+
+    issuer = LocalIssuer.from_data_dir(deployment.data_dir)
+    sessions = cast(async_sessionmaker[AsyncSession], away_twice)
+    rings = await key_rings.open_key_rings(
+        sessions, deployment.settings.platform_key_path, None, issuer
+    )
+    assert not rings.registered and attempts == 1
+    async with reached() as session:
+        assert await key_registry.registered(session) == []
+    async with key_rings.kept_fresh(rings, sessions, RememberingVerifier(issuer), every=0.05):
+        for _ in range(100):
+            if rings.registered:
+                break
+            await asyncio.sleep(0.05)
+    assert rings.registered and attempts >= 3
+    async with reached() as session:
+        listed = {key.kid: key.purpose for key in await key_registry.registered(session)}
+    assert listed == {rings.platform.kid: "platform", issuer.kid: "issuer"}

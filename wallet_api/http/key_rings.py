@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import key_registry
@@ -24,6 +25,9 @@ from wallet_api.http.auth import LocalIssuer, RememberingVerifier, TokenVerifier
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 30.0
+RETRY_SECONDS = 1.0
+# What a database out of reach raises: on connecting (the socket's own errors) or after.
+DATABASE_AWAY = (OSError, TimeoutError, DBAPIError)
 
 
 class SigningKeyRevoked(RuntimeError):
@@ -47,6 +51,11 @@ class KeyRings:
     platform: Ring
     issuer: Ring | None  # None: tokens come from an OpenID Connect provider
     local_issuer: LocalIssuer | None = None
+    platform_ring: LocalRing | None = None  # the platform keys this machine holds, if from files
+    # The registry written and read since the process started. Until then (the database out of
+    # reach when it started) the process checks with the keys it holds, and tries every
+    # `RETRY_SECONDS`: a request needing the database is refused meanwhile anyway.
+    registered: bool = False
 
 
 def _ring_of(purpose: Purpose, local: LocalRing) -> Ring:
@@ -66,7 +75,8 @@ async def open_key_rings(
 ) -> KeyRings:
     """The rings of this process, their keys registered (a key the registry does not know yet,
     such as an existing deployment's only key, is registered now) and their public keys read.
-    A process whose current key was revoked does not start: it would sign what is refused."""
+    A process whose current key was revoked does not start: it would sign what is refused.
+    With the database out of reach it starts on the keys it holds, as `/health` must answer."""
     if platform_key is not None:
         platform = Ring(
             "platform", platform_key, platform_key, PublicKeys.of(platform_key.verify_key)
@@ -84,18 +94,17 @@ async def open_key_rings(
             if local_issuer.ring is not None
             else Ring("issuer", signing, signing, PublicKeys.of(signing.verify_key))
         )
-    async with sessions() as session:
-        if platform_ring is not None:
-            await key_registry.register_ring(session, "platform", platform_ring)
-        else:
-            await key_registry.register(session, "platform", bytes(platform.signing_key.verify_key))
-        if local_issuer is not None and local_issuer.ring is not None:
-            await key_registry.register_ring(session, "issuer", local_issuer.ring)
-        elif issuer is not None:
-            await key_registry.register(session, "issuer", bytes(issuer.signing_key.verify_key))
-        await session.commit()
-    rings = KeyRings(platform, issuer, local_issuer)
-    await refresh(rings, sessions)
+    rings = KeyRings(platform, issuer, local_issuer, platform_ring)
+    try:
+        await _register(rings, sessions)
+    except DATABASE_AWAY:
+        log.warning(
+            "the signing keys' registry is out of reach: checking with this machine's keys "
+            "until it is read (tried every %s s)",
+            RETRY_SECONDS,
+            exc_info=True,
+        )
+        return rings
     for ring in (platform, issuer):
         if ring is not None and ring.kid in ring.public.revoked:
             raise SigningKeyRevoked(
@@ -103,6 +112,31 @@ async def open_key_rings(
                 "key folder holding the current key from the machine where it was rotated in"
             )
     return rings
+
+
+async def _register(
+    rings: KeyRings,
+    sessions: async_sessionmaker[AsyncSession],
+    remembered: RememberingVerifier | None = None,
+) -> None:
+    """Register the keys this process holds (a key the registry does not know yet, such as an
+    existing deployment's only key, is registered now), then read the registry."""
+    async with sessions() as session:
+        if rings.platform_ring is not None:
+            await key_registry.register_ring(session, "platform", rings.platform_ring)
+        else:
+            platform_key = bytes(rings.platform.signing_key.verify_key)
+            await key_registry.register(session, "platform", platform_key)
+        local_issuer = rings.local_issuer
+        if local_issuer is not None and local_issuer.ring is not None:
+            await key_registry.register_ring(session, "issuer", local_issuer.ring)
+        elif rings.issuer is not None:
+            await key_registry.register(
+                session, "issuer", bytes(rings.issuer.signing_key.verify_key)
+            )
+        await session.commit()
+    await refresh(rings, sessions, remembered)
+    rings.registered = True
 
 
 async def refresh(
@@ -142,9 +176,15 @@ async def kept_fresh(
 
     async def keep() -> None:
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(every if rings.registered else min(every, RETRY_SECONDS))
             try:
-                await refresh(rings, sessions, remembered)
+                if rings.registered:
+                    await refresh(rings, sessions, remembered)
+                else:
+                    # Tokens verified before against this machine's keys alone, again.
+                    await _register(rings, sessions, remembered)
+                    remembered.forget()
+                    log.info("the signing keys' registry is read")
             except Exception:  # the database away a moment: the next round tries again
                 log.warning("the signing keys' registry could not be read", exc_info=True)
 
