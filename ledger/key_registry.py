@@ -27,6 +27,10 @@ SIGNS: dict[str, list[str]] = {
 }
 
 
+# A key's status (`RegisteredKey.status`), as /v1/keys says it.
+STATUSES = ("current", "retired", "revoked")
+
+
 class KeyRefused(Exception):
     """A change to the registry that cannot be made (an operator's command, not a request)."""
 

@@ -15,6 +15,7 @@ from campaigns.domain import (
     SpendBack,
 )
 from campaigns.errors import NOT_ELIGIBLE_REASONS
+from ledger import key_registry
 from ledger.domain import LotKind, Restriction
 from merchant.domain import DEPOSIT_TYPES
 from reconciliation.dictionary import FIGURES
@@ -149,6 +150,7 @@ def test_every_key_a_page_asks_for_exists() -> None:
             if field.annotation is int and name != "days"
         ],
         "open.check.": ["entry", "proof", "published", "signature"],
+        "open.keys.status.": list(key_registry.STATUSES),
     }
     assert prefixes == set(completed)
     for prefix, values in completed.items():
