@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import key_registry
 from ledger.config import Settings, get_settings
-from ledger.database import create_engine, resolve_database_url, session_factory
+from ledger.database import create_engine, session_factory
 from ledger.key_registry import KeyRefused, Purpose
 from ledger.keys import (
     KeyRevoked,
@@ -37,6 +37,7 @@ from merchant import service as merchants
 from reconciliation import seals
 from wallet_api.audit import service as audit
 from wallet_api.audit.domain import AuditSeal
+from wallet_api.cli.database import ready_database
 
 T = TypeVar("T")
 # How soon every API process has read the registry again (`wallet_api.http.key_rings`).
@@ -53,11 +54,7 @@ def key_file(settings: Settings, purpose: str) -> Path:
 
 def in_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """`work` in one transaction, committed when it returns."""
-    url = resolve_database_url(settings)
-    if settings.embedded:
-        from wallet_api.migrate import upgrade_database
-
-        upgrade_database(url)
+    url = ready_database(settings)
 
     async def run() -> T:
         engine = create_engine(url, pool_size=2)

@@ -22,6 +22,7 @@ from ledger.config import Settings, get_settings
 from ledger.database import create_engine, resolve_database_url, session_factory
 from wallet_api.actor import Role
 from wallet_api.cli import backup, serving
+from wallet_api.cli.database import ready_database
 from wallet_api.cli.keys import keys as signing_keys
 from wallet_api.cli.logs import logging_config
 from wallet_api.cli.processes import die_with, hold_lock
@@ -56,14 +57,11 @@ def serve(host: str | None, port: int | None, worker: bool, workers: int | None)
     import uvicorn
 
     from wallet_api.http.app import create_app
-    from wallet_api.migrate import upgrade_database
 
     settings = get_settings()
     # One service a data directory: a second would run a second beat on the same schedule.
     lock = hold_lock(settings.data_dir / "serve.lock", "aizu serve")
-    url = resolve_database_url(settings)
-    if settings.embedded:
-        upgrade_database(url)
+    url = ready_database(settings)
     # uvicorn re-raises the SIGTERM it shut down on; leave through SystemExit instead, so the
     # exit handlers run and the embedded PostgreSQL stops with its last user.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -162,6 +160,7 @@ def worker(beat: bool, queue: str | None) -> None:
     from wallet_api.nightly import STEPS, reverify
 
     settings = get_settings()
+    ready_database(settings)
     # The worker logs as the service does (JSON lines by default): with a receiver of this
     # signal, Celery leaves the logging configured by `main` as it is instead of its own.
     setup_logging.connect(lambda **_: None, weak=False)
@@ -234,8 +233,10 @@ def check(as_json: bool) -> None:
 
     settings = get_settings()
 
+    url = ready_database(settings)
+
     async def run() -> bool:
-        engine = create_engine(resolve_database_url(settings), pool_size=REVERIFY_CONNECTIONS)
+        engine = create_engine(url, pool_size=REVERIFY_CONNECTIONS)
         try:
             # Read, never made here: a key made now would have signed nothing. The ring's
             # current key, with the registry's others, checks what any of them signed.
@@ -347,8 +348,10 @@ def expire_campaign_lots(day: datetime) -> None:
         # Points valid until a day that has not begun are still the holders' to spend.
         raise click.BadParameter("that business date has not begun yet", param_hint="--date")
 
+    url = ready_database(get_settings())
+
     async def run() -> None:
-        engine = create_engine(resolve_database_url(get_settings()), pool_size=1)
+        engine = create_engine(url, pool_size=1)
         try:
             async with session_factory(engine)() as session:
                 expiries = await expire_lots(session, at)
@@ -388,8 +391,10 @@ def nightly(day: datetime | None) -> None:
     settings = get_settings()
     key = load_ring(settings.platform_key_path).signing_key()
 
+    url = ready_database(settings)
+
     async def run() -> None:
-        engine = create_engine(resolve_database_url(settings), pool_size=2)
+        engine = create_engine(url, pool_size=2)
         sessions = session_factory(engine)
         try:
             if day is None:
@@ -435,12 +440,9 @@ def simulate_city(residents: int, shops: int, days: int, seed: int, if_empty: bo
     from ledger.keys import load_ring
     from reconciliation.nightly import NightStopped
     from wallet_api.cli.simulate import Parameters, SimulationRefused, simulate
-    from wallet_api.migrate import upgrade_database
 
     settings = get_settings()
-    url = resolve_database_url(settings)
-    if settings.embedded:
-        upgrade_database(url)
+    url = ready_database(settings)
     key = load_ring(settings.platform_key_path).signing_key()
     started = time.monotonic()
     try:

@@ -45,6 +45,38 @@ def scratch_database(server_url: URL) -> Iterator[URL]:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def test_a_database_not_migrated_is_refused_until_upgraded(
+    scratch_database: URL, tmp_path: Path
+) -> None:
+    """With DATABASE_URL the migrations are a release's own step: before it, every command that
+    works on the books says so in one line, never a traceback, and changes nothing."""
+    data = {"AIZU_DATA_DIR": str(tmp_path)}
+    commands = (
+        ("ledger", "check"),
+        ("nightly",),
+        ("simulate", "--days", "1"),
+        ("keys", "list"),
+        ("worker",),
+        ("serve", "--no-worker", "--port", "1"),
+    )
+    for command in commands:
+        refused = aizu(*command, database=scratch_database, **data)
+        assert refused.returncode == 1, (command, refused.stdout + refused.stderr)
+        assert "the database has no schema" in refused.stderr, command
+        assert "run `aizu db upgrade` first" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    with psycopg.connect(libpq_conninfo(scratch_database)) as connection:
+        tables = connection.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchone()
+    assert tables == (0,)
+    upgraded = aizu("db", "upgrade", "--revision", "0029_signing_keys", database=scratch_database)
+    assert upgraded.returncode == 0, upgraded.stderr
+    behind = aizu("ledger", "check", database=scratch_database, **data)
+    assert behind.returncode == 1
+    assert "the database is at revision 0029_signing_keys, this release needs" in behind.stderr
+
+
 def test_db_upgrade_then_ledger_check_passes_and_catches_tampering(scratch_database: URL) -> None:
     upgraded = aizu("db", "upgrade", database=scratch_database)
     assert upgraded.returncode == 0, upgraded.stderr
