@@ -54,6 +54,10 @@ async def seals(
     return await repository.seals(session, since=since, until=until)
 
 
+async def newest_seal(session: AsyncSession) -> AuditSeal | None:
+    return await repository.seal_before(session, date.max)
+
+
 async def seal_day(
     session: AsyncSession, day: date, *, key: SigningKey, now: datetime
 ) -> AuditSeal:

@@ -25,13 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.domain import business_date
 from reconciliation.monitoring import NightWatch, night_watch
+from wallet_api.audit import service as audit
+from wallet_api.audit.domain import AuditSeal
 from wallet_api.http.metrics import MULTIPROCESS_DIR
 from wallet_api.http.problems import Unauthenticated, problem
 
 
 class _Night(Collector):
-    def __init__(self, watch: NightWatch) -> None:
+    def __init__(self, watch: NightWatch, audit_seal: AuditSeal | None) -> None:
         self._watch = watch
+        self._audit_seal = audit_seal
 
     def collect(self) -> Iterator[Metric]:
         watch = self._watch
@@ -78,6 +81,18 @@ class _Night(Collector):
             age.add_metric((seal.currency,), (watch.now - seal.sealed_at).total_seconds())
             behind.add_metric((seal.currency,), max(0, (yesterday - seal.business_date).days))
         yield from (age, behind)
+        if (audited := self._audit_seal) is not None:
+            yield GaugeMetricFamily(
+                "aizu_audit_seal_age_seconds",
+                "Seconds since the audit log's newest daily seal was made.",
+                value=(watch.now - audited.sealed_at).total_seconds(),
+            )
+            yield GaugeMetricFamily(
+                "aizu_audit_seal_days_behind",
+                "Business days over and not sealed yet in the audit log (0 once last night is "
+                "sealed).",
+                value=max(0, (yesterday - audited.business_date).days),
+            )
 
 
 def _processes() -> bytes:
@@ -102,6 +117,7 @@ async def scrape(
         raise Unauthenticated("the metrics need the bearer token of AIZU_METRICS_TOKEN")
     async with sessions() as session:
         watch = await night_watch(session)
+        audit_seal = await audit.newest_seal(session)
     night = CollectorRegistry()
-    night.register(_Night(watch))
+    night.register(_Night(watch, audit_seal))
     return Response(_processes() + generate_latest(night), media_type=CONTENT_TYPE_LATEST)

@@ -247,6 +247,8 @@ async def test_after_a_night_its_steps_and_seals_are_shown_and_the_dashboard_rea
     age = value(done, "aizu_seal_age_seconds", currency=region.currency)
     assert 0 <= age < 120
     assert value(done, "aizu_seal_days_behind", currency=region.currency) == 0
+    assert 0 <= value(done, "aizu_audit_seal_age_seconds") < 120
+    assert value(done, "aizu_audit_seal_days_behind") == 0
 
     names = {name for name, _ in done}
     missing = {
