@@ -16,19 +16,19 @@ from wallet_api.cli.processes import die_with
 
 DATABASE_URL_VARIABLE = "AIZU_WORKER_DATABASE_URL"
 SUPERVISOR_VARIABLE = "AIZU_WORKER_SUPERVISOR"
-# prometheus_client's: each worker writes its metrics in files there, and a scrape adds them up.
-METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def share_metrics(data_dir: Path) -> Path:
     """The folder the workers keep their metrics in (`$AIZU_DATA_DIR/metrics` unless
     PROMETHEUS_MULTIPROC_DIR names one), emptied: the files of an earlier run would add its
     counts to this one's. Set before any worker starts, as prometheus_client reads it on import."""
-    directory = Path(os.environ.get(METRICS_DIR_VARIABLE) or data_dir / "metrics")
+    from wallet_api.http.metrics import MULTIPROCESS_DIR
+
+    directory = Path(os.environ.get(MULTIPROCESS_DIR) or data_dir / "metrics")
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):
         stale.unlink()
-    os.environ[METRICS_DIR_VARIABLE] = str(directory.resolve())
+    os.environ[MULTIPROCESS_DIR] = str(directory.resolve())
     return directory
 
 

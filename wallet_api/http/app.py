@@ -178,11 +178,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = {"size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
-        batch_pool = {"size": BATCH_POOL_SIZE, "max_overflow": BATCH_MAX_OVERFLOW}
         engine = create_engine(
             database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
-        metrics.watch_pool(engine, "main", **pool)
+        watched = [metrics.watch_pool(engine, "main", **pool)]  # each to forget once disposed of
         app.state.engine = engine
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
@@ -199,7 +198,7 @@ def create_app(
             else None
         )
         if replica_engine is not None:
-            metrics.watch_pool(replica_engine, "replica", **pool)
+            watched.append(metrics.watch_pool(replica_engine, "replica", **pool))
         app.state.analytics_sessions = session_factory(replica_engine or engine)
         app.state.token_verifier = token_verifier or token_verifier_for(settings)
         app.state.bearer_tokens = RememberingVerifier(app.state.token_verifier)
@@ -232,7 +231,11 @@ def create_app(
             pre_ping=False,
             application_name=GROUP_COMMIT_CONNECTIONS,
         )
-        metrics.watch_pool(batch_engine, "batch", **batch_pool)
+        watched.append(
+            metrics.watch_pool(
+                batch_engine, "batch", size=BATCH_POOL_SIZE, max_overflow=BATCH_MAX_OVERFLOW
+            )
+        )
         try:
             batch_sessions = session_factory(batch_engine)
             async with (
@@ -248,12 +251,11 @@ def create_app(
             await app.state.payment_notifier.close()
             await app.state.counter_notifier.close()
             await batch_engine.dispose()
-            metrics.forget_pool("batch", **batch_pool)
             if replica_engine is not None:
                 await replica_engine.dispose()
-                metrics.forget_pool("replica", **pool)
             await engine.dispose()
-            metrics.forget_pool("main", **pool)
+            for forget in watched:
+                forget()
             metrics.process_ended()
 
     # The docs pages' scripts and styles are served from a package, not a CDN: they work offline.

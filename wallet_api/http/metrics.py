@@ -6,6 +6,7 @@ values to files in `PROMETHEUS_MULTIPROC_DIR`, and whichever worker is scraped a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from prometheus_client import Counter, Gauge, Histogram, multiprocess
 from sqlalchemy import event
@@ -81,11 +82,15 @@ def observe_request(route: str, method: str, status: int, seconds: float) -> Non
     REQUEST_SECONDS.labels(route, method, str(status)).observe(seconds)
 
 
-def watch_pool(engine: AsyncEngine, name: str, *, size: int, max_overflow: int) -> None:
-    """Follow a pool's connections until `forget_pool`."""
+def watch_pool(
+    engine: AsyncEngine, name: str, *, size: int, max_overflow: int
+) -> Callable[[], None]:
+    """Follow a pool's connections; the function returned, called once the pool is disposed
+    of (its connections closed already), takes its capacity out of the totals."""
     checked_out, opened = POOL_CHECKED_OUT.labels(name), POOL_OPEN.labels(name)
-    POOL_SIZE.labels(name).inc(size)
-    POOL_MAX_OVERFLOW.labels(name).inc(max_overflow)
+    capacity, overflow = POOL_SIZE.labels(name), POOL_MAX_OVERFLOW.labels(name)
+    capacity.inc(size)
+    overflow.inc(max_overflow)
     pool = engine.sync_engine
     event.listen(pool, "checkout", lambda *_: checked_out.inc())
     event.listen(pool, "checkin", lambda *_: checked_out.dec())
@@ -93,11 +98,11 @@ def watch_pool(engine: AsyncEngine, name: str, *, size: int, max_overflow: int) 
     event.listen(pool, "close", lambda *_: opened.dec())
     event.listen(pool, "close_detached", lambda *_: opened.dec())
 
+    def forget() -> None:
+        capacity.dec(size)
+        overflow.dec(max_overflow)
 
-def forget_pool(name: str, *, size: int, max_overflow: int) -> None:
-    """The pool disposed of: its capacity no longer counts (its connections closed already)."""
-    POOL_SIZE.labels(name).dec(size)
-    POOL_MAX_OVERFLOW.labels(name).dec(max_overflow)
+    return forget
 
 
 def process_ended() -> None:
