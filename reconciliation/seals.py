@@ -448,6 +448,16 @@ def signature_problem(seal: Signed, keys: PublicKeys) -> str | None:
     return None
 
 
+async def keys_to_resign_with(session: AsyncSession, key: SigningKey) -> PublicKeys:
+    """The platform's keys as the registry says, to find the seals a revoked one made; refused
+    (`KeyRevoked`) if `key`, which would sign them anew, is revoked itself."""
+    keys = await key_registry.public_keys(session, "platform")
+    signer = key_id(bytes(key.verify_key))
+    if signer in keys.revoked:
+        raise KeyRevoked(signer)
+    return keys
+
+
 async def resign_seals(
     session: AsyncSession, key: SigningKey, *, helpers: Sequence[AsyncSession] = ()
 ) -> tuple[list[Seal], list[str]]:
@@ -456,10 +466,7 @@ async def resign_seals(
     them. A seal is signed anew only once its root is re-computed from the entries as stored
     now, since a signature vouches for the root afresh; the days whose root differs are named
     in the second list, left as they are, for a person to look at."""
-    keys = await key_registry.public_keys(session, "platform")
-    signer = key_id(bytes(key.verify_key))
-    if signer in keys.revoked:
-        raise KeyRevoked(signer)
+    keys = await keys_to_resign_with(session, key)
     revoked = [
         seal for seal in await seals_of_every_currency(session) if seal.key_id in keys.revoked
     ]

@@ -29,6 +29,7 @@ from reconciliation.errors import InvariantViolation
 from reconciliation.feed import write_exports
 from reconciliation.nightly import Night, Step, last_done
 from reconciliation.seals import (
+    SEAL_CHECKS,
     check_published,
     check_seals,
     day_bounds,
@@ -118,6 +119,8 @@ async def check(session: AsyncSession, night: Night) -> str:
 
 # The connections `reverify` holds at once.
 REVERIFY_CONNECTIONS = 3
+# The checks of the violations `reverify` gives second: the books' seals and the audit log's.
+REVERIFY_SEAL_CHECKS = (*SEAL_CHECKS, *audit.AUDIT_CHECKS)
 
 
 async def reverify(

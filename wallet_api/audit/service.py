@@ -12,10 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import key_registry
 from ledger.checks import Violation
-from ledger.keys import KeyRevoked, key_id
 from reconciliation.errors import DayNotOver, SealOutOfOrder
 from reconciliation.merkle import leaf_hash, root_of
-from reconciliation.seals import NO_PREVIOUS_ROOT, day_bounds, signature_problem, still_open_from
+from reconciliation.seals import (
+    NO_PREVIOUS_ROOT,
+    day_bounds,
+    keys_to_resign_with,
+    signature_problem,
+    still_open_from,
+)
 from wallet_api.audit import repository
 from wallet_api.audit.domain import Action, AuditEvent, AuditSeal, audit_seal_message
 
@@ -133,10 +138,7 @@ async def resign_seals(session: AsyncSession, key: SigningKey) -> tuple[list[Aud
     """Sign anew, with `key`, every audit seal whose signature was made by a revoked key, its
     root, count and link unchanged; only once the root is recomputed from the actions as stored
     now. The days whose root differs are named in the second list, left as they are."""
-    keys = await key_registry.public_keys(session, "platform")
-    signer = key_id(bytes(key.verify_key))
-    if signer in keys.revoked:
-        raise KeyRevoked(signer)
+    keys = await keys_to_resign_with(session, key)
     resigned: list[AuditSeal] = []
     refused: list[str] = []
     for seal in await repository.seals(session):

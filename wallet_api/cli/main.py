@@ -227,12 +227,9 @@ def check(as_json: bool) -> None:
     entries as stored now, the day before's seal, its signature and the seals published in the
     feed's folder); exit 1 on any violation."""
     from ledger.keys import load_ring
-    from reconciliation.seals import SEAL_CHECKS
-    from wallet_api.audit.service import AUDIT_CHECKS
-    from wallet_api.nightly import REVERIFY_CONNECTIONS, reverify
+    from wallet_api.nightly import REVERIFY_CONNECTIONS, REVERIFY_SEAL_CHECKS, reverify
 
     settings = get_settings()
-
     url = ready_database(settings)
 
     async def run() -> bool:
@@ -250,7 +247,7 @@ def check(as_json: bool) -> None:
         finally:
             await engine.dispose()
         results = {name: [v.detail for v in found] for name, found in report.results.items()}
-        for name in (*SEAL_CHECKS, *AUDIT_CHECKS):
+        for name in REVERIFY_SEAL_CHECKS:
             results[name] = [v.detail for v in sealing if v.check == name]
         ok = not any(results.values())
         if as_json:

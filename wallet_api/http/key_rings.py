@@ -114,11 +114,7 @@ async def open_key_rings(
     return rings
 
 
-async def _register(
-    rings: KeyRings,
-    sessions: async_sessionmaker[AsyncSession],
-    remembered: RememberingVerifier | None = None,
-) -> None:
+async def _register(rings: KeyRings, sessions: async_sessionmaker[AsyncSession]) -> None:
     """Register the keys this process holds (a key the registry does not know yet, such as an
     existing deployment's only key, is registered now), then read the registry."""
     async with sessions() as session:
@@ -135,7 +131,7 @@ async def _register(
                 session, "issuer", bytes(rings.issuer.signing_key.verify_key)
             )
         await session.commit()
-    await refresh(rings, sessions, remembered)
+    await refresh(rings, sessions)
     rings.registered = True
 
 
@@ -182,7 +178,7 @@ async def kept_fresh(
                     await refresh(rings, sessions, remembered)
                 else:
                     # Tokens verified before against this machine's keys alone, again.
-                    await _register(rings, sessions, remembered)
+                    await _register(rings, sessions)
                     remembered.forget()
                     log.info("the signing keys' registry is read")
             except Exception:  # the database away a moment: the next round tries again
