@@ -22,7 +22,7 @@ Purpose = Literal["platform", "issuer"]
 PURPOSES: tuple[Purpose, ...] = ("platform", "issuer")
 # What each purpose's keys sign, as the published key set says.
 SIGNS: dict[str, list[str]] = {
-    "platform": ["daily seals", "shop and counter QR codes"],
+    "platform": ["daily seals", "audit log seals", "shop and counter QR codes"],
     "issuer": ["access tokens of the local issuer"],
 }
 

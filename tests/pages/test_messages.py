@@ -116,7 +116,7 @@ def test_every_key_a_page_asks_for_exists() -> None:
     # A key ending in "." is a prefix the page completes with a value from the API.
     prefixes = {key for key in asked if key.endswith(".")}
     assert asked - prefixes - messages()["ja"] == set()
-    completed = {
+    completed: dict[str, list[str]] = {
         "lot.": [kind.value for kind in LotKind],
         "lot.premium.": [restriction.value for restriction in Restriction],
         "campaign.kind.": [kind.value for kind in CampaignKind],
@@ -151,6 +151,7 @@ def test_every_key_a_page_asks_for_exists() -> None:
         ],
         "open.check.": ["entry", "proof", "published", "signature"],
         "open.keys.status.": list(key_registry.STATUSES),
+        "open.keys.signs.": list(key_registry.PURPOSES),
     }
     assert prefixes == set(completed)
     for prefix, values in completed.items():

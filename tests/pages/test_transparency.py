@@ -78,6 +78,8 @@ async def test_anyone_checks_a_receipt_against_the_published_seal(
     await expect(row).to_contain_text(sealed.receipt["seal"]["root"])
     await expect(row).to_contain_text("確認済み")  # its signature checked in the browser
     await expect(anyone.page.locator("#keys")).to_contain_text(sealed.receipt["seal"]["public_key"])
+    # What the key signs, in the page's words: Japanese first, never the API's English.
+    await expect(anyone.page.locator("#keys")).to_contain_text("署名するもの: 毎日の封印")
 
     await check(anyone, sealed.receipt)
     verdict = anyone.page.locator("#verdict-line")

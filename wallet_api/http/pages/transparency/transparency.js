@@ -81,7 +81,7 @@ function showKeys() {
         { "data-status": key.status },
         el("code", { class: "hash", text: key.hex }),
         el("br"),
-        t("open.keys.signs", { what: key.signs.join(", ") }),
+        t("open.keys.signs." + key.purpose),
         el("br"),
         t("open.keys.status." + key.status, { reason: key.revoked_reason || "" }),
       ),
