@@ -5,6 +5,7 @@ it, and killing the service outright leaves no worker holding the port."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ from wallet_api.cli.bench.load import Connection, http_request
 from wallet_api.http.auth import LocalIssuer
 
 PAYMENTS = 16
+MOST_REQUESTS = 400
 
 
 def worker_of(serve: psutil.Process, port: int, client_port: int) -> int:
@@ -75,8 +77,6 @@ async def test_two_workers_share_the_streams_and_the_replays(
                                 listening.set()
                             if line.startswith("id: "):
                                 heard.append(line.removeprefix("id: "))
-                            if len(heard) == PAYMENTS:
-                                return
 
                 before = _connections_to(port)
                 listener = asyncio.create_task(listen())
@@ -108,28 +108,45 @@ async def test_two_workers_share_the_streams_and_the_replays(
                     finally:
                         connection.close()
 
+                # The kernel hands each new connection to whichever worker accepts first, so
+                # pay until both workers have taken payments (bounded, never expected to bind).
                 paid: dict[str, int] = {}  # payment id -> the worker that took it
                 sent = []
-                for number in range(PAYMENTS):
+                number = 0
+                while number < PAYMENTS or set(paid.values()) == {stream_worker}:
+                    assert number < MOST_REQUESTS, "no payment went to the other worker"
                     by = payers[number % len(payers)]
                     key, body = payment_request(by, ramen, 100)
                     headers = {**by.headers, "Idempotency-Key": key}
                     status, answer, worker = await send(headers, body)
                     assert status == 201, answer
                     paid[answer["payment"]["id"]] = worker  # type: ignore[index]
-                    sent.append((headers, body, answer))
-                await asyncio.wait_for(listener, 30)
+                    sent.append((headers, body, answer, worker))
+                    number += 1
 
-                assert sorted(heard) == sorted(paid)  # every payment, whoever took it
-                assert set(paid.values()) - {stream_worker}, "no payment went to the other worker"
+                async def heard_all() -> None:
+                    while set(heard) != set(paid):
+                        if listener.done():  # the stream ended early: say why
+                            listener.result()
+                        await asyncio.sleep(0.05)
 
-                # Each payment replayed: the first answer again, whichever worker takes it.
-                replayed_by = set()
-                for headers, body, first in sent:
+                await asyncio.wait_for(heard_all(), 30)
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+                assert sorted(heard) == sorted(paid)  # every payment once, whoever took it
+
+                # Each payment replayed until a replay lands on the other worker than the one
+                # that took it: the first answer again, whichever worker takes it.
+                crossed = 0
+                for replays in range(MOST_REQUESTS):
+                    headers, body, first, took = sent[replays % len(sent)]
                     status, again, worker = await send(headers, body)
                     assert (status, again) == (201, first)
-                    replayed_by.add(worker)
-                assert len(replayed_by) == 2, "every replay went to one worker"
+                    crossed += worker != took
+                    if replays >= len(sent) and crossed:
+                        break
+                assert crossed, "every replay went to the worker that took the payment"
 
         workers = serve.children()
         os.kill(server.pid, signal.SIGKILL)  # the supervisor only: the kernel tells its workers
