@@ -27,7 +27,7 @@ from ledger.domain import business_date
 from reconciliation.monitoring import NightWatch, night_watch
 from wallet_api.audit import service as audit
 from wallet_api.audit.domain import AuditSeal
-from wallet_api.http.metrics import MULTIPROCESS_DIR
+from wallet_api.http.metrics import MULTIPROCESS_DIR, forget_dead_processes
 from wallet_api.http.problems import Unauthenticated, problem
 
 
@@ -96,11 +96,15 @@ class _Night(Collector):
 
 
 def _processes() -> bytes:
-    if os.environ.get(MULTIPROCESS_DIR):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    if not os.environ.get(MULTIPROCESS_DIR):
+        return generate_latest(REGISTRY)
+    forget_dead_processes()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    try:
         return generate_latest(registry)
-    return generate_latest(REGISTRY)
+    except FileNotFoundError:  # a dead worker's file taken out by another worker meanwhile
+        return generate_latest(registry)
 
 
 async def scrape(

@@ -5,8 +5,10 @@ values to files in `PROMETHEUS_MULTIPROC_DIR`, and whichever worker is scraped a
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from prometheus_client import Counter, Gauge, Histogram, multiprocess
 from sqlalchemy import event
@@ -110,3 +112,27 @@ def process_ended() -> None:
     if os.environ.get(MULTIPROCESS_DIR):
         # prometheus_client leaves its multiprocess helpers unannotated.
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def forget_dead_processes() -> None:
+    """A worker killed outright (out of memory, say) never says it ended, and uvicorn starts
+    another in its place: its gauges stop counting among the live ones here instead, before a
+    scrape adds them up, or its pools and streams would be counted until the service restarts."""
+    directory = os.environ.get(MULTIPROCESS_DIR)
+    if not directory:
+        return
+    for gauge in Path(directory).glob("gauge_live*_*.db"):
+        pid = int(gauge.stem.rsplit("_", 1)[1])
+        if not _alive(pid):
+            with contextlib.suppress(FileNotFoundError):  # another worker got there first
+                multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process now has that number
+        return True
+    return True

@@ -32,6 +32,7 @@ from wallet_api.nightly import STEPS
 
 TOKEN = "scrape-me-" + "x" * 32
 SCRAPER = {"Authorization": f"Bearer {TOKEN}"}
+STARTED = "Application startup complete"  # uvicorn's line, once a worker's lifespan has run
 DASHBOARD = Path(__file__).parents[3] / "deploy" / "grafana" / "aizu.json"
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -315,6 +316,23 @@ async def test_the_workers_counts_are_added_up(tmp_path: Path, database_url: URL
                 assert value(samples, "aizu_db_pool_max_overflow", pool="main") == 4
                 assert value(samples, "aizu_db_pool_size", pool="batch") == 8
             assert totals == {sent}
+
+            # A worker killed outright never says it ended; uvicorn starts another in its place.
+            # Its pool no longer counts among the live ones, its requests still do.
+            started = log.read_text().count(STARTED)
+            killed = int(writers().pop())
+            os.kill(killed, signal.SIGKILL)
+            wait_for(
+                lambda: log.read_text().count(STARTED) > started,
+                "a worker in the killed one's place",
+            )
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as one:
+                samples = await scrape(one)
+            assert value(samples, "aizu_db_pool_size", pool="main") == 6
+            assert value(samples, "aizu_db_pool_max_overflow", pool="main") == 4
+            assert not list((data / "metrics").glob(f"gauge_live*_{killed}.db"))
+            regions = {"route": "/v1/regions", "method": "GET", "status": "200"}
+            assert value(samples, "aizu_http_request_duration_seconds_count", **regions) == sent
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
