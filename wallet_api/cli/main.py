@@ -62,9 +62,10 @@ def serve(host: str | None, port: int | None, worker: bool, workers: int | None)
     # One service a data directory: a second would run a second beat on the same schedule.
     lock = hold_lock(settings.data_dir / "serve.lock", "aizu serve")
     url = ready_database(settings)
-    # uvicorn re-raises the SIGTERM it shut down on; leave through SystemExit instead, so the
+    # uvicorn re-raises the signal it shut down on; leave through SystemExit instead, so the
     # exit handlers run and the embedded PostgreSQL stops with its last user.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, _stopped_as_asked)
     jobs = None
     if worker:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -108,9 +109,6 @@ def serve(host: str | None, port: int | None, worker: bool, workers: int | None)
             # Open event streams never end by themselves: past this, uvicorn closes them.
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
-        if processes > 1:
-            # The supervisor returns only once told to stop: exit as the single process does.
-            raise SystemExit(128 + signal.SIGTERM)
     finally:
         watching.set()
         watchdog.join(timeout=10)
@@ -144,8 +142,10 @@ def _keep_running(
             reported = True
 
 
-def _exit_on_signal(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+def _stopped_as_asked(signum: int, frame: object) -> None:
+    """A stop asked for (systemctl stop, Ctrl-C) and carried out is a success: status 0, which
+    systemd and make take as such, where 128 + the signal would mark the unit failed."""
+    raise SystemExit(0)
 
 
 @main.command()

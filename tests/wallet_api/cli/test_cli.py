@@ -239,7 +239,7 @@ def test_serve_on_the_embedded_default_stops_its_postgres_on_sigterm(tmp_path: P
         finally:
             if server.poll() is None:
                 server.kill()
-    assert server.returncode == 128 + signal.SIGTERM
+    assert server.returncode == 0, log.read_text()  # a stop asked for is a success
     pid_file = tmp_path / "data" / "postgres" / "postmaster.pid"
     assert not pid_file.exists(), "the embedded server must stop with the service"
     assert "Warm shutdown" in log.read_text()
