@@ -8,8 +8,10 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -171,3 +173,19 @@ def create_engine(
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def delete_older(
+    session: AsyncSession, table: str, column: str, kept: timedelta, limit: int
+) -> int:
+    """Delete at most `limit` rows of `table` whose `column` is more than `kept` before the
+    database's clock (the clock the rows were stamped with); how many went. A few at a time,
+    so that a first run over years of rows holds no lock for long."""
+    result = await session.execute(
+        text(
+            f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table} "  # noqa: S608 - names from the repositories
+            f"WHERE {column} < aizu_clock() - CAST(:kept AS interval) LIMIT :limit))"
+        ),
+        {"kept": kept, "limit": limit},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

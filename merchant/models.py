@@ -81,6 +81,10 @@ used_qr_nonces = Table(
     Column("terminal_id", Text, ForeignKey("terminals.id"), primary_key=True),
     Column("nonce", Text, primary_key=True),
     Column("used_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    # The code's own expiry: once past it the code is refused before its nonce is looked for,
+    # and the nonce can go (unknown for codes paid before it was kept: those stay).
+    Column("expires_at", DateTime(timezone=True)),
+    Index("used_qr_nonces_by_expiry", "expires_at", postgresql_using="brin"),
 )
 
 settlement_profiles = Table(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.database import delete_older
 from merchant.domain import (
     AccountType,
     BankAccount,
@@ -267,17 +268,27 @@ async def look_up_codes(
     return merchants, terminals, {(terminal, nonce) for terminal, nonce in rows[0].paid}
 
 
-async def use_code_nonces(session: AsyncSession, nonces: list[tuple[str, str]]) -> int:
-    """Record the (terminal, nonce) dynamic codes as paid; how many were not paid before."""
+async def use_code_nonces(session: AsyncSession, nonces: list[tuple[str, str, datetime]]) -> int:
+    """Record the (terminal, nonce, expiry) dynamic codes as paid; how many were not paid
+    before."""
     result = await session.execute(
         text(
-            "INSERT INTO used_qr_nonces (terminal_id, nonce) SELECT * FROM "
-            "unnest(CAST(:terminals AS text[]), CAST(:nonces AS text[])) "
+            "INSERT INTO used_qr_nonces (terminal_id, nonce, expires_at) SELECT * FROM "
+            "unnest(CAST(:terminals AS text[]), CAST(:nonces AS text[]), "
+            "CAST(:expiries AS timestamptz[])) "
             "ON CONFLICT (terminal_id, nonce) DO NOTHING RETURNING nonce"
         ),
-        {"terminals": [t for t, _ in nonces], "nonces": [n for _, n in nonces]},
+        {
+            "terminals": [t for t, _, _ in nonces],
+            "nonces": [n for _, n, _ in nonces],
+            "expiries": [e for _, _, e in nonces],
+        },
     )
     return len(result.all())
+
+
+async def forget_paid_codes(session: AsyncSession, expired_for: timedelta, limit: int) -> int:
+    return await delete_older(session, "used_qr_nonces", "expires_at", expired_for, limit)
 
 
 async def merchants_onboarded_before(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -258,10 +258,21 @@ def note_paid(lookup: CodeLookup, code: emv.MerchantCode) -> None:
 async def use_codes(session: AsyncSession, codes: list[emv.MerchantCode]) -> bool:
     """Record the dynamic codes as paid; False when another transaction paid one of them since
     they were looked up (the caller's transaction must then be rolled back and tried again)."""
-    nonces = _nonces([code for code in codes if code.dynamic])
-    if not nonces:
+    paid = []
+    for code in codes:
+        if code.dynamic:
+            assert code.expires_at is not None  # emv.decode requires it of a dynamic code
+            ((terminal, nonce),) = _nonces([code])
+            paid.append((terminal, nonce, code.expires_at))
+    if not paid:
         return True
-    return await repository.use_code_nonces(session, nonces) == len(nonces)
+    return await repository.use_code_nonces(session, paid) == len(paid)
+
+
+async def forget_paid_codes(session: AsyncSession, expired_for: timedelta, limit: int) -> int:
+    """Forget (a batch of) the nonces of codes paid and expired for `expired_for`: a code paid
+    again after its expiry is refused as expired before its nonce is looked for."""
+    return await repository.forget_paid_codes(session, expired_for, limit)
 
 
 async def pay_merchant(

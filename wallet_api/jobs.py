@@ -35,12 +35,17 @@ log = logging.getLogger(__name__)
 
 NIGHTLY_TASK = "aizu.nightly"
 REVERIFY_TASK = "aizu.reverify"
+TIDY_TASK = "aizu.tidy"
 
 # Everything checked again: the books, their records and every seal (`nightly.reverify`).
 Reverification = Callable[
     [async_sessionmaker[AsyncSession], VerifyKey | None, Path | None],
     Awaitable[tuple[CheckReport, list[Violation]]],
 ]
+
+
+# What is kept for a while only, forgotten once the while is over; how many of each went.
+Tidying = Callable[[async_sessionmaker[AsyncSession]], Awaitable[dict[str, int]]]
 
 
 class ReverificationFailed(Exception):
@@ -64,10 +69,13 @@ def broker_url(settings: Settings) -> str:
 
 
 def make_app(
-    settings: Settings, steps: Sequence[Step], reverification: Reverification | None = None
+    settings: Settings,
+    steps: Sequence[Step],
+    reverification: Reverification | None = None,
+    tidying: Tidying | None = None,
 ) -> Celery:
-    """The Celery app whose nightly task runs `steps`, and whose weekly task runs the full
-    `reverification`, on the settings' broker."""
+    """The Celery app whose nightly task runs `steps`, whose weekly task runs the full
+    `reverification` and whose daily one the `tidying`, on the settings' broker."""
     celery = Celery("aizu", broker=broker_url(settings))
     celery.conf.update(
         timezone="Asia/Tokyo",
@@ -83,6 +91,8 @@ def make_app(
                 "task": REVERIFY_TASK,
                 "schedule": crontab(day_of_week="sun", hour=4, minute=0),
             },
+            # After the chain, before the morning: deletes, a few thousand rows at a time.
+            "daily-tidy": {"task": TIDY_TASK, "schedule": crontab(hour=3, minute=0)},
         },
     )
 
@@ -98,7 +108,26 @@ def make_app(
             return run_reverification(settings, check)
 
         celery.task(name=REVERIFY_TASK, shared=False)(reverify)
+    if tidying is not None:
+        forget = tidying
+
+        def tidy() -> str:
+            return run_tidying(settings, forget)
+
+        celery.task(name=TIDY_TASK, shared=False)(tidy)
     return celery
+
+
+def run_tidying(settings: Settings, tidying: Tidying) -> str:
+    async def run() -> dict[str, int]:
+        engine = create_engine(resolve_database_url(settings), pool_size=1, max_overflow=0)
+        try:
+            return await tidying(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    forgotten = asyncio.run(run())
+    return ", ".join(f"{count} {what}" for what, count in forgotten.items()) + " forgotten"
 
 
 def run_reverification(settings: Settings, reverification: Reverification) -> str:

@@ -29,12 +29,15 @@ from tests.conftest import libpq_conninfo
 from tests.reconciliation.conftest import City
 from tests.wallet_api.http.api import new_region
 from tests.wallet_api.http.test_payments import dynamic_code, pay, payer, shop
+from wallet_api.cli.tidy import KEPT, tidy
 from wallet_api.jobs import (
     NIGHTLY_TASK,
     REVERIFY_TASK,
+    TIDY_TASK,
     ReverificationFailed,
     make_app,
     run_reverification,
+    run_tidying,
 )
 from wallet_api.nightly import STEPS, reverify
 
@@ -131,6 +134,7 @@ async def run_through_worker(city: City, env: dict[str, str]) -> None:
     finally:
         worker.terminate()
         output, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0, output  # a stop asked for is a success, for systemd too
     # The worker logs as the service does: a JSON object a line, Celery's own lines too.
     # Celery's signal handler alone writes its shutdown notice straight to the terminal.
     shutdown = "worker: Warm shutdown (MainProcess)"
@@ -155,14 +159,28 @@ async def test_a_worker_on_redis_runs_the_night_once(
 
 
 def test_beat_runs_the_chain_nightly_and_everything_again_weekly_in_japan() -> None:
-    app = make_app(Settings.model_validate({"CELERY_BROKER_URL": "memory://"}), STEPS, reverify)
+    settings = Settings.model_validate({"CELERY_BROKER_URL": "memory://"})
+    app = make_app(settings, STEPS, reverify, tidy)
     assert app.conf.timezone == "Asia/Tokyo"
     schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
     assert schedule == {
         NIGHTLY_TASK: crontab(hour=1, minute=30),
         REVERIFY_TASK: crontab(day_of_week="sun", hour=4, minute=0),
+        TIDY_TASK: crontab(hour=3, minute=0),
     }
-    assert REVERIFY_TASK in app.tasks
+    assert {NIGHTLY_TASK, REVERIFY_TASK, TIDY_TASK} <= set(app.tasks)
+
+
+def test_the_daily_tidying_says_what_it_forgot(database_url: URL, tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {
+            "DATABASE_URL": database_url.render_as_string(hide_password=False),
+            "AIZU_DATA_DIR": str(tmp_path),
+        }
+    )
+    said = run_tidying(settings, tidy)
+    assert said.endswith(" forgotten")
+    assert all(kept.what in said for kept in KEPT)
 
 
 def test_the_weekly_reverification_reads_everything_and_fails_on_a_violation(

@@ -44,4 +44,5 @@ pin_attempts = Table(
     Column("attempted_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("succeeded", Boolean, nullable=False),
     Index("pin_attempts_by_card", "card_id", "attempted_at"),
+    Index("pin_attempts_by_time", "attempted_at", postgresql_using="brin"),
 )

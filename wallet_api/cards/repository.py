@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.database import delete_older
 from wallet_api.cards.domain import Card, CardStatus
 
 _CARD_COLUMNS = "id, wallet_id, status, failed_attempts, issued_at, blocked_at, replaced_by"
@@ -111,3 +112,7 @@ async def block_card(session: AsyncSession, card_id: str, replaced_by: str | Non
         )
     ).one()
     return _card(row)
+
+
+async def forget_attempts(session: AsyncSession, kept: timedelta, limit: int) -> int:
+    return await delete_older(session, "pin_attempts", "attempted_at", kept, limit)

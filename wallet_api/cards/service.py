@@ -175,3 +175,9 @@ async def replace_card(session: AsyncSession, wallet: Wallet, card: Card, pin: s
     replacement = await issue_card(session, wallet, pin)
     await repository.block_card(session, card.id, replaced_by=replacement.card.id)
     return replacement
+
+
+async def forget_attempts(session: AsyncSession, kept: timedelta, limit: int) -> int:
+    """Forget (a batch of) the PIN attempts made more than `kept` ago. Only the last minute's
+    are counted (the rate limit); a card's wrong PINs in a row are counted on the card itself."""
+    return await repository.forget_attempts(session, kept, limit)

@@ -156,6 +156,7 @@ def worker(beat: bool, queue: str | None) -> None:
     and their schedule, 01:30 every night and 04:00 on Sundays)."""
     from celery.signals import setup_logging
 
+    from wallet_api.cli.tidy import tidy
     from wallet_api.jobs import make_app
     from wallet_api.nightly import STEPS, reverify
 
@@ -174,7 +175,7 @@ def worker(beat: bool, queue: str | None) -> None:
     if queue:
         arguments += ["-Q", queue, "--without-gossip", "--without-mingle"]
     try:
-        make_app(settings, STEPS, reverify).worker_main(arguments)
+        make_app(settings, STEPS, reverify, tidy).worker_main(arguments)
     finally:
         if beat:
             beat_lock.close()
@@ -213,6 +214,25 @@ def check_database() -> None:
         click.echo(f"the database differs from the models: {drift}")
         sys.exit(1)
     click.echo("the database matches the models")
+
+
+@db.command("tidy")
+def tidy_database() -> None:
+    """Forget what is kept for a while only (answers to Idempotency-Keys and payment nonces
+    after 30 days, browser sessions and PIN attempts after 90): what beat runs at 03:00."""
+    from wallet_api.cli.tidy import tidy
+
+    url = ready_database(get_settings())
+
+    async def run() -> dict[str, int]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            return await tidy(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    for what, count in asyncio.run(run()).items():
+        click.echo(f"{count:>9,} {what}")
 
 
 @main.group()

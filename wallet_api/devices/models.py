@@ -30,4 +30,5 @@ intent_nonces = Table(
     Column("wallet_id", Text, ForeignKey("wallets.id"), nullable=False),
     Column("accepted_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Index("intent_nonces_by_wallet", "wallet_id", "accepted_at"),
+    Index("intent_nonces_by_time", "accepted_at", postgresql_using="brin"),
 )

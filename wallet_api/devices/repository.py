@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.database import delete_older
 from wallet_api.devices.domain import Device, DeviceStatus
 
 _DEVICE_COLUMNS = "id, wallet_id, public_key, label, status, created_at, revoked_at"
@@ -175,3 +176,7 @@ async def look_up_intents(
     recent = {wallet: int(accepted) for wallet, accepted in rows[0].recent.items()}
     used = {(device, nonce) for device, nonce in rows[0].used}
     return devices, recent, used
+
+
+async def forget_intents(session: AsyncSession, kept: timedelta, limit: int) -> int:
+    return await delete_older(session, "intent_nonces", "accepted_at", kept, limit)

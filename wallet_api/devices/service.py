@@ -197,3 +197,11 @@ async def accept_intent(
     check_intent(wallet, policy, intent, signature, lookup, now=moment)
     await record_intents(session, [intent])
     return intent
+
+
+async def forget_intents(session: AsyncSession, kept: timedelta, limit: int) -> int:
+    """Forget (a batch of) the nonces of intents accepted more than `kept` ago. Kept far
+    beyond INTENT_LIFETIME, past which an intent is refused before its nonce is looked for,
+    and beyond the minute the rate of intents is counted over."""
+    assert kept > INTENT_LIFETIME
+    return await repository.forget_intents(session, kept, limit)

@@ -293,3 +293,9 @@ async def open_session(
 async def end_session(database: AsyncSession, session_id: str) -> None:
     await repository.end_browser_session(database, session_id)
     await database.commit()
+
+
+async def forget_sessions(database: AsyncSession, expired_for: timedelta, limit: int) -> int:
+    """Forget (a batch of) the sessions expired for `expired_for`: their cookies are refused
+    since they expired, ended or not."""
+    return await repository.forget_browser_sessions(database, expired_for, limit)

@@ -3,7 +3,7 @@ signed-in browsers' sessions."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, Table, Text, text
+from sqlalchemy import Column, DateTime, Index, Integer, Table, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ledger.models import metadata
@@ -19,6 +19,7 @@ api_requests = Table(
     Column("status_code", Integer),
     Column("response", JSONB),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Index("api_requests_by_time", "created_at", postgresql_using="brin"),
 )
 
 # A signed-in browser: its cookie names the session, which signing out ends for every copy.
@@ -30,4 +31,5 @@ browser_sessions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("ended_at", DateTime(timezone=True)),
+    Index("browser_sessions_by_expiry", "expires_at", postgresql_using="brin"),
 )

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from nacl.signing import SigningKey
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.domain import fingerprint
 from ledger.errors import IdempotencyConflict
@@ -65,3 +67,10 @@ def request_hash_of(request: Request, body: BaseModel | None) -> str:
         },
         key=request.app.state.request_hash_key,
     )
+
+
+async def forget_answers(session: AsyncSession, kept: timedelta, limit: int) -> int:
+    """Forget (a batch of) the answers stored more than `kept` ago: a key sent again after that
+    is taken as a new request. Retries come within minutes (the pages retry until a final
+    answer), and a wallet's signed intent is refused two minutes after it was signed anyway."""
+    return await repository.forget_answers(session, kept, limit)

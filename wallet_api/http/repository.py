@@ -4,12 +4,14 @@ browser sessions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger.database import delete_older
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,3 +162,11 @@ async def end_browser_session(session: AsyncSession, session_id: str) -> None:
         ),
         {"id": session_id},
     )
+
+
+async def forget_answers(session: AsyncSession, kept: timedelta, limit: int) -> int:
+    return await delete_older(session, "api_requests", "created_at", kept, limit)
+
+
+async def forget_browser_sessions(session: AsyncSession, expired_for: timedelta, limit: int) -> int:
+    return await delete_older(session, "browser_sessions", "expires_at", expired_for, limit)

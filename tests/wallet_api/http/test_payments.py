@@ -87,7 +87,7 @@ def dynamic_code(
     to: Shop,
     amount: int,
     *,
-    minutes: int = 5,
+    minutes: float = 5,
     key: SigningKey | None = None,
     name: str = "Aizu Ramen",
 ) -> str:
