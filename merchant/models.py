@@ -135,6 +135,7 @@ payouts = Table(
     Column("result_code", Text),
     Column("resolved_at", DateTime(timezone=True)),
     Index("payouts_by_batch", "batch_id"),
+    Index("payouts_by_merchant", "merchant_id"),  # a shop's payouts, on its till
 )
 
 
