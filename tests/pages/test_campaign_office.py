@@ -186,11 +186,13 @@ async def test_a_benefit_list_is_checked_before_anyone_is_paid(api: Api, person:
         "s-nobody",
         children[0].subject,
     ]
-    # As a spreadsheet saves it: a byte-order mark, CRLF, a second column.
+    # As a spreadsheet saves it: a byte-order mark, CRLF, a second column; a note quoted, with a
+    # comma, a quote and a line break in it, is not a resident of its own.
+    note = '"第2子, ""双子"" の兄\r\ns-not-a-row"'
     payout_list: FilePayload = {
         "name": "payout-list.csv",
         "mimeType": "text/csv",
-        "buffer": ("\ufeff" + "\r\n".join(f"{s},2026-12-06" for s in listed)).encode(),
+        "buffer": ("\ufeff" + "\r\n".join(f'"{s}",2026-12-06,{note}' for s in listed)).encode(),
     }
     await admin.page.get_by_label(re.compile("^支払い名簿（CSV）")).set_input_files(payout_list)
     await admin.page.get_by_role("button", name="確認する（まだ支払いません）").click()

@@ -72,14 +72,37 @@ export function tokyoDate(daysBack = 0) {
   return new Date(Date.now() + 9 * 3600 * 1000 - daysBack * 86_400_000).toISOString().slice(0, 10);
 }
 
-// The rows of a CSV file as a spreadsheet saves it (a byte-order mark, CR LF): each line that
-// is not empty, as its cells, trimmed and unquoted.
+// The rows of a CSV file as a spreadsheet saves it (RFC 4180, a byte-order mark, CR LF): each
+// row with a cell that is not empty, as its cells, trimmed. A quoted cell may hold commas, line
+// breaks and doubled quotes ("").
 export function csvRows(text) {
-  return text
-    .replace(/^\uFEFF/, "")
-    .split(/\r?\n/)
-    .filter((line) => line.trim())
-    .map((line) => line.split(",").map((cell) => cell.trim().replace(/^"(.*)"$/, "$1").trim()));
+  const rows = [];
+  let row = [];
+  let cell = "";
+  let quoted = false;
+  const endCell = () => {
+    row.push(cell.trim());
+    cell = "";
+  };
+  const endRow = () => {
+    endCell();
+    if (row.some((each) => each)) rows.push(row);
+    row = [];
+  };
+  const source = text.replace(/^\uFEFF/, "");
+  for (let at = 0; at < source.length; at++) {
+    const char = source[at];
+    if (quoted) {
+      if (char !== '"') cell += char;
+      else if (source[at + 1] === '"') cell += source[++at];
+      else quoted = false;
+    } else if (char === '"') quoted = true;
+    else if (char === ",") endCell();
+    else if (char === "\n") endRow();
+    else if (char !== "\r") cell += char;
+  }
+  if (cell || row.length) endRow();
+  return rows;
 }
 
 export function time(value) {
