@@ -20,6 +20,7 @@ import jwt
 import psycopg
 import pytest
 from nacl.signing import VerifyKey
+from prometheus_client import REGISTRY
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -295,9 +296,12 @@ async def test_a_machine_whose_current_key_was_revoked_does_not_start(
     first = load_ring(deployment.settings.platform_key_path).first
     assert deployment.aizu("keys", "revoke", first, "--reason", "leaked").returncode == 0
     app = create_app(deployment.url, Settings(AIZU_DATA_DIR=stale))
+    pools = REGISTRY.get_sample_value("aizu_db_pool_size", {"pool": "main"})
     with pytest.raises(SigningKeyRevoked):
         async with app.router.lifespan_context(app):
             pass
+    # What the refused start had opened is closed: its pool no longer counts.
+    assert REGISTRY.get_sample_value("aizu_db_pool_size", {"pool": "main"}) == pools
 
 
 async def test_a_process_started_with_the_database_away_registers_its_keys_once_it_is_back(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -177,28 +177,48 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Whatever was opened is closed, in reverse, however far the start got.
+        async with AsyncExitStack() as opened:
+            opened.callback(metrics.process_ended)
+            await _serve(app, opened)
+            yield
+
+    async def _serve(app: FastAPI, opened: AsyncExitStack) -> None:
+        def watched(engine: AsyncEngine, pool: str, size: int, max_overflow: int) -> AsyncEngine:
+            """The engine, disposed of and out of the metrics when the service stops."""
+            opened.callback(metrics.watch_pool(engine, pool, size=size, max_overflow=max_overflow))
+            opened.push_async_callback(engine.dispose)
+            return engine
+
         pool = {"size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
-        engine = create_engine(
-            database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        engine = watched(
+            create_engine(
+                database_url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+            ),
+            "main",
+            **pool,
         )
-        watched = [metrics.watch_pool(engine, "main", **pool)]  # each to forget once disposed of
         app.state.engine = engine
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
         # The economists' reads (`AnalyticsSessionDep`): a streaming replica when configured, so
         # their queries never compete with payments on the primary; else the primary itself.
         replica_engine = (
-            create_engine(
-                async_url(settings.replica_database_url),
-                pool_size=settings.db_pool_size,
-                max_overflow=settings.db_max_overflow,
-                application_name=ANALYTICS_CONNECTIONS,
+            watched(
+                create_engine(
+                    async_url(settings.replica_database_url),
+                    pool_size=settings.db_pool_size,
+                    max_overflow=settings.db_max_overflow,
+                    application_name=ANALYTICS_CONNECTIONS,
+                ),
+                "replica",
+                **pool,
             )
             if settings.replica_database_url
             else None
         )
-        if replica_engine is not None:
-            watched.append(metrics.watch_pool(replica_engine, "replica", **pool))
         app.state.analytics_sessions = session_factory(replica_engine or engine)
         app.state.token_verifier = token_verifier or token_verifier_for(settings)
         app.state.bearer_tokens = RememberingVerifier(app.state.token_verifier)
@@ -221,42 +241,33 @@ def create_app(
             else None
         )
         app.state.payment_notifier = Notifier(engine, PAYMENTS_CHANNEL)
+        opened.push_async_callback(app.state.payment_notifier.close)
         app.state.counter_notifier = Notifier(engine, COUNTERS_CHANNEL, of="counter")
+        opened.push_async_callback(app.state.counter_notifier.close)
         # The group commits' own connections, one a worker: a batch does not pay a round trip
         # to check its connection (a lost one fails the batch, which is tried again).
-        batch_engine = create_engine(
-            database_url,
-            pool_size=BATCH_POOL_SIZE,
-            max_overflow=BATCH_MAX_OVERFLOW,
-            pre_ping=False,
-            application_name=GROUP_COMMIT_CONNECTIONS,
-        )
-        watched.append(
-            metrics.watch_pool(
-                batch_engine, "batch", size=BATCH_POOL_SIZE, max_overflow=BATCH_MAX_OVERFLOW
+        batch_sessions = session_factory(
+            watched(
+                create_engine(
+                    database_url,
+                    pool_size=BATCH_POOL_SIZE,
+                    max_overflow=BATCH_MAX_OVERFLOW,
+                    pre_ping=False,
+                    application_name=GROUP_COMMIT_CONNECTIONS,
+                ),
+                "batch",
+                BATCH_POOL_SIZE,
+                BATCH_MAX_OVERFLOW,
             )
         )
-        try:
-            batch_sessions = session_factory(batch_engine)
-            async with (
-                kept_fresh(rings, app.state.sessions, app.state.bearer_tokens),
-                code_payments(
-                    batch_sessions, lambda: rings.platform.public
-                ) as app.state.code_payments,
-                grouping.units(batch_sessions) as app.state.payment_units,
-                sets_purchases(batch_sessions) as app.state.sets_purchases,
-            ):
-                yield
-        finally:
-            await app.state.payment_notifier.close()
-            await app.state.counter_notifier.close()
-            await batch_engine.dispose()
-            if replica_engine is not None:
-                await replica_engine.dispose()
-            await engine.dispose()
-            for forget in watched:
-                forget()
-            metrics.process_ended()
+        await opened.enter_async_context(
+            kept_fresh(rings, app.state.sessions, app.state.bearer_tokens)
+        )
+        app.state.code_payments = await opened.enter_async_context(
+            code_payments(batch_sessions, lambda: rings.platform.public)
+        )
+        app.state.payment_units = await opened.enter_async_context(grouping.units(batch_sessions))
+        app.state.sets_purchases = await opened.enter_async_context(sets_purchases(batch_sessions))
 
     # The docs pages' scripts and styles are served from a package, not a CDN: they work offline.
     app = FastAPIOffline(
