@@ -26,6 +26,7 @@ from wallet_api.cli.database import ready_database
 from wallet_api.cli.keys import keys as signing_keys
 from wallet_api.cli.logs import logging_config
 from wallet_api.cli.processes import die_with, hold_lock
+from wallet_api.http import MULTIPROCESS_DIR
 
 
 @click.group()
@@ -53,10 +54,6 @@ def main() -> None:
 def serve(host: str | None, port: int | None, worker: bool, workers: int | None) -> None:
     """Start the HTTP service (on the embedded PostgreSQL unless DATABASE_URL is set), and a
     Celery worker with beat running the nightly chain."""
-
-    import uvicorn
-
-    from wallet_api.http.app import create_app
 
     settings = get_settings()
     # One service a data directory: a second would run a second beat on the same schedule.
@@ -92,7 +89,15 @@ def serve(host: str | None, port: int | None, worker: bool, workers: int | None)
         # process resolved reaches them by environment.
         os.environ[serving.DATABASE_URL_VARIABLE] = url.render_as_string(hide_password=False)
         os.environ[serving.SUPERVISOR_VARIABLE] = str(os.getpid())
+    if processes > 1 or os.environ.get(MULTIPROCESS_DIR):
+        # Before prometheus_client is imported (with the app): it picks how it keeps its values
+        # then, and its files of an earlier run would add that run's counts to this one's.
         serving.share_metrics(settings.data_dir)
+
+    import uvicorn
+
+    from wallet_api.http.app import create_app
+
     try:
         uvicorn.run(
             create_app(url, settings)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from ledger.config import get_settings
 from wallet_api.cli.processes import die_with
+from wallet_api.http import MULTIPROCESS_DIR
 
 DATABASE_URL_VARIABLE = "AIZU_WORKER_DATABASE_URL"
 SUPERVISOR_VARIABLE = "AIZU_WORKER_SUPERVISOR"
@@ -22,8 +23,6 @@ def share_metrics(data_dir: Path) -> Path:
     """The folder the workers keep their metrics in (`$AIZU_DATA_DIR/metrics` unless
     PROMETHEUS_MULTIPROC_DIR names one), emptied: the files of an earlier run would add its
     counts to this one's. Set before any worker starts, as prometheus_client reads it on import."""
-    from wallet_api.http.metrics import MULTIPROCESS_DIR
-
     directory = Path(os.environ.get(MULTIPROCESS_DIR) or data_dir / "metrics")
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):

@@ -27,7 +27,8 @@ from ledger.domain import business_date
 from reconciliation.monitoring import NightWatch, night_watch
 from wallet_api.audit import service as audit
 from wallet_api.audit.domain import AuditSeal
-from wallet_api.http.metrics import MULTIPROCESS_DIR, forget_dead_processes
+from wallet_api.http import MULTIPROCESS_DIR
+from wallet_api.http.metrics import forget_dead_processes
 from wallet_api.http.problems import Unauthenticated, problem
 
 

@@ -14,7 +14,7 @@ from prometheus_client import Counter, Gauge, Histogram, multiprocess
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+from wallet_api.http import MULTIPROCESS_DIR
 
 REQUEST_SECONDS = Histogram(
     "aizu_http_request_duration_seconds",

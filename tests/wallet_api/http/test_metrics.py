@@ -261,6 +261,40 @@ async def test_after_a_night_its_steps_and_seals_are_shown_and_the_dashboard_rea
     assert not missing, f"the dashboard reads metrics the service does not have: {missing}"
 
 
+async def test_a_single_process_in_a_folder_of_the_operators_counts_from_its_start(
+    tmp_path: Path, database_url: URL
+) -> None:
+    """PROMETHEUS_MULTIPROC_DIR set by the operator, one API process: a restart starts the
+    counts afresh, as the single process without the folder does, not on top of the last run's."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "AIZU_DATA_DIR": str(tmp_path / "data"),
+        "AIZU_PORT": str(port),
+        "DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "AIZU_METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+    }
+    env.pop("AIZU_OIDC_ISSUER", None)
+    (tmp_path / "prometheus").mkdir()
+    log = tmp_path / "serve.log"
+    regions = {"route": "/v1/regions", "method": "GET", "status": "200"}
+    for run, requests in enumerate((3, 2)):
+        server = start_serve(env, log, "--no-worker", "--workers", "1")
+        try:
+            base = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                await healthy(client, server, log)
+                for _ in range(requests):
+                    assert (await client.get("/v1/regions")).status_code == 200
+                samples = await scrape(client)
+            assert value(samples, "aizu_http_request_duration_seconds_count", **regions) == requests
+            assert list((tmp_path / "prometheus").glob("*.db")), "the folder holds the values"
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            assert server.wait(timeout=60) == 0, f"run {run}: {log.read_text()}"
+
+
 async def test_the_workers_counts_are_added_up(tmp_path: Path, database_url: URL) -> None:
     port = free_port()
     data = tmp_path / "data"
