@@ -268,9 +268,11 @@ async def look_up_codes(
     return merchants, terminals, {(terminal, nonce) for terminal, nonce in rows[0].paid}
 
 
-async def use_code_nonces(session: AsyncSession, nonces: list[tuple[str, str, datetime]]) -> int:
-    """Record the (terminal, nonce, expiry) dynamic codes as paid; how many were not paid
-    before."""
+async def use_code_nonces(
+    session: AsyncSession, nonces: list[tuple[str, str]], expiries: list[datetime | None]
+) -> int:
+    """Record the (terminal, nonce) dynamic codes, with their expiries, as paid; how many were
+    not paid before."""
     result = await session.execute(
         text(
             "INSERT INTO used_qr_nonces (terminal_id, nonce, expires_at) SELECT * FROM "
@@ -279,9 +281,9 @@ async def use_code_nonces(session: AsyncSession, nonces: list[tuple[str, str, da
             "ON CONFLICT (terminal_id, nonce) DO NOTHING RETURNING nonce"
         ),
         {
-            "terminals": [t for t, _, _ in nonces],
-            "nonces": [n for _, n, _ in nonces],
-            "expiries": [e for _, _, e in nonces],
+            "terminals": [t for t, _ in nonces],
+            "nonces": [n for _, n in nonces],
+            "expiries": expiries,
         },
     )
     return len(result.all())

@@ -258,15 +258,11 @@ def note_paid(lookup: CodeLookup, code: emv.MerchantCode) -> None:
 async def use_codes(session: AsyncSession, codes: list[emv.MerchantCode]) -> bool:
     """Record the dynamic codes as paid; False when another transaction paid one of them since
     they were looked up (the caller's transaction must then be rolled back and tried again)."""
-    paid = []
-    for code in codes:
-        if code.dynamic:
-            assert code.expires_at is not None  # emv.decode requires it of a dynamic code
-            ((terminal, nonce),) = _nonces([code])
-            paid.append((terminal, nonce, code.expires_at))
-    if not paid:
+    dynamic = [code for code in codes if code.dynamic]
+    if not dynamic:
         return True
-    return await repository.use_code_nonces(session, paid) == len(paid)
+    expiries = [code.expires_at for code in dynamic]  # kept: the nonce can go once it is past
+    return await repository.use_code_nonces(session, _nonces(dynamic), expiries) == len(dynamic)
 
 
 async def forget_paid_codes(session: AsyncSession, expired_for: timedelta, limit: int) -> int:
