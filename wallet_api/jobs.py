@@ -112,22 +112,24 @@ def make_app(
         forget = tidying
 
         def tidy() -> str:
-            return run_tidying(settings, forget)
+            forgotten = run_tidying(resolve_database_url(settings), forget)
+            return ", ".join(f"{count} {what}" for what, count in forgotten.items()) + " forgotten"
 
         celery.task(name=TIDY_TASK, shared=False)(tidy)
     return celery
 
 
-def run_tidying(settings: Settings, tidying: Tidying) -> str:
+def run_tidying(url: URL, tidying: Tidying) -> dict[str, int]:
+    """The `tidying` on the database at `url`, on one connection: how many of each went."""
+
     async def run() -> dict[str, int]:
-        engine = create_engine(resolve_database_url(settings), pool_size=1, max_overflow=0)
+        engine = create_engine(url, pool_size=1, max_overflow=0)
         try:
             return await tidying(session_factory(engine))
         finally:
             await engine.dispose()
 
-    forgotten = asyncio.run(run())
-    return ", ".join(f"{count} {what}" for what, count in forgotten.items()) + " forgotten"
+    return asyncio.run(run())
 
 
 def run_reverification(settings: Settings, reverification: Reverification) -> str:

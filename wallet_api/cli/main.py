@@ -226,17 +226,9 @@ def tidy_database() -> None:
     """Forget what is kept for a while only (answers to Idempotency-Keys and payment nonces
     after 30 days, browser sessions and PIN attempts after 90): what beat runs at 03:00."""
     from wallet_api.cli.tidy import tidy
+    from wallet_api.jobs import run_tidying
 
-    url = ready_database(get_settings())
-
-    async def run() -> dict[str, int]:
-        engine = create_engine(url, pool_size=1)
-        try:
-            return await tidy(session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    for what, count in asyncio.run(run()).items():
+    for what, count in run_tidying(ready_database(get_settings()), tidy).items():
         click.echo(f"{count:>9,} {what}")
 
 
